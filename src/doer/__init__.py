@@ -1,0 +1,42 @@
+"""doer: a console for a long-lived worker that runs as a thread or a process.
+
+The library API, used by the console itself, by tests and by anyone in a
+notebook::
+
+    import doer
+    with doer.start("process", state=42) as w:
+        w.ask("ping")                 # 'pong'
+        w.ask(("set-state", "hola!")) # 'new state: hola!'
+        w.tell("ping").result()       # send now, collect later
+        w.pid, w.kind, w.alive, w.state
+"""
+
+from __future__ import annotations
+
+from doer.client import Pending, Worker, WorkerError, WorkerGone, start
+from doer.kinds import KINDS, START_METHODS
+from doer.protocol import Died, Ended, Failure, ParseError, Reply, Request, Started, parse_line
+from doer.worker import BUILTIN_MESSAGES, Doer
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BUILTIN_MESSAGES",
+    "KINDS",
+    "START_METHODS",
+    "Died",
+    "Doer",
+    "Ended",
+    "Failure",
+    "ParseError",
+    "Pending",
+    "Reply",
+    "Request",
+    "Started",
+    "Worker",
+    "WorkerError",
+    "WorkerGone",
+    "__version__",
+    "parse_line",
+    "start",
+]

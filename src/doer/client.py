@@ -1,0 +1,362 @@
+"""The console's side of one worker: send requests, read answers, track what waits.
+
+::
+
+    caller thread(s)                                  worker (thread | process)
+      tell(msg) ── Request(id, msg) ──> request queue ──> Doer loop
+         │ registers a Pending(id)                          │
+         ▼                                                  ▼
+      Pending.result() <── resolve ── reply reader <── response queue
+                                      (thread "doer-N-replies")
+                                            │
+                                            └──> listener(worker, record)   (the shell)
+
+One reply-reader thread per worker drains the response queue all the time, so
+a worker can never block on a full response pipe while the console blocks on a
+full request pipe (the classic two-pipe deadlock). It resolves each request's
+:class:`Pending` and hands every record to an optional listener; the shell's
+listener passes it to the event loop that prints it.
+
+Every request gets exactly one answer: its reply, its error, or, if the worker
+ends or dies first, a :class:`~doer.protocol.Failure` saying so.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from doer.kinds import Link, open_link
+from doer.protocol import (
+    OLDEST_PENDING,
+    Died,
+    Ended,
+    Failure,
+    Record,
+    Reply,
+    Request,
+    Started,
+    message_text,
+)
+from doer.worker import Handler
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[["Worker", Record], None]
+
+_UNSET: Any = object()
+
+
+class WorkerError(Exception):
+    """The worker answered a request with an error (a handler raised, say)."""
+
+
+class WorkerGone(Exception):
+    """The worker has ended or died; it cannot take or answer requests."""
+
+
+class Pending:
+    """One request waiting for its answer: a small future.
+
+    A plain lock, held until the answer arrives, is the cheapest wake-up
+    CPython offers (cheaper than ``threading.Event``), and the round trip is the
+    hot path of the whole console.
+    """
+
+    __slots__ = ("_done", "_record", "message", "request_id")
+
+    def __init__(self, request_id: int, message: Any) -> None:
+        self.request_id = request_id
+        self.message = message
+        self._record: Any = _UNSET
+        self._done = threading.Lock()
+        self._done.acquire()
+
+    def __repr__(self) -> str:
+        return f"<Pending {self.request_id} {message_text(self.message)!r} done={self.done()}>"
+
+    def done(self) -> bool:
+        return self._record is not _UNSET
+
+    def resolve(self, record: Reply | Failure | Ended) -> None:
+        """Give this request its answer. Called once, by the reply reader."""
+        self._record = record
+        self._done.release()
+
+    def wait(self, timeout: float | None = None) -> Reply | Failure | Ended:
+        """Block until the answer arrives and return it.
+
+        Raises:
+            TimeoutError: no answer within ``timeout`` seconds. The request stays
+                pending; its answer may still come.
+        """
+        if not self._done.acquire(timeout=-1 if timeout is None else max(timeout, 0)):
+            raise TimeoutError(
+                f"no answer to request {self.request_id} ({message_text(self.message)}) "
+                f"within {timeout:g} s"
+            )
+        self._done.release()  # leave it open for any other waiter
+        record: Reply | Failure | Ended = self._record
+        return record
+
+    def result(self, timeout: float | None = None) -> Any:
+        """The reply's value (an ``exit`` request gives the Ended event).
+
+        Raises:
+            TimeoutError: as :meth:`wait`.
+            WorkerError: the worker answered with an error.
+        """
+        record = self.wait(timeout)
+        if type(record) is Reply:
+            return record.value
+        if type(record) is Failure:
+            raise WorkerError(record.error)
+        return record
+
+
+class Worker:
+    """A running worker, as the console and library users see it.
+
+    Create one with :func:`start`. ``ask`` sends a message and waits for the
+    reply; ``tell`` sends without waiting and returns a :class:`Pending`;
+    ``stop`` sends ``exit``, waits for the end event and joins.
+    """
+
+    def __init__(self, link: Link, listener: Listener | None = None) -> None:
+        self._link = link
+        self._listener = listener
+        self._ids = itertools.count(1)
+        self._pending: dict[int, Pending] = {}
+        self._lock = threading.Lock()  # guards _pending and ended
+        self._send_lock = threading.Lock()  # requests go out in id order
+        self._started = threading.Event()
+        self.started: Started | None = None
+        self.ended: Ended | Died | None = None
+        self.state: Any = None
+        self._reader = threading.Thread(
+            target=self._read_replies,
+            name=f"{link.name}-replies",
+            # A daemon so that a library user who forgets stop() can still exit;
+            # stop() joins it on every normal path.
+            daemon=True,
+        )
+        self._reader.start()
+
+    def __repr__(self) -> str:
+        return f"<Worker {self.name} {self.kind} pid={self.pid} alive={self.alive}>"
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # --- what it is -------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self._link.name
+
+    @property
+    def kind(self) -> str:
+        return self._link.kind
+
+    @property
+    def pid(self) -> int:
+        return self._link.pid
+
+    @property
+    def start_method(self) -> str | None:
+        return self._link.start_method
+
+    @property
+    def alive(self) -> bool:
+        """True until the worker has ended or died."""
+        return self.ended is None and self._link.is_alive()
+
+    @property
+    def pending(self) -> int:
+        """How many requests are still waiting for their answer."""
+        return len(self._pending)
+
+    def wait_started(self, timeout: float | None = None) -> Started:
+        """Block until the start event has arrived and return it.
+
+        Raises:
+            TimeoutError: it did not come within ``timeout`` seconds.
+            WorkerGone: the worker died before it started.
+        """
+        if not self._started.wait(timeout):
+            raise TimeoutError(f"{self.name} did not start within {timeout:g} s")
+        if self.started is None:
+            raise WorkerGone(f"{self.name} died before it started: {self._end_text()}")
+        return self.started
+
+    # --- talking to it ----------------------------------------------------------
+
+    def tell(self, message: Any) -> Pending:
+        """Send ``message`` without waiting; its answer arrives on the returned Pending.
+
+        Raises:
+            WorkerGone: the worker has ended or died.
+            ValueError: the message could not be sent (it does not pickle).
+        """
+        with self._send_lock:
+            with self._lock:
+                if self.ended is not None:
+                    raise WorkerGone(f"{self.name} has {self._end_text()}")
+                pending = Pending(next(self._ids), message)
+                self._pending[pending.request_id] = pending
+            try:
+                self._link.send(Request(pending.request_id, message))
+            except Exception as exc:
+                with self._lock:
+                    self._pending.pop(pending.request_id, None)
+                if isinstance(exc, EOFError | OSError):
+                    raise WorkerGone(f"{self.name} has gone: {exc}") from None
+                raise ValueError(
+                    f"the message could not be sent: {type(exc).__name__}: {exc}"
+                ) from None
+        return pending
+
+    def ask(self, message: Any, timeout: float | None = None) -> Any:
+        """Send ``message`` and return the reply.
+
+        Raises:
+            TimeoutError: no reply within ``timeout`` seconds.
+            WorkerError: the worker answered with an error.
+            WorkerGone: the worker has ended or died.
+        """
+        return self.tell(message).result(timeout)
+
+    def stop(self, timeout: float = 5.0) -> Ended | Died | None:
+        """Send ``exit``, wait for the end event, join; kill a process that will not end.
+
+        Requests sent before are answered first (the queue is FIFO). Returns the
+        end record, or None if a thread worker is stuck and could not be stopped
+        (a thread cannot be killed).
+        """
+        if self.ended is None:
+            try:
+                self.tell("exit")
+            except WorkerGone:
+                pass
+            self._reader.join(timeout)
+            if self._reader.is_alive() and self._link.kill():
+                self._reader.join(timeout)
+        if not self._reader.is_alive():
+            self._link.join(timeout)
+            self._link.close()
+        return self.ended
+
+    def kill(self) -> bool:
+        """Kill a process worker at once (SIGKILL). Returns False for a thread."""
+        return self._link.kill()
+
+    # --- the reply reader -------------------------------------------------------
+
+    def _read_replies(self) -> None:
+        """Deliver every record from the worker until it ends or dies."""
+        receive, deliver = self._link.receive, self._deliver
+        while True:
+            try:
+                record = receive()
+            except (EOFError, OSError):
+                record = Died(self._link.end_reason())
+            except Exception as exc:  # an answer that did not unpickle here
+                record = Failure(OLDEST_PENDING, f"the answer could not be read: {exc}")
+            deliver(record)
+            if type(record) is Ended or type(record) is Died:
+                return
+
+    def _deliver(self, record: Record) -> None:
+        kind = type(record)
+        if kind is Reply or kind is Failure:
+            self._answer(record)  # type: ignore[arg-type]
+        elif kind is Started:
+            self.started = record  # type: ignore[assignment]
+            self.state = record.state  # type: ignore[union-attr]
+            self._started.set()
+            self._notify(record)
+        else:
+            self._end(record)  # type: ignore[arg-type]
+
+    def _answer(self, record: Reply | Failure) -> None:
+        with self._lock:
+            if record.request_id == OLDEST_PENDING and self._pending:
+                record = record._replace(request_id=min(self._pending))
+            pending = self._pending.pop(record.request_id, None)
+        if type(record) is Reply and record.state:
+            self.state = record.state[0]
+        if pending is not None:
+            pending.resolve(record)
+        self._notify(record)
+
+    def _end(self, record: Ended | Died) -> None:
+        with self._lock:
+            self.ended = record
+            waiting, self._pending = self._pending, {}
+        if isinstance(record, Ended):
+            self.state = record.state
+        self._started.set()
+        exit_request = waiting.pop(record.request_id, None) if isinstance(record, Ended) else None
+        why = "the worker ended" if isinstance(record, Ended) else f"the worker died ({record.reason})"
+        for request_id in sorted(waiting):
+            failure = Failure(request_id, f"request {request_id} ({_short(waiting[request_id])}) "
+                              f"was not answered: {why}")
+            waiting[request_id].resolve(failure)
+            self._notify(failure)
+        if exit_request is not None:
+            exit_request.resolve(record)  # type: ignore[arg-type]
+        self._notify(record)
+
+    def _notify(self, record: Record) -> None:
+        if self._listener is None:
+            return
+        try:
+            self._listener(self, record)
+        except Exception:  # the listener is the console's code: never let it kill the reader
+            log.exception("the reply listener failed on %r", record)
+
+    def _end_text(self) -> str:
+        if isinstance(self.ended, Died):
+            return f"died ({self.ended.reason})"
+        return "ended"
+
+
+def _short(pending: Pending, limit: int = 40) -> str:
+    text = message_text(pending.message)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def start(
+    kind: str = "thread",
+    state: Any = None,
+    *,
+    start_method: str | None = None,
+    handlers: Mapping[str, Handler] | None = None,
+    name: str | None = None,
+    listener: Listener | None = None,
+) -> Worker:
+    """Start a worker and return its :class:`Worker` handle.
+
+    Args:
+        kind: ``"thread"`` or ``"process"``.
+        state: the worker's initial state.
+        start_method: for a process: ``"fork"``, ``"spawn"`` or ``"forkserver"``
+            (default: the platform's default).
+        handlers: extra handlers by action name, called as ``handler(doer, *values)``.
+            For a process they must be picklable (module-level functions).
+        name: the worker's name (default ``doer-N``).
+        listener: called in the reply-reader thread with ``(worker, record)`` for
+            every record the worker sends (and for the failures made for requests
+            it can no longer answer).
+
+    Raises:
+        ValueError: an unknown kind or start method.
+    """
+    link = open_link(kind, state, start_method=start_method, handlers=handlers, name=name)
+    return Worker(link, listener)

@@ -1,0 +1,192 @@
+"""The messages that travel between the console and a worker.
+
+Everything on the request queue is a :class:`Request`; everything on the
+response queue is one of :class:`Reply`, :class:`Failure`, :class:`Started` or
+:class:`Ended`. They are small immutable ``NamedTuple`` records, so they pickle
+cheaply for process workers and cost nothing extra for thread workers.
+
+This module also turns a typed line into a message (:func:`parse_line`) and a
+record into the one line of text a person reads (:func:`describe`). It knows
+nothing of terminals.
+"""
+
+from __future__ import annotations
+
+import ast
+import shlex
+import unicodedata
+from typing import Any, NamedTuple
+
+#: The longest line the console turns into a message. Longer lines are refused
+#: with a one-line error: a megabyte typed by accident should not be echoed,
+#: pickled and sent.
+MAX_LINE_CHARS = 64 * 1024
+
+
+class Request(NamedTuple):
+    """A message for the worker, with the id its answer will carry."""
+
+    id: int
+    message: Any
+
+
+class Reply(NamedTuple):
+    """A handler's answer to request ``request_id``.
+
+    ``state`` is ``()`` when the handler left the worker's state alone and
+    ``(new_state,)`` when it changed it, so the console can show the state
+    without asking for it.
+    """
+
+    request_id: int
+    value: Any
+    state: tuple[Any, ...] = ()
+
+
+class Failure(NamedTuple):
+    """Request ``request_id`` could not be answered; ``error`` says why.
+
+    ``request_id`` is :data:`OLDEST_PENDING` when the worker could not even read
+    the request (it did not unpickle there): requests are handled in order, so
+    the one it failed to read is the oldest one still waiting.
+    """
+
+    request_id: int
+    error: str
+
+
+OLDEST_PENDING = -1
+
+
+class UnreadableRequest(Exception):
+    """Raised by a worker's inbox when a request arrived but could not be decoded."""
+
+
+class Started(NamedTuple):
+    """The worker is running: the recipe's ``_do_on_start``, as a record."""
+
+    kind: str
+    pid: int
+    ppid: int
+    thread_name: str
+    thread_id: int
+    start_method: str | None
+    state: Any
+
+
+class Ended(NamedTuple):
+    """The worker has stopped: the recipe's ``_on_end``, as a record.
+
+    ``request_id`` is the id of the ``exit`` request that ended it, or 0 when it
+    ended for another reason (the console went away, or a handler ended it).
+    ``reason`` is empty for an ``exit`` message and says what happened otherwise.
+    """
+
+    request_id: int
+    state: Any
+    pid: int
+    reason: str = ""
+
+
+class Died(NamedTuple):
+    """Made by the console, never sent: the worker vanished without an end event."""
+
+    reason: str
+
+
+Record = Reply | Failure | Started | Ended | Died
+
+
+class ParseError(ValueError):
+    """A typed line that cannot become a message; the text is the one-line error."""
+
+
+def parse_line(line: str) -> Any:
+    """Turn a typed line into a message for the worker.
+
+    The line is split like a shell line. One word is sent as it is (``ping``);
+    ``action value`` is sent as the pair ``(action, value)``. A value that is a
+    Python literal (``42``, ``[1, 2]``, ``'a b'``) is sent as that value, anything
+    else as a string; several values after the action make a longer tuple.
+
+    Raises:
+        ParseError: the line is empty, too long, or cannot be split (an
+            unclosed quote).
+    """
+    if len(line) > MAX_LINE_CHARS:
+        raise ParseError(f"line too long: {len(line)} characters (the limit is {MAX_LINE_CHARS})")
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:  # shlex says "No closing quotation" / "No escaped character"
+        raise ParseError(f"cannot split the line: {str(exc).lower()}") from None
+    if not words:
+        raise ParseError("empty line")
+    if len(words) == 1:
+        return _literal_or_text(words[0])
+    value = _literal(_after_first_word(line))
+    if value is not _NOT_A_LITERAL:
+        return (words[0], value)
+    return (words[0], *(_literal_or_text(word) for word in words[1:]))
+
+
+_NOT_A_LITERAL = object()
+
+
+def _literal(text: str) -> Any:
+    """The Python literal ``text`` spells, or ``_NOT_A_LITERAL``."""
+    try:
+        return ast.literal_eval(text)
+    except Exception:  # SyntaxError, ValueError, MemoryError, RecursionError...
+        return _NOT_A_LITERAL
+
+
+def _literal_or_text(word: str) -> Any:
+    value = _literal(word)
+    return word if value is _NOT_A_LITERAL else value
+
+
+def _after_first_word(line: str) -> str:
+    """What follows the first word of ``line``, as typed (quotes kept)."""
+    lexer = shlex.shlex(line, posix=True)
+    lexer.whitespace_split = True
+    lexer.commenters = ""  # as shlex.split does: "#" is an ordinary character
+    lexer.get_token()
+    # The lexer has consumed the first word and the one blank that ended it.
+    return lexer.instream.read().strip()
+
+
+def message_text(message: Any) -> str:
+    """A message as the recipe printed it: strings bare, anything else as repr."""
+    return message if isinstance(message, str) else repr(message)
+
+
+def printable(text: str) -> str:
+    """``text`` made safe to write to a terminal on one line.
+
+    Control characters, lone surrogates (from bytes that were not UTF-8) and
+    other unprintable characters are shown as escapes instead of being sent to
+    the terminal, where they would move the cursor or fail to encode.
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
+
+
+def _escape(ch: str) -> str:
+    if unicodedata.category(ch) == "Zs":  # a space other than " ": keep it visible
+        return ch
+    return ascii(ch)[1:-1] if ch != "\t" else "\\t"
+
+
+def describe(record: Record) -> str:
+    """The one line a person reads for ``record``."""
+    if isinstance(record, Reply):
+        return printable(message_text(record.value))
+    if isinstance(record, Failure):
+        return printable(f"error: {record.error}")
+    if isinstance(record, Started):
+        return printable(f"on start: state: {message_text(record.state)}, pid: {record.pid}")
+    if isinstance(record, Ended):
+        why = f" ({record.reason})" if record.reason else ""
+        return printable(f"on end: state: {message_text(record.state)}, pid: {record.pid}{why}")
+    return printable(f"died: {record.reason}")

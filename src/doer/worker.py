@@ -1,0 +1,224 @@
+"""The worker: the recipe's ``Doer`` loop, and its built-in handlers.
+
+A :class:`Doer` takes :class:`~doer.protocol.Request` records from an inbox and
+puts answers on an outbox. It never prints: the start and end events, every
+reply and every error travel back on the outbox, so the console stays the only
+writer to the terminal.
+
+The loop has three phases, as in the recipe::
+
+    on start  -> Started event (state, pid, ...)
+    running   -> one Reply or Failure per Request, in order
+    on end    -> Ended event (final state, pid)
+
+A handler that raises becomes a :class:`~doer.protocol.Failure`; the loop goes
+on. The inbox and outbox are plain callables (``receive()`` and ``send(record)``)
+so the same class runs over ``queue.Queue`` in a thread or over pipes in a
+process: that is the recipe's two-import switch.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from doer.protocol import (
+    OLDEST_PENDING,
+    Ended,
+    Failure,
+    Reply,
+    Request,
+    Started,
+    UnreadableRequest,
+    message_text,
+)
+
+Handler = Callable[..., Any]
+"""A handler is called as ``handler(doer, *values)`` and returns the reply."""
+
+
+class Doer:
+    """The worker loop, the same whether it runs in a thread or a process.
+
+    Args:
+        receive: blocks for the next :class:`Request`; raises ``EOFError`` or
+            ``OSError`` when the console has gone away.
+        send: puts one record on the response queue.
+        state: the initial state (the recipe's ``42``).
+        kind: ``"thread"`` or ``"process"``, reported by ``whoami`` and events.
+        start_method: the multiprocessing start method, or ``None`` for a thread.
+        handlers: extra or replacement handlers by action name.
+    """
+
+    def __init__(
+        self,
+        receive: Callable[[], Request],
+        send: Callable[[Any], None],
+        state: Any = None,
+        *,
+        kind: str = "thread",
+        start_method: str | None = None,
+        handlers: Mapping[str, Handler] | None = None,
+    ) -> None:
+        self.receive = receive
+        self.send = send
+        self.state = state
+        self.kind = kind
+        self.start_method = start_method
+        self.handlers: dict[str, Handler] = {**BUILTIN_HANDLERS, **(handlers or {})}
+
+    def run(self) -> None:
+        """Start, serve until ``exit`` or until the console goes away, end."""
+        exit_id, reason = 0, "the console went away"
+        try:
+            self.send(self._started())
+            exit_id = self._serve()
+            reason = ""
+        except SystemExit as exc:  # a handler called sys.exit(): end as the recipe would
+            reason = f"a handler called sys.exit({exc.code!r})"
+        except (EOFError, OSError):
+            return  # the queues closed: nobody is left to tell
+        try:
+            self._send_safely(Ended(exit_id, self.state, os.getpid(), reason))
+        except (EOFError, OSError):
+            pass
+
+    def _serve(self) -> int:
+        """Answer requests until ``exit``; return the id of the ``exit`` request.
+
+        Exit conditions:
+        - an ``exit`` message: return its id;
+        - the inbox raises ``EOFError``/``OSError``: the console is gone;
+        - a handler raises ``SystemExit``: it asked the worker to stop.
+        """
+        receive, answer, send = self.receive, self.answer, self._send_safely
+        while True:
+            try:
+                request = receive()
+            except UnreadableRequest as exc:
+                send(Failure(OLDEST_PENDING, str(exc)))
+                continue
+            message = request.message
+            if type(message) is str and message == "exit":
+                return request.id
+            send(answer(request))
+
+    def answer(self, request: Request) -> Reply | Failure:
+        """The reply to one request; a handler's exception becomes a Failure."""
+        before = self.state
+        try:
+            value = self._dispatch(request.message)
+        except Exception as exc:
+            return Failure(request.id, f"{type(exc).__name__}: {exc}")
+        if self.state is before:
+            return Reply(request.id, value)
+        return Reply(request.id, value, (self.state,))
+
+    def _dispatch(self, message: Any) -> Any:
+        if type(message) is str:
+            action, values = message, ()
+        elif type(message) is tuple and message and type(message[0]) is str:
+            action, values = message[0], message[1:]
+        else:
+            return f"unknown message {message_text(message)}"
+        handler = self.handlers.get(action)
+        if handler is None:
+            return f"unknown message {message_text(message)}"
+        try:
+            return handler(self, *values)
+        except TypeError:
+            _check_arity(action, handler, values)
+            raise
+
+    def _send_safely(self, record: Any) -> None:
+        """Send ``record``; if it cannot be sent (it does not pickle), say so instead."""
+        try:
+            self.send(record)
+        except (EOFError, BrokenPipeError):
+            raise
+        except Exception as exc:
+            request_id = getattr(record, "request_id", 0)
+            self.send(
+                Failure(request_id, f"the reply could not be sent: {type(exc).__name__}: {exc}")
+            )
+
+    def _started(self) -> Started:
+        thread = threading.current_thread()
+        return Started(
+            self.kind,
+            os.getpid(),
+            os.getppid(),
+            thread.name,
+            threading.get_ident(),
+            self.start_method,
+            self.state,
+        )
+
+
+def _check_arity(action: str, handler: Handler, values: tuple[Any, ...]) -> None:
+    """Raise a clear usage error if ``values`` do not fit ``handler``'s signature.
+
+    Only called after a ``TypeError``, so the common path pays nothing for it.
+    """
+    try:
+        inspect.signature(handler).bind(None, *values)
+    except TypeError:
+        wanted = [p for p in inspect.signature(handler).parameters.values()][1:]
+        usage = " ".join([action, *(p.name.upper() for p in wanted)])
+        raise TypeError(f"usage: {usage} (got {len(values)} value(s))") from None
+    except ValueError:  # no signature to inspect (a builtin): keep the original error
+        pass
+
+
+# --- the built-in handlers -----------------------------------------------------
+
+
+def ping(doer: Doer) -> str:
+    return "pong"
+
+
+def set_state(doer: Doer, value: Any) -> str:
+    doer.state = value
+    return f"new state: {message_text(value)}"
+
+
+def get_state(doer: Doer) -> str:
+    return f"state: {message_text(doer.state)}"
+
+
+def whoami(doer: Doer) -> str:
+    thread = threading.current_thread()
+    return (
+        f"kind: {doer.kind}, pid: {os.getpid()}, parent pid: {os.getppid()}, "
+        f"thread: {thread.name} (id {threading.get_ident()}), "
+        f"start method: {doer.start_method or 'none (a thread)'}"
+    )
+
+
+def sleep(doer: Doer, seconds: Any) -> str:
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int | float)
+        or not math.isfinite(seconds)
+        or seconds < 0
+    ):
+        raise ValueError(f"sleep takes a number of seconds >= 0, not {message_text(seconds)}")
+    time.sleep(seconds)
+    return f"slept {seconds} s"
+
+
+BUILTIN_HANDLERS: dict[str, Handler] = {
+    "ping": ping,
+    "set-state": set_state,
+    "get-state": get_state,
+    "whoami": whoami,
+    "sleep": sleep,
+}
+"""The messages every worker understands, besides ``exit`` (handled by the loop)."""
+
+BUILTIN_MESSAGES: tuple[str, ...] = (*BUILTIN_HANDLERS, "exit")
