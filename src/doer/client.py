@@ -39,7 +39,7 @@ from doer.protocol import (
     Reply,
     Request,
     Started,
-    message_text,
+    message_summary,
 )
 from doer.worker import Handler
 
@@ -76,7 +76,7 @@ class Pending:
         self._done.acquire()
 
     def __repr__(self) -> str:
-        return f"<Pending {self.request_id} {message_text(self.message)!r} done={self.done()}>"
+        return f"<Pending {self.request_id} {message_summary(self.message)!r} done={self.done()}>"
 
     def done(self) -> bool:
         return self._record is not _UNSET
@@ -95,7 +95,7 @@ class Pending:
         """
         if not self._done.acquire(timeout=-1 if timeout is None else max(timeout, 0)):
             raise TimeoutError(
-                f"no answer to request {self.request_id} ({message_text(self.message)}) "
+                f"no answer to request {self.request_id} ({message_summary(self.message)}) "
                 f"within {timeout:g} s"
             )
         self._done.release()  # leave it open for any other waiter
@@ -303,10 +303,16 @@ class Worker:
             self.state = record.state
         self._started.set()
         exit_request = waiting.pop(record.request_id, None) if isinstance(record, Ended) else None
-        why = "the worker ended" if isinstance(record, Ended) else f"the worker died ({record.reason})"
+        why = (
+            "the worker ended"
+            if isinstance(record, Ended)
+            else f"the worker died ({record.reason})"
+        )
         for request_id in sorted(waiting):
-            failure = Failure(request_id, f"request {request_id} ({_short(waiting[request_id])}) "
-                              f"was not answered: {why}")
+            summary = message_summary(waiting[request_id].message)
+            failure = Failure(
+                request_id, f"request {request_id} ({summary}) was not answered: {why}"
+            )
             waiting[request_id].resolve(failure)
             self._notify(failure)
         if exit_request is not None:
@@ -325,11 +331,6 @@ class Worker:
         if isinstance(self.ended, Died):
             return f"died ({self.ended.reason})"
         return "ended"
-
-
-def _short(pending: Pending, limit: int = 40) -> str:
-    text = message_text(pending.message)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def start(

@@ -160,6 +160,26 @@ def message_text(message: Any) -> str:
     return message if isinstance(message, str) else repr(message)
 
 
+def message_summary(message: Any, limit: int = 60) -> str:
+    """A message as it could be typed, cut to ``limit``: ``sleep 2``, ``set-state 'a b'``."""
+    if type(message) is tuple and message and type(message[0]) is str:
+        text = " ".join([message[0], *(_typed(value) for value in message[1:])])
+    else:
+        text = message_text(message)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _typed(value: Any) -> str:
+    """``value`` as it would be typed after an action: bare if that reads back the same."""
+    bare = (
+        isinstance(value, str)
+        and value
+        and not any(ch.isspace() or ch in "'\"\\" for ch in value)
+        and _literal(value) is _NOT_A_LITERAL
+    )
+    return value if bare else repr(value)
+
+
 def printable(text: str) -> str:
     """``text`` made safe to write to a terminal on one line.
 

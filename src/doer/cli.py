@@ -1,0 +1,147 @@
+"""The command line: ``doer [--kind K] [--start-method M] [--state V] [--script FILE] ...``.
+
+``main(argv)`` picks the front end: the interactive shell when both stdin and
+stdout are terminals, plain mode otherwise (or with ``--script``). prompt-toolkit
+is imported only for the shell, so plain mode and spawned workers start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from types import FrameType
+from typing import NoReturn
+
+from doer import __version__
+from doer.console import Console, Mailbox, Settings
+from doer.kinds import KINDS, START_METHODS
+from doer.protocol import parse_line
+from doer.render import creating_line, plain
+
+EXIT_USAGE = 2
+
+
+class Terminated(SystemExit):
+    """Raised in the main thread by SIGTERM or SIGHUP, so every ``finally`` runs."""
+
+
+def create_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="doer",
+        description="Talk to a long-lived worker (a thread or a process) over a "
+        "request queue and a response queue.",
+        epilog="Type .help at the prompt for the messages and commands.",
+    )
+    parser.add_argument("--kind", choices=KINDS, default="thread", help="how the worker runs")
+    parser.add_argument(
+        "--start-method",
+        choices=START_METHODS,
+        help="how a process worker is started (default: the platform's)",
+    )
+    parser.add_argument(
+        "--state", default=None, help="the worker's initial state (a Python literal or a word)"
+    )
+    parser.add_argument("--script", metavar="FILE", help="run the lines of FILE in plain mode")
+    parser.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=10.0,
+        metavar="S",
+        help="seconds to wait for an answer before reporting it late (default 10)",
+    )
+    parser.add_argument("--no-color", action="store_true", help="no colours (also: NO_COLOR=1)")
+    parser.add_argument("--version", action="version", version=f"doer {__version__}")
+    return parser
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds: {text!r}")
+    return value
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    state = None if args.state is None else _state_value(args.state)
+    return Settings(
+        kind=args.kind, state=state, start_method=args.start_method, timeout=args.timeout
+    )
+
+
+def _state_value(text: str) -> object:
+    """``--state 42`` is the number 42; ``--state hola!`` the word, as typed messages are."""
+    try:
+        message = parse_line(f"set-state {text}")
+    except ValueError:
+        return text
+    return message[1] if isinstance(message, tuple) and len(message) == 2 else text
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the console; return its exit status."""
+    parser = create_parser()
+    args = parser.parse_args(argv)
+    if args.start_method and args.kind != "process":
+        parser.error("--start-method applies to --kind process only")
+    settings = settings_from(args)
+    _exit_cleanly_on(signal.SIGTERM, signal.SIGHUP)
+    try:
+        if args.script is not None:
+            return _run_script_file(args.script, settings)
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            from doer.script import run_plain
+
+            return run_plain(sys.stdin.buffer, sys.stdout, settings)
+        color = not (args.no_color or os.environ.get("NO_COLOR"))
+        return _run_interactive(settings, color)
+    except Terminated as exc:
+        return int(exc.code or 1)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run_interactive(settings: Settings, color: bool) -> int:
+    """Start the worker, then import prompt-toolkit and run the shell.
+
+    The worker starts first: a forked worker then copies a small process, and
+    a spawned one boots while prompt-toolkit is being imported, so the first
+    prompt never waits for it.
+    """
+    mailbox = Mailbox()
+    console = Console(settings, listener=mailbox.put)
+    print(plain(creating_line()), flush=True)
+    console.start()
+    try:
+        from doer.shell import run_shell
+
+        return run_shell(console, mailbox, color=color)
+    finally:
+        console.stop(timeout=1.0)  # a no-op after .quit; a quick clean-up on any other exit
+
+
+def _run_script_file(path: str, settings: Settings) -> int:
+    from doer.script import run_plain
+
+    try:
+        stream = open(path, "rb")  # noqa: SIM115 - closed below, after the run
+    except OSError as exc:
+        print(f"doer: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    with stream:
+        return run_plain(stream, sys.stdout, settings)
+
+
+def _exit_cleanly_on(*signals: signal.Signals) -> None:
+    """Turn ``signals`` into an exception in the main thread, so workers are stopped."""
+
+    def handler(signum: int, frame: FrameType | None) -> NoReturn:
+        raise Terminated(128 + signum)
+
+    for sig in signals:
+        signal.signal(sig, handler)

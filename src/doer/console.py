@@ -1,0 +1,203 @@
+"""What a typed line means, and the worker it goes to: shared by both front ends.
+
+The interactive shell (:mod:`doer.shell`) and plain mode (:mod:`doer.script`)
+read lines differently and print differently, but a line means the same thing
+in both. :func:`interpret` classifies a line; :class:`Console` owns the current
+worker and carries out what the line asks for. Nothing here touches a terminal.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from doer.client import Listener, Pending, Worker, WorkerGone, start
+from doer.kinds import KINDS
+from doer.protocol import ParseError, Record, parse_line
+from doer.render import Fragments, error_line, note_line, status_line
+from doer.worker import BUILTIN_MESSAGES, Handler
+
+#: The shell's own commands, with the help text for each.
+COMMANDS: dict[str, str] = {
+    ".help": "show this help",
+    ".status": "show the worker: kind, pid, state, pending requests",
+    ".restart": "replace the worker with a fresh one (.restart thread | .restart process)",
+    ".quit": "stop the worker and leave (Ctrl-D does the same)",
+}
+
+MESSAGE_HELP: dict[str, str] = {
+    "ping": "the worker answers pong",
+    "set-state V": "set the worker's state to V (a Python literal or a word)",
+    "get-state": "show the worker's state",
+    "whoami": "kind, pid, parent pid, thread, start method",
+    "sleep S": "sleep S seconds, then answer (later messages wait their turn)",
+    "exit": "end the worker (its end event shows the final state and pid)",
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    """A line to send to the worker, already parsed."""
+
+    message: Any
+
+
+@dataclass(frozen=True)
+class Command:
+    """A dot-command for the console itself."""
+
+    name: str
+    argument: str = ""
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """A line that cannot be carried out; ``error`` is the one-line reason."""
+
+    error: str
+
+
+@dataclass(frozen=True)
+class Blank:
+    """An empty line or a ``#`` comment: nothing to do."""
+
+
+Line = Message | Command | Invalid | Blank
+
+
+def interpret(line: str) -> Line:
+    """Say what ``line`` asks for, without doing it."""
+    stripped = line.strip()
+    if not stripped or stripped.startswith("#"):
+        return Blank()
+    if stripped.startswith("."):
+        name, _, argument = stripped.partition(" ")
+        if name not in COMMANDS:
+            return Invalid(f"unknown command {name} (.help lists the commands)")
+        return Command(name, argument.strip())
+    try:
+        return Message(parse_line(line))
+    except ParseError as exc:
+        return Invalid(str(exc))
+
+
+@dataclass
+class Settings:
+    """How to start workers; the command line fills it in."""
+
+    kind: str = "thread"
+    state: Any = None
+    start_method: str | None = None
+    timeout: float = 10.0
+    handlers: dict[str, Handler] = field(default_factory=dict)
+
+
+class Console:
+    """The current worker and what the console's commands do to it.
+
+    Args:
+        settings: how to start workers.
+        listener: receives every record from every worker this console starts
+            (called in that worker's reply-reader thread).
+    """
+
+    def __init__(self, settings: Settings, listener: Listener | None = None) -> None:
+        self.settings = settings
+        self.listener = listener
+        self.worker: Worker | None = None
+
+    def start(self, kind: str | None = None) -> Worker:
+        """Start a fresh worker (of ``kind``, or the configured kind) and make it current."""
+        kind = kind or self.settings.kind
+        start_method = self.settings.start_method if kind == "process" else None
+        self.worker = start(
+            kind,
+            self.settings.state,
+            start_method=start_method,
+            handlers=self.settings.handlers,
+            listener=self.listener,
+        )
+        self.settings.kind = kind
+        return self.worker
+
+    def send(self, message: Any) -> Pending:
+        """Send ``message`` to the current worker.
+
+        Raises:
+            WorkerGone: there is no live worker.
+            ValueError: the message could not be sent.
+        """
+        if self.worker is None:
+            raise WorkerGone("there is no worker; .restart starts one")
+        try:
+            return self.worker.tell(message)
+        except WorkerGone:
+            raise WorkerGone("the worker has ended; .restart starts a fresh one") from None
+
+    def restart_kind(self, argument: str) -> str:
+        """The kind a ``.restart`` argument asks for.
+
+        Raises:
+            ValueError: not a kind.
+        """
+        if not argument:
+            return self.settings.kind
+        if argument not in KINDS:
+            raise ValueError(f"cannot restart as {argument!r}: choose {' or '.join(KINDS)}")
+        return argument
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop the current worker: ``exit``, wait for its end, join (kill if it hangs)."""
+        if self.worker is not None:
+            self.worker.stop(self.settings.timeout if timeout is None else timeout)
+
+    def help_lines(self) -> list[Fragments]:
+        lines = [note_line("Type a message for the worker, or a command for the console.")]
+        lines += [note_line(f"  {name:<14} {text}") for name, text in MESSAGE_HELP.items()]
+        extra = sorted(set(self.settings.handlers) - set(BUILTIN_MESSAGES))
+        lines += [note_line(f"  {name:<14} (a handler of this console)") for name in extra]
+        lines += [note_line(f"  {name:<14} {text}") for name, text in COMMANDS.items()]
+        lines.append(note_line("Anything else is sent as it is; the worker answers unknown."))
+        return lines
+
+    def status_lines(self) -> list[Fragments]:
+        w = self.worker
+        if w is None:
+            return [error_line("there is no worker; .restart starts one")]
+        return [status_line(w.name, w.kind, w.pid, w.alive, w.state, w.pending, w.start_method)]
+
+    def completion_words(self) -> list[str]:
+        """Every word worth completing at the start of a line."""
+        return [*BUILTIN_MESSAGES, *sorted(set(self.settings.handlers) - set(BUILTIN_MESSAGES))]
+
+
+class Mailbox:
+    """Holds records from workers until the shell's event loop is ready for them.
+
+    The first worker is started before prompt-toolkit is imported (so a forked
+    worker starts small and the first prompt is not delayed), which means its
+    first records can arrive before there is an event loop to hand them to.
+    ``put`` is the listener given to workers; ``attach`` flushes what was kept
+    and forwards everything after it, in order.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: list[tuple[Worker, Record]] = []
+        self._forward: Listener | None = None
+
+    def put(self, worker: Worker, record: Record) -> None:
+        with self._lock:
+            forward = self._forward
+            if forward is None:
+                self._kept.append((worker, record))
+                return
+        forward(worker, record)
+
+    def attach(self, forward: Listener) -> None:
+        with self._lock:
+            for worker, record in self._kept:
+                forward(worker, record)
+            self._kept.clear()
+            self._forward = forward

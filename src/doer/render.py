@@ -1,0 +1,96 @@
+"""The lines the console prints, as styled fragments.
+
+Both front ends print the same text: the interactive shell gives the fragments
+to prompt-toolkit with their styles, plain mode joins the text and drops the
+styles. Keeping the wording here means a transcript from plain mode is exactly
+what a person sees at the prompt, minus the colours. No prompt-toolkit import:
+a fragment is just a ``(style, text)`` pair.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from doer.protocol import Died, Ended, Failure, Record, Reply, Started, describe, printable
+
+Fragments = list[tuple[str, str]]
+
+#: The style of each class used below, for the shell's prompt-toolkit Style.
+STYLES = {
+    "tag": "#5f87af",
+    "reply": "",
+    "event": "#5faf5f bold",
+    "error": "#d75f5f bold",
+    "note": "#8a8a8a italic",
+    "echo": "#8a8a8a",
+    "prompt": "bold",
+    "toolbar": "reverse",
+}
+
+
+def tag(kind: str, pid: int) -> str:
+    """How a line says which worker it comes from: ``[process 4242]``."""
+    return f"[{kind} {pid}]"
+
+
+def record_line(kind: str, pid: int, record: Record) -> Fragments:
+    """The line for one record from the worker ``kind``/``pid``."""
+    style = _record_style(record)
+    return [("class:tag", tag(kind, pid) + " "), (style, describe(record))]
+
+
+def _record_style(record: Record) -> str:
+    if isinstance(record, Reply):
+        return "class:reply"
+    if isinstance(record, Started | Ended):
+        return "class:event"
+    if isinstance(record, Failure | Died):
+        return "class:error"
+    return "class:reply"
+
+
+def creating_line() -> Fragments:
+    """The recipe's first line, with the console's own pid."""
+    return [("class:note", f"creating doer from process {os.getpid()}")]
+
+
+def error_line(text: str) -> Fragments:
+    """A one-line error from the console itself (not from a worker)."""
+    return [("class:error", "error: " + printable(text))]
+
+
+def note_line(text: str) -> Fragments:
+    return [("class:note", printable(text))]
+
+
+#: Echoed lines longer than this are cut, with their length shown.
+ECHO_LIMIT = 200
+
+
+def echo_line(line: str) -> Fragments:
+    """Plain mode's echo of an input line: ``> ping``."""
+    if len(line) > ECHO_LIMIT:
+        line = f"{line[:ECHO_LIMIT]}… ({len(line)} characters)"
+    return [("class:echo", "> " + printable(line))]
+
+
+def ended_hint() -> Fragments:
+    return note_line("the worker has ended; .restart starts a fresh one")
+
+
+def status_line(
+    name: str, kind: str, pid: int, alive: bool, state: Any, pending: int, start_method: str | None
+) -> Fragments:
+    """One worker's line in ``.status``."""
+    from doer.protocol import message_text
+
+    how = f", start method {start_method}" if start_method else ""
+    life = "alive" if alive else "ended"
+    text = f"{name}: {kind} {pid}{how}, {life}, state: {message_text(state)}, pending: {pending}"
+    return [("class:tag", tag(kind, pid) + " "), ("class:reply", printable(text))]
+
+
+def plain(fragments: Fragments) -> str:
+    """The text of ``fragments`` without styles (for plain mode and tests)."""
+    return "".join(text for _, text in fragments)

@@ -1,0 +1,180 @@
+"""Plain mode: the console without prompt-toolkit, for pipes and ``--script`` files.
+
+Each line is read, echoed as ``> line``, carried out, and its answer (or a
+timeout) printed before the next line is read, so the output is a transcript
+that can go into handouts, docs and tests. The text is the interactive shell's,
+without colours or escape codes. The exit status is 0 only if every line went
+well: no error reply, no timeout, no bad line, no dead worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TextIO
+
+from doer.client import Pending, Worker, WorkerGone
+from doer.console import Blank, Command, Console, Invalid, Message, Settings, interpret
+from doer.protocol import Died, Ended, Failure, Record
+from doer.render import (
+    Fragments,
+    creating_line,
+    echo_line,
+    error_line,
+    note_line,
+    plain,
+    record_line,
+)
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+class PlainRunner:
+    """Runs lines one at a time against a console and writes the transcript."""
+
+    def __init__(self, settings: Settings, out: TextIO) -> None:
+        self.console = Console(settings)
+        self.out = out
+        self.ok = True
+        self._late: list[tuple[Worker, Pending]] = []  # timed out, answer may still come
+        self._reported_end: set[int] = set()  # ids of workers whose end we printed
+
+    def write(self, fragments: Fragments) -> None:
+        self.out.write(plain(fragments) + "\n")
+        self.out.flush()
+
+    def fail(self, text: str) -> None:
+        self.ok = False
+        self.write(error_line(text))
+
+    def run(self, lines: Iterable[bytes]) -> int:
+        """Carry out every line; return the exit status."""
+        self.write(creating_line())
+        interrupted = False
+        try:
+            self._start()
+            for number, raw in enumerate(lines, 1):
+                if not self._run_line(number, raw):
+                    break
+        except KeyboardInterrupt:
+            interrupted = True
+            self.fail("interrupted")
+        finally:
+            self._finish(quick=interrupted)
+        if interrupted:
+            return EXIT_INTERRUPTED
+        return EXIT_OK if self.ok else EXIT_FAILED
+
+    def _run_line(self, number: int, raw: bytes) -> bool:
+        """Carry out one line; False when the line was ``.quit``."""
+        self._print_late_answers()
+        try:
+            line = raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError as exc:
+            self.fail(f"line {number} is not valid UTF-8 ({exc.reason} at byte {exc.start})")
+            return True
+        what = interpret(line)
+        if isinstance(what, Blank):
+            return True
+        self.write(echo_line(line))
+        if isinstance(what, Invalid):
+            self.fail(what.error)
+        elif isinstance(what, Command):
+            return self._command(what)
+        elif isinstance(what, Message):
+            self._message(what)
+        return True
+
+    def _command(self, command: Command) -> bool:
+        if command.name == ".quit":
+            return False
+        if command.name == ".help":
+            for fragments in self.console.help_lines():
+                self.write(fragments)
+        elif command.name == ".status":
+            for fragments in self.console.status_lines():
+                self.write(fragments)
+        elif command.name == ".restart":
+            try:
+                kind = self.console.restart_kind(command.argument)
+            except ValueError as exc:
+                self.fail(str(exc))
+                return True
+            self._stop()
+            self._start(kind)
+        return True
+
+    def _message(self, message: Message) -> None:
+        try:
+            pending = self.console.send(message.message)
+        except (WorkerGone, ValueError) as exc:
+            self.fail(str(exc))
+            return
+        worker = self.console.worker
+        assert worker is not None
+        try:
+            record = pending.wait(self.console.settings.timeout)
+        except TimeoutError as exc:
+            self.fail(str(exc))
+            self._late.append((worker, pending))
+            return
+        self._show(worker, record)
+        self._report_end(worker)
+
+    def _show(self, worker: Worker, record: Record) -> None:
+        if isinstance(record, Failure):
+            self.ok = False
+        self.write(record_line(worker.kind, worker.pid, record))
+        if isinstance(record, Ended):
+            self._reported_end.add(id(worker))
+
+    def _report_end(self, worker: Worker) -> None:
+        """Print how the worker ended, once, if it ended without being asked to."""
+        end = worker.ended
+        if end is None or id(worker) in self._reported_end:
+            return
+        self._reported_end.add(id(worker))
+        if isinstance(end, Died):
+            self.ok = False
+        self.write(record_line(worker.kind, worker.pid, end))
+
+    def _print_late_answers(self) -> None:
+        still_late = []
+        for worker, pending in self._late:
+            if pending.done():
+                self.write(note_line(f"late answer to request {pending.request_id}:"))
+                self._show(worker, pending.wait(0))
+            else:
+                still_late.append((worker, pending))
+        self._late = still_late
+
+    def _start(self, kind: str | None = None) -> None:
+        worker = self.console.start(kind)
+        try:
+            started = worker.wait_started(self.console.settings.timeout)
+        except (TimeoutError, WorkerGone) as exc:
+            self.fail(str(exc))
+            self._report_end(worker)
+            return
+        self.write(record_line(worker.kind, worker.pid, started))
+
+    def _stop(self, quick: bool = False) -> None:
+        worker = self.console.worker
+        if worker is None:
+            return
+        worker.stop(1.0 if quick else self.console.settings.timeout)
+        self._print_late_answers()
+        if worker.ended is None:
+            self.fail(f"{worker.name} could not be stopped (a thread cannot be killed)")
+        self._report_end(worker)
+
+    def _finish(self, quick: bool) -> None:
+        self._stop(quick)
+        for _, pending in self._late:
+            self.fail(f"request {pending.request_id} was never answered")
+
+
+def run_plain(lines: Iterable[bytes], out: TextIO, settings: Settings) -> int:
+    """Run plain mode over ``lines`` (bytes, one line each); return the exit status."""
+    return PlainRunner(settings, out).run(lines)

@@ -1,0 +1,245 @@
+"""The interactive shell: a prompt-toolkit session in one asyncio event loop.
+
+::
+
+    keys ──> PromptSession.prompt_async() ──> Shell.handle(line) ──> Console ──> worker
+                     ▲                                                              │
+                     │ redraws the prompt                                           │
+    print above the prompt <── Shell.show() <── loop.call_soon_threadsafe <── reply reader
+                                  (event loop)                          (thread, per worker)
+
+Why one event loop: calling ``session.prompt()`` in a loop while another thread
+prints through ``patch_stdout`` is racy (a reply landing between two prompts is
+printed after the new prompt, which is then never redrawn). Here every reply is
+handed to the loop that owns the prompt, and printed there with
+``print_formatted_text``, which erases the prompt, prints, and draws it again.
+``patch_stdout`` stays only as a net for stray ``print`` calls.
+
+A reply never waits for the prompt and the prompt never waits for a reply:
+``handle`` sends a message and returns at once, so a pending ``sleep 5`` leaves
+the prompt usable. Ctrl-C clears the line, as in every shell; in raw mode the
+terminal sends it as a key, not as SIGINT, so it cannot reach a worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.completion import NestedCompleter
+from prompt_toolkit.formatted_text import FormattedText
+from prompt_toolkit.history import FileHistory, History, InMemoryHistory
+from prompt_toolkit.output import ColorDepth
+from prompt_toolkit.patch_stdout import patch_stdout
+from prompt_toolkit.shortcuts import print_formatted_text
+from prompt_toolkit.styles import Style
+
+from doer.client import Pending, Worker, WorkerGone
+from doer.console import Blank, Command, Console, Invalid, Mailbox, Message, interpret
+from doer.kinds import KINDS
+from doer.protocol import Died, Ended, Record, message_text, printable
+from doer.render import (
+    STYLES,
+    Fragments,
+    ended_hint,
+    error_line,
+    note_line,
+    record_line,
+)
+
+
+def history_path() -> Path:
+    """Where the shell keeps its history: ``$XDG_STATE_HOME/doer/history``."""
+    state_home = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
+    return Path(state_home) / "doer" / "history"
+
+
+def make_history() -> tuple[History, str | None]:
+    """A persistent history, or an in-memory one and the reason it is not persistent."""
+    path = history_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(exist_ok=True)
+    except OSError as exc:
+        return InMemoryHistory(), f"history is not saved: cannot write {path}: {exc.strerror}"
+    return FileHistory(str(path)), None
+
+
+def make_completer(console: Console) -> NestedCompleter:
+    """Messages and dot-commands at the start of a line; kinds after ``.restart``."""
+    words: dict[str, object] = dict.fromkeys(console.completion_words())
+    words.update({name: None for name in (".help", ".status", ".quit")})
+    words[".restart"] = dict.fromkeys(KINDS)
+    return NestedCompleter.from_nested_dict(words)
+
+
+class Shell:
+    """The interactive front end of a :class:`Console`."""
+
+    def __init__(
+        self,
+        console: Console,
+        mailbox: Mailbox,
+        *,
+        color: bool = True,
+        session: PromptSession[str] | None = None,
+    ) -> None:
+        self.console = console
+        self.mailbox = mailbox
+        self.style = Style.from_dict(STYLES if color else {})
+        self.color_depth = None if color else ColorDepth.DEPTH_1_BIT
+        self._quitting = False
+        self._history_note: str | None = None
+        if session is None:
+            history, self._history_note = make_history()
+            session = PromptSession(history=history)
+        self.session = session
+
+    # --- what is drawn ------------------------------------------------------------
+
+    def prompt(self) -> FormattedText:
+        """``doer thread 4242> `` while the worker lives, ``doer (no worker)> `` after."""
+        worker = self.console.worker
+        if worker is None or worker.ended is not None:
+            return FormattedText([("class:prompt", "doer (no worker)> ")])
+        return FormattedText([("class:prompt", f"doer {worker.kind} {worker.pid}> ")])
+
+    def toolbar(self) -> FormattedText:
+        worker = self.console.worker
+        if worker is None:
+            return FormattedText([("class:toolbar", " no worker · .restart starts one ")])
+        life = "alive" if worker.ended is None else "ended"
+        text = (
+            f" {worker.kind} {worker.pid} ({life}) · state: {message_text(worker.state)}"
+            f" · pending: {worker.pending} · .help "
+        )
+        return FormattedText([("class:toolbar", printable(text))])
+
+    def print(self, fragments: Fragments) -> None:
+        """Print one line above the prompt (or plainly, when no prompt is shown)."""
+        print_formatted_text(
+            FormattedText(fragments),
+            style=self.style,
+            color_depth=self.color_depth,
+            include_default_pygments_style=False,
+        )
+
+    def show(self, worker: Worker, record: Record) -> None:
+        """Print a record from a worker. Runs in the event loop, never in another thread."""
+        self.print(record_line(worker.kind, worker.pid, record))
+        if isinstance(record, Ended | Died) and not self._quitting:
+            if worker is self.console.worker:
+                self.print(ended_hint())
+        self.session.app.invalidate()  # the prompt and toolbar show pid, state, pending
+
+    # --- the loop -----------------------------------------------------------------
+
+    async def run(self) -> int:
+        """Read and carry out lines until ``.quit`` or Ctrl-D; return the exit status."""
+        loop = asyncio.get_running_loop()
+        self.mailbox.attach(
+            lambda worker, record: loop.call_soon_threadsafe(self.show, worker, record)
+        )
+        if self._history_note:
+            self.print(note_line(self._history_note))
+        with patch_stdout(raw=True):
+            while True:
+                try:
+                    line = await self.session.prompt_async(
+                        self.prompt,
+                        bottom_toolbar=self.toolbar,
+                        completer=make_completer(self.console),
+                        style=self.style,
+                        color_depth=self.color_depth,
+                        include_default_pygments_style=False,
+                    )
+                except KeyboardInterrupt:
+                    continue  # Ctrl-C clears the line; the worker is not touched
+                except EOFError:
+                    break  # Ctrl-D
+                if not await self.handle(line):
+                    break
+            await self.quit()
+        return 0
+
+    async def handle(self, line: str) -> bool:
+        """Carry out one line; False when the shell should leave."""
+        what = interpret(line)
+        if isinstance(what, Blank):
+            return True
+        if isinstance(what, Invalid):
+            self.print(error_line(what.error))
+        elif isinstance(what, Message):
+            self.send(what)
+        elif isinstance(what, Command):
+            return await self.command(what)
+        return True
+
+    def send(self, message: Message) -> None:
+        try:
+            pending = self.console.send(message.message)
+        except (WorkerGone, ValueError) as exc:
+            self.print(error_line(str(exc)))
+            return
+        worker = self.console.worker
+        assert worker is not None
+        loop = asyncio.get_running_loop()
+        loop.call_later(self.console.settings.timeout, self.warn_if_late, worker, pending)
+        self.session.app.invalidate()
+
+    def warn_if_late(self, worker: Worker, pending: Pending) -> None:
+        if pending.done() or worker.ended is not None:
+            return
+        try:
+            pending.wait(0)
+        except TimeoutError as exc:
+            text = f"{exc}; still waiting (.restart replaces the worker)"
+            self.print([("class:tag", f"[{worker.kind} {worker.pid}] "), *error_line(text)])
+
+    async def command(self, command: Command) -> bool:
+        if command.name == ".quit":
+            return False
+        if command.name == ".help":
+            for fragments in self.console.help_lines():
+                self.print(fragments)
+        elif command.name == ".status":
+            for fragments in self.console.status_lines():
+                self.print(fragments)
+        elif command.name == ".restart":
+            await self.restart(command.argument)
+        return True
+
+    async def restart(self, argument: str) -> None:
+        try:
+            kind = self.console.restart_kind(argument)
+        except ValueError as exc:
+            self.print(error_line(str(exc)))
+            return
+        self._quitting = True  # the old worker's end needs no ".restart" hint
+        try:
+            await self._stop_worker()
+        finally:
+            self._quitting = False
+        self.console.start(kind)
+
+    async def quit(self) -> None:
+        self._quitting = True
+        await self._stop_worker()
+
+    async def _stop_worker(self) -> None:
+        worker = self.console.worker
+        if worker is None or worker.ended is not None:
+            if worker is not None:
+                worker.stop()  # joins what is left
+            return
+        if worker.pending:
+            self.print(note_line(f"waiting for {worker.pending} pending request(s)..."))
+        # stop() blocks until the end event: run it off the loop so replies keep printing.
+        await asyncio.get_running_loop().run_in_executor(None, self.console.stop)
+
+
+def run_shell(console: Console, mailbox: Mailbox, *, color: bool = True) -> int:
+    """Run the interactive shell on the terminal; return the exit status."""
+    return asyncio.run(Shell(console, mailbox, color=color).run())
