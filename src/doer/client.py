@@ -78,6 +78,10 @@ class Pending:
     def __repr__(self) -> str:
         return f"<Pending {self.request_id} {message_summary(self.message)!r} done={self.done()}>"
 
+    def describe(self) -> str:
+        """``request 3 (sleep 2)``: how messages about this request name it."""
+        return f"request {self.request_id} ({message_summary(self.message)})"
+
     def done(self) -> bool:
         return self._record is not _UNSET
 
@@ -94,10 +98,7 @@ class Pending:
                 pending; its answer may still come.
         """
         if not self._done.acquire(timeout=-1 if timeout is None else max(timeout, 0)):
-            raise TimeoutError(
-                f"no answer to request {self.request_id} ({message_summary(self.message)}) "
-                f"within {timeout:g} s"
-            )
+            raise TimeoutError(f"no answer to {self.describe()} within {timeout:g} s")
         self._done.release()  # leave it open for any other waiter
         record: Reply | Failure | Ended = self._record
         return record

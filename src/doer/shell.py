@@ -24,6 +24,7 @@ terminal sends it as a key, not as SIGINT, so it cannot reach a worker.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
 from pathlib import Path
 
@@ -47,6 +48,7 @@ from doer.render import (
     error_line,
     note_line,
     record_line,
+    tag,
 )
 
 
@@ -139,9 +141,14 @@ class Shell:
     async def run(self) -> int:
         """Read and carry out lines until ``.quit`` or Ctrl-D; return the exit status."""
         loop = asyncio.get_running_loop()
-        self.mailbox.attach(
-            lambda worker, record: loop.call_soon_threadsafe(self.show, worker, record)
-        )
+        # Run show() in this task's context, not the reader thread's: prompt-toolkit
+        # finds the running application (to print above it) through a context variable.
+        context = contextvars.copy_context()
+
+        def forward(worker: Worker, record: Record) -> None:
+            loop.call_soon_threadsafe(self.show, worker, record, context=context)
+
+        self.mailbox.attach(forward)
         if self._history_note:
             self.print(note_line(self._history_note))
         with patch_stdout(raw=True):
@@ -192,11 +199,11 @@ class Shell:
     def warn_if_late(self, worker: Worker, pending: Pending) -> None:
         if pending.done() or worker.ended is not None:
             return
-        try:
-            pending.wait(0)
-        except TimeoutError as exc:
-            text = f"{exc}; still waiting (.restart replaces the worker)"
-            self.print([("class:tag", f"[{worker.kind} {worker.pid}] "), *error_line(text)])
+        text = (
+            f"no answer to {pending.describe()} within {self.console.settings.timeout:g} s;"
+            " still waiting (.restart replaces the worker)"
+        )
+        self.print([("class:tag", tag(worker.kind, worker.pid) + " "), *error_line(text)])
 
     async def command(self, command: Command) -> bool:
         if command.name == ".quit":

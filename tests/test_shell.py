@@ -1,0 +1,283 @@
+"""The interactive shell, driven in-process through prompt-toolkit's pipe input.
+
+No terminal is needed: keys go in through ``create_pipe_input()`` and what the
+shell prints is captured as plain text. Every wait is for an event (a line in
+the output, a state of the worker) with a deadline that fails loudly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from prompt_toolkit import PromptSession
+from prompt_toolkit.application import create_app_session
+from prompt_toolkit.completion import CompleteEvent
+from prompt_toolkit.document import Document
+from prompt_toolkit.history import InMemoryHistory
+from prompt_toolkit.input import PipeInput, create_pipe_input
+from prompt_toolkit.output.plain_text import PlainTextOutput
+
+from doer.console import Console, Mailbox, Settings
+from doer.shell import Shell, history_path, make_completer, make_history
+
+DEADLINE = 10.0
+
+
+@dataclass
+class Driven:
+    """A shell running in the test's event loop, with its keyboard and its screen."""
+
+    shell: Shell
+    keys: PipeInput
+    screen: io.StringIO
+    task: asyncio.Task[int]
+
+    @property
+    def console(self) -> Console:
+        return self.shell.console
+
+    def text(self) -> str:
+        return self.screen.getvalue()
+
+    def type(self, text: str) -> None:
+        self.keys.send_text(text)
+
+    async def wait_for(self, condition: Callable[[], bool], what: str) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DEADLINE
+        while not condition():
+            if loop.time() > deadline:
+                pytest.fail(f"timed out waiting for {what}; the screen shows:\n{self.text()}")
+            await asyncio.sleep(0.005)
+
+    async def wait_for_text(self, needle: str, after: int = 0) -> int:
+        """Wait until ``needle`` is on the screen after offset ``after``; return its end."""
+        await self.wait_for(lambda: needle in self.text()[after:], repr(needle))
+        return self.text().index(needle, after) + len(needle)
+
+
+@asynccontextmanager
+async def driven_shell(kind: str = "thread", **settings: object) -> AsyncIterator[Driven]:
+    with create_pipe_input() as keys:
+        screen = io.StringIO()
+        with create_app_session(input=keys, output=PlainTextOutput(screen)):
+            mailbox = Mailbox()
+            console = Console(Settings(kind=kind, state=42, **settings), listener=mailbox.put)  # type: ignore[arg-type]
+            console.start()
+            session: PromptSession[str] = PromptSession(history=InMemoryHistory())
+            shell = Shell(console, mailbox, color=False, session=session)
+            task = asyncio.create_task(shell.run())
+            driven = Driven(shell, keys, screen, task)
+            try:
+                await driven.wait_for_text("on start: state: 42")
+                yield driven
+            finally:
+                if not task.done():
+                    keys.send_text("\x04")  # Ctrl-D
+                    await asyncio.wait_for(task, DEADLINE)
+                console.stop()
+
+
+KINDS = ["thread", "process"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_message_is_answered_above_the_prompt_tagged_with_its_worker(kind: str) -> None:
+    async with driven_shell(kind) as d:
+        worker = d.console.worker
+        assert worker is not None
+        d.type("ping\n")
+        await d.wait_for_text(f"[{kind} {worker.pid}] pong")
+
+
+async def test_the_prompt_names_the_kind_and_pid_and_says_when_the_worker_has_ended() -> None:
+    async with driven_shell("process") as d:
+        worker = d.console.worker
+        assert worker is not None
+        assert d.shell.prompt()[0][1] == f"doer process {worker.pid}> "
+        d.type("exit\n")
+        await d.wait_for_text("the worker has ended; .restart starts a fresh one")
+        assert d.shell.prompt()[0][1] == "doer (no worker)> "
+
+
+async def test_the_toolbar_shows_kind_pid_state_and_pending_requests() -> None:
+    async with driven_shell("thread") as d:
+        worker = d.console.worker
+        assert worker is not None
+        d.type("set-state hola!\n")
+        await d.wait_for_text("new state: hola!")
+        d.type("sleep 0.5\n")
+        await d.wait_for(lambda: worker.pending == 1, "the sleep to be pending")
+        toolbar = "".join(text for _, text in d.shell.toolbar())
+        assert f"thread {worker.pid}" in toolbar
+        assert "state: hola!" in toolbar
+        assert "pending: 1" in toolbar
+        await d.wait_for_text("slept 0.5 s")
+        assert "pending: 0" in "".join(text for _, text in d.shell.toolbar())
+
+
+async def test_the_prompt_takes_commands_while_a_slow_request_is_pending() -> None:
+    async with driven_shell("process") as d:
+        d.type("sleep 1\n")
+        d.type(".status\n")
+        status_end = await d.wait_for_text("pending: 1")
+        assert "slept 1 s" not in d.text()[:status_end]
+        await d.wait_for_text("slept 1 s", after=status_end)
+
+
+async def test_a_request_past_the_timeout_is_reported_and_its_late_answer_still_printed() -> None:
+    async with driven_shell("thread", timeout=0.2) as d:
+        d.type("sleep 0.6\n")
+        warned = await d.wait_for_text("no answer to request 1 (sleep 0.6) within 0.2 s")
+        await d.wait_for_text("slept 0.6 s", after=warned)
+
+
+async def test_ctrl_c_clears_the_line_and_leaves_the_worker_alone() -> None:
+    async with driven_shell("process") as d:
+        worker = d.console.worker
+        assert worker is not None
+        d.type("set-state half-typed")
+        d.type("\x03")  # Ctrl-C
+        d.type("get-state\n")
+        await d.wait_for_text("state: 42")
+        assert "half-typed" not in d.text().split("state: 42")[-1]
+        assert worker.alive
+        assert d.console.worker is worker
+
+
+async def test_ctrl_d_stops_the_worker_and_ends_the_shell_with_status_0() -> None:
+    async with driven_shell("process") as d:
+        worker = d.console.worker
+        assert worker is not None
+        d.type("\x04")
+        assert await asyncio.wait_for(d.task, DEADLINE) == 0
+        assert worker.ended is not None
+        assert not worker.alive
+
+
+async def test_quit_waits_for_pending_requests_before_the_end_event() -> None:
+    async with driven_shell("thread") as d:
+        d.type("sleep 0.3\n")
+        d.type(".quit\n")
+        assert await asyncio.wait_for(d.task, DEADLINE) == 0
+        text = d.text()
+        assert "waiting for 1 pending request(s)" in text
+        assert text.index("slept 0.3 s") < text.index("on end: state: 42")
+
+
+async def test_restart_replaces_the_worker_with_a_fresh_one_of_the_kind_asked_for() -> None:
+    async with driven_shell("thread") as d:
+        old = d.console.worker
+        assert old is not None
+        d.type("set-state changed\n")
+        await d.wait_for_text("new state: changed")
+        d.type(".restart process\n")
+        await d.wait_for(
+            lambda: d.console.worker is not old and d.console.worker is not None, "a new worker"
+        )
+        new = d.console.worker
+        assert new is not None
+        await d.wait_for_text(f"[process {new.pid}] on start: state: 42")
+        assert old.ended is not None
+        assert new.kind == "process"
+        assert new.pid != os.getpid()
+        d.type("ping\n")
+        await d.wait_for_text(f"[process {new.pid}] pong")
+
+
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        ('set-state "unclosed', "error: cannot split the line: no closing quotation"),
+        (".nope", "error: unknown command .nope (.help lists the commands)"),
+        (".restart fibre", "error: cannot restart as 'fibre'"),
+    ],
+)
+async def test_bad_lines_get_a_one_line_error_and_the_shell_carries_on(
+    line: str, error: str
+) -> None:
+    async with driven_shell("thread") as d:
+        d.type(line + "\n")
+        after = await d.wait_for_text(error)
+        d.type("ping\n")
+        await d.wait_for_text("pong", after=after)
+        assert "Traceback" not in d.text()
+
+
+async def test_help_lists_the_messages_and_the_commands() -> None:
+    async with driven_shell("thread") as d:
+        d.type(".help\n")
+        await d.wait_for_text("Anything else is sent as it is")
+        for word in ("ping", "set-state V", "whoami", "sleep S", ".restart", ".quit", ".status"):
+            assert word in d.text()
+
+
+def completions(console: Console, text: str) -> list[str]:
+    completer = make_completer(console)
+    document = Document(text, len(text))
+    return [c.text for c in completer.get_completions(document, CompleteEvent())]
+
+
+def test_completion_offers_messages_and_dot_commands_at_the_start_of_a_line() -> None:
+    console = Console(Settings())
+    assert {"ping", "set-state", "get-state", "whoami", "sleep", "exit"} <= set(
+        completions(console, "")
+    )
+    assert set(completions(console, ".")) == {".help", ".status", ".quit", ".restart"}
+    assert completions(console, "se") == ["set-state"]
+
+
+def test_completion_offers_the_kinds_after_restart() -> None:
+    assert set(completions(Console(Settings()), ".restart ")) == {"thread", "process"}
+
+
+def test_history_is_kept_under_the_xdg_state_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    assert history_path() == tmp_path / "doer" / "history"
+    history, problem = make_history()
+    assert problem is None
+    history.store_string("set-state hola!")
+    assert "set-state hola!" in (tmp_path / "doer" / "history").read_text()
+
+
+def test_an_unwritable_history_falls_back_to_memory_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_STATE_HOME", str(blocker))
+    history, problem = make_history()
+    assert isinstance(history, InMemoryHistory)
+    assert problem is not None
+    assert "history is not saved" in problem
+
+
+def test_without_colour_the_shell_uses_no_styles() -> None:
+    console = Console(Settings())
+    assert Shell(console, Mailbox(), color=False, session=_quiet_session()).style.style_rules == []
+    assert Shell(console, Mailbox(), color=True, session=_quiet_session()).style.style_rules != []
+
+
+def _quiet_session() -> PromptSession[str]:
+    with create_pipe_input() as keys, create_app_session(input=keys, output=PlainTextOutput(io.StringIO())):
+        return PromptSession(history=InMemoryHistory())
+
+
+def test_the_mailbox_keeps_records_until_attached_then_forwards_in_order() -> None:
+    mailbox = Mailbox()
+    seen: list[object] = []
+    mailbox.put(None, "first")  # type: ignore[arg-type]
+    mailbox.put(None, "second")  # type: ignore[arg-type]
+    assert seen == []
+    mailbox.attach(lambda worker, record: seen.append(record))
+    mailbox.put(None, "third")  # type: ignore[arg-type]
+    assert seen == ["first", "second", "third"]
