@@ -119,6 +119,7 @@ class PlainRunner:
             self.fail(str(exc))
             self._late.append((worker, pending))
             return
+        self._print_late_answers()  # answers come in order: any late ones came first
         self._show(worker, record)
         self._report_end(worker)
 
