@@ -58,7 +58,8 @@ TRANSCRIPTS: dict[str, Transcript] = {
         "whoami\n.restart thread\nwhoami\n",
     ),
     "errors": Transcript(
-        "printf 'set-state \"oops\\nsleep -1\\nset-state a b\\nsleep 2\\nping\\n' | doer --timeout 1",
+        "printf 'set-state \"oops\\nsleep -1\\nset-state a b\\nsleep 2\\nping\\n'"
+        " | doer --timeout 1",
         ("--timeout", "1"),
         'set-state "oops\nsleep -1\nset-state a b\nsleep 2\nping\n',
     ),

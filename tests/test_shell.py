@@ -268,7 +268,10 @@ def test_without_colour_the_shell_uses_no_styles() -> None:
 
 
 def _quiet_session() -> PromptSession[str]:
-    with create_pipe_input() as keys, create_app_session(input=keys, output=PlainTextOutput(io.StringIO())):
+    with (
+        create_pipe_input() as keys,
+        create_app_session(input=keys, output=PlainTextOutput(io.StringIO())),
+    ):
         return PromptSession(history=InMemoryHistory())
 
 

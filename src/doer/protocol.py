@@ -13,8 +13,12 @@ nothing of terminals.
 from __future__ import annotations
 
 import ast
+import io
+import itertools
 import shlex
+import tokenize
 import unicodedata
+import warnings
 from typing import Any, NamedTuple
 
 #: The longest line the console turns into a message. Longer lines are refused
@@ -133,11 +137,33 @@ _NOT_A_LITERAL = object()
 
 
 def _literal(text: str) -> Any:
-    """The Python literal ``text`` spells, or ``_NOT_A_LITERAL``."""
+    """The Python literal ``text`` spells, or ``_NOT_A_LITERAL``.
+
+    Python also reads ``'a b' 'c'`` (two strings, joined) and ``1 # note`` (a
+    comment, dropped) as one literal. Typed at the prompt those are several
+    values, and ``#`` is an ordinary character there, so they are not literals.
+    """
     try:
-        return ast.literal_eval(text)
+        # The compiler warns about things like '\d' (a SyntaxWarning on 3.12+,
+        # printed to stderr): that would write over the prompt.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = ast.literal_eval(text)
+        tokens = [
+            token.type
+            for token in tokenize.generate_tokens(io.StringIO(text).readline)
+            if token.type not in _LAYOUT_TOKENS
+        ]
     except Exception:  # SyntaxError, ValueError, MemoryError, RecursionError...
         return _NOT_A_LITERAL
+    if tokenize.COMMENT in tokens or any(
+        first == second == tokenize.STRING for first, second in itertools.pairwise(tokens)
+    ):
+        return _NOT_A_LITERAL
+    return value
+
+
+_LAYOUT_TOKENS = {tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT}
 
 
 def _literal_or_text(word: str) -> Any:
@@ -152,7 +178,7 @@ def _after_first_word(line: str) -> str:
     lexer.commenters = ""  # as shlex.split does: "#" is an ordinary character
     lexer.get_token()
     # The lexer has consumed the first word and the one blank that ended it.
-    return lexer.instream.read().strip()
+    return lexer.instream.read(-1).strip()
 
 
 def message_text(message: Any) -> str:

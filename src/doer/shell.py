@@ -131,9 +131,9 @@ class Shell:
     def show(self, worker: Worker, record: Record) -> None:
         """Print a record from a worker. Runs in the event loop, never in another thread."""
         self.print(record_line(worker.kind, worker.pid, record))
-        if isinstance(record, Ended | Died) and not self._quitting:
-            if worker is self.console.worker:
-                self.print(ended_hint())
+        ended = isinstance(record, Ended | Died)
+        if ended and not self._quitting and worker is self.console.worker:
+            self.print(ended_hint())
         self.session.app.invalidate()  # the prompt and toolbar show pid, state, pending
 
     # --- the loop -----------------------------------------------------------------
