@@ -193,6 +193,9 @@ class ProcessLink:
         worker_responses.close()
         assert self._process.pid is not None
         self.pid: int = self._process.pid
+        # Set once close() has released the process object; after that the
+        # Process methods raise, so a second stop() or a late kill() must not call them.
+        self._closed = False
 
     def send(self, request: Request) -> None:
         self._requests.send(request)
@@ -201,13 +204,14 @@ class ProcessLink:
         return self._responses.recv()
 
     def is_alive(self) -> bool:
-        return self._process.is_alive()
+        return not self._closed and self._process.is_alive()
 
     def join(self, timeout: float | None = None) -> None:
-        self._process.join(timeout)
+        if not self._closed:
+            self._process.join(timeout)
 
     def kill(self) -> bool:
-        if self._process.is_alive():
+        if self.is_alive():
             self._process.kill()
         return True
 
@@ -218,8 +222,9 @@ class ProcessLink:
     def close(self) -> None:
         self._requests.close()
         self._responses.close()
-        if self._process.exitcode is not None:
+        if not self._closed and self._process.exitcode is not None:
             self._process.close()
+            self._closed = True
 
 
 def describe_exitcode(exitcode: int | None) -> str:

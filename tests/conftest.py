@@ -1,0 +1,67 @@
+"""Fixtures that start workers of every kind and always clean them up.
+
+Every worker behaviour is tested on every kind by one parametrized fixture::
+
+    worker          one worker, state 42, of each kind:
+                    thread, process-fork, process-spawn, process-forkserver
+    make_worker     a factory for more workers of that kind, with handlers or a listener
+    process_worker, make_process_worker
+                    the same for the process kinds only (kill, pickling, signals)
+
+Teardown stops every worker the test started, then checks that it is gone:
+its reply reader and (for a thread) its worker thread have stopped, and no
+child process is left behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+import doer
+from helpers import ALL_KINDS, PROCESS_KINDS, Kind, WorkerFactory
+
+
+def _factory(kind: Kind) -> Iterator[WorkerFactory]:
+    factory = WorkerFactory(kind)
+    yield factory
+    factory.stop_all()
+
+
+@pytest.fixture(params=ALL_KINDS, ids=str)
+def kind(request: pytest.FixtureRequest) -> Kind:
+    """Each kind of worker in turn."""
+    param: Kind = request.param
+    return param
+
+
+@pytest.fixture(params=PROCESS_KINDS, ids=str)
+def process_kind(request: pytest.FixtureRequest) -> Kind:
+    """Each start method of a process worker in turn."""
+    param: Kind = request.param
+    return param
+
+
+@pytest.fixture
+def make_worker(kind: Kind) -> Iterator[WorkerFactory]:
+    """A factory for workers of each kind; all are stopped and checked at teardown."""
+    yield from _factory(kind)
+
+
+@pytest.fixture
+def make_process_worker(process_kind: Kind) -> Iterator[WorkerFactory]:
+    """As ``make_worker``, for the process kinds only."""
+    yield from _factory(process_kind)
+
+
+@pytest.fixture
+def worker(make_worker: WorkerFactory) -> doer.Worker:
+    """A started worker of each kind, with state 42."""
+    return make_worker()
+
+
+@pytest.fixture
+def process_worker(make_process_worker: WorkerFactory) -> doer.Worker:
+    """A started process worker for each start method, with state 42."""
+    return make_process_worker()

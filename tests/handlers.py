@@ -1,0 +1,78 @@
+"""Extra worker handlers for the tests.
+
+They live in a module of their own, at module level, so that a process worker
+can unpickle them by name: a ``spawn`` or ``forkserver`` child imports this
+module through the ``sys.path`` it inherits from the test run (pytest puts
+``tests/`` on it). Keep the imports light: every spawned worker pays for them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from typing import Any
+
+from doer.worker import Doer, Handler
+
+#: How long a gate waits for its file before it gives up (fails loudly, never hangs).
+GATE_DEADLINE_S = 10.0
+
+
+def boom(doer: Doer) -> str:
+    raise RuntimeError("boom")
+
+
+def add_one_to_text(doer: Doer) -> Any:
+    one: Any = 1
+    return one + "a"  # a TypeError raised inside a handler that was called correctly
+
+
+def quit_now(doer: Doer, code: Any = 2) -> str:
+    sys.exit(code)
+
+
+def unpicklable(doer: Doer) -> Any:
+    return lambda: "a lambda does not pickle"
+
+
+def restore_sigint(doer: Doer) -> str:
+    """Undo the worker's SIGINT guard (to show what the guard is for)."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    return "SIGINT restored"
+
+
+def gate(doer: Doer, path: str) -> str:
+    """Block until ``path`` exists: a test holds the worker here while it queues requests.
+
+    Polls with a deadline so that a test that forgets to open the gate fails
+    instead of hanging.
+    """
+    deadline = time.monotonic() + GATE_DEADLINE_S
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the gate {path} was not opened within {GATE_DEADLINE_S} s")
+        time.sleep(0.002)  # a poll interval, not a synchronisation
+    return f"passed {os.path.basename(path)}"
+
+
+def _explode() -> None:
+    raise RuntimeError("this object refuses to be unpickled")
+
+
+class Unreadable:
+    """Pickles fine here, fails to unpickle in the worker."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_explode, ())
+
+
+HANDLERS: dict[str, Handler] = {
+    "boom": boom,
+    "add-one-to-text": add_one_to_text,
+    "quit": quit_now,
+    "unpicklable": unpicklable,
+    "restore-sigint": restore_sigint,
+    "gate": gate,
+}

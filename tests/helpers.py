@@ -1,0 +1,159 @@
+"""What the tests share: the kinds of worker, a worker factory, a recording listener,
+waiting for a condition, and telling whether a pid is gone.
+
+The fixtures built on these live in ``conftest.py``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import doer
+from doer.client import Listener
+from doer.protocol import Died, Ended, Record
+from doer.worker import Handler
+
+#: Generous: a spawned worker starts in well under a second, even on a busy machine.
+START_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One way to run a worker: a kind and, for a process, its start method."""
+
+    kind: str
+    start_method: str | None = None
+
+    def __str__(self) -> str:
+        return self.kind if self.start_method is None else f"{self.kind}-{self.start_method}"
+
+
+THREAD = Kind("thread")
+PROCESS_KINDS = [Kind("process", method) for method in doer.START_METHODS]
+ALL_KINDS = [THREAD, *PROCESS_KINDS]
+
+
+class WorkerFactory:
+    """Starts workers of one kind for a test and stops them all afterwards."""
+
+    def __init__(self, kind: Kind) -> None:
+        self.kind = kind
+        self.workers: list[doer.Worker] = []
+
+    def __call__(
+        self,
+        state: Any = 42,
+        *,
+        handlers: Mapping[str, Handler] | None = None,
+        listener: Listener | None = None,
+    ) -> doer.Worker:
+        """Start a worker, wait for its start event and return it."""
+        worker = doer.start(
+            self.kind.kind,
+            state,
+            start_method=self.kind.start_method,
+            handlers=handlers,
+            listener=listener,
+        )
+        self.workers.append(worker)  # before waiting: a worker that fails to start is stopped too
+        worker.wait_started(START_TIMEOUT_S)
+        return worker
+
+    def stop_all(self) -> None:
+        """Stop every worker, then fail if any of them left something running."""
+        problems = []
+        for worker in self.workers:
+            try:
+                worker.stop()
+            except Exception as exc:  # report it, and still stop the others
+                problems.append(f"{worker!r}: stop() raised {exc!r}")
+        problems += [problem for worker in self.workers for problem in _leftovers(worker)]
+        problems += [
+            f"child process left: {child!r}" for child in multiprocessing.active_children()
+        ]
+        assert not problems, "\n".join(problems)
+
+
+def _leftovers(worker: doer.Worker) -> list[str]:
+    """What ``worker`` left running after ``stop()``: nothing, if all went well."""
+    problems = []
+    if worker.ended is None:
+        problems.append(f"{worker!r} has no end record after stop()")
+    if worker.alive:
+        problems.append(f"{worker!r} is still alive after stop()")
+    running = {thread.name for thread in threading.enumerate()}
+    wanted_gone = [f"{worker.name}-replies"]
+    if worker.kind == "thread":
+        wanted_gone.append(f"{worker.name}-worker")
+    problems += [f"thread {name} still runs" for name in wanted_gone if name in running]
+    if worker.kind == "process" and not pid_is_gone(worker.pid):
+        problems.append(f"worker process {worker.pid} still runs")
+    return problems
+
+
+class Recorder:
+    """A listener that keeps every record and says when the worker has ended or died."""
+
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+        self.workers: list[doer.Worker] = []
+        self.finished = threading.Event()
+
+    def __call__(self, worker: doer.Worker, record: Record) -> None:
+        self.workers.append(worker)
+        self.records.append(record)
+        if type(record) is Ended or type(record) is Died:
+            self.finished.set()
+
+
+# --- waiting -------------------------------------------------------------------
+
+#: How often :func:`wait_until` looks again. Short, so a prompt event is seen promptly.
+POLL_INTERVAL_S = 0.002
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> float:
+    """Poll ``condition`` until it holds; return how long that took, in seconds.
+
+    This is polling with a deadline, not a sleep used as synchronisation: it
+    returns as soon as the condition holds.
+
+    Raises:
+        AssertionError: ``condition`` still does not hold after ``timeout``
+            seconds; the message says ``what`` was expected.
+    """
+    start = time.monotonic()
+    while not condition():
+        elapsed = time.monotonic() - start
+        if elapsed > timeout:
+            raise AssertionError(f"{what}: not within {timeout:g} s")
+        time.sleep(POLL_INTERVAL_S)
+    return time.monotonic() - start
+
+
+def pid_is_gone(pid: int) -> bool:
+    """True when process ``pid`` has exited.
+
+    A process that has exited but not been reaped yet (a zombie) counts as gone:
+    whether it is reaped at once depends on who its parent is, which is not what
+    the tests are about.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            fields = stat.read()
+    except FileNotFoundError:
+        return True
+    except OSError:  # no /proc here: ask the kernel instead (a zombie then counts as alive)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+    state = fields.rpartition(")")[2].split()[0]  # the name in parentheses may hold spaces
+    return state in ("Z", "X")

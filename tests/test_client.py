@@ -1,0 +1,438 @@
+"""The library API on every kind of worker: ask, tell, stop, kill, and what comes back.
+
+Most tests run once per kind (thread, process-fork, process-spawn,
+process-forkserver) through the ``worker`` / ``make_worker`` fixtures; the
+ones about killing, pickling and signals run on the process kinds only.
+
+A test that needs the worker busy while it queues more requests holds it in
+the ``gate`` handler, which blocks until the test creates a file: no sleeps,
+and no guessing how long "busy" lasts.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+import doer
+from doer import Died, Ended, Failure, Reply, WorkerError, WorkerGone
+from handlers import HANDLERS, Unreadable
+from helpers import (
+    THREAD,
+    Kind,
+    Recorder,
+    WorkerFactory,
+    pid_is_gone,
+    wait_until,
+)
+
+#: Generous: a reply comes in well under a millisecond; only a failing test waits this long.
+T = 10.0
+
+# --- every kind ------------------------------------------------------------------
+
+
+def test_ask_returns_the_reply_to_each_builtin_message(worker: doer.Worker) -> None:
+    assert worker.ask("ping", timeout=T) == "pong"
+    assert worker.ask(("set-state", "hola!"), timeout=T) == "new state: hola!"
+    assert worker.ask("get-state", timeout=T) == "state: hola!"
+    assert worker.ask(("sleep", 0), timeout=T) == "slept 0 s"
+    assert worker.ask("foo", timeout=T) == "unknown message foo"
+    assert worker.pending == 0
+
+
+def test_tell_returns_a_pending_that_resolves_to_the_reply(worker: doer.Worker) -> None:
+    pending = worker.tell("ping")
+
+    assert pending.result(timeout=T) == "pong"
+    assert pending.done()
+    assert pending.wait(timeout=0) == Reply(pending.request_id, "pong")
+
+
+def test_ten_thousand_pipelined_tells_are_answered_once_each_in_order(
+    make_worker: WorkerFactory,
+) -> None:
+    recorder = Recorder()
+    worker = make_worker(listener=recorder)
+    count = 10_000
+
+    pendings = [worker.tell(("set-state", n)) for n in range(count)]
+
+    assert [pending.result(timeout=T) for pending in pendings] == [
+        f"new state: {n}" for n in range(count)
+    ]
+    assert worker.pending == 0
+    assert worker.state == count - 1
+    worker.stop()  # joins the reply reader: the listener has seen everything
+    answered = [record.request_id for record in recorder.records if type(record) is Reply]
+    assert answered == [pending.request_id for pending in pendings]
+
+
+def test_callers_on_several_threads_each_get_their_own_reply(worker: doer.Worker) -> None:
+    def caller(name: str) -> list[str]:
+        values = [f"{name}-{n}" for n in range(100)]
+        replies = [worker.ask(("set-state", value), timeout=T) for value in values]
+        expected = [f"new state: {value}" for value in values]
+        return [reply for reply, wanted in zip(replies, expected, strict=True) if reply != wanted]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        wrong = [reply for replies in pool.map(caller, "abcd") for reply in replies]
+
+    assert wrong == []
+
+
+def test_whoami_reports_the_kind_the_pid_and_the_start_method(
+    worker: doer.Worker, kind: Kind
+) -> None:
+    text = worker.ask("whoami", timeout=T)
+
+    found = re.match(r"kind: (\w+), pid: (\d+),", text)
+    assert found, text
+    assert found[1] == kind.kind
+    assert int(found[2]) == worker.pid
+    if kind.kind == "thread":
+        assert worker.pid == os.getpid()
+        assert text.endswith("start method: none (a thread)")
+    else:
+        assert worker.pid != os.getpid()
+        assert text.endswith(f"start method: {kind.start_method}")
+
+
+def test_the_start_event_carries_the_initial_state_and_the_workers_pid(
+    worker: doer.Worker, kind: Kind
+) -> None:
+    started = worker.wait_started(timeout=T)
+
+    assert started == worker.started
+    assert (started.kind, started.pid, started.start_method, started.state) == (
+        kind.kind,
+        worker.pid,
+        kind.start_method,
+        42,
+    )
+    if kind.kind == "thread":
+        assert started.ppid == os.getppid()
+    elif kind.start_method == "forkserver":
+        assert started.ppid != os.getpid()  # its parent is the fork server
+    else:
+        assert started.ppid == os.getpid()
+
+
+def test_the_worker_state_follows_set_state(worker: doer.Worker) -> None:
+    assert worker.state == 42
+
+    worker.ask(("set-state", "hola!"), timeout=T)
+    assert worker.state == "hola!"
+
+    worker.ask("get-state", timeout=T)
+    assert worker.state == "hola!"
+
+    worker.ask(("set-state", [1, 2]), timeout=T)
+    assert worker.state == [1, 2]
+
+    ended = worker.stop()
+    assert type(ended) is Ended
+    assert ended.state == [1, 2]
+    assert worker.state == [1, 2]
+
+
+def test_a_handler_that_raises_gives_a_worker_error_and_the_worker_goes_on(
+    make_worker: WorkerFactory,
+) -> None:
+    worker = make_worker(handlers=HANDLERS)
+
+    with pytest.raises(WorkerError, match=r"^RuntimeError: boom$"):
+        worker.ask("boom", timeout=T)
+
+    assert worker.ask("ping", timeout=T) == "pong"
+    assert worker.alive
+
+
+def test_a_wrong_number_of_values_gives_a_worker_error_with_the_usage(
+    worker: doer.Worker,
+) -> None:
+    with pytest.raises(WorkerError, match=r"usage: set-state VALUE \(got 0 value\(s\)\)$"):
+        worker.ask("set-state", timeout=T)
+
+    assert worker.ask("ping", timeout=T) == "pong"
+
+
+def test_a_timeout_raises_timeout_error_and_the_late_reply_still_resolves_the_pending(
+    make_worker: WorkerFactory, tmp_path: Path
+) -> None:
+    worker = make_worker(handlers=HANDLERS)
+    gate = tmp_path / "gate"
+    held = worker.tell(("gate", str(gate)))
+    late = worker.tell("ping")
+
+    with pytest.raises(TimeoutError, match=r"^no answer to request 2 \(ping\) within 0.05 s$"):
+        late.result(timeout=0.05)
+    with pytest.raises(TimeoutError):
+        worker.ask("get-state", timeout=0.05)
+    assert not late.done()
+    assert worker.pending == 3
+
+    gate.touch()
+
+    assert held.result(timeout=T) == "passed gate"
+    assert late.result(timeout=T) == "pong"
+    assert worker.ask("ping", timeout=T) == "pong"
+    assert worker.pending == 0
+
+
+def test_exit_ends_the_worker_and_a_later_tell_raises_worker_gone(worker: doer.Worker) -> None:
+    ended = worker.ask("exit", timeout=T)
+
+    assert ended == Ended(1, 42, worker.pid, "")
+    assert worker.ended == ended
+    assert not worker.alive
+    with pytest.raises(WorkerGone, match="has ended"):
+        worker.tell("ping")
+    with pytest.raises(WorkerGone):
+        worker.ask("ping", timeout=T)
+
+
+def test_requests_queued_behind_exit_are_answered_with_a_failure_saying_the_worker_ended(
+    make_worker: WorkerFactory, tmp_path: Path
+) -> None:
+    recorder = Recorder()
+    worker = make_worker(handlers=HANDLERS, listener=recorder)
+    gate = tmp_path / "gate"
+    held = worker.tell(("gate", str(gate)))
+    exit_request = worker.tell("exit")
+    behind = [worker.tell("ping"), worker.tell(("set-state", "a b"))]
+
+    gate.touch()
+
+    assert held.result(timeout=T) == "passed gate"
+    assert exit_request.result(timeout=T) == Ended(2, 42, worker.pid, "")
+    assert [pending.wait(timeout=0) for pending in behind] == [
+        Failure(3, "request 3 (ping) was not answered: the worker ended"),
+        Failure(4, "request 4 (set-state 'a b') was not answered: the worker ended"),
+    ]
+    with pytest.raises(WorkerError, match=r"was not answered: the worker ended$"):
+        behind[0].result(timeout=0)
+    assert recorder.records[-3:] == [
+        *(pending.wait(timeout=0) for pending in behind),
+        worker.ended,
+    ]
+
+
+def test_stop_answers_what_was_sent_before_then_joins_and_returns_the_end_record(
+    worker: doer.Worker, kind: Kind
+) -> None:
+    pendings = [worker.tell("ping") for _ in range(3)]
+
+    ended = worker.stop()
+
+    assert ended == Ended(4, 42, worker.pid, "")
+    assert [pending.result(timeout=0) for pending in pendings] == ["pong"] * 3
+    assert not worker.alive
+    if kind.kind == "thread":
+        assert f"{worker.name}-worker" not in {thread.name for thread in threading.enumerate()}
+    else:
+        assert pid_is_gone(worker.pid)
+
+
+def test_stop_can_be_called_again_and_kill_after_stop_does_nothing(worker: doer.Worker) -> None:
+    ended = worker.stop()
+
+    assert worker.stop() == ended
+    worker.kill()
+    assert worker.ended == ended
+
+
+def test_a_with_block_stops_the_worker(make_worker: WorkerFactory) -> None:
+    with make_worker() as worker:
+        assert worker.ask("ping", timeout=T) == "pong"
+
+    assert type(worker.ended) is Ended
+    assert not worker.alive
+
+
+def test_the_listener_receives_every_record_in_order(make_worker: WorkerFactory) -> None:
+    recorder = Recorder()
+    worker = make_worker(listener=recorder)
+
+    worker.ask("ping", timeout=T)
+    worker.ask(("set-state", "hola!"), timeout=T)
+    with pytest.raises(WorkerError):
+        worker.ask("set-state", timeout=T)
+    worker.stop()
+
+    assert recorder.records == [
+        worker.started,
+        Reply(1, "pong"),
+        Reply(2, "new state: hola!", ("hola!",)),
+        Failure(3, "TypeError: usage: set-state VALUE (got 0 value(s))"),
+        Ended(4, "hola!", worker.pid, ""),
+    ]
+    assert all(seen is worker for seen in recorder.workers)
+
+
+def test_a_listener_that_raises_is_logged_and_the_replies_still_arrive(
+    make_worker: WorkerFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken_listener(worker: doer.Worker, record: object) -> None:
+        raise RuntimeError("a bug in the listener")
+
+    worker = make_worker(listener=broken_listener)
+
+    assert worker.ask("ping", timeout=T) == "pong"
+    assert type(worker.stop()) is Ended
+    assert "the reply listener failed" in caplog.text
+
+
+@pytest.mark.parametrize("kind", [THREAD], ids=str)
+def test_kill_cannot_stop_a_thread_worker_and_says_so(worker: doer.Worker) -> None:
+    assert worker.kill() is False
+    assert worker.ask("ping", timeout=T) == "pong"
+
+
+# --- process workers only -----------------------------------------------------
+
+
+def test_kill_reports_died_by_sigkill_within_a_second_and_fails_every_pending_request(
+    make_process_worker: WorkerFactory, tmp_path: Path
+) -> None:
+    recorder = Recorder()
+    worker = make_process_worker(handlers=HANDLERS, listener=recorder)
+    held = worker.tell(("gate", str(tmp_path / "never-opened")))
+    queued = worker.tell("ping")
+
+    assert worker.kill() is True
+
+    assert recorder.finished.wait(timeout=1.0), "no Died record within 1 s of kill()"
+    assert worker.ended == Died("killed by SIGKILL")
+    assert recorder.records[-1] == worker.ended
+    for pending in (held, queued):
+        with pytest.raises(
+            WorkerError, match=r"was not answered: the worker died \(killed by SIGKILL\)$"
+        ):
+            pending.result(timeout=0)
+    assert not worker.alive
+    assert pid_is_gone(worker.pid)
+    with pytest.raises(WorkerGone, match=r"died \(killed by SIGKILL\)"):
+        worker.tell("ping")
+
+
+def test_a_message_that_does_not_pickle_raises_value_error_and_the_worker_goes_on(
+    process_worker: doer.Worker,
+) -> None:
+    with pytest.raises(ValueError, match=r"^the message could not be sent: "):
+        process_worker.tell(lambda: "not picklable")
+
+    assert process_worker.pending == 0
+    assert process_worker.ask("ping", timeout=T) == "pong"
+
+
+def test_a_reply_that_does_not_pickle_gives_a_worker_error_saying_it_could_not_be_sent(
+    make_process_worker: WorkerFactory,
+) -> None:
+    worker = make_process_worker(handlers=HANDLERS)
+
+    with pytest.raises(WorkerError, match=r"^the reply could not be sent: "):
+        worker.ask("unpicklable", timeout=T)
+
+    assert worker.ask("ping", timeout=T) == "pong"
+
+
+def test_a_request_that_does_not_unpickle_in_the_worker_fails_alone(
+    process_worker: doer.Worker,
+) -> None:
+    unreadable = process_worker.tell(Unreadable())
+    after = process_worker.tell("ping")
+
+    with pytest.raises(
+        WorkerError, match=r"^the request could not be read here: RuntimeError: this object refuses"
+    ):
+        unreadable.result(timeout=T)
+    assert after.result(timeout=T) == "pong"
+
+
+def test_a_worker_process_survives_sigint_sent_to_it(process_worker: doer.Worker) -> None:
+    # The signal is pending in the worker before the ping is even written, so
+    # the worker meets it before it can read the ping: if SIGINT were not
+    # ignored, the ping would fail with "the worker died".
+    os.kill(process_worker.pid, signal.SIGINT)
+
+    assert process_worker.ask("ping", timeout=T) == "pong"
+    assert process_worker.alive
+    assert type(process_worker.stop()) is Ended
+
+
+@pytest.mark.parametrize("process_kind", [Kind("process", "spawn")], ids=str)
+def test_a_spawned_worker_without_the_sigint_guard_would_die_of_sigint(
+    make_process_worker: WorkerFactory,
+) -> None:
+    """The test above has teeth: undo the guard, and the same signal kills the worker."""
+    recorder = Recorder()
+    worker = make_process_worker(handlers=HANDLERS, listener=recorder)
+    assert worker.ask("restore-sigint", timeout=T) == "SIGINT restored"
+
+    os.kill(worker.pid, signal.SIGINT)
+
+    assert recorder.finished.wait(timeout=T), "the worker did not die of SIGINT"
+    assert type(worker.ended) is Died
+
+
+#: A console in a child process: starts a process worker, keeps it busy so that
+#: only its parent watch can end it, prints its pid, and waits to be killed.
+CONSOLE = textwrap.dedent(
+    """
+    import sys
+    import doer
+
+    if __name__ == "__main__":
+        worker = doer.start("process", start_method=sys.argv[1])
+        worker.wait_started(10)
+        worker.tell(("sleep", 60))
+        print(worker.pid, flush=True)
+        sys.stdin.read()
+    """
+)
+
+
+@pytest.mark.parametrize("start_method", doer.START_METHODS)
+def test_a_process_worker_exits_by_itself_within_a_second_when_its_console_is_killed(
+    start_method: str,
+) -> None:
+    worker_pid = None
+    with subprocess.Popen(
+        [sys.executable, "-c", CONSOLE, start_method],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as console:
+        try:
+            assert console.stdout is not None
+            line = console.stdout.readline()
+            if not line.strip().isdigit():
+                assert console.stderr is not None
+                pytest.fail(f"no worker pid from the console: {line!r} {console.stderr.read()}")
+            worker_pid = int(line)
+            assert not pid_is_gone(worker_pid)
+
+            console.kill()
+            console.wait(timeout=T)
+
+            wait_until(
+                lambda: pid_is_gone(worker_pid),
+                timeout=1.0,
+                what=f"worker {worker_pid} gone after its console was killed",
+            )
+        finally:
+            if console.poll() is None:
+                console.kill()
+            if worker_pid is not None and not pid_is_gone(worker_pid):
+                os.kill(worker_pid, signal.SIGKILL)

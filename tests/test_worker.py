@@ -1,0 +1,307 @@
+"""The Doer loop, driven directly through two ``queue.Queue``: no thread, no process.
+
+Each test queues its requests up front, runs the loop in the test's own thread
+and reads what the loop put on the outbox. The inbox ends with an ``EOFError``
+(the console going away), so a loop that does not stop on ``exit`` still
+returns instead of blocking.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pickle
+import queue
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pytest
+
+from doer.protocol import (
+    OLDEST_PENDING,
+    Ended,
+    Failure,
+    Reply,
+    Request,
+    Started,
+    UnreadableRequest,
+    describe,
+)
+from doer.worker import BUILTIN_HANDLERS, BUILTIN_MESSAGES, Doer, Handler
+from handlers import HANDLERS
+
+
+def run_doer(
+    *messages: Any,
+    state: Any = 42,
+    handlers: Mapping[str, Handler] | None = None,
+    send: Callable[[Any], None] | None = None,
+    kind: str = "thread",
+    start_method: str | None = None,
+) -> list[Any]:
+    """Run a Doer over ``messages`` and return every record it sent, in order.
+
+    Each message becomes ``Request(n, message)``, numbered from 1; an exception
+    instance is raised by ``receive()`` in its place instead. ``send`` wraps the
+    outbox's ``put`` when given (it is called with ``put`` and the record).
+    """
+    inbox: queue.Queue[Request | BaseException] = queue.Queue()
+    ids = iter(range(1, len(messages) + 1))
+    for message in messages:
+        inbox.put(message if isinstance(message, BaseException) else Request(next(ids), message))
+    inbox.put(EOFError("the console went away"))
+    outbox: queue.Queue[Any] = queue.Queue()
+
+    def receive() -> Request:
+        item = inbox.get_nowait()  # everything was queued up front: never blocks
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    doer = Doer(
+        receive,
+        outbox.put if send is None else send,
+        state,
+        kind=kind,
+        start_method=start_method,
+        handlers=handlers,
+    )
+    doer.run()
+    return [outbox.get_nowait() for _ in range(outbox.qsize())]
+
+
+def answers(records: list[Any]) -> list[Any]:
+    """The records between the start event and the end event."""
+    return [record for record in records if type(record) in (Reply, Failure)]
+
+
+def answers_state(message: Any) -> tuple[Any, ...]:
+    """The state a reply reports: only set-state changes it."""
+    if type(message) is tuple and message[:1] == ("set-state",):
+        return (message[1],)
+    return ()
+
+
+def test_the_recipe_runs_in_order() -> None:
+    records = run_doer("ping", "foo", ("set-state", "hola!"), "exit")
+
+    pid = os.getpid()
+    assert records == [
+        Started(
+            "thread",
+            pid,
+            os.getppid(),
+            threading.current_thread().name,
+            threading.get_ident(),
+            None,
+            42,
+        ),
+        Reply(1, "pong"),
+        Reply(2, "unknown message foo"),
+        Reply(3, "new state: hola!", ("hola!",)),
+        Ended(4, "hola!", pid, ""),
+    ]
+    assert [describe(record) for record in records] == [
+        f"on start: state: 42, pid: {pid}",
+        "pong",
+        "unknown message foo",
+        "new state: hola!",
+        f"on end: state: hola!, pid: {pid}",
+    ]
+
+
+def test_messages_after_exit_are_not_read() -> None:
+    records = run_doer("exit", "ping")
+
+    assert records[-1] == Ended(1, 42, os.getpid(), "")
+    assert answers(records) == []
+
+
+def test_the_start_event_reports_the_kind_and_start_method_it_was_given() -> None:
+    started = run_doer(kind="process", start_method="spawn")[0]
+
+    assert type(started) is Started
+    assert (started.kind, started.start_method, started.state) == ("process", "spawn", 42)
+
+
+@pytest.mark.parametrize(
+    ("message", "reply"),
+    [
+        ("ping", "pong"),
+        ("get-state", "state: 42"),
+        (("set-state", [1, 2]), "new state: [1, 2]"),
+        (("sleep", 0), "slept 0 s"),
+        (("sleep", 0.001), "slept 0.001 s"),
+        ("foo", "unknown message foo"),
+        (("foo", 1), "unknown message ('foo', 1)"),
+        (42, "unknown message 42"),
+        ((), "unknown message ()"),
+        ((1, 2), "unknown message (1, 2)"),
+        (["ping"], "unknown message ['ping']"),
+        (("exit",), "unknown message ('exit',)"),
+        (("ping",), "pong"),
+    ],
+)
+def test_each_message_gets_its_reply(message: Any, reply: str) -> None:
+    assert answers(run_doer(message)) == [Reply(1, reply, answers_state(message))]
+
+
+def test_whoami_names_the_kind_pid_thread_and_start_method() -> None:
+    [reply] = answers(run_doer("whoami", kind="process", start_method="forkserver"))
+
+    thread = threading.current_thread()
+    assert reply.value == (
+        f"kind: process, pid: {os.getpid()}, parent pid: {os.getppid()}, "
+        f"thread: {thread.name} (id {threading.get_ident()}), start method: forkserver"
+    )
+
+
+def test_whoami_says_a_thread_has_no_start_method() -> None:
+    [reply] = answers(run_doer("whoami"))
+
+    assert reply.value.endswith("start method: none (a thread)")
+
+
+def test_a_handler_that_raises_becomes_a_failure_naming_the_exception_and_the_loop_goes_on() -> (
+    None
+):
+    records = run_doer("boom", "ping", handlers=HANDLERS)
+
+    assert answers(records) == [Failure(1, "RuntimeError: boom"), Reply(2, "pong")]
+
+
+@pytest.mark.parametrize(
+    ("message", "usage"),
+    [
+        (("ping", 1), "usage: ping (got 1 value(s))"),
+        ("set-state", "usage: set-state VALUE (got 0 value(s))"),
+        (("set-state", 1, 2), "usage: set-state VALUE (got 2 value(s))"),
+        ("sleep", "usage: sleep SECONDS (got 0 value(s))"),
+    ],
+)
+def test_a_wrong_number_of_values_is_a_usage_failure(message: Any, usage: str) -> None:
+    assert answers(run_doer(message, "ping")) == [
+        Failure(1, f"TypeError: {usage}"),
+        Reply(2, "pong"),
+    ]
+
+
+def test_a_type_error_inside_a_handler_is_not_taken_for_a_usage_error() -> None:
+    [failure] = answers(run_doer("add-one-to-text", handlers=HANDLERS))
+
+    assert type(failure) is Failure
+    assert failure.error.startswith("TypeError: unsupported operand")
+
+
+def test_handlers_passed_in_extend_and_replace_the_builtin_ones() -> None:
+    def loud_ping(doer: Doer) -> str:
+        return "PONG"
+
+    def double(doer: Doer, value: int) -> int:
+        return 2 * value
+
+    records = run_doer(
+        "ping", ("double", 21), "get-state", handlers={"ping": loud_ping, "double": double}
+    )
+
+    assert answers(records) == [Reply(1, "PONG"), Reply(2, 42), Reply(3, "state: 42")]
+
+
+def test_the_builtin_messages_are_the_handlers_and_exit() -> None:
+    assert set(BUILTIN_MESSAGES) == {*BUILTIN_HANDLERS, "exit"}
+    assert set(BUILTIN_HANDLERS) == {"ping", "set-state", "get-state", "whoami", "sleep"}
+
+
+def test_a_reply_that_cannot_be_sent_becomes_a_failure_saying_so() -> None:
+    outbox: list[Any] = []
+    refused: list[Any] = []
+
+    def send(record: Any) -> None:
+        if type(record) is Reply and not refused:
+            refused.append(record)
+            raise pickle.PicklingError("cannot pickle this reply")
+        outbox.append(record)
+
+    run_doer("ping", "ping", send=send)
+
+    assert refused == [Reply(1, "pong")]
+    assert answers(outbox) == [
+        Failure(1, "the reply could not be sent: PicklingError: cannot pickle this reply"),
+        Reply(2, "pong"),
+    ]
+
+
+def test_a_request_that_cannot_be_read_is_a_failure_for_the_oldest_pending_request() -> None:
+    unreadable = UnreadableRequest("the request could not be read here: AttributeError: nope")
+
+    records = run_doer(unreadable, "ping")
+
+    assert answers(records) == [
+        Failure(OLDEST_PENDING, "the request could not be read here: AttributeError: nope"),
+        Reply(1, "pong"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "gone",
+    [EOFError(), OSError("bad file descriptor"), BrokenPipeError()],
+    ids=lambda exc: type(exc).__name__,
+)
+def test_the_loop_returns_quietly_when_the_inbox_says_the_console_is_gone(
+    gone: Exception,
+) -> None:
+    records = run_doer("ping", gone, "ping")
+
+    assert [type(record) for record in records] == [Started, Reply]
+
+
+def test_the_loop_returns_quietly_when_the_outbox_says_the_console_is_gone() -> None:
+    outbox: list[Any] = []
+
+    def send(record: Any) -> None:
+        if type(record) is Reply:
+            raise BrokenPipeError("the console closed its end")
+        outbox.append(record)
+
+    run_doer("ping", "ping", send=send)  # returns: no exception, no end event
+
+    assert [type(record) for record in outbox] == [Started]
+
+
+def test_a_handler_calling_sys_exit_ends_the_worker_with_the_reason() -> None:
+    records = run_doer("ping", ("quit", 2), "ping", handlers=HANDLERS)
+
+    assert answers(records) == [Reply(1, "pong")]
+    assert records[-1] == Ended(0, 42, os.getpid(), "a handler called sys.exit(2)")
+
+
+def test_the_reply_carries_the_state_only_when_a_handler_changed_it() -> None:
+    records = run_doer("ping", ("set-state", "hola!"), "get-state", ("set-state", "adiós"))
+
+    assert [reply.state for reply in answers(records)] == [(), ("hola!",), (), ("adiós",)]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (-1, "-1"),
+        (-0.5, "-0.5"),
+        ("abc", "abc"),
+        (True, "True"),
+        (None, "None"),
+        ([1], "[1]"),
+        (math.nan, "nan"),
+        (math.inf, "inf"),
+    ],
+)
+def test_sleep_refuses_anything_but_a_finite_number_of_seconds(seconds: Any, shown: str) -> None:
+    assert answers(run_doer(("sleep", seconds))) == [
+        Failure(1, f"ValueError: sleep takes a number of seconds >= 0, not {shown}")
+    ]
+
+
+def test_the_end_event_carries_the_final_state_and_the_exit_request_id() -> None:
+    records = run_doer(("set-state", "hola!"), "ping", "exit")
+
+    assert records[-1] == Ended(3, "hola!", os.getpid(), "")
