@@ -104,7 +104,7 @@ class ThreadLink:
     """
 
     kind = "thread"
-    start_method = None
+    start_method: str | None = None
 
     def __init__(self, name: str, state: Any, handlers: Mapping[str, Handler] | None) -> None:
         self.name = name
@@ -175,9 +175,9 @@ class ProcessLink:
             raise ValueError(
                 f"unknown start method {start_method!r} (choose from {', '.join(START_METHODS)})"
             )
-        context = multiprocessing.get_context(start_method)
+        context: Any = multiprocessing.get_context(start_method)  # typeshed lacks .Process
         self.name = name
-        self.start_method = context.get_start_method()
+        self.start_method: str | None = context.get_start_method()
         worker_requests, self._requests = context.Pipe(duplex=False)
         self._responses, worker_responses = context.Pipe(duplex=False)
         self._process = context.Process(

@@ -173,12 +173,13 @@ def _literal_or_text(word: str) -> Any:
 
 def _after_first_word(line: str) -> str:
     """What follows the first word of ``line``, as typed (quotes kept)."""
-    lexer = shlex.shlex(line, posix=True)
+    stream = io.StringIO(line)
+    lexer = shlex.shlex(stream, posix=True)
     lexer.whitespace_split = True
     lexer.commenters = ""  # as shlex.split does: "#" is an ordinary character
     lexer.get_token()
     # The lexer has consumed the first word and the one blank that ended it.
-    return lexer.instream.read(-1).strip()
+    return stream.read().strip()
 
 
 def message_text(message: Any) -> str:
