@@ -242,7 +242,7 @@ def test_history_is_kept_under_the_xdg_state_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
-    assert history_path() == tmp_path / "doer" / "history"
+    assert history_path() == str(tmp_path / "doer" / "history")
     history, problem = make_history()
     assert problem is None
     history.store_string("set-state hola!")

@@ -9,8 +9,7 @@ worker and carries out what the line asks for. Nothing here touches a terminal.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from doer.client import Listener, Pending, Worker, WorkerGone, start
 from doer.kinds import KINDS
@@ -36,30 +35,30 @@ MESSAGE_HELP: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class Message:
+# NamedTuples rather than dataclasses: the shell imports this module before its
+# first prompt, and dataclasses cost several milliseconds more to import and build.
+
+
+class Message(NamedTuple):
     """A line to send to the worker, already parsed."""
 
     message: Any
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(NamedTuple):
     """A dot-command for the console itself."""
 
     name: str
     argument: str = ""
 
 
-@dataclass(frozen=True)
-class Invalid:
+class Invalid(NamedTuple):
     """A line that cannot be carried out; ``error`` is the one-line reason."""
 
     error: str
 
 
-@dataclass(frozen=True)
-class Blank:
+class Blank(NamedTuple):
     """An empty line or a ``#`` comment: nothing to do."""
 
 
@@ -82,15 +81,22 @@ def interpret(line: str) -> Line:
         return Invalid(str(exc))
 
 
-@dataclass
 class Settings:
     """How to start workers; the command line fills it in."""
 
-    kind: str = "thread"
-    state: Any = None
-    start_method: str | None = None
-    timeout: float = 10.0
-    handlers: dict[str, Handler] = field(default_factory=dict)
+    def __init__(
+        self,
+        kind: str = "thread",
+        state: Any = None,
+        start_method: str | None = None,
+        timeout: float = 10.0,
+        handlers: dict[str, Handler] | None = None,
+    ) -> None:
+        self.kind = kind
+        self.state = state
+        self.start_method = start_method
+        self.timeout = timeout
+        self.handlers: dict[str, Handler] = handlers or {}
 
 
 class Console:

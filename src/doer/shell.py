@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import os
-from pathlib import Path
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.completion import NestedCompleter
@@ -52,21 +51,22 @@ from doer.render import (
 )
 
 
-def history_path() -> Path:
+def history_path() -> str:
     """Where the shell keeps its history: ``$XDG_STATE_HOME/doer/history``."""
     state_home = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
-    return Path(state_home) / "doer" / "history"
+    return os.path.join(state_home, "doer", "history")
 
 
 def make_history() -> tuple[History, str | None]:
     """A persistent history, or an in-memory one and the reason it is not persistent."""
     path = history_path()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(exist_ok=True)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "a"):  # create it now, so a problem shows before the first line
+            pass
     except OSError as exc:
         return InMemoryHistory(), f"history is not saved: cannot write {path}: {exc.strerror}"
-    return FileHistory(str(path)), None
+    return FileHistory(path), None
 
 
 def make_completer(console: Console) -> NestedCompleter:

@@ -19,7 +19,6 @@ process: that is the recipe's two-import switch.
 
 from __future__ import annotations
 
-import inspect
 import math
 import os
 import threading
@@ -163,8 +162,11 @@ class Doer:
 def _check_arity(action: str, handler: Handler, values: tuple[Any, ...]) -> None:
     """Raise a clear usage error if ``values`` do not fit ``handler``'s signature.
 
-    Only called after a ``TypeError``, so the common path pays nothing for it.
+    Only called after a ``TypeError``, so the common path pays nothing for it
+    (not even the import of ``inspect``).
     """
+    import inspect
+
     try:
         inspect.signature(handler).bind(None, *values)
     except TypeError:
