@@ -29,6 +29,7 @@ import os
 import queue
 import signal
 import threading
+import time
 from collections.abc import Mapping
 from multiprocessing.connection import Connection
 from typing import Any, Protocol
@@ -186,6 +187,10 @@ class ProcessLink:
             name=f"{name}-worker",
             daemon=True,
         )
+        # A forked child inherits every descriptor; it closes the console's ends
+        # (its own and other workers') so that only the console holds them.
+        self._console_fds = (self._requests.fileno(), self._responses.fileno())
+        _CONSOLE_FDS.update(self._console_fds)
         _start_with_sigint_blocked(self._process)
         # Close our copies of the worker's ends: then the worker's death shows
         # up at once as end-of-file on the response pipe, not as a long wait.
@@ -220,11 +225,20 @@ class ProcessLink:
         return describe_exitcode(self._process.exitcode)
 
     def close(self) -> None:
+        if not self._requests.closed:  # once only: the numbers may be reused after
+            _CONSOLE_FDS.difference_update(self._console_fds)
         self._requests.close()
         self._responses.close()
         if not self._closed and self._process.exitcode is not None:
             self._process.close()
             self._closed = True
+
+
+#: The console's ends of every process worker's pipes. A forked worker closes
+#: them: holding the write end of its own request pipe, it would never see
+#: end-of-file when the console dies, and holding another worker's, it would
+#: keep that worker alive.
+_CONSOLE_FDS: set[int] = set()
 
 
 def describe_exitcode(exitcode: int | None) -> str:
@@ -271,6 +285,7 @@ def process_main(
     except ValueError:
         pass
     _detach_from_terminal()
+    _close_console_fds()
     _exit_when_parent_dies()
 
     def receive() -> Request:
@@ -306,6 +321,16 @@ def _detach_from_terminal() -> None:
     os.close(devnull)
 
 
+def _close_console_fds() -> None:
+    """In a forked worker, close the console's pipe ends inherited by the fork."""
+    for fd in _CONSOLE_FDS:
+        try:
+            os.close(fd)
+        except OSError:
+            pass  # already closed
+    _CONSOLE_FDS.clear()
+
+
 def _exit_when_parent_dies() -> None:
     """Start a thread that ends this process as soon as its console is gone.
 
@@ -315,12 +340,18 @@ def _exit_when_parent_dies() -> None:
     thread is a daemon so that it never delays a normal end of the worker.
     """
     parent = multiprocessing.parent_process()
-    if parent is None or parent.sentinel is None:
-        return
-    sentinel = parent.sentinel
+    sentinel = None if parent is None else parent.sentinel
+    parent_pid = os.getppid()
 
     def watch() -> None:
-        multiprocessing.connection.wait([sentinel])
+        try:
+            if sentinel is not None:
+                multiprocessing.connection.wait([sentinel])
+                os._exit(EXIT_CONSOLE_GONE)
+        except Exception:
+            pass  # no usable sentinel: fall back to asking who the parent is
+        while os.getppid() == parent_pid:
+            time.sleep(0.1)
         os._exit(EXIT_CONSOLE_GONE)
 
     threading.Thread(target=watch, name="doer-parent-watch", daemon=True).start()
