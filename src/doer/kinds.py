@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
-from doer.protocol import Request, UnreadableRequest
+from doer.protocol import Request, UnreadableRequest, decode, encode
 from doer.worker import Doer, Handler
 
 KINDS = ("thread", "process")
@@ -203,10 +203,10 @@ class ProcessLink:
         self._closed = False
 
     def send(self, request: Request) -> None:
-        self._requests.send(request)
+        self._requests.send_bytes(encode(request))
 
     def receive(self) -> Any:
-        return self._responses.recv()
+        return decode(self._responses.recv_bytes())
 
     def is_alive(self) -> bool:
         return not self._closed and self._process.is_alive()
@@ -291,16 +291,19 @@ def process_main(
     def receive() -> Request:
         data = requests.recv_bytes()
         try:
-            request: Request = multiprocessing.reduction.ForkingPickler.loads(data)
+            request: Request = decode(data)
         except Exception as exc:
             raise UnreadableRequest(
                 f"the request could not be read here: {type(exc).__name__}: {exc}"
             ) from None
         return request
 
+    def send(record: Any) -> None:
+        responses.send_bytes(encode(record))
+
     Doer(
         receive,
-        responses.send,
+        send,
         state,
         kind="process",
         start_method=start_method,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import io
 import itertools
+import pickle
 import shlex
 import tokenize
 import unicodedata
@@ -99,6 +100,35 @@ class Died(NamedTuple):
 
 
 Record = Reply | Failure | Started | Ended | Died
+
+
+# --- the wire format of process workers -----------------------------------------
+
+_WIRE_TYPES: tuple[type[tuple[Any, ...]], ...] = (Request, Reply, Failure, Started, Ended)
+_WIRE_CODES = {cls: code for code, cls in enumerate(_WIRE_TYPES)}
+
+
+def encode(record: Request | Reply | Failure | Started | Ended) -> bytes:
+    """``record`` as bytes for a pipe: a plain tuple ``(type code, *fields)``, pickled.
+
+    Plain tuples, because a NamedTuple costs several times more to pickle (its
+    class is looked up by name on every dump and rebuilt in Python on every
+    load), and the round trip is the console's hot path.
+
+    Raises:
+        pickle.PicklingError, TypeError, AttributeError: a field does not pickle.
+    """
+    return pickle.dumps((_WIRE_CODES[type(record)], *record), pickle.HIGHEST_PROTOCOL)
+
+
+def decode(data: bytes) -> Any:
+    """The record :func:`encode` made ``data`` from.
+
+    Raises:
+        Exception: whatever unpickling raises (a class unknown here, say).
+    """
+    fields = pickle.loads(data)
+    return tuple.__new__(_WIRE_TYPES[fields[0]], fields[1:])
 
 
 class ParseError(ValueError):
