@@ -1,0 +1,533 @@
+"""Benchmark: what doer adds on top of the bare mechanisms it is built on.
+
+Run with ``make bench``. It prints one table, every number measured in the
+same run, each next to a baseline measured alongside it:
+
+``ask`` round trip (p50 and p99, microseconds)
+    ``Worker.ask("ping")`` against a bare echo over the same transport: a
+    thread echoing between two ``queue.Queue`` for the thread kind, a child
+    process echoing between two one-way ``multiprocessing.Pipe`` for the
+    process kind (once per start method measured: the default and ``spawn``).
+    The ratio shows the cost of doer's own layers (the ``Request``/``Reply``
+    records, the reply-reader thread, the ``Pending`` future). Target: at most
+    1.3x the baseline, checked on p50 and on p99 alike.
+
+Launch to first prompt (milliseconds)
+    ``doer --kind ...`` started in a pty, from spawn until the prompt
+    (``doer KIND PID>``) is drawn, against ``python -c "import prompt_toolkit;
+    print(...)"`` started the same way, until its line appears: importing
+    prompt-toolkit is the floor a prompt-toolkit console cannot go below.
+    The marker line is timed rather than the end of the process, so that
+    interpreter shutdown does not pad the baseline. Both run with bytecode
+    caching on, as after a normal install (see :func:`pty_env`). Target: at
+    most the import time + 30 ms.
+
+Why it is measured this way: the machine is small (2 cores) and shared, so its
+speed drifts within a run. Every subject is started once and warmed up, then
+the bench runs several rounds; in each round the doer subject and its baseline
+run back to back (which one goes first alternates), and the table reports the
+median over the rounds of each per-round percentile. Noise then falls on both
+sides alike and one slow round cannot decide a verdict. Where the scheduler
+places the partners is not noise of that kind (it sticks to a pair for the
+whole run), so each round-trip comparison is made twice: with every thread
+and process of both sides on one CPU (reproducible), and free to use all
+CPUs (what a user gets, but a pair keeps the placement it happened to get;
+see :func:`placements`). The launches are interleaved in the same way and
+reported as medians. Every process started is stopped, joined or killed
+before the script ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import math
+import multiprocessing
+import os
+import queue
+import re
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import pexpect
+
+import doer
+
+ROUNDS = 10
+ROUND_TRIPS = 2_000  # measured per subject and round: 20,000 per subject in all
+WARMUP = 2_000  # once per subject, before the first round
+REWARM = 200  # at the start of every round, not measured
+RATIO_TARGET = 1.3
+
+LAUNCHES = 15
+LAUNCH_TARGET_MS = 30.0
+LAUNCH_TIMEOUT_S = 10.0
+QUIT_ATTEMPTS = 5
+
+PROMPT = r"doer \w+ \d+>"  # without the trailing space: prompt-toolkit draws it as a cursor move
+IMPORTED = "prompt_toolkit imported"
+DOER_SCRIPT = str(Path(sys.executable).with_name("doer"))
+
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[()][0-9A-Za-z]|.)")
+
+# The message a raw baseline echoes: the same shape as doer's Request(id, "ping").
+RAW_MESSAGE = (1, "ping")
+
+
+# --- subjects: things that do one round trip ---------------------------------------
+
+
+@dataclass
+class Subject:
+    """Something that does one round trip per call, and how to stop it."""
+
+    label: str
+    round_trip: Callable[[], object]
+    stop: Callable[[], None]
+
+
+def raw_thread() -> Subject:
+    """A bare thread echoing from one ``queue.Queue`` to another."""
+    requests: queue.Queue[Any] = queue.Queue()
+    responses: queue.Queue[Any] = queue.Queue()
+
+    def echo() -> None:
+        while (message := requests.get()) is not None:
+            responses.put(message)
+
+    thread = threading.Thread(target=echo, name="bench-raw-echo", daemon=True)
+    thread.start()
+    put, get = requests.put, responses.get
+
+    def round_trip() -> object:
+        put(RAW_MESSAGE)
+        return get()
+
+    def stop() -> None:
+        requests.put(None)
+        thread.join(5.0)
+
+    return Subject("queue.Queue ping-pong", round_trip, stop)
+
+
+def echo_pipe(requests: Connection, responses: Connection) -> None:
+    """The body of the raw child process: echo until ``None`` (module level, to pickle)."""
+    while (message := requests.recv()) is not None:
+        responses.send(message)
+
+
+def raw_pipe(start_method: str) -> Subject:
+    """A bare child process echoing from one one-way ``Pipe`` to another."""
+    context = multiprocessing.get_context(start_method)
+    child_requests, requests = context.Pipe(duplex=False)
+    responses, child_responses = context.Pipe(duplex=False)
+    process = context.Process(
+        target=echo_pipe, args=(child_requests, child_responses), name="bench-raw-echo", daemon=True
+    )
+    process.start()
+    child_requests.close()
+    child_responses.close()
+    send, recv = requests.send, responses.recv
+
+    def round_trip() -> object:
+        send(RAW_MESSAGE)
+        return recv()
+
+    def stop() -> None:
+        with contextlib.suppress(OSError):
+            requests.send(None)
+        process.join(5.0)
+        if process.is_alive():
+            process.kill()
+            process.join(5.0)
+        requests.close()
+        responses.close()
+
+    return Subject(f"Pipe ping-pong ({start_method})", round_trip, stop)
+
+
+def doer_worker(kind: str, start_method: str | None = None, *, default: bool = False) -> Subject:
+    """A doer worker answering ``ping``, through the public ``ask``."""
+    worker = doer.start(kind, start_method=start_method)
+    worker.wait_started(30.0)
+    ask = worker.ask
+
+    def round_trip() -> object:
+        return ask("ping")
+
+    label = kind
+    if start_method is not None:
+        label += f" ({start_method}, the default)" if default else f" ({start_method})"
+    return Subject(label, round_trip, worker.stop)
+
+
+# --- round trips ---------------------------------------------------------------------
+
+
+def sample(round_trip: Callable[[], object], count: int) -> list[int]:
+    """``count`` round trips, each timed on its own, in nanoseconds."""
+    now = time.perf_counter_ns
+    samples = [0] * count
+    for i in range(count):
+        start = now()
+        round_trip()
+        samples[i] = now() - start
+    return samples
+
+
+def percentile(samples: Sequence[int], fraction: float) -> int:
+    """The nearest-rank percentile of ``samples`` (``fraction`` 0.99 is p99)."""
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+@dataclass
+class Percentiles:
+    """Per-round p50 and p99 of one subject, in nanoseconds."""
+
+    p50: list[int] = field(default_factory=list)
+    p99: list[int] = field(default_factory=list)
+
+    def add(self, samples: Sequence[int]) -> None:
+        self.p50.append(percentile(samples, 0.50))
+        self.p99.append(percentile(samples, 0.99))
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The CPUs a comparison runs on: its threads and processes, and the caller's thread."""
+
+    label: str
+    cpus: frozenset[int]
+
+
+def placements() -> list[Placement]:
+    """One CPU (a hand-off is a context switch), then all of them (a wake-up on another CPU).
+
+    Where the scheduler puts two busy-waiting partners decides the round trip:
+    on this machine a bare Pipe ping-pong takes about 15 us when both ends share
+    a CPU and about 60 us when they are woken on different ones, and a pair
+    tends to keep the placement it started with. Interleaving cannot cancel
+    that, so each comparison is measured with both sides on one CPU, and again
+    with both sides free.
+    """
+    if not hasattr(os, "sched_setaffinity"):
+        return [Placement("any CPU", frozenset())]
+    allowed = frozenset(os.sched_getaffinity(0))
+    one = Placement("1 CPU", frozenset({max(allowed)}))
+    return [one] if len(allowed) == 1 else [one, Placement(f"{len(allowed)} CPUs", allowed)]
+
+
+def place_caller(placement: Placement) -> None:
+    """Run the calling thread (and what it starts from now on) on ``placement``'s CPUs."""
+    if placement.cpus:
+        os.sched_setaffinity(0, placement.cpus)
+
+
+@dataclass
+class Comparison:
+    """A doer subject and the baseline it is measured against, on one placement."""
+
+    doer: Subject
+    raw: Subject
+    placement: Placement
+    doer_times: Percentiles = field(default_factory=Percentiles)
+    raw_times: Percentiles = field(default_factory=Percentiles)
+
+
+def measure_once(subject: Subject, times: Percentiles) -> None:
+    sample(subject.round_trip, REWARM)
+    gc.collect()
+    times.add(sample(subject.round_trip, ROUND_TRIPS))
+
+
+def run_rounds(comparisons: Sequence[Comparison]) -> None:
+    """Warm every subject up, then measure the pairs back to back, round by round."""
+    for comparison in comparisons:
+        place_caller(comparison.placement)
+        sample(comparison.doer.round_trip, WARMUP)
+        sample(comparison.raw.round_trip, WARMUP)
+    for round_number in range(ROUNDS):
+        for comparison in comparisons:
+            place_caller(comparison.placement)
+            runs = [
+                (comparison.raw, comparison.raw_times),
+                (comparison.doer, comparison.doer_times),
+            ]
+            if round_number % 2:
+                runs.reverse()
+            for subject, times in runs:
+                measure_once(subject, times)
+
+
+def start_methods() -> list[str]:
+    """The platform's default start method, then ``spawn`` if that is not it."""
+    default = multiprocessing.get_start_method()
+    return [default] if default == "spawn" else [default, "spawn"]
+
+
+def round_trip_comparisons(stack: contextlib.ExitStack) -> list[Comparison]:
+    """Start every round-trip subject on its placement; ``stack`` stops them all.
+
+    Threads and processes keep the CPUs of the thread that started them. The
+    processes are started first, while this process has no other thread:
+    forking a process that runs threads is what the console never does.
+    """
+
+    def started(subject: Subject) -> Subject:
+        stack.callback(subject.stop)
+        return subject
+
+    default = multiprocessing.get_start_method()
+    processes: list[Comparison] = []
+    for method in start_methods():
+        for placement in placements():
+            place_caller(placement)
+            doer_subject = started(doer_worker("process", method, default=method == default))
+            processes.append(Comparison(doer_subject, started(raw_pipe(method)), placement))
+    threads: list[Comparison] = []
+    for placement in placements():
+        place_caller(placement)
+        threads.append(Comparison(started(doer_worker("thread")), started(raw_thread()), placement))
+    return threads + processes
+
+
+# --- launch to first prompt ---------------------------------------------------------
+
+
+class LaunchError(Exception):
+    """The program did not show what was expected (it crashed, or hung)."""
+
+
+@dataclass
+class Launch:
+    """A program started in a pty, and the line that says it is ready."""
+
+    label: str
+    argv: list[str]
+    ready: str  # a regex
+    quit_with_ctrl_d: bool
+    times_ms: list[float] = field(default_factory=list)
+    error: str | None = None
+
+
+def pty_env(scratch: Path) -> dict[str, str]:
+    """The environment TESTING.md found deterministic, plus two things of the bench's own.
+
+    History goes under ``scratch``, never in ``~``. Bytecode is cached under
+    ``scratch`` too: where ``PYTHONDONTWRITEBYTECODE`` is set (as in this
+    project's sessions) every launch would compile doer's modules again, while
+    prompt-toolkit's come precompiled from its install; a user's install has
+    both cached. The untimed first launch of each program fills the cache.
+    """
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.update(
+        TERM="xterm",
+        PROMPT_TOOLKIT_NO_CPR="1",
+        NO_COLOR="1",
+        XDG_STATE_HOME=str(scratch / "state"),
+        PYTHONPYCACHEPREFIX=str(scratch / "pycache"),
+    )
+    return env
+
+
+def last_line(output: str) -> str:
+    """The last non-empty line of ``output``, escape codes removed: usually the error."""
+    lines = [line.strip() for line in _ANSI.sub("", output).replace("\r", "\n").splitlines()]
+    lines = [line for line in lines if line]
+    return lines[-1] if lines else "no output"
+
+
+def time_launch(launch: Launch, env: dict[str, str]) -> float:
+    """Milliseconds from spawning ``launch`` in a pty to its ready line.
+
+    Raises:
+        LaunchError: it ended or hung before the ready line, or would not end.
+    """
+    start = time.perf_counter_ns()
+    child = pexpect.spawn(
+        launch.argv[0],
+        launch.argv[1:],
+        env=env,
+        encoding="utf-8",
+        codec_errors="replace",
+        dimensions=(40, 250),
+        echo=False,
+        timeout=LAUNCH_TIMEOUT_S,
+    )
+    child.delaybeforesend = None
+    try:
+        child.expect(launch.ready)
+        elapsed_ms = (time.perf_counter_ns() - start) / 1e6
+        if launch.quit_with_ctrl_d:
+            quit_console(child)
+        else:
+            child.expect(pexpect.EOF)
+    except pexpect.EOF:
+        raise LaunchError(last_line(str(child.before))) from None
+    except pexpect.TIMEOUT:
+        raise LaunchError(f"no /{launch.ready}/ within {LAUNCH_TIMEOUT_S:g} s") from None
+    finally:
+        child.close(force=True)
+    return elapsed_ms
+
+
+def quit_console(child: pexpect.spawn) -> None:
+    """Wait for the start event and the prompt drawn after it, then send Ctrl-D.
+
+    The first prompt can come before the start event. Printing the event puts
+    the terminal in cooked mode for a moment, and a Ctrl-D sent then is taken by
+    the terminal as end-of-file and never reaches the console; so wait until the
+    prompt is back, and send Ctrl-D again if the console still runs.
+
+    Raises:
+        LaunchError: no start event, or the console would not end.
+    """
+    try:
+        child.expect(r"on start.*?" + PROMPT)
+    except pexpect.TIMEOUT:
+        raise LaunchError(f"no start event within {LAUNCH_TIMEOUT_S:g} s") from None
+    for _ in range(QUIT_ATTEMPTS):
+        child.sendcontrol("d")
+        if child.expect([pexpect.EOF, pexpect.TIMEOUT], timeout=1.0) == 0:
+            return
+    raise LaunchError(f"still running {QUIT_ATTEMPTS} s after Ctrl-D")
+
+
+def launches() -> list[Launch]:
+    """The baseline first, then the consoles to compare with it."""
+    import_code = f"import prompt_toolkit; print({IMPORTED!r})"
+    baseline = Launch(
+        'python -c "import prompt_toolkit"',
+        [sys.executable, "-c", import_code],
+        re.escape(IMPORTED),
+        quit_with_ctrl_d=False,
+    )
+    consoles = [
+        ["--kind", "thread"],
+        ["--kind", "process"],
+        ["--kind", "process", "--start-method", "spawn"],
+    ]
+    return [
+        baseline,
+        *(Launch(f"doer {' '.join(a)}", [DOER_SCRIPT, *a], PROMPT, True) for a in consoles),
+    ]
+
+
+def run_launches(subjects: Sequence[Launch]) -> None:
+    """One untimed launch each (it fills the caches), then interleaved timed ones."""
+    with tempfile.TemporaryDirectory(prefix="doer-bench-") as scratch:
+        (Path(scratch) / "state").mkdir()
+        env = pty_env(Path(scratch))
+        for launch in subjects:
+            try:
+                time_launch(launch, env)
+            except (LaunchError, OSError, pexpect.ExceptionPexpect) as exc:
+                launch.error = str(exc) or type(exc).__name__
+        working = [launch for launch in subjects if launch.error is None]
+        for repeat in range(LAUNCHES):
+            shift = repeat % max(1, len(working))
+            for launch in working[shift:] + working[:shift]:
+                try:
+                    launch.times_ms.append(time_launch(launch, env))
+                except (LaunchError, OSError, pexpect.ExceptionPexpect) as exc:
+                    launch.error = str(exc) or type(exc).__name__
+                    working.remove(launch)
+
+
+# --- the table -----------------------------------------------------------------------
+
+
+Row = tuple[str, str, str, str, str, str]
+HEADER: Row = ("measure", "doer", "baseline", "vs baseline", "target", "result")
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def round_trip_rows(comparison: Comparison) -> list[Row]:
+    rows: list[Row] = []
+    for name in ("p50", "p99"):
+        mine = statistics.median(getattr(comparison.doer_times, name)) / 1000
+        base = statistics.median(getattr(comparison.raw_times, name)) / 1000
+        ratio = mine / base
+        rows.append(
+            (
+                f"ask {name}, {comparison.doer.label}, {comparison.placement.label}",
+                f"{mine:.1f} us",
+                f"{base:.1f} us  {comparison.raw.label}",
+                f"{ratio:.2f}x",
+                f"<= {RATIO_TARGET:.2f}x",
+                verdict(ratio <= RATIO_TARGET),
+            )
+        )
+    return rows
+
+
+def launch_rows(baseline: Launch, subjects: Sequence[Launch]) -> list[Row]:
+    if baseline.error is not None or not baseline.times_ms:
+        base_text, base = f"n/a ({baseline.error})", None
+    else:
+        base = statistics.median(baseline.times_ms)
+        base_text = f"{base:.1f} ms  {baseline.label}"
+    target = f"<= +{LAUNCH_TARGET_MS:.0f} ms"
+    rows: list[Row] = []
+    for launch in subjects:
+        label = f"first prompt, {launch.label}"
+        if launch.error is not None or not launch.times_ms:
+            reason = f"n/a (console not available: {launch.error})"
+            rows.append((label, reason, base_text, "", target, "n/a"))
+            continue
+        mine = statistics.median(launch.times_ms)
+        extra = "" if base is None else f"{mine - base:+.1f} ms"
+        result = "n/a" if base is None else verdict(mine - base <= LAUNCH_TARGET_MS)
+        rows.append((label, f"{mine:.1f} ms", base_text, extra, target, result))
+    return rows
+
+
+def print_table(rows: Sequence[Row]) -> None:
+    widths = [max(len(row[i]) for row in [HEADER, *rows]) for i in range(len(HEADER))]
+    for row in [HEADER, tuple("-" * width for width in widths), *rows]:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        print("  ".join(cells).rstrip())
+
+
+def main() -> int:
+    print(
+        f"doer {doer.__version__} bench: Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; "
+        f"round trips: {ROUNDS} rounds x {ROUND_TRIPS} per subject after {WARMUP} warm-up, "
+        f"median of per-round percentiles; launches: median of {LAUNCHES}",
+        flush=True,
+    )
+    started = time.perf_counter()
+    everywhere = placements()[-1]
+    with contextlib.ExitStack() as stack:
+        stack.callback(place_caller, everywhere)
+        comparisons = round_trip_comparisons(stack)
+        run_rounds(comparisons)
+    round_trips_s = time.perf_counter() - started
+    subjects = launches()
+    run_launches(subjects)
+    rows = [row for comparison in comparisons for row in round_trip_rows(comparison)]
+    rows += launch_rows(subjects[0], subjects[1:])
+    print_table(rows)
+    print(
+        f"(round trips {round_trips_s:.1f} s, launches "
+        f"{time.perf_counter() - started - round_trips_s:.1f} s; the ask targets are "
+        f"checked on p50 and p99 alike)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
