@@ -16,10 +16,11 @@ from types import FrameType
 from typing import NoReturn
 
 from doer import __version__
+from doer.client import Worker
 from doer.console import Console, Mailbox, Settings
 from doer.kinds import KINDS, START_METHODS
-from doer.protocol import parse_line
-from doer.render import creating_line, plain
+from doer.protocol import Record, parse_line
+from doer.render import creating_line, plain, record_line
 
 EXIT_USAGE = 2
 
@@ -122,7 +123,18 @@ def _run_interactive(settings: Settings, color: bool) -> int:
 
         return run_shell(console, mailbox, color=color)
     finally:
+        # After SIGTERM or SIGHUP the shell's event loop is closed: the records the
+        # worker still sends (its end event) are printed plainly, not handed to it.
+        mailbox.attach(_print_record)
         console.stop(timeout=1.0)  # a no-op after .quit; a quick clean-up on any other exit
+
+
+def _print_record(worker: Worker, record: Record) -> None:
+    """Print a record once the shell has gone (called in the worker's reply reader)."""
+    try:
+        print(plain(record_line(worker.kind, worker.pid, record)), flush=True)
+    except (OSError, ValueError):  # the terminal hung up, or stdout is closed
+        pass
 
 
 def _run_script_file(path: str, settings: Settings) -> int:
@@ -140,8 +152,24 @@ def _run_script_file(path: str, settings: Settings) -> int:
 def _exit_cleanly_on(*signals: signal.Signals) -> None:
     """Turn ``signals`` into an exception in the main thread, so workers are stopped."""
 
-    def handler(signum: int, frame: FrameType | None) -> NoReturn:
-        raise Terminated(128 + signum)
+    def handler(signum: int, frame: FrameType | None) -> None:
+        exc = Terminated(128 + signum)
+        asyncio = sys.modules.get("asyncio")  # only the shell imports it: plain mode stays lean
+        try:
+            loop = asyncio.get_running_loop() if asyncio else None
+        except RuntimeError:
+            loop = None
+        if loop is None:  # plain mode, or before the shell's loop runs
+            raise exc
+        # Raised here, it would land in whatever task the loop is running (printing
+        # a reply, say) and be reported as "Task exception was never retrieved". A
+        # callback that raises SystemExit stops the loop itself, and asyncio.run()
+        # then cancels the shell's tasks and lets it out.
+        loop.call_soon_threadsafe(_raise, exc)
 
     for sig in signals:
         signal.signal(sig, handler)
+
+
+def _raise(exc: BaseException) -> NoReturn:
+    raise exc

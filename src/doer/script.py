@@ -52,16 +52,20 @@ class PlainRunner:
         """Carry out every line; return the exit status."""
         self.write(creating_line())
         interrupted = False
+        # Any way out but the end of the lines (Ctrl-C, or SIGTERM/SIGHUP raised as
+        # SystemExit by the cli) gives the worker 1 s, not the --timeout, to stop.
+        quick = True
         try:
             self._start()
             for number, raw in enumerate(lines, 1):
                 if not self._run_line(number, raw):
                     break
+            quick = False
         except KeyboardInterrupt:
             interrupted = True
             self.fail("interrupted")
         finally:
-            self._finish(quick=interrupted)
+            self._finish(quick=quick)
         if interrupted:
             return EXIT_INTERRUPTED
         return EXIT_OK if self.ok else EXIT_FAILED

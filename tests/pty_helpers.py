@@ -1,0 +1,395 @@
+"""Helpers for the end-to-end tests: the real ``doer`` command in a pty or behind pipes.
+
+The pty side follows the facts measured in ``TESTING.md``: ``TERM=xterm``,
+``PROMPT_TOOLKIT_NO_CPR=1``, ``NO_COLOR=1``, a wide pty, no echo, no delay
+before each send. Every byte the console writes is kept; a failed expectation
+says what was expected and shows the whole log with the escape codes stripped.
+
+Matching is done on the *stripped* text (escape codes and carriage returns
+removed), so a pattern never depends on how prompt-toolkit moves the cursor.
+
+Processes: :func:`wait_gone` says a worker is gone only once it no longer exists
+at all. A zombie is not gone: a console that exits cleanly must have reaped
+its worker, and a worker orphaned by a killed console is reaped by the test
+itself, which becomes a child subreaper for that (see :func:`child_subreaper`;
+PID 1 of a container does not always reap orphans).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import re
+import select
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+import pexpect
+import pytest
+
+#: The console script of the venv the tests run in.
+DOER = str(Path(sys.executable).with_name("doer"))
+
+#: Generous per-expectation timeout: a healthy console answers in milliseconds.
+TIMEOUT_S = 5.0
+
+#: Escape sequences (CSI, OSC, charset, single-character) and the other bytes
+#: prompt-toolkit uses to draw: carriage returns and backspaces.
+_ANSI = re.compile(
+    r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[()][0-9A-Za-z]|[=>78])"
+)
+_DRAWING = re.compile(r"\r| ?\x08")  # prompt-toolkit parks the cursor with " \b"
+
+#: The worker's start event: its state and pid. The pid is anchored: a read can
+#: split a number, and ``(\d+)`` at the end of a pattern would take half of it.
+START_EVENT = r"\[(thread|process) (\d+)(?=\D)\] on start: state: (.*?), pid: (\d+)(?=\D)"
+CREATING = r"creating doer from process (\d+)(?=\D)"
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def strip_ansi(text: str) -> str:
+    """``text`` without escape codes, carriage returns and backspaces."""
+    return _DRAWING.sub("", _ANSI.sub("", text))
+
+
+def console_env(state_home: Path, *, no_color: bool = True) -> dict[str, str]:
+    """The environment for one console: history under ``state_home``, never in ``~``."""
+    env = dict(os.environ)
+    env.pop("NO_COLOR", None)
+    env.update(TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1", XDG_STATE_HOME=str(state_home))
+    if no_color:
+        env["NO_COLOR"] = "1"
+    return env
+
+
+class Terminal:
+    """``doer`` (or a shell running it) in a real pty, driven by pexpect.
+
+    Args:
+        args: the console's arguments.
+        state_home: a temporary directory for ``XDG_STATE_HOME``.
+        via_shell: run ``sh -c 'doer ARGS; echo console-exit=$?; exec sleep 60'``
+            instead of ``doer`` itself: the console is then *not* the session
+            leader of its terminal, as under a user's shell, so its death does
+            not hang up the terminal (which would kill its worker for it).
+    """
+
+    def __init__(self, args: Sequence[str], state_home: Path, *, via_shell: bool = False) -> None:
+        self.args = list(args)
+        self.via_shell = via_shell
+        self.raw = ""  # everything the console wrote, as it wrote it
+        self.pos = 0  # where in the stripped text the next expectation starts
+        if via_shell:
+            command = shlex.join([DOER, *self.args])
+            program, argv = "sh", ["-c", f"{command}; echo console-exit=$?; exec sleep 60"]
+        else:
+            program, argv = DOER, self.args
+        self.child = pexpect.spawn(
+            program,
+            argv,
+            env=console_env(state_home),
+            encoding="utf-8",
+            codec_errors="replace",
+            dimensions=(40, 250),
+            echo=False,
+            timeout=TIMEOUT_S,
+        )
+        self.child.delaybeforesend = None
+        # close() waits for the exit (see _wait_exit), not 0.1 s blind.
+        self.child.delayafterclose = 0.0
+        self.child.ptyproc.delayafterclose = 0.0
+        self.console_pid = 0
+        self.worker_pid = 0
+        self.kind = ""
+        self.state = ""
+
+    # --- reading ------------------------------------------------------------------
+
+    @property
+    def text(self) -> str:
+        """Everything the console wrote so far, stripped of escape codes."""
+        return strip_ansi(self.raw)
+
+    def fail(self, message: str) -> NoReturn:
+        """Fail the test with ``message``, what came since the last match, and the whole log."""
+        text = self.text
+        pytest.fail(
+            f"{message}\n"
+            f"--- actual output since the last match ---\n{text[self.pos :]}\n"
+            f"--- the whole log (escape codes stripped) ---\n{text}\n--- end of log ---",
+            pytrace=False,
+        )
+
+    def _read(self, timeout: float) -> bool:
+        """Read what is there (waiting up to ``timeout``); False at end of file."""
+        try:
+            self.raw += self.child.read_nonblocking(65536, timeout=timeout)
+        except pexpect.TIMEOUT:
+            pass
+        except pexpect.EOF:
+            return False
+        return True
+
+    def expect(self, pattern: str, timeout: float = TIMEOUT_S) -> re.Match[str]:
+        """Wait for ``pattern`` (a regex) in the stripped output after the last match."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            match = regex.search(self.text, self.pos)
+            if match:
+                self.pos = match.end()
+                return match
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.fail(f"expected /{pattern}/ within {timeout:g} s; it did not come")
+            if not self._read(min(remaining, 0.5)):
+                match = regex.search(self.text, self.pos)
+                if match:
+                    self.pos = match.end()
+                    return match
+                self.fail(f"expected /{pattern}/; the console ended first")
+
+    def expect_text(self, text: str, timeout: float = TIMEOUT_S) -> re.Match[str]:
+        """Wait for the exact ``text``."""
+        return self.expect(re.escape(text), timeout)
+
+    def expect_before(self, first: str, then: str, timeout: float = TIMEOUT_S) -> None:
+        """Wait for ``first`` (a regex), and fail if ``then`` (a regex) came before it."""
+        start = self.pos
+        match = self.expect(first, timeout)
+        early = re.search(then, self.text[start : match.start()])
+        if early:
+            self.fail(f"/{then}/ came before /{first}/; it should come after it")
+
+    def expect_prompt(self, timeout: float = TIMEOUT_S) -> None:
+        """Wait for the prompt of the current worker: ``doer process 4242>``.
+
+        Without the trailing space: prompt-toolkit draws it as a cursor move.
+        """
+        self.expect(re.escape(f"doer {self.kind} {self.worker_pid}>"), timeout)
+
+    def expect_eof(self, timeout: float = TIMEOUT_S) -> None:
+        deadline = time.monotonic() + timeout
+        while self._read(0.5):
+            if time.monotonic() > deadline:
+                self.fail(f"expected the console to end within {timeout:g} s; it still runs")
+
+    def start(self) -> None:
+        """Wait for the creating line, the start event and the prompt after it.
+
+        Sets ``console_pid``, ``kind``, ``worker_pid`` and ``state``. After this
+        the prompt has been drawn again below the start event, so prompt-toolkit
+        reads keys in raw mode and a control key is taken as a key.
+        """
+        self.console_pid = int(self.expect(CREATING).group(1))
+        started = self.expect(START_EVENT)
+        self.kind, tag_pid, self.state, pid = started.groups()
+        self.worker_pid = int(pid)
+        if int(tag_pid) != self.worker_pid:
+            self.fail(f"the start event is tagged {tag_pid} but says pid {pid}")
+        self.expect_prompt()
+
+    # --- writing ------------------------------------------------------------------
+
+    def send(self, text: str) -> None:
+        self.child.send(text)
+
+    def sendline(self, line: str) -> None:
+        """Type ``line`` and Enter (a carriage return, as a terminal sends it)."""
+        self.child.send(line + "\r")
+
+    def answer(self, line: str) -> str:
+        """Type ``line``; return the first answer printed for it, whatever it says.
+
+        An answer is a line from the current worker (``[kind pid] pong``, the tag
+        is dropped) or an error from the console itself (``error: ...``). Taking
+        whatever comes, instead of waiting for one text, makes a wrong answer
+        fail at once, showing what it was.
+        """
+        self.sendline(line)
+        tag = re.escape(f"[{self.kind} {self.worker_pid}] ")
+        return self.expect(rf"(?:{tag}|(?<!\S)(?=error: ))([^\n]*)\n").group(1)
+
+    def ask(self, line: str, expected: str) -> None:
+        """Type ``line``; require the answer ``expected`` and the prompt after it."""
+        answer = self.answer(line)
+        if answer != expected:
+            self.fail(f"{line!r} was answered {answer!r}; expected {expected!r}")
+        self.expect_prompt()
+
+    # --- the end ------------------------------------------------------------------
+
+    def _wait_exit(self, timeout: float = 2.0) -> None:
+        """After end of file, give the process a moment to exit (it may still be tearing down)."""
+        deadline = time.monotonic() + timeout
+        while self.child.isalive() and time.monotonic() < deadline:
+            time.sleep(0.002)  # a poll interval with a deadline, not a synchronisation
+
+    def exit_status(self) -> int | None:
+        """The console's exit status, once it has ended (None if it was killed by a signal)."""
+        self._wait_exit()
+        self.child.close(force=True)
+        status: int | None = self.child.exitstatus
+        return status
+
+    def close(self) -> None:
+        """Teardown: Ctrl-D at the prompt, wait for the end, SIGKILL if it hangs; always close.
+
+        A Ctrl-D that lands while a reply is being printed (the terminal is in
+        cooked mode then) is swallowed, so it is sent once more before the kill.
+        """
+        try:
+            for _ in range(2):
+                if not self.child.isalive() or self.via_shell:
+                    break
+                self.child.sendcontrol("d")
+                deadline = time.monotonic() + 1.0
+                while time.monotonic() < deadline and self._read(0.1):
+                    pass
+                self._wait_exit(0.5)
+        except OSError:
+            pass
+        finally:
+            if self.child.isalive():
+                with contextlib.suppress(OSError):
+                    self.child.kill(9)
+            self.child.close(force=True)
+
+
+# --- processes ------------------------------------------------------------------------
+
+
+def process_state(pid: int) -> str | None:
+    """The state letter of ``pid`` (``R``, ``S``, ``Z``...), or None if it does not exist."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            fields = stat.read()
+    except FileNotFoundError:
+        return None
+    except OSError:  # no /proc: ask the kernel (a zombie then looks alive)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        return "?"
+    return fields.rpartition(")")[2].split()[0]  # the name in parentheses may hold spaces
+
+
+def wait_gone(pid: int, timeout: float = 1.0) -> float:
+    """Wait until process ``pid`` no longer exists; return how long that took.
+
+    A zombie is not gone. If the process has become this test's child (see
+    :func:`child_subreaper`), it is reaped here as soon as it has exited.
+
+    Raises:
+        AssertionError: ``pid`` still exists after ``timeout`` seconds.
+    """
+    start = time.monotonic()
+    while True:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        state = process_state(pid)
+        if state is None:
+            return time.monotonic() - start
+        if time.monotonic() - start > timeout:
+            what = "a zombie nobody reaped" if state == "Z" else f"in state {state}"
+            raise AssertionError(f"worker process {pid} still exists after {timeout:g} s: {what}")
+        time.sleep(0.002)  # a poll interval with a deadline, not a synchronisation
+
+
+def assert_alive(pid: int) -> None:
+    state = process_state(pid)
+    assert state not in (None, "Z", "X"), f"process {pid} should be running; its state is {state}"
+
+
+def wait_until_asleep(pid: int, timeout: float = 5.0) -> None:
+    """Wait until process ``pid`` sleeps in ``time.sleep`` (a worker busy with ``sleep S``).
+
+    The console echoes ``> sleep 30`` a moment *before* it sends the request,
+    so the echo does not prove that the console is waiting for an answer; a
+    worker asleep in ``nanosleep`` does. Read from ``/proc/PID/wchan``.
+    """
+    deadline = time.monotonic() + timeout
+    seen: set[str] = set()
+    while True:
+        try:
+            with open(f"/proc/{pid}/wchan", encoding="ascii") as file:
+                wchan = file.read()
+        except OSError:
+            pytest.skip("no /proc/PID/wchan here to see that the worker sleeps")
+        if "nanosleep" in wchan:
+            return
+        seen.add(wchan)
+        if time.monotonic() > deadline:
+            if seen <= {"", "0"}:  # "0" is a running task, or a kernel that hides wchan
+                pytest.skip("/proc/PID/wchan shows nothing here")
+            raise AssertionError(f"worker {pid} is not asleep after {timeout:g} s: {seen}")
+        time.sleep(0.002)  # a poll interval with a deadline, not a synchronisation
+
+
+@contextlib.contextmanager
+def child_subreaper() -> Iterator[None]:
+    """Make this process adopt orphaned descendants, so that the test can reap them.
+
+    A worker whose console was killed is orphaned; PID 1 adopts it, and in a
+    container PID 1 may never reap it, which would leave a zombie the test
+    cannot tell from a leak. As a subreaper the test adopts it instead and
+    :func:`wait_gone` reaps it.
+    """
+    if not sys.platform.startswith("linux"):
+        pytest.skip("needs prctl(PR_SET_CHILD_SUBREAPER)")
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        pytest.skip(f"prctl(PR_SET_CHILD_SUBREAPER) failed: errno {ctypes.get_errno()}")
+    try:
+        yield
+    finally:
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+
+
+# --- plain mode -------------------------------------------------------------------------
+
+
+def run_doer(
+    args: Sequence[str], state_home: Path, *, stdin: bytes = b"", timeout: float = 15.0
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``doer ARGS`` with pipes (plain mode, no NO_COLOR); return what it did."""
+    return subprocess.run(
+        [DOER, *args],
+        input=stdin,
+        capture_output=True,
+        env=console_env(state_home, no_color=False),
+        timeout=timeout,
+        check=False,
+    )
+
+
+def assert_no_traceback(*outputs: str) -> None:
+    for output in outputs:
+        assert "Traceback" not in output, f"a traceback was printed:\n{output}"
+
+
+def read_until(process: subprocess.Popen[bytes], pattern: str, timeout: float = 5.0) -> str:
+    """Read the console's stdout until ``pattern`` shows; return all that was read."""
+    assert process.stdout is not None
+    fd = process.stdout.fileno()
+    text = ""
+    deadline = time.monotonic() + timeout
+    while not re.search(pattern, text):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            pytest.fail(f"expected /{pattern}/ within {timeout:g} s; got:\n{text}")
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if ready:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                pytest.fail(f"expected /{pattern}/; the console ended first; got:\n{text}")
+            text += chunk.decode("utf-8", "replace")
+    return text

@@ -1,0 +1,221 @@
+"""End to end through a real pty: what only a terminal shows.
+
+Each test starts the ``doer`` command under pexpect (see ``pty_helpers``) and
+types at it as a person would. The in-process shell tests cover the logic;
+these cover the terminal: the prompt drawn with kind and pid, replies printed
+above a live prompt, Ctrl-C and Ctrl-D as keys, the exit status, and what is
+left running afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from pty_helpers import Terminal, assert_alive, strip_ansi, wait_gone
+
+KINDS = ["thread", "process"]
+
+Launch = Callable[..., Terminal]
+
+
+@pytest.fixture
+def launch(tmp_path: Path) -> Iterator[Launch]:
+    """Start ``doer ARGS`` in a pty and wait for its first prompt; always torn down."""
+    terminals: list[Terminal] = []
+
+    def start(*args: str) -> Terminal:
+        term = Terminal(args, tmp_path)
+        terminals.append(term)
+        term.start()
+        return term
+
+    yield start
+    for term in terminals:
+        term.close()
+
+
+# --- the prompt, a round trip -----------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_prompt_shows_the_kind_and_pid_and_ping_gets_pong(launch: Launch, kind: str) -> None:
+    term = launch("--kind", kind, "--state", "42")
+
+    assert term.console_pid == term.child.pid, "the creating line names the console's own pid"
+    assert (term.kind, term.state) == (kind, "42")
+    if kind == "thread":
+        assert term.worker_pid == term.console_pid, "a thread runs in the console's process"
+    else:
+        assert term.worker_pid != term.console_pid, "a process worker has a pid of its own"
+        assert_alive(term.worker_pid)
+    term.ask("ping", "pong")
+    if kind == "process":
+        whoami = term.answer("whoami")
+        assert whoami.startswith(
+            f"kind: process, pid: {term.worker_pid}, parent pid: {term.console_pid},"
+        ), whoami
+        term.expect_prompt()
+
+
+# --- replies arrive while the prompt is live -----------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_reply_is_printed_while_the_prompt_takes_more_lines(launch: Launch, kind: str) -> None:
+    term = launch("--kind", kind)
+    pid = term.worker_pid
+
+    term.sendline("sleep 1")
+    # prompt-toolkit redraws the accepted line with its prompt: that is not a new prompt.
+    term.expect_text(f"doer {kind} {pid}> sleep 1")
+    # Proof that the prompt is live: the shell answers .help at once, before the sleep ends.
+    term.sendline(".help")
+    term.expect_before(r"\.help +show this help", then=r"slept")
+    term.expect(rf"\[{kind} {pid}\] slept 1 s\n")
+    term.expect_prompt()
+    term.ask("ping", "pong")
+
+
+# --- keys ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_ctrl_c_at_the_prompt_clears_the_line_and_the_worker_lives(
+    launch: Launch, kind: str
+) -> None:
+    term = launch("--kind", kind)
+    pid = term.worker_pid
+
+    term.send("abc")
+    term.expect_text("abc")  # drawn by prompt-toolkit, so it reads keys in raw mode now
+    term.send("\x03")
+    # A line not cleared would be sent as "abcping"; a dead worker would not answer.
+    assert term.answer("ping") == "pong"
+    term.expect_prompt()
+    assert term.worker_pid == pid
+    if kind == "process":
+        assert_alive(pid)
+
+
+@pytest.mark.parametrize(
+    ("kind", "how"),
+    [("thread", ".quit"), ("process", ".quit"), ("thread", "ctrl-d"), ("process", "ctrl-d")],
+)
+def test_quit_and_ctrl_d_end_the_worker_and_exit_0(launch: Launch, kind: str, how: str) -> None:
+    term = launch("--kind", kind, "--state", "42")
+    pid = term.worker_pid
+
+    if how == ".quit":
+        term.sendline(".quit")
+    else:
+        term.send("\x04")
+    term.expect_text(f"[{kind} {pid}] on end: state: 42, pid: {pid}\n")
+    term.expect_eof()
+    assert term.exit_status() == 0
+    # The console joined its worker before it left: no process, not even a zombie.
+    wait_gone(pid, timeout=1.0)
+
+
+# --- the recipe ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_recipe_replayed_at_the_prompt(launch: Launch, kind: str, tmp_path: Path) -> None:
+    term = launch("--kind", kind, "--state", "42")
+    pid = term.worker_pid
+    assert term.state == "42"
+
+    term.ask("ping", "pong")
+    term.ask("foo", "unknown message foo")
+    term.ask("set-state hola!", "new state: hola!")
+    term.sendline("exit")
+    term.expect_text(f"[{kind} {pid}] on end: state: hola!, pid: {pid}\n")
+    term.expect_text("doer (no worker)>")
+    term.sendline(".quit")
+    term.expect_eof()
+    assert term.exit_status() == 0
+    assert "Traceback" not in term.text
+    # The history went where XDG_STATE_HOME says (so no test writes to ~).
+    assert "set-state hola!" in (tmp_path / "doer" / "history").read_text()
+
+
+def test_restart_process_gives_a_new_worker_with_a_new_pid(launch: Launch) -> None:
+    term = launch("--kind", "process", "--state", "42")
+    old = term.worker_pid
+
+    term.sendline(".restart process")
+    term.expect_text(f"[process {old}] on end: state: 42, pid: {old}\n")
+    new = int(term.expect(r"\[process (\d+)\] on start: state: 42, pid: \1(?=\D)").group(1))
+    assert new not in (old, term.console_pid)
+    term.worker_pid = new
+    term.expect_prompt()
+    term.ask("ping", "pong")
+    wait_gone(old, timeout=1.0)  # the console joined the old worker
+
+
+# --- bad input ---------------------------------------------------------------------------
+
+
+def test_an_unclosed_quote_is_a_one_line_error(launch: Launch) -> None:
+    term = launch("--kind", "thread")
+
+    term.sendline("set-state 'hola")
+    # One line, then straight back to the prompt: nothing else was printed, nothing was sent.
+    term.expect(
+        r"\nerror: cannot split the line: no closing quotation\n\s*"
+        + re.escape(f"doer thread {term.worker_pid}>")
+    )
+    term.ask("get-state", "state: None")
+    assert "Traceback" not in term.text
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_control_characters_in_a_line_never_reach_the_screen(launch: Launch, kind: str) -> None:
+    term = launch("--kind", kind)
+
+    # A bracketed paste puts the characters into the line as they are.
+    term.send("\x1b[200~foo\x01bar\x1b[31mred\x00\x1b[201~")
+    term.expect_text("foo^Abar")  # prompt-toolkit shows them as ^A, ^[, ^@
+    answer = term.answer("")
+    # Either the console refuses the line, or the worker's answer shows the characters
+    # escaped; both are one line. A raw ESC [31m or ^A would reach the terminal itself.
+    assert answer.startswith("error: ") or answer == r"unknown message foo\x01bar\x1b[31mred\x00"
+    assert "\x01" not in term.raw
+    assert "\x1b[31m" not in term.raw
+    term.expect_prompt()
+    term.ask("ping", "pong")
+    assert "Traceback" not in term.text
+
+
+# --- a worker's own SIGINT -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_a_process_worker_ignores_sigint_sent_to_it(launch: Launch, method: str) -> None:
+    """A terminal's Ctrl-C reaches the worker too (the whole foreground group).
+
+    Under ``fork`` the worker inherits a handler by accident; under ``spawn``
+    and ``forkserver`` it must ignore SIGINT on purpose. In raw mode the pty
+    sends Ctrl-C to prompt-toolkit as a key, so the signal is sent to the worker.
+    """
+    term = launch("--kind", "process", "--start-method", method)
+    pid = term.worker_pid
+
+    os.kill(pid, signal.SIGINT)
+    # The signal is pending before the ping is sent: a worker that dies of it cannot answer.
+    term.ask("ping", "pong")
+    assert term.answer("whoami").startswith(f"kind: process, pid: {pid},")
+    term.expect_prompt()
+    assert_alive(pid)
+
+
+def test_strip_ansi_leaves_the_text() -> None:
+    """The helper these tests rely on: what a person would read, nothing else."""
+    drawn = "\x1b[0m\x1b[?7l\x1b[Jdoer process 42>\x1b[0m \x08\x1b[7A\r\r\n[process 42] pong\r\r\n"
+    assert strip_ansi(drawn) == "doer process 42>\n[process 42] pong\n"

@@ -1,0 +1,238 @@
+"""Plain mode, end to end: the real command behind pipes, no terminal.
+
+``printf 'ping\\nfoo\\n...' | doer`` must print a transcript that can go into a
+handout as it is: the recipe's story in order, no escape codes, nothing on
+stderr, and an exit status that says whether everything went well.
+
+The environment has no ``NO_COLOR`` here on purpose (TESTING.md: it would hide
+colour leaking into piped output); it has ``TERM=xterm`` and ``FORCE_COLOR`` to
+give a leak every chance to show.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import doer
+from pty_helpers import (
+    DOER,
+    START_EVENT,
+    assert_no_traceback,
+    console_env,
+    read_until,
+    run_doer,
+    wait_gone,
+    wait_until_asleep,
+)
+
+KINDS = ["thread", "process"]
+RECIPE = b"ping\nfoo\nset-state hola!\nexit\n"
+
+
+def plain_env(state_home: Path) -> dict[str, str]:
+    """No NO_COLOR, and every hint that colour would be welcome."""
+    env = console_env(state_home, no_color=False)
+    env.update(TERM="xterm-256color", COLORTERM="truecolor", FORCE_COLOR="1")
+    assert "NO_COLOR" not in env
+    return env
+
+
+def worker_pid_of(stdout: str) -> int:
+    started = re.search(START_EVENT, stdout)
+    assert started is not None, f"no start event in:\n{stdout}"
+    return int(started.group(4))
+
+
+def recipe_transcript(console: int, kind: str, worker: int) -> str:
+    tag = f"[{kind} {worker}]"
+    return (
+        f"creating doer from process {console}\n"
+        f"{tag} on start: state: 42, pid: {worker}\n"
+        "> ping\n"
+        f"{tag} pong\n"
+        "> foo\n"
+        f"{tag} unknown message foo\n"
+        "> set-state hola!\n"
+        f"{tag} new state: hola!\n"
+        "> exit\n"
+        f"{tag} on end: state: hola!, pid: {worker}\n"
+    )
+
+
+@pytest.mark.parametrize("how", ["stdin", "--script", "python -m doer"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_recipe_prints_its_story_in_order(tmp_path: Path, kind: str, how: str) -> None:
+    script = tmp_path / "recipe.txt"
+    script.write_bytes(RECIPE)
+    program = [sys.executable, "-m", "doer"] if how == "python -m doer" else [DOER]
+    args = ["--kind", kind, "--state", "42"]
+    if how == "--script":
+        args += ["--script", str(script)]
+    console = subprocess.Popen(
+        [*program, *args],
+        stdin=subprocess.DEVNULL if how == "--script" else subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=plain_env(tmp_path),
+    )
+    out, err = console.communicate(None if how == "--script" else RECIPE, timeout=15)
+    stdout = out.decode()
+
+    worker = worker_pid_of(stdout)
+    if kind == "thread":
+        assert worker == console.pid, "a thread worker runs in the console's process"
+    else:
+        assert worker != console.pid, "a process worker has a pid of its own"
+    assert stdout == recipe_transcript(console.pid, kind, worker)
+    assert "\x1b" not in stdout, "escape codes in piped output"
+    assert err == b""
+    assert console.returncode == 0
+    if kind == "process":
+        wait_gone(worker, timeout=1.0)  # joined by the console: not even a zombie
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_answer_that_does_not_come_in_time_is_an_error(tmp_path: Path, kind: str) -> None:
+    started = time.monotonic()
+    done = run_doer(["--kind", kind, "--timeout", "0.2"], tmp_path, stdin=b"sleep 5\n")
+    took = time.monotonic() - started
+    stdout = done.stdout.decode()
+
+    assert "> sleep 5\nerror: no answer to request 1 (sleep 5) within 0.2 s\n" in stdout
+    assert done.returncode == 1
+    assert done.stderr == b""
+    # The console gives up on the worker after its stop timeout (a process is killed,
+    # a thread abandoned): it does not sit out the sleep (about 0.5 s here, not 5).
+    assert took < 3.0, f"the console took {took:.2f} s to give up on a 5 s sleep"
+    if kind == "process":
+        wait_gone(worker_pid_of(stdout), timeout=1.0)
+
+
+#: A bad line, the start of its answer, and whether that answer must be a refusal.
+BAD_LINES: dict[str, tuple[bytes, str, bool]] = {
+    "unclosed quote": (
+        b"set-state 'hola",
+        "error: cannot split the line: no closing quotation",
+        True,
+    ),
+    "not UTF-8": (b"caf\xe9 \xff", "error: line 1 is not valid UTF-8", True),
+    "1 MB line": (b"x" * 1_000_000, "error: line too long: 1000000 characters", True),
+    "control characters": (
+        b"foo\x01bar\x1b[31mred",
+        r"unknown message foo\x01bar\x1b[31mred",
+        False,
+    ),
+    "NUL": (b"nul\x00here", r"unknown message nul\x00here", False),
+}
+
+
+@pytest.mark.parametrize("bad", BAD_LINES, ids=str)
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_bad_line_is_one_error_line_and_the_next_line_works(
+    tmp_path: Path, kind: str, bad: str
+) -> None:
+    """Each bad line gets one line of answer; the console goes on to the next line.
+
+    A line that cannot be split, decoded or sent is refused with ``error:``. A
+    line with control characters or NUL is a valid message (DESIGN.md: anything
+    else is sent as a string); the console may refuse it too, but it must never
+    write the characters themselves: the worker's answer shows them escaped.
+    """
+    line, expected, must_refuse = BAD_LINES[bad]
+    done = run_doer(["--kind", kind], tmp_path, stdin=line + b"\nping\n")
+    stdout = done.stdout.decode("utf-8")
+    worker = worker_pid_of(stdout)
+    tag = f"[{kind} {worker}] "
+
+    after_start = stdout.splitlines()[2:]
+    echo = 1 if after_start[0].startswith("> ") and after_start[0] != "> ping" else 0
+    answer = after_start[echo].removeprefix(tag)
+    refused = answer.startswith("error: ")
+    if must_refuse:
+        assert answer.startswith(expected), stdout
+    else:
+        assert refused or answer == expected, stdout
+    assert after_start[echo + 1 :] == [
+        "> ping",
+        f"{tag}pong",
+        f"{tag}on end: state: None, pid: {worker}",
+    ], stdout
+    assert all(ch == "\n" or ch.isprintable() for ch in stdout), f"raw characters in {stdout!r}"
+    assert len(stdout) < 2000, "the 1 MB line must not be echoed whole"
+    assert done.stderr == b""
+    assert_no_traceback(stdout)
+    assert done.returncode == (1 if refused else 0)
+
+
+@pytest.mark.parametrize(
+    ("sig", "status"),
+    [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)],
+    ids=["ctrl-c", "SIGTERM", "SIGHUP"],
+)
+def test_a_signal_while_waiting_for_an_answer_exits_at_once_and_stops_the_worker(
+    tmp_path: Path, sig: signal.Signals, status: int
+) -> None:
+    """Ctrl-C (SIGINT to the whole foreground group, worker included), SIGTERM, SIGHUP.
+
+    The worker is busy with ``sleep 30``: the console must not wait for it.
+    """
+    console = subprocess.Popen(
+        [DOER, "--kind", "process", "--start-method", "spawn"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=plain_env(tmp_path),
+        start_new_session=True,  # its own process group, as a job in a shell
+    )
+    assert console.stdin is not None
+    try:
+        console.stdin.write(b"sleep 30\n")
+        console.stdin.flush()
+        before = read_until(console, r"> sleep 30\n")
+        worker = worker_pid_of(before)
+        wait_until_asleep(worker)  # the request was sent: the console waits for its answer
+        if sig == signal.SIGINT:
+            os.killpg(console.pid, sig)  # as a terminal's Ctrl-C: the console and its worker
+        else:
+            os.kill(console.pid, sig)
+        try:
+            out, err = console.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"{sig.name}: the console did not exit within 5 s of the signal")
+    finally:
+        if console.poll() is None:
+            console.kill()
+            console.communicate()
+
+    assert console.returncode == status, before + out.decode()
+    wait_gone(worker, timeout=1.0)  # stopped and reaped by the console itself
+    assert err == b""
+    assert_no_traceback(before + out.decode())
+    if sig == signal.SIGINT:
+        assert "error: interrupted\n" in out.decode()
+
+
+def test_version(tmp_path: Path) -> None:
+    done = run_doer(["--version"], tmp_path)
+    assert (done.returncode, done.stdout, done.stderr) == (
+        0,
+        f"doer {doer.__version__}\n".encode(),
+        b"",
+    )
+
+
+def test_a_start_method_for_a_thread_is_a_usage_error(tmp_path: Path) -> None:
+    done = run_doer(["--kind", "thread", "--start-method", "spawn"], tmp_path, stdin=b"ping\n")
+    assert done.returncode == 2
+    assert done.stdout == b"", "no worker is started"
+    stderr = done.stderr.decode()
+    assert stderr.startswith("usage: doer")
+    assert "--start-method applies to --kind process only" in stderr
