@@ -12,7 +12,17 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from doer.protocol import Died, Ended, Failure, Record, Reply, Started, describe, printable
+from doer.protocol import (
+    Died,
+    Ended,
+    Failure,
+    Record,
+    Reply,
+    Started,
+    describe,
+    message_text,
+    printable,
+)
 
 Fragments = list[tuple[str, str]]
 
@@ -83,8 +93,6 @@ def status_line(
     name: str, kind: str, pid: int, alive: bool, state: Any, pending: int, start_method: str | None
 ) -> Fragments:
     """One worker's line in ``.status``."""
-    from doer.protocol import message_text
-
     how = f", start method {start_method}" if start_method else ""
     life = "alive" if alive else "ended"
     text = f"{name}: {kind} {pid}{how}, {life}, state: {message_text(state)}, pending: {pending}"
