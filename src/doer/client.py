@@ -11,10 +11,15 @@
                                             │
                                             └──> listener(worker, record)   (the shell)
 
-One reply-reader thread per worker drains the response queue all the time, so
-a worker can never block on a full response pipe while the console blocks on a
+Who reads the response queue: exactly one thread at a time, the holder of the
+``_reading`` lock. While a worker is used one request at a time through
+``ask()`` (the hot path), the caller reads its own answer: no thread hand-off,
+so a round trip costs little more than the bare queue or pipe. As soon as
+anything else happens (``tell()``, a listener, a timed-out request), a
+reply-reader thread takes over for good and drains the queue all the time, so a
+worker can never block on a full response pipe while the console blocks on a
 full request pipe (the classic two-pipe deadlock). It resolves each request's
-:class:`Pending` and hands every record to an optional listener; the shell's
+:class:`Pending` and hands every record to the optional listener; the shell's
 listener passes it to the event loop that prints it.
 
 Every request gets exactly one answer: its reply, its error, or, if the worker
@@ -26,6 +31,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -85,6 +91,9 @@ class Pending:
     def done(self) -> bool:
         return self._record is not _UNSET
 
+    def timeout_error(self, timeout: float | None) -> TimeoutError:
+        return TimeoutError(f"no answer to {self.describe()} within {timeout or 0:g} s")
+
     def resolve(self, record: Reply | Failure | Ended) -> None:
         """Give this request its answer. Called once, by the reply reader."""
         self._record = record
@@ -98,7 +107,7 @@ class Pending:
                 pending; its answer may still come.
         """
         if not self._done.acquire(timeout=-1 if timeout is None else max(timeout, 0)):
-            raise TimeoutError(f"no answer to {self.describe()} within {timeout:g} s")
+            raise self.timeout_error(timeout)
         self._done.release()  # leave it open for any other waiter
         record: Reply | Failure | Ended = self._record
         return record
@@ -137,14 +146,13 @@ class Worker:
         self.started: Started | None = None
         self.ended: Ended | Died | None = None
         self.state: Any = None
-        self._reader = threading.Thread(
-            target=self._read_replies,
-            name=f"{link.name}-replies",
-            # A daemon so that a library user who forgets stop() can still exit;
-            # stop() joins it on every normal path.
-            daemon=True,
-        )
-        self._reader.start()
+        # Only the holder of _reading reads the response queue: a caller of ask()
+        # while the worker is used one request at a time, else the reply reader.
+        self._reading = threading.Lock()
+        self._reader: threading.Thread | None = None
+        self._reader_lock = threading.Lock()  # the reply reader is started once
+        if listener is not None:
+            self._start_reader()
 
     def __repr__(self) -> str:
         return f"<Worker {self.name} {self.kind} pid={self.pid} alive={self.alive}>"
@@ -190,8 +198,14 @@ class Worker:
             TimeoutError: it did not come within ``timeout`` seconds.
             WorkerGone: the worker died before it started.
         """
+        if not self._started.is_set() and self._reading.acquire(blocking=False):
+            try:
+                if self._reader is None:  # nobody else reads: read until the event
+                    self._read_inline(self._started.is_set, timeout)
+            finally:
+                self._reading.release()
         if not self._started.wait(timeout):
-            raise TimeoutError(f"{self.name} did not start within {timeout:g} s")
+            raise TimeoutError(f"{self.name} did not start within {timeout or 0:g} s")
         if self.started is None:
             raise WorkerGone(f"{self.name} died before it started: {self._end_text()}")
         return self.started
@@ -205,6 +219,15 @@ class Worker:
             WorkerGone: the worker has ended or died.
             ValueError: the message could not be sent (it does not pickle).
         """
+        try:
+            return self._send(message)
+        finally:
+            # Its answer may come at any time, so the reply reader must be running
+            # (it also keeps both pipes flowing when many requests are in flight).
+            if self._reader is None:
+                self._start_reader()
+
+    def _send(self, message: Any) -> Pending:
         with self._send_lock:
             with self._lock:
                 if self.ended is not None:
@@ -231,7 +254,38 @@ class Worker:
             WorkerError: the worker answered with an error.
             WorkerGone: the worker has ended or died.
         """
-        return self.tell(message).result(timeout)
+        pending = self._ask_inline(message, timeout)
+        if pending is None:
+            pending = self.tell(message)
+        return pending.result(timeout)
+
+    def _ask_inline(self, message: Any, timeout: float | None) -> Pending | None:
+        """Send ``message`` and read its answer in this thread, if nobody else reads.
+
+        While the worker is used one request at a time (the common case, and
+        the hot path) there is no reply-reader thread: the caller reads its own
+        answer, which saves a thread hand-off on every round trip. Returns None
+        when that is not possible (a reader runs, or requests are in flight).
+        With one request in flight the pipes cannot fill, so reading only after
+        sending cannot deadlock.
+
+        Raises:
+            TimeoutError: no answer within ``timeout``; a reply reader is then
+                started, so the late answer is still delivered.
+        """
+        if self._reader is not None or not self._reading.acquire(blocking=False):
+            return None
+        try:
+            if self._reader is not None or self._pending:
+                return None
+            pending = self._send(message)
+            self._read_inline(pending.done, timeout)
+            if not pending.done():
+                self._start_reader()  # it waits for _reading, released below
+                raise pending.timeout_error(timeout)
+            return pending
+        finally:
+            self._reading.release()
 
     def stop(self, timeout: float = 5.0) -> Ended | Died | None:
         """Send ``exit``, wait for the end event, join; kill a process that will not end.
@@ -244,11 +298,13 @@ class Worker:
             try:
                 self.tell("exit")
             except WorkerGone:
-                pass
-            self._reader.join(timeout)
-            if self._reader.is_alive() and self._link.kill():
-                self._reader.join(timeout)
-        if not self._reader.is_alive():
+                self._start_reader()  # it reads the end of a worker that has gone
+            reader = self._reader
+            assert reader is not None
+            reader.join(timeout)
+            if reader.is_alive() and self._link.kill():
+                reader.join(timeout)
+        if self._reader is None or not self._reader.is_alive():
             self._link.join(timeout)
             self._link.close()
         return self.ended
@@ -259,19 +315,57 @@ class Worker:
 
     # --- the reply reader -------------------------------------------------------
 
+    def _start_reader(self) -> None:
+        """Start the reply-reader thread, once; from then on it does all the reading."""
+        with self._reader_lock:
+            if self._reader is not None:
+                return
+            self._reader = threading.Thread(
+                target=self._read_replies,
+                name=f"{self.name}-replies",
+                # A daemon so that a library user who forgets stop() can still
+                # exit; stop() joins it on every normal path.
+                daemon=True,
+            )
+            self._reader.start()
+
     def _read_replies(self) -> None:
         """Deliver every record from the worker until it ends or dies."""
-        receive, deliver = self._link.receive, self._deliver
-        while True:
-            try:
-                record = receive()
-            except (EOFError, OSError):
-                record = Died(self._link.end_reason())
-            except Exception as exc:  # an answer that did not unpickle here
-                record = Failure(OLDEST_PENDING, f"the answer could not be read: {exc}")
-            deliver(record)
-            if type(record) is Ended or type(record) is Died:
+        with self._reading:
+            while self.ended is None:
+                self._deliver(self._receive())
+
+    def _read_inline(self, done: Callable[[], bool], timeout: float | None) -> None:
+        """Read and deliver records until ``done()``, the end, or ``timeout``.
+
+        The caller holds ``_reading``.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not done() and self.ended is None:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
                 return
+            try:
+                record = self._receive(remaining)
+            except TimeoutError:
+                return
+            self._deliver(record)
+
+    def _receive(self, timeout: float | None = None) -> Record:
+        """The next record from the worker; a vanished worker gives a Died record.
+
+        Raises:
+            TimeoutError: nothing came within ``timeout`` seconds.
+        """
+        try:
+            record: Record = self._link.receive(timeout)
+        except (EOFError, OSError):
+            return Died(self._link.end_reason())
+        except TimeoutError:
+            raise
+        except Exception as exc:  # an answer that did not unpickle here
+            return Failure(OLDEST_PENDING, f"the answer could not be read: {exc}")
+        return record
 
     def _deliver(self, record: Record) -> None:
         kind = type(record)

@@ -55,7 +55,7 @@ class Link(Protocol):
     start_method: str | None
 
     def send(self, request: Request) -> None: ...
-    def receive(self) -> Any: ...
+    def receive(self, timeout: float | None = None) -> Any: ...
     def is_alive(self) -> bool: ...
     def join(self, timeout: float | None = None) -> None: ...
     def kill(self) -> bool: ...
@@ -127,8 +127,11 @@ class ThreadLink:
     def send(self, request: Request) -> None:
         self._requests.put(request)
 
-    def receive(self) -> Any:
-        record = self._responses.get()
+    def receive(self, timeout: float | None = None) -> Any:
+        try:
+            record = self._responses.get(timeout=timeout)
+        except queue.Empty:
+            raise TimeoutError from None
         if record is _GONE:
             self._responses.put(_GONE)  # every later receive() sees the end too
             raise EOFError
@@ -205,7 +208,9 @@ class ProcessLink:
     def send(self, request: Request) -> None:
         self._requests.send_bytes(encode(request))
 
-    def receive(self) -> Any:
+    def receive(self, timeout: float | None = None) -> Any:
+        if timeout is not None and not self._responses.poll(timeout):
+            raise TimeoutError
         return decode(self._responses.recv_bytes())
 
     def is_alive(self) -> bool:
