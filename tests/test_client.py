@@ -90,6 +90,67 @@ def test_callers_on_several_threads_each_get_their_own_reply(worker: doer.Worker
     assert wrong == []
 
 
+def _reply_readers(worker: doer.Worker) -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name == f"{worker.name}-replies"]
+
+
+def test_ask_one_at_a_time_needs_no_reply_reader_thread(worker: doer.Worker) -> None:
+    for _ in range(3):
+        assert worker.ask("ping", timeout=T) == "pong"
+    assert _reply_readers(worker) == []
+
+
+def test_tell_starts_the_reply_reader_and_ask_still_works_after_it(worker: doer.Worker) -> None:
+    assert worker.tell("ping").result(timeout=T) == "pong"
+    assert _reply_readers(worker) == [f"{worker.name}-replies"]
+    assert worker.ask(("set-state", "after"), timeout=T) == "new state: after"
+
+
+def test_a_timed_out_ask_hands_its_late_answer_to_the_reply_reader(
+    make_worker: WorkerFactory, tmp_path: Path
+) -> None:
+    recorder = Recorder()
+    worker = make_worker(handlers=HANDLERS)
+    gate = tmp_path / "open"
+    with pytest.raises(TimeoutError, match=r"no answer to request 1 \(gate .*\) within 0.05 s"):
+        worker.ask(("gate", str(gate)), timeout=0.05)
+    assert _reply_readers(worker) == [f"{worker.name}-replies"]
+    worker._listener = recorder  # see the late reply arrive without a second ask
+    gate.touch()
+    wait_until(lambda: any(type(r) is Reply for r in recorder.records), T, "the late reply")
+    assert worker.ask("ping", timeout=T) == "pong"
+
+
+def test_asks_racing_a_tell_from_another_thread_all_get_their_own_answers(
+    worker: doer.Worker,
+) -> None:
+    start = threading.Barrier(2)
+
+    def teller() -> list[object]:
+        start.wait()
+        pendings = [worker.tell(("set-state", f"t{n}")) for n in range(200)]
+        return [p.result(timeout=T) for p in pendings]
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        told = pool.submit(teller)
+        start.wait()
+        asked = [worker.ask(("set-state", f"a{n}"), timeout=T) for n in range(200)]
+    assert asked == [f"new state: a{n}" for n in range(200)]
+    assert told.result() == [f"new state: t{n}" for n in range(200)]
+
+
+def test_an_idle_worker_killed_without_a_reader_is_seen_dead_by_the_next_ask(
+    make_process_worker: WorkerFactory,
+) -> None:
+    worker = make_process_worker()
+    assert worker.ask("ping", timeout=T) == "pong"
+    worker.kill()
+    wait_until(lambda: pid_is_gone(worker.pid), T, "the killed worker to exit")
+    with pytest.raises((WorkerGone, WorkerError), match=r"killed by SIGKILL|gone"):
+        worker.ask("ping", timeout=T)
+    assert isinstance(worker.stop(), Died)
+
+
 def test_whoami_reports_the_kind_the_pid_and_the_start_method(
     worker: doer.Worker, kind: Kind
 ) -> None:

@@ -212,7 +212,7 @@ def test_a_signal_while_waiting_for_an_answer_exits_at_once_and_stops_the_worker
             console.kill()
             console.communicate()
 
-    assert console.returncode == status, before + out.decode()
+    assert console.returncode == status, before + out.decode() + err.decode()
     wait_gone(worker, timeout=1.0)  # stopped and reaped by the console itself
     assert err == b""
     assert_no_traceback(before + out.decode())

@@ -320,14 +320,18 @@ class Worker:
         with self._reader_lock:
             if self._reader is not None:
                 return
-            self._reader = threading.Thread(
+            reader = threading.Thread(
                 target=self._read_replies,
                 name=f"{self.name}-replies",
                 # A daemon so that a library user who forgets stop() can still
                 # exit; stop() joins it on every normal path.
                 daemon=True,
             )
-            self._reader.start()
+            reader.start()
+            # Published only once started: a signal (Ctrl-C) raised inside start()
+            # must not leave a thread that stop() cannot join. If it did start,
+            # it holds _reading, and a second reader would wait for it to end.
+            self._reader = reader
 
     def _read_replies(self) -> None:
         """Deliver every record from the worker until it ends or dies."""
@@ -359,10 +363,10 @@ class Worker:
         """
         try:
             record: Record = self._link.receive(timeout)
+        except TimeoutError:  # first: TimeoutError is an OSError too
+            raise
         except (EOFError, OSError):
             return Died(self._link.end_reason())
-        except TimeoutError:
-            raise
         except Exception as exc:  # an answer that did not unpickle here
             return Failure(OLDEST_PENDING, f"the answer could not be read: {exc}")
         return record
