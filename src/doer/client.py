@@ -29,7 +29,6 @@ ends or dies first, a :class:`~doer.protocol.Failure` saying so.
 from __future__ import annotations
 
 import itertools
-import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -48,8 +47,6 @@ from doer.protocol import (
     message_summary,
 )
 from doer.worker import Handler
-
-log = logging.getLogger(__name__)
 
 Listener = Callable[["Worker", Record], None]
 
@@ -424,7 +421,10 @@ class Worker:
         try:
             self._listener(self, record)
         except Exception:  # the listener is the console's code: never let it kill the reader
-            log.exception("the reply listener failed on %r", record)
+            # Imported here: logging costs a worker process ~10 ms to import at boot.
+            import logging
+
+            logging.getLogger(__name__).exception("the reply listener failed on %r", record)
 
     def _end_text(self) -> str:
         if isinstance(self.ended, Died):

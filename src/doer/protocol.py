@@ -17,7 +17,6 @@ import io
 import itertools
 import pickle
 import shlex
-import tokenize
 import unicodedata
 import warnings
 from typing import Any, NamedTuple
@@ -173,6 +172,8 @@ def _literal(text: str) -> Any:
     comment, dropped) as one literal. Typed at the prompt those are several
     values, and ``#`` is an ordinary character there, so they are not literals.
     """
+    import tokenize  # here, not at the top: only typed lines need it, workers never do
+
     try:
         # The compiler warns about things like '\d' (a SyntaxWarning on 3.12+,
         # printed to stderr): that would write over the prompt.
@@ -182,7 +183,7 @@ def _literal(text: str) -> Any:
         tokens = [
             token.type
             for token in tokenize.generate_tokens(io.StringIO(text).readline)
-            if token.type not in _LAYOUT_TOKENS
+            if token.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT)
         ]
     except Exception:  # SyntaxError, ValueError, MemoryError, RecursionError...
         return _NOT_A_LITERAL
@@ -191,9 +192,6 @@ def _literal(text: str) -> Any:
     ):
         return _NOT_A_LITERAL
     return value
-
-
-_LAYOUT_TOKENS = {tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT}
 
 
 def _literal_or_text(word: str) -> Any:
