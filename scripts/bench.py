@@ -29,17 +29,17 @@ run back to back (which one goes first alternates), and the table reports the
 median over the rounds of each per-round percentile. Noise then falls on both
 sides alike and one slow round cannot decide a verdict. Where the scheduler
 places the partners is not noise of that kind (it sticks to a pair for the
-whole run), so each round-trip comparison is made twice: with every thread
-and process of both sides on one CPU (reproducible), and free to use all
-CPUs (what a user gets, but a pair keeps the placement it happened to get;
-see :func:`placements`). The launches are interleaved in the same way and
-reported as medians. Every process started is stopped, joined or killed
-before the script ends.
+whole run), so each round-trip comparison is made twice, pinned the same way
+for doer and its baseline: both ends on one CPU, and the worker on one CPU
+with the caller on the other (see :func:`placements`). The launches are
+interleaved in the same way and reported as medians. Every process started is
+stopped, joined or killed before the script ends.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import math
 import multiprocessing
@@ -203,33 +203,40 @@ class Percentiles:
 
 @dataclass(frozen=True)
 class Placement:
-    """The CPUs a comparison runs on: its threads and processes, and the caller's thread."""
+    """The CPUs a comparison runs on: the worker's (thread or process) and the caller's."""
 
     label: str
-    cpus: frozenset[int]
+    worker_cpus: frozenset[int]
+    caller_cpus: frozenset[int]
 
 
+@functools.cache  # read once, before anything is pinned: pinning narrows the affinity
 def placements() -> list[Placement]:
-    """One CPU (a hand-off is a context switch), then all of them (a wake-up on another CPU).
+    """Both ends on one CPU (a hand-off is a context switch), then on two (a cross-CPU wake-up).
 
     Where the scheduler puts two busy-waiting partners decides the round trip:
     on this machine a bare Pipe ping-pong takes about 15 us when both ends share
     a CPU and about 60 us when they are woken on different ones, and a pair
-    tends to keep the placement it started with. Interleaving cannot cancel
-    that, so each comparison is measured with both sides on one CPU, and again
-    with both sides free.
+    keeps whichever placement it happened to start with, so leaving them free
+    compares a lucky pair with an unlucky one. Each comparison is therefore
+    measured with both ends pinned to one CPU, and again with the worker pinned
+    to one CPU and the caller to another: the same placement for doer and for
+    its baseline, every time.
     """
     if not hasattr(os, "sched_setaffinity"):
-        return [Placement("any CPU", frozenset())]
-    allowed = frozenset(os.sched_getaffinity(0))
-    one = Placement("1 CPU", frozenset({max(allowed)}))
-    return [one] if len(allowed) == 1 else [one, Placement(f"{len(allowed)} CPUs", allowed)]
+        return [Placement("any CPU", frozenset(), frozenset())]
+    allowed = sorted(os.sched_getaffinity(0))
+    last = frozenset({allowed[-1]})
+    one = Placement("1 CPU", last, last)
+    if len(allowed) == 1:
+        return [one]
+    return [one, Placement("2 CPUs", last, frozenset({allowed[0]}))]
 
 
-def place_caller(placement: Placement) -> None:
-    """Run the calling thread (and what it starts from now on) on ``placement``'s CPUs."""
-    if placement.cpus:
-        os.sched_setaffinity(0, placement.cpus)
+def place_caller(cpus: frozenset[int]) -> None:
+    """Run the calling thread (and what it starts from now on) on ``cpus``."""
+    if cpus:
+        os.sched_setaffinity(0, cpus)
 
 
 @dataclass
@@ -252,12 +259,12 @@ def measure_once(subject: Subject, times: Percentiles) -> None:
 def run_rounds(comparisons: Sequence[Comparison]) -> None:
     """Warm every subject up, then measure the pairs back to back, round by round."""
     for comparison in comparisons:
-        place_caller(comparison.placement)
+        place_caller(comparison.placement.caller_cpus)
         sample(comparison.doer.round_trip, WARMUP)
         sample(comparison.raw.round_trip, WARMUP)
     for round_number in range(ROUNDS):
         for comparison in comparisons:
-            place_caller(comparison.placement)
+            place_caller(comparison.placement.caller_cpus)
             runs = [
                 (comparison.raw, comparison.raw_times),
                 (comparison.doer, comparison.doer_times),
@@ -290,12 +297,12 @@ def round_trip_comparisons(stack: contextlib.ExitStack) -> list[Comparison]:
     processes: list[Comparison] = []
     for method in start_methods():
         for placement in placements():
-            place_caller(placement)
+            place_caller(placement.worker_cpus)
             doer_subject = started(doer_worker("process", method, default=method == default))
             processes.append(Comparison(doer_subject, started(raw_pipe(method)), placement))
     threads: list[Comparison] = []
     for placement in placements():
-        place_caller(placement)
+        place_caller(placement.worker_cpus)
         threads.append(Comparison(started(doer_worker("thread")), started(raw_thread()), placement))
     return threads + processes
 
@@ -510,7 +517,8 @@ def main() -> int:
         flush=True,
     )
     started = time.perf_counter()
-    everywhere = placements()[-1]
+    pinnable = hasattr(os, "sched_getaffinity")
+    everywhere = frozenset(os.sched_getaffinity(0)) if pinnable else frozenset()
     with contextlib.ExitStack() as stack:
         stack.callback(place_caller, everywhere)
         comparisons = round_trip_comparisons(stack)
