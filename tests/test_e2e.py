@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import termios
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -219,3 +220,20 @@ def test_strip_ansi_leaves_the_text() -> None:
     """The helper these tests rely on: what a person would read, nothing else."""
     drawn = "\x1b[0m\x1b[?7l\x1b[Jdoer process 42>\x1b[0m \x08\x1b[7A\r\r\n[process 42] pong\r\r\n"
     assert strip_ansi(drawn) == "doer process 42>\n[process 42] pong\n"
+
+
+def test_the_terminal_stays_raw_while_the_shell_is_busy_between_prompts(launch: Launch) -> None:
+    """Keys typed while a line is handled must wait for the next prompt, unechoed.
+
+    In cooked mode the terminal itself would echo them over the output (and
+    turn Ctrl-C into SIGINT). ``.quit`` with a request pending keeps the shell
+    busy between prompts for a while: the terminal must still be raw then.
+    """
+    term = launch("--kind", "thread")
+    term.sendline("sleep 0.5")
+    term.sendline(".quit")
+    term.expect_text("waiting for 1 pending request(s)")
+    lflags = termios.tcgetattr(term.child.child_fd)[3]
+    assert not lflags & termios.ECHO, "the terminal echoes keys between prompts"
+    assert not lflags & termios.ICANON, "the terminal is in line mode between prompts"
+    term.expect_eof()

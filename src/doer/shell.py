@@ -33,6 +33,7 @@ from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.output import ColorDepth
 from prompt_toolkit.patch_stdout import patch_stdout
+from prompt_toolkit.renderer import print_formatted_text as print_above
 from prompt_toolkit.shortcuts import print_formatted_text
 from prompt_toolkit.styles import Style
 
@@ -120,13 +121,35 @@ class Shell:
         return FormattedText([("class:toolbar", printable(text))])
 
     def print(self, fragments: Fragments) -> None:
-        """Print one line above the prompt (or plainly, when no prompt is shown)."""
-        print_formatted_text(
-            FormattedText(fragments),
-            style=self.style,
-            color_depth=self.color_depth,
-            include_default_pygments_style=False,
+        """Print one line above the prompt (or plainly, when no prompt is shown).
+
+        prompt-toolkit's own way (``run_in_terminal``) puts the terminal in
+        cooked mode while it prints: a Ctrl-D typed in that moment is taken by
+        the terminal as end-of-file, and a Ctrl-C becomes a SIGINT. So while the
+        prompt is up, erase it, write the line and redraw, staying in raw mode.
+        This runs in the event loop, the only place that draws.
+        """
+        app = self.session.app
+        # Fall back while a run_in_terminal is under way, or while the terminal has
+        # not yet said where the cursor is (erasing needs to know).
+        if not app.is_running or app._running_in_terminal or app.renderer.waiting_for_cpr:
+            print_formatted_text(
+                FormattedText(fragments),
+                style=self.style,
+                color_depth=self.color_depth,
+                include_default_pygments_style=False,
+            )
+            return
+        app.renderer.erase()
+        print_above(
+            app.output,
+            FormattedText([*fragments, ("", "\n")]),
+            self.style,
+            color_depth=self.color_depth or app.output.get_default_color_depth(),
         )
+        app.output.flush()
+        app.renderer.request_absolute_cursor_position()
+        app.invalidate()
 
     def show(self, worker: Worker, record: Record) -> None:
         """Print a record from a worker. Runs in the event loop, never in another thread."""
@@ -151,7 +174,10 @@ class Shell:
         self.mailbox.attach(forward)
         if self._history_note:
             self.print(note_line(self._history_note))
-        with patch_stdout(raw=True):
+        # The terminal stays in raw mode between prompts too: keys typed while a
+        # line is being handled wait for the next prompt instead of being echoed
+        # by the terminal over the output, and a Ctrl-C there is still a key.
+        with self.session.input.raw_mode(), patch_stdout(raw=True):
             while True:
                 try:
                     line = await self.session.prompt_async(
