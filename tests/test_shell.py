@@ -284,3 +284,53 @@ def test_the_mailbox_keeps_records_until_attached_then_forwards_in_order() -> No
     mailbox.attach(lambda worker, record: seen.append(record))
     mailbox.put(None, "third")  # type: ignore[arg-type]
     assert seen == ["first", "second", "third"]
+
+
+async def test_ctrl_c_while_quit_waits_stops_waiting_and_says_what_was_dropped() -> None:
+    async with driven_shell("process") as d:
+        worker = d.console.worker
+        assert worker is not None
+        d.type("sleep 30\n")
+        d.type(".quit\n")
+        await d.wait_for_text("waiting for 1 pending request(s); Ctrl-C stops waiting")
+        d.type("\x03")  # Ctrl-C: raw mode makes it a key, read while waiting
+        assert await asyncio.wait_for(d.task, DEADLINE) == 0
+        text = d.text()
+        assert "stopped waiting: 0 of 1 answered, 1 dropped" in text
+        assert "request 1 (sleep 30) was not answered: the worker died (killed by SIGKILL)" in text
+        assert not worker.alive
+
+
+async def test_quit_now_drops_pending_requests_without_waiting_and_says_so() -> None:
+    async with driven_shell("process") as d:
+        worker = d.console.worker
+        assert worker is not None
+        d.type("sleep 30\n")
+        d.type(".quit!\n")
+        assert await asyncio.wait_for(d.task, DEADLINE) == 0
+        assert "stopped waiting: 0 of 1 answered, 1 dropped" in d.text()
+        assert "request 1 (sleep 30) was not answered" in d.text()
+        assert not worker.alive
+
+
+async def test_quit_with_requests_pending_says_when_all_were_answered() -> None:
+    async with driven_shell("thread") as d:
+        d.type("sleep 0.2\n")
+        d.type("ping\n")
+        d.type(".quit\n")
+        assert await asyncio.wait_for(d.task, DEADLINE) == 0
+        text = d.text()
+        assert "waiting for 2 pending request(s)" in text
+        assert text.index("pong") < text.index("all 2 pending request(s) answered")
+
+
+async def test_timeout_command_shows_and_sets_the_time_to_wait_for_an_answer() -> None:
+    async with driven_shell("thread") as d:
+        d.type(".timeout\n")
+        await d.wait_for_text("timeout: 10 s")
+        d.type(".timeout 0.1\n")
+        after = await d.wait_for_text("timeout: 0.1 s")
+        d.type("sleep 0.4\n")
+        await d.wait_for_text("no answer to request 1 (sleep 0.4) within 0.1 s", after=after)
+        d.type(".timeout soon\n")
+        await d.wait_for_text("error: the timeout must be a positive number of seconds, not soon")

@@ -21,8 +21,10 @@ from doer.worker import BUILTIN_MESSAGES, Handler
 COMMANDS: dict[str, str] = {
     ".help": "show this help",
     ".status": "show the worker: kind, pid, state, pending requests",
+    ".timeout": "show or set the seconds to wait for an answer (.timeout 2.5)",
     ".restart": "replace the worker with a fresh one (.restart thread | .restart process)",
-    ".quit": "stop the worker and leave (Ctrl-D does the same)",
+    ".quit": "wait for pending requests, stop the worker, leave (Ctrl-D too)",
+    ".quit!": "leave now: pending requests are dropped, and said so",
 }
 
 MESSAGE_HELP: dict[str, str] = {
@@ -152,6 +154,24 @@ class Console:
         if argument not in KINDS:
             raise ValueError(f"cannot restart as {argument!r}: choose {' or '.join(KINDS)}")
         return argument
+
+    def set_timeout(self, argument: str) -> float:
+        """Carry out ``.timeout [S]``: set the timeout if given; return it.
+
+        Raises:
+            ValueError: not a positive number of seconds.
+        """
+        if argument:
+            try:
+                seconds = float(argument)
+            except ValueError:
+                seconds = -1.0
+            if not 0 < seconds < float("inf"):
+                raise ValueError(
+                    f"the timeout must be a positive number of seconds, not {argument}"
+                )
+            self.settings.timeout = seconds
+        return self.settings.timeout
 
     def stop(self, timeout: float | None = None) -> None:
         """Stop the current worker: ``exit``, wait for its end, join (kill if it hangs)."""

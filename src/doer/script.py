@@ -39,6 +39,7 @@ class PlainRunner:
         self.ok = True
         self._late: list[tuple[Worker, Pending]] = []  # timed out, answer may still come
         self._reported_end: set[int] = set()  # ids of workers whose end we printed
+        self._quit_now = False  # .quit! stops the worker without waiting
 
     def write(self, fragments: Fragments) -> None:
         self.out.write(plain(fragments) + "\n")
@@ -60,7 +61,7 @@ class PlainRunner:
             for number, raw in enumerate(lines, 1):
                 if not self._run_line(number, raw):
                     break
-            quick = False
+            quick = self._quit_now
         except KeyboardInterrupt:
             interrupted = True
             self.fail("interrupted")
@@ -91,9 +92,17 @@ class PlainRunner:
         return True
 
     def _command(self, command: Command) -> bool:
-        if command.name == ".quit":
+        if command.name in (".quit", ".quit!"):
+            self._quit_now = command.name == ".quit!"
             return False
-        if command.name == ".help":
+        if command.name == ".timeout":
+            try:
+                seconds = self.console.set_timeout(command.argument)
+            except ValueError as exc:
+                self.fail(str(exc))
+            else:
+                self.write(note_line(f"timeout: {seconds:g} s"))
+        elif command.name == ".help":
             for fragments in self.console.help_lines():
                 self.write(fragments)
         elif command.name == ".status":

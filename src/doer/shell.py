@@ -31,6 +31,7 @@ from prompt_toolkit import PromptSession
 from prompt_toolkit.completion import NestedCompleter
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
+from prompt_toolkit.keys import Keys
 from prompt_toolkit.output import ColorDepth
 from prompt_toolkit.patch_stdout import patch_stdout
 from prompt_toolkit.renderer import print_formatted_text as print_above
@@ -94,6 +95,8 @@ class Shell:
         self.style = Style.from_dict(STYLES if color else {})
         self.color_depth = None if color else ColorDepth.DEPTH_1_BIT
         self._quitting = False
+        self._wait_on_quit = True  # .quit and Ctrl-D wait for pending requests; .quit! does not
+        self._idle_waiter: tuple[Worker, asyncio.Event] | None = None
         self._history_note: str | None = None
         if session is None:
             history, self._history_note = make_history()
@@ -154,6 +157,10 @@ class Shell:
     def show(self, worker: Worker, record: Record) -> None:
         """Print a record from a worker. Runs in the event loop, never in another thread."""
         self.print(record_line(worker.kind, worker.pid, record))
+        if self._idle_waiter is not None:
+            waited_for, idle = self._idle_waiter
+            if waited_for is worker and (worker.pending == 0 or worker.ended is not None):
+                idle.set()
         ended = isinstance(record, Ended | Died)
         if ended and not self._quitting and worker is self.console.worker:
             self.print(ended_hint())
@@ -232,9 +239,17 @@ class Shell:
         self.print([("class:tag", tag(worker.kind, worker.pid) + " "), *error_line(text)])
 
     async def command(self, command: Command) -> bool:
-        if command.name == ".quit":
+        if command.name in (".quit", ".quit!"):
+            self._wait_on_quit = command.name == ".quit"
             return False
-        if command.name == ".help":
+        if command.name == ".timeout":
+            try:
+                seconds = self.console.set_timeout(command.argument)
+            except ValueError as exc:
+                self.print(error_line(str(exc)))
+            else:
+                self.print(note_line(f"timeout: {seconds:g} s"))
+        elif command.name == ".help":
             for fragments in self.console.help_lines():
                 self.print(fragments)
         elif command.name == ".status":
@@ -252,25 +267,83 @@ class Shell:
             return
         self._quitting = True  # the old worker's end needs no ".restart" hint
         try:
-            await self._stop_worker()
+            await self._stop_worker(wait=True)
         finally:
             self._quitting = False
         self.console.start(kind)
 
     async def quit(self) -> None:
         self._quitting = True
-        await self._stop_worker()
+        await self._stop_worker(wait=self._wait_on_quit)
 
-    async def _stop_worker(self) -> None:
+    async def _stop_worker(self, *, wait: bool) -> None:
+        """Stop the current worker, after its pending requests if ``wait``.
+
+        Waiting can be cut short with Ctrl-C. Every request not answered is
+        said so: its own failure line, and a count.
+        """
         worker = self.console.worker
-        if worker is None or worker.ended is not None:
-            if worker is not None:
-                worker.stop()  # joins what is left
+        if worker is None:
             return
-        if worker.pending:
-            self.print(note_line(f"waiting for {worker.pending} pending request(s)..."))
+        total = worker.pending
+        answered_all = True
+        if total and worker.ended is None:
+            if wait:
+                self.print(
+                    note_line(f"waiting for {total} pending request(s); Ctrl-C stops waiting")
+                )
+                answered_all = await self._wait_until_idle(worker)
+            else:
+                answered_all = False
+            if answered_all:
+                self.print(note_line(f"all {total} pending request(s) answered"))
+            else:
+                left = worker.pending
+                self.print(
+                    note_line(
+                        f"stopped waiting: {total - left} of {total} answered, {left} dropped"
+                    )
+                )
+        # Answered all: the worker ends at once. Otherwise give it a moment, then kill it.
+        timeout = self.console.settings.timeout if answered_all else 0.2
         # stop() blocks until the end event: run it off the loop so replies keep printing.
-        await asyncio.get_running_loop().run_in_executor(None, self.console.stop)
+        ended = await asyncio.get_running_loop().run_in_executor(None, worker.stop, timeout)
+        if ended is None:
+            self.print(
+                error_line(
+                    f"{worker.name} is stuck in a handler, and a thread cannot be killed:"
+                    " it is left behind"
+                )
+            )
+
+    async def _wait_until_idle(self, worker: Worker) -> bool:
+        """Wait until ``worker`` has no pending request (True) or Ctrl-C is pressed (False).
+
+        The terminal is raw, so Ctrl-C arrives as a key: read keys while waiting.
+        """
+        idle = asyncio.Event()
+        self._idle_waiter = (worker, idle)
+        interrupted = asyncio.Event()
+        keys = self.session.input
+
+        def read_keys() -> None:
+            if any(key.key == Keys.ControlC for key in keys.read_keys()):
+                interrupted.set()
+
+        try:
+            if worker.pending == 0 or worker.ended is not None:
+                return True
+            with keys.attach(read_keys):
+                waits = [
+                    asyncio.ensure_future(idle.wait()),
+                    asyncio.ensure_future(interrupted.wait()),
+                ]
+                _, unfinished = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                for task in unfinished:
+                    task.cancel()
+            return idle.is_set()
+        finally:
+            self._idle_waiter = None
 
 
 def run_shell(console: Console, mailbox: Mailbox, *, color: bool = True) -> int:
