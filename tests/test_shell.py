@@ -334,3 +334,18 @@ async def test_timeout_command_shows_and_sets_the_time_to_wait_for_an_answer() -
         await d.wait_for_text("no answer to request 1 (sleep 0.4) within 0.1 s", after=after)
         d.type(".timeout soon\n")
         await d.wait_for_text("error: the timeout must be a positive number of seconds, not soon")
+
+
+async def test_restart_replaces_a_hung_process_worker_after_the_timeout() -> None:
+    async with driven_shell("process", timeout=0.3) as d:
+        old = d.console.worker
+        assert old is not None
+        d.type("sleep 30\n")
+        d.type(".restart\n")
+        await d.wait_for_text("stopped waiting: 0 of 1 answered, 1 dropped")
+        await d.wait_for(lambda: d.console.worker is not old, "a new worker")
+        new = d.console.worker
+        assert new is not None
+        d.type("ping\n")
+        await d.wait_for_text(f"[process {new.pid}] pong")
+        assert not old.alive

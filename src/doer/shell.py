@@ -267,7 +267,8 @@ class Shell:
             return
         self._quitting = True  # the old worker's end needs no ".restart" hint
         try:
-            await self._stop_worker(wait=True)
+            # A worker is often restarted because it hangs: wait at most the timeout.
+            await self._stop_worker(wait=True, at_most=self.console.settings.timeout)
         finally:
             self._quitting = False
         self.console.start(kind)
@@ -276,11 +277,12 @@ class Shell:
         self._quitting = True
         await self._stop_worker(wait=self._wait_on_quit)
 
-    async def _stop_worker(self, *, wait: bool) -> None:
+    async def _stop_worker(self, *, wait: bool, at_most: float | None = None) -> None:
         """Stop the current worker, after its pending requests if ``wait``.
 
-        Waiting can be cut short with Ctrl-C. Every request not answered is
-        said so: its own failure line, and a count.
+        Waiting lasts ``at_most`` seconds (None: until they are answered) and
+        can be cut short with Ctrl-C. Every request not answered is said so:
+        its own failure line, and a count.
         """
         worker = self.console.worker
         if worker is None:
@@ -292,7 +294,7 @@ class Shell:
                 self.print(
                     note_line(f"waiting for {total} pending request(s); Ctrl-C stops waiting")
                 )
-                answered_all = await self._wait_until_idle(worker)
+                answered_all = await self._wait_until_idle(worker, at_most)
             else:
                 answered_all = False
             if answered_all:
@@ -316,8 +318,8 @@ class Shell:
                 )
             )
 
-    async def _wait_until_idle(self, worker: Worker) -> bool:
-        """Wait until ``worker`` has no pending request (True) or Ctrl-C is pressed (False).
+    async def _wait_until_idle(self, worker: Worker, at_most: float | None) -> bool:
+        """Wait until ``worker`` has no pending request (True), or Ctrl-C, or ``at_most`` s.
 
         The terminal is raw, so Ctrl-C arrives as a key: read keys while waiting.
         """
@@ -338,7 +340,9 @@ class Shell:
                     asyncio.ensure_future(idle.wait()),
                     asyncio.ensure_future(interrupted.wait()),
                 ]
-                _, unfinished = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                _, unfinished = await asyncio.wait(
+                    waits, timeout=at_most, return_when=asyncio.FIRST_COMPLETED
+                )
                 for task in unfinished:
                     task.cancel()
             return idle.is_set()
