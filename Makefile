@@ -6,13 +6,18 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench docs clean
+.PHONY: run test soak lint bench docs clean
 
 run: $(STAMP)
 	$(BIN)/doer $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The long runs (a few minutes): 100,000 messages through the library and plain
+# mode, and the fuzz tests at length. DOER_FUZZ_SEED=N replays a pty fuzz run.
+soak: $(STAMP)
+	$(BIN)/python -m pytest -m soak -p no:cacheprovider --durations=0 tests/test_soak.py $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts

@@ -57,6 +57,33 @@ def gate(doer: Doer, path: str) -> str:
     return f"passed {os.path.basename(path)}"
 
 
+def exit_now(doer: Doer, code: int = 7) -> str:
+    """End the worker process at once, as a crash in C code would: no Ended event."""
+    os._exit(code)
+
+
+def segfault(doer: Doer) -> str:
+    """Crash the worker process with SIGSEGV (the default action: no handler runs)."""
+    signal.signal(signal.SIGSEGV, signal.SIG_DFL)  # pytest's faulthandler, inherited by fork
+    os.kill(os.getpid(), signal.SIGSEGV)
+    raise AssertionError("SIGSEGV did not end the worker")
+
+
+def close_replies(doer: Doer) -> str:
+    """Close the worker's end of its response pipe: its queues break from inside."""
+    import inspect
+
+    responses = inspect.getclosurevars(doer.send).nonlocals["responses"]
+    responses.close()
+    return "the response pipe is closed"
+
+
+def close_replies_and_wait(doer: Doer, path: str) -> str:
+    """Close the response pipe, then stay alive at a gate: the queues break, the process lives."""
+    close_replies(doer)
+    return gate(doer, path)
+
+
 def _explode() -> None:
     raise RuntimeError("this object refuses to be unpickled")
 
@@ -75,4 +102,8 @@ HANDLERS: dict[str, Handler] = {
     "unpicklable": unpicklable,
     "restore-sigint": restore_sigint,
     "gate": gate,
+    "exit-now": exit_now,
+    "segfault": segfault,
+    "close-replies": close_replies,
+    "close-replies-and-wait": close_replies_and_wait,
 }

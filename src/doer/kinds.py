@@ -227,6 +227,12 @@ class ProcessLink:
 
     def end_reason(self) -> str:
         self._process.join(1.0)  # the pipe closes a moment before the exit code is known
+        if self._process.exitcode is None:
+            # Its end of the pipe closed but the process lives on (a handler closed
+            # it): it can never answer again. Kill it rather than leave it running.
+            self._process.kill()
+            self._process.join(1.0)
+            return "its response pipe closed while it still ran; killed with SIGKILL"
         return describe_exitcode(self._process.exitcode)
 
     def close(self) -> None:

@@ -212,7 +212,20 @@ def _after_first_word(line: str) -> str:
 
 def message_text(message: Any) -> str:
     """A message as the recipe printed it: strings bare, anything else as repr."""
-    return message if isinstance(message, str) else repr(message)
+    return message if isinstance(message, str) else safe_repr(message)
+
+
+def safe_repr(value: Any) -> str:
+    """``repr(value)``, or a short note if it cannot be made.
+
+    ``repr`` can raise on values a typed line makes: an int of more than 4300
+    digits (``set-state 0xfff...``) hits Python's limit on int-to-string
+    conversion. A value the console cannot show must not end the console.
+    """
+    try:
+        return repr(value)
+    except Exception as exc:  # ValueError, RecursionError, a broken __repr__...
+        return f"<{type(value).__name__} that cannot be shown: {type(exc).__name__}: {exc}>"
 
 
 def message_summary(message: Any, limit: int = 60) -> str:
@@ -232,7 +245,7 @@ def _typed(value: Any) -> str:
         and not any(ch.isspace() or ch in "'\"\\" for ch in value)
         and _literal(value) is _NOT_A_LITERAL
     )
-    return value if bare else repr(value)
+    return value if bare else safe_repr(value)
 
 
 def printable(text: str) -> str:

@@ -29,8 +29,10 @@ import os
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.completion import NestedCompleter
+from prompt_toolkit.filters import has_selection, is_searching
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
+from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.keys import Keys
 from prompt_toolkit.output import ColorDepth
 from prompt_toolkit.patch_stdout import patch_stdout
@@ -79,6 +81,24 @@ def make_completer(console: Console) -> NestedCompleter:
     return NestedCompleter.from_nested_dict(words)
 
 
+def ctrl_c_bindings() -> KeyBindings:
+    """Ctrl-C clears the line at once, even while text is selected.
+
+    With a selection, prompt-toolkit also knows two-key bindings that start
+    with Ctrl-C (Ctrl-C > and Ctrl-C <), so it holds a Ctrl-C until the next
+    key; an Enter then ends the prompt twice and the console fails with
+    "Return value already set". An eager binding takes the Ctrl-C at once.
+    (Not while searching: there Ctrl-C must end the search, as it does.)
+    """
+    bindings = KeyBindings()
+
+    @bindings.add("c-c", filter=has_selection & ~is_searching, eager=True)
+    def _clear(event: KeyPressEvent) -> None:
+        event.app.exit(exception=KeyboardInterrupt, style="class:aborting")
+
+    return bindings
+
+
 class Shell:
     """The interactive front end of a :class:`Console`."""
 
@@ -97,6 +117,7 @@ class Shell:
         self._quitting = False
         self._wait_on_quit = True  # .quit and Ctrl-D wait for pending requests; .quit! does not
         self._idle_waiter: tuple[Worker, asyncio.Event] | None = None
+        self.key_bindings = ctrl_c_bindings()
         self._history_note: str | None = None
         if session is None:
             history, self._history_note = make_history()
@@ -194,6 +215,7 @@ class Shell:
                         style=self.style,
                         color_depth=self.color_depth,
                         include_default_pygments_style=False,
+                        key_bindings=self.key_bindings,
                     )
                 except KeyboardInterrupt:
                     continue  # Ctrl-C clears the line; the worker is not touched
