@@ -237,3 +237,19 @@ def test_the_terminal_stays_raw_while_the_shell_is_busy_between_prompts(launch: 
     assert not lflags & termios.ECHO, "the terminal echoes keys between prompts"
     assert not lflags & termios.ICANON, "the terminal is in line mode between prompts"
     term.expect_eof()
+
+
+def test_ctrl_c_while_a_request_is_pending_leaves_the_worker_and_its_answer_alone(
+    launch: Launch,
+) -> None:
+    """Spawned, so the worker could not survive a SIGINT by inheriting a handler."""
+    term = launch("--kind", "process", "--start-method", "spawn")
+    pid = term.worker_pid
+    term.sendline("sleep 0.5")
+    term.expect_prompt()
+    term.send("half-typed")
+    term.expect_text("half-typed")
+    term.send("\x03")
+    term.expect_text("slept 0.5 s")
+    assert term.answer("ping") == "pong"
+    assert_alive(pid)
