@@ -41,6 +41,10 @@ MESSAGE_HELP: dict[str, str] = {
 # first prompt, and dataclasses cost several milliseconds more to import and build.
 
 
+#: The commands both front ends carry out alike, through Console.show_or_set.
+SHOW_OR_SET = (".help", ".status", ".timeout")
+
+
 class Message(NamedTuple):
     """A line to send to the worker, already parsed."""
 
@@ -177,6 +181,19 @@ class Console:
         """Stop the current worker: ``exit``, wait for its end, join (kill if it hangs)."""
         if self.worker is not None:
             self.worker.stop(self.settings.timeout if timeout is None else timeout)
+
+    def show_or_set(self, command: Command) -> list[Fragments]:
+        """Carry out ``.help``, ``.status`` or ``.timeout [S]``: the lines to print.
+
+        Raises:
+            ValueError: a bad argument; the text is the one-line error.
+        """
+        if command.name == ".help":
+            return self.help_lines()
+        if command.name == ".status":
+            return self.status_lines()
+        seconds = self.set_timeout(command.argument)
+        return [note_line(f"timeout: {seconds:g} s")]
 
     def help_lines(self) -> list[Fragments]:
         lines = [note_line("Type a message for the worker, or a command for the console.")]

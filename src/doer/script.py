@@ -13,7 +13,16 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from doer.client import Pending, Worker, WorkerGone
-from doer.console import Blank, Command, Console, Invalid, Message, Settings, interpret
+from doer.console import (
+    SHOW_OR_SET,
+    Blank,
+    Command,
+    Console,
+    Invalid,
+    Message,
+    Settings,
+    interpret,
+)
 from doer.protocol import Died, Ended, Failure, Record
 from doer.render import (
     Fragments,
@@ -95,19 +104,14 @@ class PlainRunner:
         if command.name in (".quit", ".quit!"):
             self._quit_now = command.name == ".quit!"
             return False
-        if command.name == ".timeout":
+        if command.name in SHOW_OR_SET:
             try:
-                seconds = self.console.set_timeout(command.argument)
+                lines = self.console.show_or_set(command)
             except ValueError as exc:
                 self.fail(str(exc))
             else:
-                self.write(note_line(f"timeout: {seconds:g} s"))
-        elif command.name == ".help":
-            for fragments in self.console.help_lines():
-                self.write(fragments)
-        elif command.name == ".status":
-            for fragments in self.console.status_lines():
-                self.write(fragments)
+                for fragments in lines:
+                    self.write(fragments)
         elif command.name == ".restart":
             try:
                 kind = self.console.restart_kind(command.argument)

@@ -41,7 +41,16 @@ from prompt_toolkit.shortcuts import print_formatted_text
 from prompt_toolkit.styles import Style
 
 from doer.client import Pending, Worker, WorkerGone
-from doer.console import Blank, Command, Console, Invalid, Mailbox, Message, interpret
+from doer.console import (
+    SHOW_OR_SET,
+    Blank,
+    Command,
+    Console,
+    Invalid,
+    Mailbox,
+    Message,
+    interpret,
+)
 from doer.kinds import KINDS
 from doer.protocol import Died, Ended, Record, message_text, printable
 from doer.render import (
@@ -264,19 +273,14 @@ class Shell:
         if command.name in (".quit", ".quit!"):
             self._wait_on_quit = command.name == ".quit"
             return False
-        if command.name == ".timeout":
+        if command.name in SHOW_OR_SET:
             try:
-                seconds = self.console.set_timeout(command.argument)
+                lines = self.console.show_or_set(command)
             except ValueError as exc:
                 self.print(error_line(str(exc)))
             else:
-                self.print(note_line(f"timeout: {seconds:g} s"))
-        elif command.name == ".help":
-            for fragments in self.console.help_lines():
-                self.print(fragments)
-        elif command.name == ".status":
-            for fragments in self.console.status_lines():
-                self.print(fragments)
+                for fragments in lines:
+                    self.print(fragments)
         elif command.name == ".restart":
             await self.restart(command.argument)
         return True
