@@ -236,3 +236,27 @@ def test_a_start_method_for_a_thread_is_a_usage_error(tmp_path: Path) -> None:
     stderr = done.stderr.decode()
     assert stderr.startswith("usage: doer")
     assert "--start-method applies to --kind process only" in stderr
+
+
+def test_a_reader_that_stops_reading_ends_the_console_quietly_with_status_141(
+    tmp_path: Path,
+) -> None:
+    """``doer ... | head -3``: no BrokenPipeError traceback, and the worker stopped."""
+    console = subprocess.Popen(
+        [DOER, "--kind", "process"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=plain_env(tmp_path),
+    )
+    assert console.stdin is not None and console.stdout is not None
+    console.stdin.write(b"ping\n" * 3)
+    console.stdin.flush()
+    before = read_until(console, r"on start: .*pid: \d+\n")
+    console.stdout.close()  # as `head` does once it has its lines
+    console.stdin.write(b"ping\n" * 3)
+    console.stdin.close()
+    assert console.wait(timeout=10) == 141
+    assert console.stderr is not None
+    assert console.stderr.read() == b""
+    wait_gone(int(re.findall(r"pid: (\d+)", before)[-1]), timeout=1.0)

@@ -9,6 +9,7 @@ well: no error reply, no timeout, no bad line, no dead worker.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import TextIO
 
@@ -37,6 +38,11 @@ from doer.render import (
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
+EXIT_OUTPUT_GONE = 141  # 128 + SIGPIPE, as a shell reports a pipeline cut short
+
+
+class OutputGone(Exception):
+    """Whoever read the transcript has gone (``doer ... | head``)."""
 
 
 class PlainRunner:
@@ -49,10 +55,23 @@ class PlainRunner:
         self._late: list[tuple[Worker, Pending]] = []  # timed out, answer may still come
         self._reported_end: set[int] = set()  # ids of workers whose end we printed
         self._quit_now = False  # .quit! stops the worker without waiting
+        self._output_gone = False
 
     def write(self, fragments: Fragments) -> None:
-        self.out.write(plain(fragments) + "\n")
-        self.out.flush()
+        """Write one line of the transcript.
+
+        Raises:
+            OutputGone: the reader closed the pipe; later writes do nothing.
+        """
+        if self._output_gone:
+            return
+        try:
+            self.out.write(plain(fragments) + "\n")
+            self.out.flush()
+        except BrokenPipeError:
+            self._output_gone = True
+            _silence(self.out)
+            raise OutputGone from None
 
     def fail(self, text: str) -> None:
         self.ok = False
@@ -61,7 +80,7 @@ class PlainRunner:
     def run(self, lines: Iterable[bytes]) -> int:
         """Carry out every line; return the exit status."""
         self.write(creating_line())
-        interrupted = False
+        interrupted = output_gone = False
         # Any way out but the end of the lines (Ctrl-C, or SIGTERM/SIGHUP raised as
         # SystemExit by the cli) gives the worker 1 s, not the --timeout, to stop.
         quick = True
@@ -74,8 +93,12 @@ class PlainRunner:
         except KeyboardInterrupt:
             interrupted = True
             self.fail("interrupted")
+        except OutputGone:
+            output_gone = True  # nobody reads the answers: stop, quietly and quickly
         finally:
             self._finish(quick=quick)
+        if output_gone or self._output_gone:
+            return EXIT_OUTPUT_GONE
         if interrupted:
             return EXIT_INTERRUPTED
         return EXIT_OK if self.ok else EXIT_FAILED
@@ -191,6 +214,16 @@ class PlainRunner:
         self._stop(quick)
         for _, pending in self._late:
             self.fail(f"request {pending.request_id} was never answered")
+
+
+def _silence(out: TextIO) -> None:
+    """Point ``out`` at /dev/null, so that flushing it at exit cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, out.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no file descriptor (a StringIO): nothing to flush
+        pass
 
 
 def run_plain(lines: Iterable[bytes], out: TextIO, settings: Settings) -> int:
