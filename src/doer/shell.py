@@ -11,8 +11,8 @@
 Why one event loop: calling ``session.prompt()`` in a loop while another thread
 prints through ``patch_stdout`` is racy (a reply landing between two prompts is
 printed after the new prompt, which is then never redrawn). Here every reply is
-handed to the loop that owns the prompt, and printed there with
-``print_formatted_text``, which erases the prompt, prints, and draws it again.
+handed to the loop that owns the prompt, and printed there by ``Shell.print``,
+which erases the prompt, prints, and draws it again without leaving raw mode.
 ``patch_stdout`` stays only as a net for stray ``print`` calls.
 
 A reply never waits for the prompt and the prompt never waits for a reply:
@@ -127,6 +127,7 @@ class Shell:
         self._wait_on_quit = True  # .quit and Ctrl-D wait for pending requests; .quit! does not
         self._idle_waiter: tuple[Worker, asyncio.Event] | None = None
         self.key_bindings = ctrl_c_bindings()
+        self.completer = make_completer(console)  # the words never change in a session
         self._history_note: str | None = None
         if session is None:
             history, self._history_note = make_history()
@@ -220,7 +221,7 @@ class Shell:
                     line = await self.session.prompt_async(
                         self.prompt,
                         bottom_toolbar=self.toolbar,
-                        completer=make_completer(self.console),
+                        completer=self.completer,
                         style=self.style,
                         color_depth=self.color_depth,
                         include_default_pygments_style=False,
