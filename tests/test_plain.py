@@ -124,7 +124,7 @@ BAD_LINES: dict[str, tuple[bytes, str, bool]] = {
         True,
     ),
     "not UTF-8": (b"caf\xe9 \xff", "error: line 1 is not valid UTF-8", True),
-    "1 MB line": (b"x" * 1_000_000, "error: line too long: 1000000 characters", True),
+    "1 MB line": (b"x" * 1_000_000, "error: line too long: 1,000,000 characters", True),
     "control characters": (
         b"foo\x01bar\x1b[31mred",
         r"unknown message foo\x01bar\x1b[31mred",

@@ -113,7 +113,7 @@ def test_a_line_longer_than_the_limit_is_a_parse_error_naming_the_limit() -> Non
     with pytest.raises(ParseError) as raised:
         parse_line("x" * (MAX_LINE_CHARS + 1))
     assert str(raised.value) == (
-        f"line too long: {MAX_LINE_CHARS + 1} characters (the limit is {MAX_LINE_CHARS})"
+        f"line too long: {MAX_LINE_CHARS + 1:,} characters (the limit is {MAX_LINE_CHARS:,})"
     )
 
 

@@ -147,7 +147,9 @@ def parse_line(line: str) -> Any:
             unclosed quote).
     """
     if len(line) > MAX_LINE_CHARS:
-        raise ParseError(f"line too long: {len(line)} characters (the limit is {MAX_LINE_CHARS})")
+        raise ParseError(
+            f"line too long: {len(line):,} characters (the limit is {MAX_LINE_CHARS:,})"
+        )
     try:
         words = shlex.split(line)
     except ValueError as exc:  # shlex says "No closing quotation" / "No escaped character"
@@ -248,6 +250,18 @@ def _typed(value: Any) -> str:
     return value if bare else safe_repr(value)
 
 
+#: A value longer than this is cut where a person reads it, with its full length noted:
+#: a 60 kB word quoted in an answer would otherwise fill the screen.
+SHOWN_CHARS = 200
+
+
+def shorten(text: str, limit: int = SHOWN_CHARS) -> str:
+    """``text``, or its first ``limit`` characters and a note of its full length."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters)"
+
+
 def printable(text: str) -> str:
     """``text`` made safe to write to a terminal on one line.
 
@@ -267,14 +281,19 @@ def _escape(ch: str) -> str:
 
 
 def describe(record: Record) -> str:
-    """The one line a person reads for ``record``."""
+    """The one line a person reads for ``record``; long values are shortened."""
     if isinstance(record, Reply):
-        return printable(message_text(record.value))
+        return printable(shorten(message_text(record.value)))
     if isinstance(record, Failure):
-        return printable(f"error: {record.error}")
+        return printable(f"error: {shorten(record.error)}")
     if isinstance(record, Started):
-        return printable(f"on start: state: {message_text(record.state)}, pid: {record.pid}")
+        return printable(f"on start: state: {shown_value(record.state)}, pid: {record.pid}")
     if isinstance(record, Ended):
         why = f" ({record.reason})" if record.reason else ""
-        return printable(f"on end: state: {message_text(record.state)}, pid: {record.pid}{why}")
-    return printable(f"died: {record.reason}")
+        return printable(f"on end: state: {shown_value(record.state)}, pid: {record.pid}{why}")
+    return printable(f"died: {shorten(record.reason)}")
+
+
+def shown_value(value: Any, limit: int = SHOWN_CHARS) -> str:
+    """A state or message as a person reads it: :func:`message_text`, shortened."""
+    return shorten(message_text(value), limit)

@@ -20,8 +20,9 @@ from doer.protocol import (
     Reply,
     Started,
     describe,
-    message_text,
     printable,
+    shorten,
+    shown_value,
 )
 
 Fragments = list[tuple[str, str]]
@@ -34,6 +35,7 @@ STYLES = {
     "error": "#d75f5f bold",
     "note": "#8a8a8a italic",
     "echo": "#8a8a8a",
+    "elided": "#8a8a8a italic",  # the note that stands for the hidden part of a long line
     "prompt": "bold",
     "toolbar": "reverse",
 }
@@ -67,22 +69,16 @@ def creating_line() -> Fragments:
 
 def error_line(text: str) -> Fragments:
     """A one-line error from the console itself (not from a worker)."""
-    return [("class:error", "error: " + printable(text))]
+    return [("class:error", "error: " + printable(shorten(text)))]
 
 
 def note_line(text: str) -> Fragments:
     return [("class:note", printable(text))]
 
 
-#: Echoed lines longer than this are cut, with their length shown.
-ECHO_LIMIT = 200
-
-
 def echo_line(line: str) -> Fragments:
-    """Plain mode's echo of an input line: ``> ping``."""
-    if len(line) > ECHO_LIMIT:
-        line = f"{line[:ECHO_LIMIT]}… ({len(line)} characters)"
-    return [("class:echo", "> " + printable(line))]
+    """Plain mode's echo of an input line: ``> ping`` (a long line is shortened)."""
+    return [("class:echo", "> " + printable(shorten(line)))]
 
 
 def ended_hint() -> Fragments:
@@ -95,7 +91,7 @@ def status_line(
     """One worker's line in ``.status``."""
     how = f", start method {start_method}" if start_method else ""
     life = "alive" if alive else "ended"
-    text = f"{name}: {kind} {pid}{how}, {life}, state: {message_text(state)}, pending: {pending}"
+    text = f"{name}: {kind} {pid}{how}, {life}, state: {shown_value(state)}, pending: {pending}"
     return [("class:tag", tag(kind, pid) + " "), ("class:reply", printable(text))]
 
 

@@ -32,8 +32,9 @@ from prompt_toolkit.completion import NestedCompleter
 from prompt_toolkit.filters import has_selection, is_searching
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
-from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent, merge_key_bindings
 from prompt_toolkit.keys import Keys
+from prompt_toolkit.layout.processors import Processor
 from prompt_toolkit.output import ColorDepth
 from prompt_toolkit.patch_stdout import patch_stdout
 from prompt_toolkit.renderer import print_formatted_text as print_above
@@ -51,8 +52,9 @@ from doer.console import (
     Message,
     interpret,
 )
+from doer.input_line import LineLimit, LongLineView, bulk_typing_bindings
 from doer.kinds import KINDS
-from doer.protocol import Died, Ended, Record, message_text, printable
+from doer.protocol import MAX_LINE_CHARS, Died, Ended, Record, printable, shown_value
 from doer.render import (
     STYLES,
     Fragments,
@@ -126,13 +128,15 @@ class Shell:
         self._quitting = False
         self._wait_on_quit = True  # .quit and Ctrl-D wait for pending requests; .quit! does not
         self._idle_waiter: tuple[Worker, asyncio.Event] | None = None
-        self.key_bindings = ctrl_c_bindings()
+        self.key_bindings = merge_key_bindings([bulk_typing_bindings(), ctrl_c_bindings()])
         self.completer = make_completer(console)  # the words never change in a session
+        self.input_processors: list[Processor] = [LongLineView()]
         self._history_note: str | None = None
         if session is None:
             history, self._history_note = make_history()
             session = PromptSession(history=history)
         self.session = session
+        self.line_limit = LineLimit(session.default_buffer, MAX_LINE_CHARS, self._refused)
 
     # --- what is drawn ------------------------------------------------------------
 
@@ -149,7 +153,7 @@ class Shell:
             return FormattedText([("class:toolbar", " no worker · .restart starts one ")])
         life = "alive" if worker.ended is None else "ended"
         text = (
-            f" {worker.kind} {worker.pid} ({life}) · state: {message_text(worker.state)}"
+            f" {worker.kind} {worker.pid} ({life}) · state: {shown_value(worker.state, 60)}"
             f" · pending: {worker.pending} · .help "
         )
         return FormattedText([("class:toolbar", printable(text))])
@@ -185,6 +189,12 @@ class Shell:
         app.renderer.request_absolute_cursor_position()
         app.invalidate()
 
+    def _refused(self) -> None:
+        """Say, once per line, that typed or pasted text did not fit."""
+        text = f"line too long: {MAX_LINE_CHARS:,} characters at most; the rest is not taken"
+        # Called while a key is being handled: print once the keys are done.
+        asyncio.get_running_loop().call_soon(self.print, error_line(text))
+
     def show(self, worker: Worker, record: Record) -> None:
         """Print a record from a worker. Runs in the event loop, never in another thread."""
         self.print(record_line(worker.kind, worker.pid, record))
@@ -217,6 +227,7 @@ class Shell:
         # by the terminal over the output, and a Ctrl-C there is still a key.
         with self.session.input.raw_mode(), patch_stdout(raw=True):
             while True:
+                self.line_limit.new_line()
                 try:
                     line = await self.session.prompt_async(
                         self.prompt,
@@ -226,6 +237,7 @@ class Shell:
                         color_depth=self.color_depth,
                         include_default_pygments_style=False,
                         key_bindings=self.key_bindings,
+                        input_processors=self.input_processors,
                     )
                 except KeyboardInterrupt:
                     continue  # Ctrl-C clears the line; the worker is not touched
