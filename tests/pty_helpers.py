@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import os
 import re
 import select
@@ -201,6 +202,36 @@ class Terminal:
     def send(self, text: str) -> None:
         self.child.send(text)
 
+    def send_in_chunks(self, data: str, chunk: int = 512, timeout: float = 30.0) -> None:
+        """Write ``data`` as a terminal delivers a big paste: ``chunk`` bytes a write.
+
+        What the console prints is read between writes: a pty holds only a few
+        kB each way, and a writer that never reads would block both sides. A
+        console that stops taking keys fails the test after ``timeout`` seconds
+        instead of hanging it.
+        """
+        fd = self.child.child_fd
+        payload = data.encode()
+        deadline = time.monotonic() + timeout
+        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+        fcntl.fcntl(fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)  # a full pty must not block us
+        try:
+            sent = 0
+            while sent < len(payload):
+                if time.monotonic() > deadline:
+                    self.fail(
+                        f"the console took {sent:,} of {len(payload):,} bytes in {timeout:g} s"
+                    )
+                _, writable, _ = select.select([], [fd], [], 0.05)
+                self._read(0)
+                if writable:
+                    try:
+                        sent += os.write(fd, payload[sent : sent + chunk])
+                    except BlockingIOError:
+                        pass
+        finally:
+            fcntl.fcntl(fd, fcntl.F_SETFL, flags)
+
     def sendline(self, line: str) -> None:
         """Type ``line`` and Enter (a carriage return, as a terminal sends it)."""
         self.child.send(line + "\r")
@@ -280,6 +311,15 @@ def process_state(pid: int) -> str | None:
             return None
         return "?"
     return fields.rpartition(")")[2].split()[0]  # the name in parentheses may hold spaces
+
+
+def rss_mib(pid: int) -> float:
+    """The resident memory of process ``pid``, in MiB (``VmRSS`` in ``/proc/PID/status``)."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError(f"no VmRSS for process {pid}")
 
 
 def wait_gone(pid: int, timeout: float = 1.0) -> float:

@@ -10,9 +10,6 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,69 +18,12 @@ from prompt_toolkit.application import create_app_session
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 from prompt_toolkit.history import InMemoryHistory
-from prompt_toolkit.input import PipeInput, create_pipe_input
+from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output.plain_text import PlainTextOutput
 
 from doer.console import Console, Mailbox, Settings
 from doer.shell import Shell, history_path, make_completer, make_history
-
-DEADLINE = 10.0
-
-
-@dataclass
-class Driven:
-    """A shell running in the test's event loop, with its keyboard and its screen."""
-
-    shell: Shell
-    keys: PipeInput
-    screen: io.StringIO
-    task: asyncio.Task[int]
-
-    @property
-    def console(self) -> Console:
-        return self.shell.console
-
-    def text(self) -> str:
-        return self.screen.getvalue()
-
-    def type(self, text: str) -> None:
-        self.keys.send_text(text)
-
-    async def wait_for(self, condition: Callable[[], bool], what: str) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + DEADLINE
-        while not condition():
-            if loop.time() > deadline:
-                pytest.fail(f"timed out waiting for {what}; the screen shows:\n{self.text()}")
-            await asyncio.sleep(0.005)
-
-    async def wait_for_text(self, needle: str, after: int = 0) -> int:
-        """Wait until ``needle`` is on the screen after offset ``after``; return its end."""
-        await self.wait_for(lambda: needle in self.text()[after:], repr(needle))
-        return self.text().index(needle, after) + len(needle)
-
-
-@asynccontextmanager
-async def driven_shell(kind: str = "thread", **settings: object) -> AsyncIterator[Driven]:
-    with create_pipe_input() as keys:
-        screen = io.StringIO()
-        with create_app_session(input=keys, output=PlainTextOutput(screen)):
-            mailbox = Mailbox()
-            console = Console(Settings(kind=kind, state=42, **settings), listener=mailbox.put)  # type: ignore[arg-type]
-            console.start()
-            session: PromptSession[str] = PromptSession(history=InMemoryHistory())
-            shell = Shell(console, mailbox, color=False, session=session)
-            task = asyncio.create_task(shell.run())
-            driven = Driven(shell, keys, screen, task)
-            try:
-                await driven.wait_for_text("on start: state: 42")
-                yield driven
-            finally:
-                if not task.done():
-                    keys.send_text("\x04")  # Ctrl-D
-                    await asyncio.wait_for(task, DEADLINE)
-                console.stop()
-
+from shell_helpers import DEADLINE, driven_shell
 
 KINDS = ["thread", "process"]
 

@@ -1,0 +1,64 @@
+"""End to end through a real pty: a huge typed or pasted line, as a careless user sends it.
+
+A terminal without bracketed paste sends a paste as keys, 512 bytes a write;
+one with it wraps the text in ``ESC [200~ ... ESC [201~``. Either way the console
+must take it promptly, keep at most the protocol's limit, say so once, stay
+small in memory, and answer the next line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from pty_helpers import Terminal, rss_mib
+
+KINDS = ["thread", "process"]
+
+#: How much the console may grow while it takes the line (the issue's bound).
+MEMORY_BOUND_MIB = 100
+
+TOO_LONG = "line too long: 65,536 characters at most; the rest is not taken"
+
+LINES = {
+    "200 kB typed": ("abcdefghij" * 20_000),
+    "1 MB bracketed paste": "\x1b[200~" + "abcdefghij" * 100_000 + "\x1b[201~",
+}
+
+
+@pytest.fixture
+def launch(tmp_path: Path) -> Iterator[Callable[[str], Terminal]]:
+    terminals: list[Terminal] = []
+
+    def start(kind: str) -> Terminal:
+        term = Terminal(["--kind", kind], tmp_path)
+        terminals.append(term)
+        term.start()
+        return term
+
+    yield start
+    for term in terminals:
+        term.close()
+
+
+@pytest.mark.parametrize("how", LINES)
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_huge_line_is_cut_at_the_limit_said_once_and_the_console_carries_on(
+    launch: Callable[[str], Terminal], kind: str, how: str
+) -> None:
+    term = launch(kind)
+    term.ask("ping", "pong")
+    idle = rss_mib(term.console_pid)
+
+    term.send_in_chunks(LINES[how], timeout=30.0)
+    term.expect_text(TOO_LONG, timeout=10.0)
+    # The line is drawn short: its start, a note of what is hidden, the end.
+    term.expect(r"…\([\d,]+ characters\)…", timeout=10.0)
+    grown = rss_mib(term.console_pid) - idle
+    assert grown <= MEMORY_BOUND_MIB, f"the console grew by {grown:.0f} MiB taking the line"
+
+    term.send("\x03")  # Ctrl-C clears the line
+    term.ask("ping", "pong")
+    assert term.text.count(TOO_LONG) == 1, "told once, not once per key"
