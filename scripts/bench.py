@@ -22,6 +22,15 @@ Launch to first prompt (milliseconds)
     caching on, as after a normal install (see :func:`pty_env`). Target: at
     most the import time + 30 ms.
 
+Key echo with a long line (milliseconds)
+    ``doer --kind thread`` in a pty of 24 rows by 80 columns (where a wrapped
+    line costs most), a line of 60,000 characters typed into it in 512-byte
+    writes, then one key at a time: from sending the key until the console
+    has drawn it. The baseline is the same key typed on an empty line, in the
+    same console, in interleaved rounds. Target: median at most 100 ms (it was
+    about 70 ms at 60,000 characters and grew with the line before the shell
+    drew long lines short; see ``doer.input_line``).
+
 Why it is measured this way: the machine is small (2 cores) and shared, so its
 speed drifts within a run. Every subject is started once and warmed up, then
 the bench runs several rounds; in each round the doer subject and its baseline
@@ -451,6 +460,127 @@ def run_launches(subjects: Sequence[Launch]) -> None:
                     working.remove(launch)
 
 
+# --- key echo with a long line -------------------------------------------------------
+
+ECHO_ROUNDS = 5
+ECHO_LINE_CHARS = 60_000
+ECHO_TARGET_MS = 100.0
+ECHO_KEYS_PER_ROUND = 15
+
+
+def echo_keys(group: int) -> str:
+    """The keys of one group: letters from U+00C0 on, a new set for every group.
+
+    None of them is in the line typed before them, none can be part of an escape
+    sequence (ESC [ K, ESC [ ? 25 l ...), and none was typed in an earlier group:
+    any of those would match before the key's own echo.
+    """
+    first = 0xC0 + group * ECHO_KEYS_PER_ROUND
+    return "".join(chr(code) for code in range(first, first + ECHO_KEYS_PER_ROUND))
+
+
+@dataclass
+class EchoTimes:
+    """Milliseconds from sending a key to seeing it drawn, on an empty and a long line."""
+
+    empty_line: list[float] = field(default_factory=list)
+    long_line: list[float] = field(default_factory=list)
+    error: str | None = None
+
+
+def time_keys(child: pexpect.spawn, keys: str) -> list[float]:
+    """Type each of ``keys``; how long each took to be drawn."""
+    times = []
+    for key in keys:
+        start = time.perf_counter_ns()
+        child.send(key)
+        child.expect_exact(key)
+        times.append((time.perf_counter_ns() - start) / 1e6)
+    return times
+
+
+def type_long_line(child: pexpect.spawn) -> None:
+    """Type :data:`ECHO_LINE_CHARS` characters as a paste without bracketed paste arrives."""
+    line = ("abcdefghij" * (ECHO_LINE_CHARS // 10 + 1))[:ECHO_LINE_CHARS]
+    for start in range(0, len(line), 512):
+        child.send(line[start : start + 512])
+        with contextlib.suppress(pexpect.TIMEOUT):
+            child.read_nonblocking(1 << 20, timeout=0)  # read as we go: a pty holds a few kB
+    child.send("Z")
+    child.expect_exact("Z", timeout=60)  # drawn once every key before it was taken
+
+
+def clear_line(child: pexpect.spawn) -> None:
+    """Ctrl-C, then wait until the screen is quiet, and forget what it showed.
+
+    What was drawn before must not be taken for the echo of a key typed next.
+    """
+    child.sendcontrol("c")
+    child.expect(PROMPT)
+    with contextlib.suppress(pexpect.TIMEOUT):
+        while True:
+            child.read_nonblocking(1 << 20, timeout=0.1)
+    child.buffer = ""
+
+
+def run_echo() -> EchoTimes:
+    times = EchoTimes()
+    with tempfile.TemporaryDirectory(prefix="doer-bench-") as scratch:
+        (Path(scratch) / "state").mkdir()
+        child = pexpect.spawn(
+            DOER_SCRIPT,
+            ["--kind", "thread"],
+            env=pty_env(Path(scratch)),
+            encoding="utf-8",
+            codec_errors="replace",
+            dimensions=(24, 80),
+            echo=False,
+            timeout=LAUNCH_TIMEOUT_S,
+        )
+        child.delaybeforesend = None
+        try:
+            child.expect(r"on start.*?" + PROMPT)
+            for round_number in range(ECHO_ROUNDS):
+                long_first = round_number % 2 == 0
+                for turn, long_line in enumerate((long_first, not long_first)):
+                    keys = echo_keys(round_number * 2 + turn)
+                    clear_line(child)
+                    if long_line:
+                        type_long_line(child)
+                        times.long_line += time_keys(child, keys)
+                    else:
+                        times.empty_line += time_keys(child, keys)
+            clear_line(child)
+            child.sendcontrol("d")
+            child.expect(pexpect.EOF)
+        except (OSError, pexpect.ExceptionPexpect, LaunchError) as exc:
+            times.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        finally:
+            child.close(force=True)
+    return times
+
+
+def echo_rows(times: EchoTimes) -> list[Row]:
+    label = f"key echo, {ECHO_LINE_CHARS:,}-character line, 24x80"
+    target = f"<= {ECHO_TARGET_MS:.0f} ms"
+    if times.error is not None or not times.long_line or not times.empty_line:
+        return [(label, f"n/a ({times.error})", "", "", target, "n/a")]
+    rows: list[Row] = []
+    for name, pick in (("p50", statistics.median), ("max", max)):
+        mine, base = pick(times.long_line), pick(times.empty_line)
+        rows.append(
+            (
+                f"{label}, {name}",
+                f"{mine:.1f} ms",
+                f"{base:.1f} ms  empty line",
+                f"{mine / base:.1f}x",
+                target if name == "p50" else "",
+                verdict(mine <= ECHO_TARGET_MS) if name == "p50" else "",
+            )
+        )
+    return rows
+
+
 # --- the table -----------------------------------------------------------------------
 
 
@@ -526,13 +656,16 @@ def main() -> int:
     round_trips_s = time.perf_counter() - started
     subjects = launches()
     run_launches(subjects)
+    launches_s = time.perf_counter() - started - round_trips_s
+    echo = run_echo()
     rows = [row for comparison in comparisons for row in round_trip_rows(comparison)]
     rows += launch_rows(subjects[0], subjects[1:])
+    rows += echo_rows(echo)
     print_table(rows)
     print(
-        f"(round trips {round_trips_s:.1f} s, launches "
-        f"{time.perf_counter() - started - round_trips_s:.1f} s; the ask targets are "
-        f"checked on p50 and p99 alike)"
+        f"(round trips {round_trips_s:.1f} s, launches {launches_s:.1f} s, key echo "
+        f"{time.perf_counter() - started - round_trips_s - launches_s:.1f} s; the ask "
+        f"targets are checked on p50 and p99 alike)"
     )
     return 0
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from doer.protocol import (
     MAX_LINE_CHARS,
     OLDEST_PENDING,
+    SHOWN_CHARS,
     Died,
     Ended,
     Failure,
@@ -245,10 +246,30 @@ STARTED = Started("process", 4321, 1234, "MainThread", 99, "spawn", 42)
         ),
         (Ended(0, [1], 4321), "on end: state: [1], pid: 4321"),
         (Died("killed by SIGKILL"), "died: killed by SIGKILL"),
+        # Long values are cut where a person reads them, with their full length.
+        (
+            Reply(7, "unknown message " + "x" * 60_000),
+            "unknown message " + "x" * (SHOWN_CHARS - 16) + "… (60,016 characters)",
+        ),
+        (Failure(8, "e" * 1000), "error: " + "e" * SHOWN_CHARS + "… (1,000 characters)"),
+        (
+            STARTED._replace(state="s" * 300),
+            f"on start: state: {'s' * 200}… (300 characters), pid: 4321",
+        ),
+        (Ended(9, "s" * 300, 4321), f"on end: state: {'s' * 200}… (300 characters), pid: 4321"),
     ],
 )
 def test_describe_gives_the_one_line_a_person_reads(record: Record, line: str) -> None:
     assert describe(record) == line
+
+
+def test_a_whoami_answer_and_a_value_at_the_limit_are_shown_whole() -> None:
+    whoami = (
+        "kind: process, pid: 4242, parent pid: 4241, thread: MainThread"
+        " (id 139621468547968), start method: forkserver"
+    )
+    assert describe(Reply(1, whoami)) == whoami
+    assert describe(Reply(2, "x" * SHOWN_CHARS)) == "x" * SHOWN_CHARS
 
 
 @pytest.mark.parametrize(
