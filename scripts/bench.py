@@ -377,7 +377,7 @@ def time_launch(launch: Launch, env: dict[str, str]) -> float:
         encoding="utf-8",
         codec_errors="replace",
         dimensions=(40, 250),
-        echo=False,
+        echo=True,  # the echo a terminal has: echo off at start means a program (line mode)
         timeout=LAUNCH_TIMEOUT_S,
     )
     child.delaybeforesend = None
@@ -534,7 +534,7 @@ def run_echo() -> EchoTimes:
             encoding="utf-8",
             codec_errors="replace",
             dimensions=(24, 80),
-            echo=False,
+            echo=True,  # the echo a terminal has: echo off at start means a program (line mode)
             timeout=LAUNCH_TIMEOUT_S,
         )
         child.delaybeforesend = None

@@ -99,7 +99,7 @@ class Terminal:
             encoding="utf-8",
             codec_errors="replace",
             dimensions=(40, 250),
-            echo=False,
+            echo=True,  # the echo a terminal has: echo off at start means a program (line mode)
             timeout=TIMEOUT_S,
         )
         self.child.delaybeforesend = None

@@ -1,7 +1,8 @@
 """The command line: ``doer [--kind K] [--start-method M] [--state V] [--script FILE] ...``.
 
 ``main(argv)`` picks the front end: the interactive shell when both stdin and
-stdout are terminals, plain mode otherwise (or with ``--script``). prompt-toolkit
+stdout are terminals, line mode on a terminal that is dumb or has its echo off
+(a program is typing), plain mode otherwise (or with ``--script``). prompt-toolkit
 is imported only for the shell, so plain mode and spawned workers start fast.
 """
 
@@ -53,6 +54,14 @@ def create_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="seconds to wait for an answer before reporting it late (default 10)",
     )
+    parser.add_argument(
+        "--prompt", metavar="TEXT", help="a fixed prompt instead of 'doer KIND PID> '"
+    )
+    parser.add_argument(
+        "--wait",
+        action="store_true",
+        help="the prompt comes back once a line's answers are printed (for programs)",
+    )
     parser.add_argument("--no-color", action="store_true", help="no colours (also: NO_COLOR=1)")
     parser.add_argument("--version", action="version", version=f"doer {__version__}")
     return parser
@@ -71,7 +80,12 @@ def _positive_seconds(text: str) -> float:
 def settings_from(args: argparse.Namespace) -> Settings:
     state = None if args.state is None else _state_value(args.state)
     return Settings(
-        kind=args.kind, state=state, start_method=args.start_method, timeout=args.timeout
+        kind=args.kind,
+        state=state,
+        start_method=args.start_method,
+        timeout=args.timeout,
+        prompt=args.prompt,
+        wait=args.wait,
     )
 
 
@@ -99,6 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from doer.script import run_plain
 
             return run_plain(sys.stdin.buffer, sys.stdout, settings)
+        from doer.lines import run_lines, wants_line_mode
+
+        if wants_line_mode(sys.stdin):
+            return run_lines(settings)
         color = not (args.no_color or os.environ.get("NO_COLOR"))
         return _run_interactive(settings, color)
     except Terminated as exc:

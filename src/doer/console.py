@@ -23,6 +23,8 @@ COMMANDS: dict[str, str] = {
     ".status": "show the worker: kind, pid, state, pending requests",
     ".timeout": "show or set the seconds to wait for an answer (.timeout 2.5)",
     ".restart": "replace the worker with a fresh one (.restart thread | .restart process)",
+    ".prompt": "set a fixed prompt (.prompt 'X> '); .prompt alone brings back the usual one",
+    ".wait": "on: the prompt comes back once a line is answered; off: at once (.wait on|off)",
     ".quit": "wait for pending requests, stop the worker, leave (Ctrl-D too)",
     ".quit!": "leave now: pending requests are dropped, and said so",
 }
@@ -42,7 +44,7 @@ MESSAGE_HELP: dict[str, str] = {
 
 
 #: The commands both front ends carry out alike, through Console.show_or_set.
-SHOW_OR_SET = (".help", ".status", ".timeout")
+SHOW_OR_SET = (".help", ".status", ".timeout", ".prompt", ".wait")
 
 
 class Message(NamedTuple):
@@ -97,12 +99,19 @@ class Settings:
         start_method: str | None = None,
         timeout: float = 10.0,
         handlers: dict[str, Handler] | None = None,
+        prompt: str | None = None,
+        wait: bool = False,
     ) -> None:
         self.kind = kind
         self.state = state
         self.start_method = start_method
         self.timeout = timeout
         self.handlers: dict[str, Handler] = handlers or {}
+        #: A fixed prompt (``--prompt``, ``.prompt``); None: ``doer KIND PID> ``.
+        self.prompt = prompt
+        #: The classic REPL contract (``--wait``, ``.wait on``): the prompt comes
+        #: back once a line's answers are printed, not at once.
+        self.wait = wait
 
 
 class Console:
@@ -192,8 +201,37 @@ class Console:
             return self.help_lines()
         if command.name == ".status":
             return self.status_lines()
+        if command.name == ".prompt":
+            # Nothing is printed: the new prompt is the answer. A line that
+            # showed the text would be taken for the prompt by a client waiting
+            # for it (pexpect's REPLWrapper does exactly that).
+            self.settings.prompt = prompt_argument(command.argument)
+            return []
+        if command.name == ".wait":
+            return [note_line(f"wait: {'on' if self.set_wait(command.argument) else 'off'}")]
         seconds = self.set_timeout(command.argument)
         return [note_line(f"timeout: {seconds:g} s")]
+
+    def set_wait(self, argument: str) -> bool:
+        """Carry out ``.wait [on|off]``: set it if given; return it.
+
+        Raises:
+            ValueError: neither on nor off.
+        """
+        if argument:
+            if argument not in ("on", "off"):
+                raise ValueError(f".wait takes on or off, not {argument}")
+            self.settings.wait = argument == "on"
+        return self.settings.wait
+
+    def prompt_text(self) -> str:
+        """The prompt: the fixed one, or ``doer KIND PID> ``, or ``doer (no worker)> ``."""
+        if self.settings.prompt is not None:
+            return self.settings.prompt
+        worker = self.worker
+        if worker is None or worker.ended is not None:
+            return "doer (no worker)> "
+        return f"doer {worker.kind} {worker.pid}> "
 
     def help_lines(self) -> list[Fragments]:
         lines = [note_line("Type a message for the worker, or a command for the console.")]
@@ -213,6 +251,17 @@ class Console:
     def completion_words(self) -> list[str]:
         """Every word worth completing at the start of a line."""
         return [*BUILTIN_MESSAGES, *sorted(set(self.settings.handlers) - set(BUILTIN_MESSAGES))]
+
+
+def prompt_argument(argument: str) -> str | None:
+    """The prompt ``.prompt ARGUMENT`` asks for; None (the usual prompt) when empty.
+
+    The text is taken as typed; quote it to keep spaces at its ends:
+    ``.prompt 'X> '``. (A line's own ends are stripped before this.)
+    """
+    if argument[:1] in ("'", '"') and argument[-1:] == argument[:1] and len(argument) > 1:
+        return argument[1:-1]
+    return argument or None
 
 
 class Mailbox:

@@ -73,6 +73,10 @@ class PlainRunner:
             _silence(self.out)
             raise OutputGone from None
 
+    def echo(self, line: str) -> None:
+        """Show the line being carried out: ``> ping``, so the transcript reads alone."""
+        self.write(echo_line(line))
+
     def fail(self, text: str) -> None:
         self.ok = False
         self.write(error_line(text))
@@ -114,7 +118,7 @@ class PlainRunner:
         what = interpret(line)
         if isinstance(what, Blank):
             return True
-        self.write(echo_line(line))
+        self.echo(line)
         if isinstance(what, Invalid):
             self.fail(what.error)
         elif isinstance(what, Command):
@@ -123,10 +127,16 @@ class PlainRunner:
             self._message(what)
         return True
 
+    #: Why ``.wait off`` cannot be done here: every answer is awaited, one line at a time.
+    WAITS_BECAUSE = "plain mode answers one line at a time"
+
     def _command(self, command: Command) -> bool:
         if command.name in (".quit", ".quit!"):
             self._quit_now = command.name == ".quit!"
             return False
+        if command.name == ".wait" and command.argument == "off":
+            self.fail(f"wait stays on: {self.WAITS_BECAUSE}")
+            return True
         if command.name in SHOW_OR_SET:
             try:
                 lines = self.console.show_or_set(command)
@@ -154,7 +164,7 @@ class PlainRunner:
         worker = self.console.worker
         assert worker is not None
         try:
-            record = pending.wait(self.console.settings.timeout)
+            record = self.wait_for(pending)
         except TimeoutError as exc:
             self.fail(str(exc))
             self._late.append((worker, pending))
@@ -162,6 +172,14 @@ class PlainRunner:
         self._print_late_answers()  # answers come in order: any late ones came first
         self._show(worker, record)
         self._report_end(worker)
+
+    def wait_for(self, pending: Pending) -> Record:
+        """The answer to ``pending``.
+
+        Raises:
+            TimeoutError: none within the timeout.
+        """
+        return pending.wait(self.console.settings.timeout)
 
     def _show(self, worker: Worker, record: Record) -> None:
         if isinstance(record, Failure):

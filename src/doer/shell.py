@@ -26,17 +26,21 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import os
+from collections.abc import Callable
 
 from prompt_toolkit import PromptSession
+from prompt_toolkit.application import Application
 from prompt_toolkit.completion import NestedCompleter
 from prompt_toolkit.filters import has_selection, is_searching
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
+from prompt_toolkit.input.typeahead import store_typeahead
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent, merge_key_bindings
 from prompt_toolkit.keys import Keys
 from prompt_toolkit.layout.processors import Processor
 from prompt_toolkit.output import ColorDepth
 from prompt_toolkit.patch_stdout import patch_stdout
+from prompt_toolkit.renderer import CPR_Support
 from prompt_toolkit.renderer import print_formatted_text as print_above
 from prompt_toolkit.shortcuts import print_formatted_text
 from prompt_toolkit.styles import Style
@@ -54,7 +58,16 @@ from doer.console import (
 )
 from doer.input_line import LineLimit, LongLineView, bulk_typing_bindings
 from doer.kinds import KINDS
-from doer.protocol import MAX_LINE_CHARS, Died, Ended, Record, printable, shown_value
+from doer.protocol import (
+    MAX_LINE_CHARS,
+    Died,
+    Ended,
+    Failure,
+    Record,
+    Reply,
+    printable,
+    shown_value,
+)
 from doer.render import (
     STYLES,
     Fragments,
@@ -110,6 +123,25 @@ def ctrl_c_bindings() -> KeyBindings:
     return bindings
 
 
+def probe_cpr(app: Application[str]) -> None:
+    """Ask the terminal where its cursor is, without ever waiting for the answer.
+
+    prompt-toolkit asks on every prompt until a terminal answers, and waits up
+    to a second for the answer before each line is returned; after two seconds
+    without one it prints a warning into the output. A program driving the
+    console through a pty (pexpect, expect) never answers. So the console starts
+    as if the terminal could not answer, and asks once: a real terminal answers
+    within milliseconds, prompt-toolkit's own handler then marks it as able,
+    and from then on the prompt uses the answers (they tell how many rows are
+    below the prompt, which the bottom toolbar needs). If no answer comes,
+    nothing waits and nothing is printed.
+    """
+    renderer = app.renderer
+    if renderer.cpr_support is CPR_Support.UNKNOWN:
+        renderer.cpr_support = CPR_Support.NOT_SUPPORTED
+        app.output.ask_for_cpr()
+
+
 class Shell:
     """The interactive front end of a :class:`Console`."""
 
@@ -127,7 +159,9 @@ class Shell:
         self.color_depth = None if color else ColorDepth.DEPTH_1_BIT
         self._quitting = False
         self._wait_on_quit = True  # .quit and Ctrl-D wait for pending requests; .quit! does not
-        self._idle_waiter: tuple[Worker, asyncio.Event] | None = None
+        # What _wait_until waits for, checked each time a record has been shown.
+        self._waiter: tuple[Callable[[], bool], asyncio.Event] | None = None
+        self._answers_shown: dict[int, int] = {}  # id(worker) -> last request id answered
         self.key_bindings = merge_key_bindings([bulk_typing_bindings(), ctrl_c_bindings()])
         self.completer = make_completer(console)  # the words never change in a session
         self.input_processors: list[Processor] = [LongLineView()]
@@ -141,11 +175,11 @@ class Shell:
     # --- what is drawn ------------------------------------------------------------
 
     def prompt(self) -> FormattedText:
-        """``doer thread 4242> `` while the worker lives, ``doer (no worker)> `` after."""
-        worker = self.console.worker
-        if worker is None or worker.ended is not None:
-            return FormattedText([("class:prompt", "doer (no worker)> ")])
-        return FormattedText([("class:prompt", f"doer {worker.kind} {worker.pid}> ")])
+        """``doer thread 4242> `` while the worker lives, ``doer (no worker)> `` after.
+
+        Or the fixed prompt of ``--prompt`` / ``.prompt``.
+        """
+        return FormattedText([("class:prompt", self.console.prompt_text())])
 
     def toolbar(self) -> FormattedText:
         worker = self.console.worker
@@ -198,10 +232,11 @@ class Shell:
     def show(self, worker: Worker, record: Record) -> None:
         """Print a record from a worker. Runs in the event loop, never in another thread."""
         self.print(record_line(worker.kind, worker.pid, record))
-        if self._idle_waiter is not None:
-            waited_for, idle = self._idle_waiter
-            if waited_for is worker and (worker.pending == 0 or worker.ended is not None):
-                idle.set()
+        if isinstance(record, Reply | Failure):
+            shown = self._answers_shown.get(id(worker), 0)
+            self._answers_shown[id(worker)] = max(shown, record.request_id)
+        if self._waiter is not None and self._waiter[0]():
+            self._waiter[1].set()
         ended = isinstance(record, Ended | Died)
         if ended and not self._quitting and worker is self.console.worker:
             self.print(ended_hint())
@@ -226,6 +261,7 @@ class Shell:
         # line is being handled wait for the next prompt instead of being echoed
         # by the terminal over the output, and a Ctrl-C there is still a key.
         with self.session.input.raw_mode(), patch_stdout(raw=True):
+            probe_cpr(self.session.app)
             while True:
                 self.line_limit.new_line()
                 try:
@@ -233,6 +269,9 @@ class Shell:
                         self.prompt,
                         bottom_toolbar=self.toolbar,
                         completer=self.completer,
+                        # Completion on Tab, not while typing: a menu that may open
+                        # at any key keeps rows free for it under every prompt.
+                        complete_while_typing=False,
                         style=self.style,
                         color_depth=self.color_depth,
                         include_default_pygments_style=False,
@@ -256,12 +295,17 @@ class Shell:
         if isinstance(what, Invalid):
             self.print(error_line(what.error))
         elif isinstance(what, Message):
-            self.send(what)
+            await self.send(what)
         elif isinstance(what, Command):
             return await self.command(what)
         return True
 
-    def send(self, message: Message) -> None:
+    async def send(self, message: Message) -> None:
+        """Send ``message``; with ``.wait on``, return once its answer is printed.
+
+        Waiting stops at the timeout (the late answer is reported then, and
+        printed when it comes) or at Ctrl-C.
+        """
         try:
             pending = self.console.send(message.message)
         except (WorkerGone, ValueError) as exc:
@@ -269,9 +313,16 @@ class Shell:
             return
         worker = self.console.worker
         assert worker is not None
-        loop = asyncio.get_running_loop()
-        loop.call_later(self.console.settings.timeout, self.warn_if_late, worker, pending)
+        timeout = self.console.settings.timeout
+        asyncio.get_running_loop().call_later(timeout, self.warn_if_late, worker, pending)
         self.session.app.invalidate()
+        if self.console.settings.wait:
+
+            def answered() -> bool:  # printed, not only arrived: the prompt must come after it
+                shown = self._answers_shown.get(id(worker), 0)
+                return shown >= pending.request_id or worker.ended is not None
+
+            await self._wait_until(answered, at_most=timeout)
 
     def warn_if_late(self, worker: Worker, pending: Pending) -> None:
         if pending.done() or worker.ended is not None:
@@ -358,25 +409,34 @@ class Shell:
             )
 
     async def _wait_until_idle(self, worker: Worker, at_most: float | None) -> bool:
-        """Wait until ``worker`` has no pending request (True), or Ctrl-C, or ``at_most`` s.
+        """Wait until ``worker`` has no pending request (True), or Ctrl-C, or ``at_most`` s."""
+        return await self._wait_until(
+            lambda: worker.pending == 0 or worker.ended is not None, at_most
+        )
 
-        The terminal is raw, so Ctrl-C arrives as a key: read keys while waiting.
+    async def _wait_until(self, condition: Callable[[], bool], at_most: float | None) -> bool:
+        """Wait until ``condition`` holds after a record is shown (True), or Ctrl-C, or timeout.
+
+        The terminal is raw, so Ctrl-C arrives as a key: keys are read while
+        waiting. Any other key is kept for the next prompt, as typed ahead.
         """
-        idle = asyncio.Event()
-        self._idle_waiter = (worker, idle)
+        met = asyncio.Event()
+        self._waiter = (condition, met)
         interrupted = asyncio.Event()
         keys = self.session.input
 
         def read_keys() -> None:
-            if any(key.key == Keys.ControlC for key in keys.read_keys()):
+            typed = keys.read_keys()
+            if any(key.key == Keys.ControlC for key in typed):
                 interrupted.set()
+            store_typeahead(keys, [key for key in typed if key.key != Keys.ControlC])
 
         try:
-            if worker.pending == 0 or worker.ended is not None:
+            if condition():
                 return True
             with keys.attach(read_keys):
                 waits = [
-                    asyncio.ensure_future(idle.wait()),
+                    asyncio.ensure_future(met.wait()),
                     asyncio.ensure_future(interrupted.wait()),
                 ]
                 _, unfinished = await asyncio.wait(
@@ -384,9 +444,9 @@ class Shell:
                 )
                 for task in unfinished:
                     task.cancel()
-            return idle.is_set()
+            return met.is_set()
         finally:
-            self._idle_waiter = None
+            self._waiter = None
 
 
 def run_shell(console: Console, mailbox: Mailbox, *, color: bool = True) -> int:

@@ -1,0 +1,109 @@
+"""Line mode: the console on a terminal it cannot, or should not, draw on.
+
+The interactive shell draws: it moves the cursor, redraws the line being
+typed, prints answers above a live prompt. That needs a terminal that
+understands escape sequences and a person reading the screen. When ``TERM``
+says the terminal is dumb (or says nothing), or when the terminal's echo is
+already off as doer starts — a program is typing: pexpect's ``REPLWrapper``,
+an ``expect`` script; GNU readline takes echo off as that sign too — the
+console is a classic line-by-line REPL instead::
+
+    prompt ──> read a line ──> carry it out ──> its answers, as lines ──> prompt
+                (the terminal edits the line, and echoes it if its echo is on)
+
+- The prompt comes after the line's answers (or after its timeout): a
+  terminal that cannot move its cursor cannot put an answer above a prompt
+  that is already there. A client can always send a line, wait for the
+  prompt, and take everything before it as the answer.
+- Nothing but text is written: no escape sequence, no colour, no redraw.
+- Ctrl-C at the prompt clears the line (the terminal turns it into SIGINT);
+  while an answer is awaited, it stops waiting, and the answer is printed
+  when it comes, before a later prompt. Ctrl-D at the prompt leaves, as
+  ``.quit`` does.
+
+It is plain mode with a prompt and without the ``> line`` echo, so the two
+print the same lines.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from typing import BinaryIO, TextIO
+
+from doer.client import Pending
+from doer.console import Settings
+from doer.protocol import Record, printable
+from doer.script import EXIT_FAILED, EXIT_OK, PlainRunner
+
+#: What ``TERM`` says when the terminal cannot move its cursor, or says nothing.
+DUMB_TERMS = ("", "dumb", "unknown")
+
+
+def wants_line_mode(stdin: TextIO, environ: dict[str, str] | None = None) -> bool:
+    """True when the terminal is dumb, or its echo is off: a program is typing."""
+    environ = dict(os.environ) if environ is None else environ
+    if environ.get("TERM", "") in DUMB_TERMS:
+        return True
+    return not echo_is_on(stdin)
+
+
+def echo_is_on(stdin: TextIO) -> bool:
+    """Whether the terminal on ``stdin`` echoes what is typed (True if that cannot be told)."""
+    try:
+        import termios
+
+        return bool(termios.tcgetattr(stdin.fileno())[3] & termios.ECHO)
+    except (ImportError, OSError, ValueError):
+        return True
+
+
+class LineRunner(PlainRunner):
+    """Plain mode with a prompt before each line, for a terminal (see the module's doc)."""
+
+    WAITS_BECAUSE = "this terminal cannot show an answer above a prompt already drawn"
+
+    def __init__(self, settings: Settings, stdin: BinaryIO, out: TextIO) -> None:
+        settings.wait = True  # always: see the module's doc
+        super().__init__(settings, out)
+        self.stdin = stdin
+
+    def prompted_lines(self) -> Iterator[bytes]:
+        """The lines typed, each read after the prompt."""
+        while True:
+            self._print_late_answers()  # answers that came while at the prompt: before it
+            self.write_prompt()
+            try:
+                line = self.stdin.readline()
+            except KeyboardInterrupt:  # Ctrl-C: the terminal has dropped the line
+                self.out.write("\n")
+                continue
+            if not line:  # Ctrl-D
+                self.out.write("\n")
+                return
+            yield line
+
+    def write_prompt(self) -> None:
+        self.out.write(printable(self.console.prompt_text()))
+        self.out.flush()
+
+    def echo(self, line: str) -> None:
+        """Nothing: the terminal has echoed the line already, or was told not to."""
+
+    def wait_for(self, pending: Pending) -> Record:
+        """The answer to ``pending``; Ctrl-C stops waiting, as the timeout does."""
+        try:
+            return super().wait_for(pending)
+        except KeyboardInterrupt:
+            raise TimeoutError(f"stopped waiting for an answer to {pending.describe()}") from None
+
+    def line_mode_status(self, status: int) -> int:
+        """An error on one line is not a failure of the session, as in the shell."""
+        return EXIT_OK if status == EXIT_FAILED else status
+
+
+def run_lines(settings: Settings) -> int:
+    """Run line mode on this process's terminal; return the exit status."""
+    runner = LineRunner(settings, sys.stdin.buffer, sys.stdout)
+    return runner.line_mode_status(runner.run(runner.prompted_lines()))
