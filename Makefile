@@ -20,8 +20,8 @@ soak: $(STAMP)
 	$(BIN)/python -m pytest -m soak -p no:cacheprovider --durations=0 tests/test_soak.py $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests scripts
-	$(BIN)/ruff format --check src tests scripts
+	$(BIN)/ruff check src tests scripts examples
+	$(BIN)/ruff format --check src tests scripts examples
 	$(BIN)/mypy
 
 bench: $(STAMP)

@@ -1,8 +1,8 @@
-"""Regenerate the console transcripts in the README (and check them).
+"""Regenerate the console transcripts and the example files in the README (and check them).
 
-Every transcript in the docs comes from running the real console in plain
-mode, so the docs cannot drift from what it prints. A transcript sits in a
-Markdown file between two markers::
+Every transcript in the docs comes from running the real console (or one of
+the example programs in ``examples/`` that drive it), so the docs cannot drift
+from what it prints. A transcript sits in a Markdown file between two markers::
 
     <!-- transcript: NAME -->
     ```text
@@ -11,9 +11,13 @@ Markdown file between two markers::
     ```
     <!-- /transcript -->
 
+and an example program is shown whole between ``<!-- file: PATH -->`` and
+``<!-- /file -->``.
+
 ``python scripts/transcripts.py`` rewrites every block; ``--check`` only
 compares, treating any run of digits as equal (pids change on every run), and
-exits 1 if a block differs. The test suite runs the check.
+exits 1 if a block differs. The test suite runs the check. A transcript whose
+program is not installed here (Tcl ``expect``, say) is left as it is.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -37,6 +42,14 @@ class Transcript:
     shown: str  # the command line as printed in the docs
     args: tuple[str, ...]  # the arguments given to doer
     stdin: str  # what is piped in
+
+
+@dataclass(frozen=True)
+class ExampleRun:
+    """An example program run as a reader would run it, with ``doer`` on the PATH."""
+
+    shown: str  # the command line as printed in the docs
+    argv: tuple[str, ...]  # the program and its arguments, from the project's root
 
 
 RECIPE = "ping\nfoo\nset-state hola!\nexit\n"
@@ -66,7 +79,26 @@ TRANSCRIPTS: dict[str, Transcript] = {
         ("--timeout", "1"),
         'set-state "oops\nsleep -1\nset-state a b\nsleep 1.5\nping\n',
     ),
+    "example-pexpect": ExampleRun(
+        "python examples/pexpect_spawn.py", ("python", "examples/pexpect_spawn.py")
+    ),
+    "example-replwrap": ExampleRun(
+        "python examples/replwrap_prompt.py", ("python", "examples/replwrap_prompt.py")
+    ),
+    "example-replwrap-fixed": ExampleRun(
+        "python examples/replwrap_fixed.py", ("python", "examples/replwrap_fixed.py")
+    ),
+    "example-popen": ExampleRun(
+        "python examples/popen_spawn.py", ("python", "examples/popen_spawn.py")
+    ),
+    "example-expect": ExampleRun("expect examples/doer.exp", ("expect", "examples/doer.exp")),
+    "example-script": ExampleRun("sh examples/script_dumb.sh", ("sh", "examples/script_dumb.sh")),
 }
+
+FILE_BLOCK = re.compile(
+    r"(<!-- file: (?P<path>[\w./-]+) -->\n)```(?P<lang>\w*)\n.*?```\n(<!-- /file -->)",
+    re.DOTALL,
+)
 
 BLOCK = re.compile(
     r"(<!-- transcript: (?P<name>[\w-]+) -->\n)```text\n.*?```\n(<!-- /transcript -->)",
@@ -74,30 +106,56 @@ BLOCK = re.compile(
 )
 
 
-def run(transcript: Transcript) -> str:
-    """Run the console as the transcript says; return the block's text."""
+class NotInstalled(Exception):
+    """The program a transcript runs is not installed here."""
+
+
+def run(transcript: Transcript | ExampleRun) -> str:
+    """Run the console as the transcript says; return the block's text.
+
+    Raises:
+        NotInstalled: the transcript's program is not on this machine.
+    """
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    if isinstance(transcript, ExampleRun):
+        bin_dir = str(Path(sys.executable).parent)  # doer and this python
+        env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+        program = shutil.which(transcript.argv[0], path=env["PATH"])
+        if program is None:
+            raise NotInstalled(transcript.argv[0])
+        argv, stdin = [program, *transcript.argv[1:]], ""
+    else:
+        argv, stdin = [sys.executable, "-m", "doer", *transcript.args], transcript.stdin
     result = subprocess.run(
-        [sys.executable, "-m", "doer", *transcript.args],
-        input=transcript.stdin.encode(),
+        argv,
+        input=stdin.encode(),
         capture_output=True,
         env=env,
+        cwd=ROOT,
         timeout=60,
         check=False,
     )
-    output = result.stdout.decode()
+    output = result.stdout.decode().replace("\r\n", "\n")
     status = f"(exit status {result.returncode})\n" if result.returncode else ""
     return f"$ {transcript.shown}\n{output}{status}"
 
 
 def render(text: str) -> str:
-    """``text`` with every transcript block replaced by a fresh run."""
+    """``text`` with every transcript block replaced by a fresh run, every file block
+    by the file."""
 
     def replace(match: re.Match[str]) -> str:
-        body = run(TRANSCRIPTS[match["name"]])
+        try:
+            body = run(TRANSCRIPTS[match["name"]])
+        except NotInstalled:
+            return match[0]
         return f"{match[1]}```text\n{body}```\n{match[3]}"
 
-    return BLOCK.sub(replace, text)
+    def replace_file(match: re.Match[str]) -> str:
+        body = (ROOT / match["path"]).read_text()
+        return f"{match[1]}```{match['lang']}\n{body}```\n{match[4]}"
+
+    return FILE_BLOCK.sub(replace_file, BLOCK.sub(replace, text))
 
 
 def normalise(text: str) -> str:

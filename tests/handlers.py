@@ -107,3 +107,7 @@ HANDLERS: dict[str, Handler] = {
     "close-replies": close_replies,
     "close-replies-and-wait": close_replies_and_wait,
 }
+
+
+def double(doer: Doer, value: Any) -> Any:
+    return value * 2

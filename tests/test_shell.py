@@ -16,13 +16,16 @@ import pytest
 from prompt_toolkit import PromptSession
 from prompt_toolkit.application import create_app_session
 from prompt_toolkit.completion import CompleteEvent
+from prompt_toolkit.data_structures import Size
 from prompt_toolkit.document import Document
 from prompt_toolkit.history import InMemoryHistory
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output.plain_text import PlainTextOutput
+from prompt_toolkit.output.vt100 import Vt100_Output
+from prompt_toolkit.renderer import CPR_Support
 
-from doer.console import Console, Mailbox, Settings
-from doer.shell import Shell, history_path, make_completer, make_history
+from doer.console import COMMANDS, Console, Mailbox, Settings
+from doer.shell import Shell, history_path, make_completer, make_history, probe_cpr
 from shell_helpers import DEADLINE, driven_shell
 
 KINDS = ["thread", "process"]
@@ -170,7 +173,8 @@ def test_completion_offers_messages_and_dot_commands_at_the_start_of_a_line() ->
     assert {"ping", "set-state", "get-state", "whoami", "sleep", "exit"} <= set(
         completions(console, "")
     )
-    assert set(completions(console, ".")) == {".help", ".status", ".quit", ".restart"}
+    assert set(completions(console, ".")) == set(COMMANDS)
+    assert completions(console, ".wait ") == ["on", "off"]
     assert completions(console, "se") == ["set-state"]
 
 
@@ -289,3 +293,69 @@ async def test_restart_replaces_a_hung_process_worker_after_the_timeout() -> Non
         d.type("ping\n")
         await d.wait_for_text(f"[process {new.pid}] pong")
         assert not old.alive
+
+
+# --- for programs: a fixed prompt, --wait, and never waiting on the terminal ------
+
+
+async def test_prompt_sets_a_fixed_prompt_and_prompt_alone_brings_back_the_usual_one() -> None:
+    async with driven_shell("thread") as d:
+        worker = d.console.worker
+        assert worker is not None
+        d.type(".prompt 'X> '\r")
+        await d.wait_for(lambda: d.shell.prompt()[0][1] == "X> ", "the fixed prompt")
+        d.type(".prompt\r")
+        usual = f"doer thread {worker.pid}> "
+        await d.wait_for(lambda: d.shell.prompt()[0][1] == usual, "the usual prompt")
+
+
+@pytest.mark.parametrize("wait", ["on", "off"])
+async def test_with_wait_on_the_next_line_is_read_once_the_answer_is_printed(wait: str) -> None:
+    async with driven_shell("thread") as d:
+        d.type(f".wait {wait}\r")
+        await d.wait_for_text(f"wait: {wait}")
+        d.type("sleep 0.3\r.status\r")  # typed ahead, in one go
+        slept = await d.wait_for_text("slept 0.3 s")
+        await d.wait_for_text("state: 42, pending: ")  # the .status line, not the toolbar
+        text = d.text()
+        if wait == "on":  # .status is read once the sleep is answered
+            assert text.index("state: 42, pending: 0") > slept, text
+        else:  # .status is answered at once, while the sleep is pending
+            assert text.index("state: 42, pending: 1") < slept, text
+
+
+async def test_with_wait_on_the_first_prompt_comes_after_the_start_event() -> None:
+    async with driven_shell("process", wait=True) as d:
+        text = d.text()
+        assert text.index("on start: state: 42") < text.index("doer process"), text
+
+
+class TtyText(io.StringIO):
+    """What a terminal would be sent, from an output that thinks it is one."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_shell_asks_where_the_cursor_is_once_and_never_waits_for_the_answer() -> None:
+    screen = TtyText()
+    output = Vt100_Output(screen, lambda: Size(rows=24, columns=80), term="xterm")
+    with create_pipe_input() as keys, create_app_session(input=keys, output=output):
+        app = PromptSession[str](history=InMemoryHistory()).app
+        probe_cpr(app)
+        assert screen.getvalue().count("\x1b[6n") == 1
+        assert app.renderer.cpr_support is CPR_Support.NOT_SUPPORTED, "nothing waits for it"
+        app.renderer.report_absolute_cursor_row(5)  # what prompt-toolkit does with an answer
+        assert app.renderer.cpr_support is CPR_Support.SUPPORTED
+        probe_cpr(app)
+        assert screen.getvalue().count("\x1b[6n") == 1, "asked once only"
+
+
+def test_without_cursor_answers_no_rows_are_kept_free_under_the_prompt() -> None:
+    """Completion comes on Tab, so prompt-toolkit reserves no rows for a menu."""
+    session = _quiet_session()
+    shell = Shell(Console(Settings()), Mailbox(), color=False, session=session)
+    assert shell.completer is not None
+    session.completer = shell.completer
+    session.complete_while_typing = False  # as Shell.run asks for on every prompt
+    assert session._get_default_buffer_control_height().min == 0

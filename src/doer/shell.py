@@ -47,6 +47,7 @@ from prompt_toolkit.styles import Style
 
 from doer.client import Pending, Worker, WorkerGone
 from doer.console import (
+    COMMANDS,
     SHOW_OR_SET,
     Blank,
     Command,
@@ -65,6 +66,7 @@ from doer.protocol import (
     Failure,
     Record,
     Reply,
+    Started,
     printable,
     shown_value,
 )
@@ -98,10 +100,12 @@ def make_history() -> tuple[History, str | None]:
 
 
 def make_completer(console: Console) -> NestedCompleter:
-    """Messages and dot-commands at the start of a line; kinds after ``.restart``."""
+    """Messages and dot-commands at the start of a line; kinds after ``.restart``, on/off after
+    ``.wait``."""
     words: dict[str, object] = dict.fromkeys(console.completion_words())
-    words.update({name: None for name in (".help", ".status", ".quit")})
+    words.update(dict.fromkeys(COMMANDS))
     words[".restart"] = dict.fromkeys(KINDS)
+    words[".wait"] = dict.fromkeys(("on", "off"))
     return NestedCompleter.from_nested_dict(words)
 
 
@@ -162,6 +166,7 @@ class Shell:
         # What _wait_until waits for, checked each time a record has been shown.
         self._waiter: tuple[Callable[[], bool], asyncio.Event] | None = None
         self._answers_shown: dict[int, int] = {}  # id(worker) -> last request id answered
+        self._start_shown: set[int] = set()  # id(worker) of workers whose start was shown
         self.key_bindings = merge_key_bindings([bulk_typing_bindings(), ctrl_c_bindings()])
         self.completer = make_completer(console)  # the words never change in a session
         self.input_processors: list[Processor] = [LongLineView()]
@@ -179,7 +184,7 @@ class Shell:
 
         Or the fixed prompt of ``--prompt`` / ``.prompt``.
         """
-        return FormattedText([("class:prompt", self.console.prompt_text())])
+        return FormattedText([("class:prompt bg:default", self.console.prompt_text())])
 
     def toolbar(self) -> FormattedText:
         worker = self.console.worker
@@ -235,6 +240,8 @@ class Shell:
         if isinstance(record, Reply | Failure):
             shown = self._answers_shown.get(id(worker), 0)
             self._answers_shown[id(worker)] = max(shown, record.request_id)
+        elif isinstance(record, Started | Died):
+            self._start_shown.add(id(worker))
         if self._waiter is not None and self._waiter[0]():
             self._waiter[1].set()
         ended = isinstance(record, Ended | Died)
@@ -262,6 +269,7 @@ class Shell:
         # by the terminal over the output, and a Ctrl-C there is still a key.
         with self.session.input.raw_mode(), patch_stdout(raw=True):
             probe_cpr(self.session.app)
+            await self.wait_for_start()
             while True:
                 self.line_limit.new_line()
                 try:
@@ -362,6 +370,22 @@ class Shell:
         finally:
             self._quitting = False
         self.console.start(kind)
+        await self.wait_for_start()
+
+    async def wait_for_start(self) -> None:
+        """With ``.wait on``, show the prompt only once the worker's start is printed.
+
+        Start-up is a program's line zero: its first prompt then comes after the
+        start event, as every later prompt comes after its line's answers. A
+        person (``.wait off``) gets the prompt at once, while the worker boots.
+        """
+        worker = self.console.worker
+        if worker is None or not self.console.settings.wait:
+            return
+        await self._wait_until(
+            lambda: id(worker) in self._start_shown or worker.ended is not None,
+            at_most=self.console.settings.timeout,
+        )
 
     async def quit(self) -> None:
         self._quitting = True

@@ -1,0 +1,113 @@
+"""Line mode, in-process: a prompt, a line, its answers, the prompt again; plain text only.
+
+The end-to-end tests with real clients (pexpect, REPLWrapper, expect) are in
+``test_clients.py``; here the runner reads from a list of lines and writes to
+a string, so the order of what it prints can be checked exactly.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import termios
+from collections.abc import Iterator
+
+import pytest
+
+from doer.console import Settings
+from doer.lines import LineRunner, echo_is_on, wants_line_mode
+
+
+class Keyboard(io.BytesIO):
+    """Lines typed at a terminal in line mode; ``None`` stands for a Ctrl-C."""
+
+    def __init__(self, *lines: str | None) -> None:
+        super().__init__()
+        self.lines: Iterator[str | None] = iter(lines)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        line = next(self.lines, "")
+        if line is None:
+            raise KeyboardInterrupt
+        return line.encode()
+
+
+def run(*lines: str | None, **settings: object) -> tuple[int, str]:
+    out = io.StringIO()
+    runner = LineRunner(Settings(**settings), Keyboard(*lines), out)  # type: ignore[arg-type]
+    status = runner.line_mode_status(runner.run(runner.prompted_lines()))
+    return status, re.sub(r"\d+", "N", out.getvalue())
+
+
+def test_the_prompt_comes_after_each_line_s_answers_and_nothing_is_echoed() -> None:
+    status, text = run("ping\n", "set-state hola\n", "get-state\n")
+    assert status == 0
+    assert text == (
+        "creating doer from process N\n"
+        "[thread N] on start: state: None, pid: N\n"
+        "doer thread N> [thread N] pong\n"
+        "doer thread N> [thread N] new state: hola\n"
+        "doer thread N> [thread N] state: hola\n"
+        "doer thread N> \n"  # Ctrl-D: the prompt's line is ended
+        "[thread N] on end: state: hola, pid: N\n"
+    )
+
+
+def test_a_fixed_prompt_is_written_as_given_and_prompt_alone_brings_back_the_usual_one() -> None:
+    _, text = run(".prompt 'X> '\n", "ping\n", ".prompt\n", "ping\n", prompt=None)
+    assert "doer thread N> X> [thread N] pong\nX> doer thread N> [thread N] pong\n" in text
+
+
+def test_the_prompt_setting_from_the_command_line_is_the_first_prompt() -> None:
+    _, text = run("ping\n", prompt="[p]> ")
+    assert "[thread N] on start: state: None, pid: N\n[p]> [thread N] pong\n[p]> \n" in text
+
+
+def test_wait_off_is_refused_with_the_reason_and_the_console_carries_on() -> None:
+    status, text = run(".wait off\n", ".wait\n", "ping\n")
+    assert status == 0, "an error on one line is not the session's failure"
+    assert "error: wait stays on: this terminal cannot show an answer above a prompt" in text
+    assert "wait: on\n" in text
+    assert "[thread N] pong" in text
+
+
+def test_ctrl_c_at_the_prompt_gives_a_fresh_prompt() -> None:
+    _, text = run(None, "ping\n")
+    assert "doer thread N> \ndoer thread N> [thread N] pong\n" in text
+
+
+def test_errors_are_one_line_each() -> None:
+    _, text = run('set-state "oops\n', ".nope\n", "ping\n")
+    assert "doer thread N> error: cannot split the line: no closing quotation\n" in text
+    assert "doer thread N> error: unknown command .nope (.help lists the commands)\n" in text
+
+
+@pytest.mark.parametrize(
+    ("term", "wanted"),
+    [("dumb", True), ("unknown", True), ("", True), (None, True), ("xterm", False)],
+)
+def test_a_dumb_or_missing_term_means_line_mode(term: str | None, wanted: bool) -> None:
+    primary, secondary = os.openpty()
+    try:
+        with os.fdopen(secondary, "r", closefd=False) as terminal:
+            environ = {} if term is None else {"TERM": term}
+            assert wants_line_mode(terminal, environ) is wanted
+    finally:
+        os.close(primary)
+        os.close(secondary)
+
+
+def test_a_terminal_with_its_echo_off_means_line_mode() -> None:
+    primary, secondary = os.openpty()
+    try:
+        with os.fdopen(secondary, "r", closefd=False) as terminal:
+            assert echo_is_on(terminal)
+            attributes = termios.tcgetattr(secondary)
+            attributes[3] &= ~termios.ECHO
+            termios.tcsetattr(secondary, termios.TCSANOW, attributes)
+            assert not echo_is_on(terminal)
+            assert wants_line_mode(terminal, {"TERM": "xterm"})
+    finally:
+        os.close(primary)
+        os.close(secondary)

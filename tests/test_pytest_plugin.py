@@ -1,0 +1,63 @@
+"""The pytest plugin doer ships (``doer.pytest_plugin``), used as a tester would use it.
+
+Its fixtures are in every test session where doer is installed: these tests
+ask for them by name, with no import. One test runs a separate pytest session
+(pytester) to see what a failing test's report shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+import doer
+from doer.pytest_plugin import DrivenConsole
+from handlers import double
+from pty_helpers import wait_gone
+
+pytest_plugins = ["pytester"]
+
+
+@pytest.mark.parametrize("kind", ["thread", "process"])
+def test_doer_worker_starts_a_worker_with_handlers_of_my_own(
+    doer_worker: Callable[..., doer.Worker], kind: str
+) -> None:
+    worker = doer_worker(kind, state=1, handlers={"double": double})
+    assert worker.ask(("double", 21)) == 42
+    assert worker.ask("get-state") == "state: 1"
+
+
+def test_doer_console_gives_each_line_s_answers(
+    doer_console: Callable[..., DrivenConsole],
+) -> None:
+    console = doer_console("--kind", "process", "--state", "42")
+    assert console.kind == "process"
+    assert console.answer("get-state") == "state: 42"
+    assert console.answer("nonsense") == "unknown message nonsense"
+    assert console.ask("whoami")[0].startswith(f"[process {console.worker_pid}] kind: process")
+    assert console.ask(".wait") == ["wait: on"]
+
+
+def test_doer_console_quits_the_console_and_its_worker(
+    doer_console: Callable[..., DrivenConsole],
+) -> None:
+    console = doer_console("--kind", "process")
+    assert console.quit() == 0
+    wait_gone(console.worker_pid)
+    assert "on end: state: None" in console.transcript
+
+
+def test_a_failing_test_shows_the_console_s_whole_transcript(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_wrong_answer(doer_console):
+            console = doer_console("--kind", "thread")
+            assert console.answer("ping") == "ping?"
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*doer console 1: doer --kind thread*", "*on start: state: None*", "*pong*"]
+    )
