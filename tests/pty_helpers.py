@@ -24,6 +24,7 @@ import os
 import re
 import select
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -70,6 +71,17 @@ def console_env(state_home: Path, *, no_color: bool = True) -> dict[str, str]:
     return env
 
 
+def _sigint_as_from_a_terminal() -> None:
+    """In the console's process, before it starts: SIGINT as a terminal's shell leaves it.
+
+    A test run started in the background (``cmd &``, ``nohup``, some CI
+    runners) has SIGINT ignored, and an ignored signal stays ignored across
+    exec: the console and its workers would then survive SIGINT whether or not
+    they guard against it, and the SIGINT tests would prove nothing.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Terminal:
     """``doer`` (or a shell running it) in a real pty, driven by pexpect.
 
@@ -96,6 +108,7 @@ class Terminal:
             program,
             argv,
             env=console_env(state_home),
+            preexec_fn=_sigint_as_from_a_terminal,
             encoding="utf-8",
             codec_errors="replace",
             dimensions=(40, 250),
@@ -160,6 +173,16 @@ class Terminal:
     def expect_text(self, text: str, timeout: float = TIMEOUT_S) -> re.Match[str]:
         """Wait for the exact ``text``."""
         return self.expect(re.escape(text), timeout)
+
+    def expect_count(self, text: str, count: int, timeout: float = TIMEOUT_S) -> None:
+        """Wait until ``text`` has been printed ``count`` times since the last match."""
+        deadline = time.monotonic() + timeout
+        while self.text.count(text, self.pos) < count:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not self._read(min(max(remaining, 0), 0.5)):
+                seen = self.text.count(text, self.pos)
+                self.fail(f"expected {text!r} {count} times within {timeout:g} s; saw it {seen}")
+        self.pos = len(self.text)
 
     def expect_before(self, first: str, then: str, timeout: float = TIMEOUT_S) -> None:
         """Wait for ``first`` (a regex), and fail if ``then`` (a regex) came before it."""
@@ -342,6 +365,21 @@ def wait_gone(pid: int, timeout: float = 1.0) -> float:
             what = "a zombie nobody reaped" if state == "Z" else f"in state {state}"
             raise AssertionError(f"worker process {pid} still exists after {timeout:g} s: {what}")
         time.sleep(0.002)  # a poll interval with a deadline, not a synchronisation
+
+
+@contextlib.contextmanager
+def held(pid: int) -> Iterator[None]:
+    """Hold worker process ``pid`` still (SIGSTOP) until the block ends (SIGCONT).
+
+    The gate of the end-to-end tests: requests sent meanwhile stay pending for
+    as long as the test needs, with no guess at how long a ``sleep`` lasts.
+    """
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
 
 
 def assert_alive(pid: int) -> None:

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -408,10 +409,18 @@ def test_a_reply_that_does_not_pickle_gives_a_worker_error_saying_it_could_not_b
 
 
 def test_a_request_that_does_not_unpickle_in_the_worker_fails_alone(
-    process_worker: doer.Worker,
+    make_process_worker: WorkerFactory, tmp_path: Path
 ) -> None:
+    process_worker = make_process_worker(handlers=HANDLERS)
+    # Held at a gate, so that both requests are pending when the worker fails to
+    # read the first: the failure must go to the oldest, not to any pending one.
+    gate = tmp_path / "gate"
+    held = process_worker.tell(("gate", str(gate)))
     unreadable = process_worker.tell(Unreadable())
     after = process_worker.tell("ping")
+    assert process_worker.pending == 3
+    gate.touch()
+    assert held.result(timeout=T) == "passed gate"
 
     with pytest.raises(
         WorkerError, match=r"^the request could not be read here: RuntimeError: this object refuses"
@@ -420,7 +429,26 @@ def test_a_request_that_does_not_unpickle_in_the_worker_fails_alone(
     assert after.result(timeout=T) == "pong"
 
 
-def test_a_worker_process_survives_sigint_sent_to_it(process_worker: doer.Worker) -> None:
+@pytest.fixture
+def sigint_as_a_terminal_leaves_it() -> Iterator[None]:
+    """SIGINT handled as Python does by default, whatever this test run inherited.
+
+    A run started in the background (``cmd &``, ``nohup``, some CI runners)
+    inherits SIGINT ignored, and a worker started from it inherits that: it
+    would survive SIGINT with its own guard removed, and the test would prove
+    nothing. Workers started inside this fixture see the disposition a
+    console started from a terminal has.
+    """
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+@pytest.mark.usefixtures("sigint_as_a_terminal_leaves_it")
+def test_a_worker_process_survives_sigint_sent_to_it(make_process_worker: WorkerFactory) -> None:
+    process_worker = make_process_worker()
     # The signal is pending in the worker before the ping is even written, so
     # the worker meets it before it can read the ping: if SIGINT were not
     # ignored, the ping would fail with "the worker died".
@@ -431,6 +459,7 @@ def test_a_worker_process_survives_sigint_sent_to_it(process_worker: doer.Worker
     assert type(process_worker.stop()) is Ended
 
 
+@pytest.mark.usefixtures("sigint_as_a_terminal_leaves_it")
 @pytest.mark.parametrize("process_kind", [Kind("process", "spawn")], ids=str)
 def test_a_spawned_worker_without_the_sigint_guard_would_die_of_sigint(
     make_process_worker: WorkerFactory,
@@ -444,6 +473,128 @@ def test_a_spawned_worker_without_the_sigint_guard_would_die_of_sigint(
 
     assert recorder.finished.wait(timeout=T), "the worker did not die of SIGINT"
     assert type(worker.ended) is Died
+
+
+@pytest.mark.usefixtures("sigint_as_a_terminal_leaves_it")
+@pytest.mark.parametrize("start_method", ["spawn", "forkserver"])
+def test_a_worker_survives_sigint_while_it_boots(start_method: str) -> None:
+    """A Ctrl-C while the worker's interpreter starts must not kill it.
+
+    Only the blocked signal mask it is started with protects it then: its
+    own handler is not set yet. SIGINT is sent over and over from the moment
+    the process exists until its start event has come.
+    """
+    started = threading.Event()
+    worker = doer.start("process", start_method=start_method)
+    sent = 0
+
+    def interrupt() -> None:
+        nonlocal sent
+        while not started.is_set():
+            try:
+                os.kill(worker.pid, signal.SIGINT)
+            except ProcessLookupError:
+                return  # it died: the ask below says so
+            sent += 1
+
+    interrupter = threading.Thread(target=interrupt, name="test-sigint-sender")
+    interrupter.start()
+    try:
+        worker.wait_started(T)
+    except WorkerGone:
+        pass  # reported by the assertions below
+    finally:
+        started.set()
+        interrupter.join()
+    try:
+        assert sent > 0
+        assert worker.ended is None, f"the worker died of SIGINT while booting: {worker.ended}"
+        assert worker.ask("ping", timeout=T) == "pong"
+    finally:
+        worker.stop()
+
+
+def _pipe_ends(pid: int) -> dict[int, set[str]]:
+    """For each pipe process ``pid`` holds open, which ends: ``{inode: {"r", "w"}}``."""
+    ends: dict[int, set[str]] = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            with open(f"/proc/{pid}/fdinfo/{fd}", encoding="ascii") as info:
+                flags = next(int(line.split()[1], 8) for line in info if line.startswith("flags:"))
+        except (FileNotFoundError, StopIteration):
+            continue  # closed meanwhile
+        if target.startswith("pipe:["):
+            end = "w" if flags & os.O_ACCMODE == os.O_WRONLY else "r"
+            ends.setdefault(int(target[6:-1]), set()).add(end)
+    return ends
+
+
+def _console_ends(worker: doer.Worker) -> dict[int, str]:
+    """The console's ends of ``worker``'s pipes: the request write end, the response read end."""
+    link = worker._link
+    return {
+        os.fstat(link._requests.fileno()).st_ino: "w",  # type: ignore[attr-defined]
+        os.fstat(link._responses.fileno()).st_ino: "r",  # type: ignore[attr-defined]
+    }
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fdinfo"), reason="needs /proc/PID/fdinfo")
+def test_a_process_worker_holds_no_end_of_the_console_s_pipes(
+    make_process_worker: WorkerFactory,
+) -> None:
+    """Neither of its own pipes (it would never see end-of-file when the console
+    dies) nor another worker's (it would keep that worker alive). A fork copies
+    them all; the worker must close them."""
+    first, second = make_process_worker(), make_process_worker()
+    for worker in (first, second):
+        held = _pipe_ends(worker.pid)
+        for other in (first, second):
+            for inode, console_end in _console_ends(other).items():
+                assert console_end not in held.get(inode, set()), (
+                    f"worker {worker.pid} holds the console's {console_end!r} end of "
+                    f"{'its own' if other is worker else 'another worker'}'s pipe {inode}"
+                )
+    # Its own ends it does hold: one to read requests, one to write answers.
+    assert sorted("".join(sorted(held[i])) for i in _console_ends(second)) == ["r", "w"]
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/PID/fd")
+def test_a_process_worker_s_stdin_stdout_and_stderr_are_dev_null(
+    process_worker: doer.Worker,
+) -> None:
+    """A worker that printed would write over the prompt; one holding the terminal
+    would keep it open after the console is gone."""
+    for fd in (0, 1, 2):
+        assert os.readlink(f"/proc/{process_worker.pid}/fd/{fd}") == os.devnull, fd
+
+
+def test_large_messages_told_from_several_threads_at_once_each_get_their_own_answer(
+    worker: doer.Worker,
+) -> None:
+    """Sends are serialised: a message bigger than a pipe's atomic write, sent
+    from two threads at once, would otherwise interleave with another on the pipe."""
+
+    def tell_many(thread: int) -> list[tuple[str, doer.Pending]]:
+        told = []
+        for number in range(15):
+            message = f"t{thread}-{number}-" + "x" * 150_000
+            told.append((message, worker.tell(message)))
+        return told
+
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="test-teller") as pool:
+        told = [pair for pairs in pool.map(tell_many, range(4)) for pair in pairs]
+    for message, pending in told:
+        assert pending.result(timeout=T) == f"unknown message {message}"
+    assert worker.ask("ping", timeout=T) == "pong"
+
+
+def test_set_state_to_an_equal_value_of_another_type_is_the_state_the_console_sees(
+    worker: doer.Worker,
+) -> None:
+    for value in (1, 1.0, True, 1):
+        worker.ask(("set-state", value), timeout=T)
+        assert worker.state == value and type(worker.state) is type(value), worker.state
 
 
 #: A console in a child process: starts a process worker, keeps it busy so that

@@ -13,12 +13,13 @@ import os
 import re
 import signal
 import termios
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from pty_helpers import Terminal, assert_alive, strip_ansi, wait_gone
+from pty_helpers import Terminal, assert_alive, held, strip_ansi, wait_gone
 
 KINDS = ["thread", "process"]
 
@@ -227,16 +228,50 @@ def test_the_terminal_stays_raw_while_the_shell_is_busy_between_prompts(launch: 
 
     In cooked mode the terminal itself would echo them over the output (and
     turn Ctrl-C into SIGINT). ``.quit`` with a request pending keeps the shell
-    busy between prompts for a while: the terminal must still be raw then.
+    busy between prompts for as long as the worker is held (stopped).
+    """
+    term = launch("--kind", "process")
+    with held(term.worker_pid):
+        term.sendline("ping")
+        term.sendline(".quit")
+        term.expect_text("waiting for 1 pending request(s)")
+        lflags = termios.tcgetattr(term.child.child_fd)[3]
+        assert not lflags & termios.ECHO, "the terminal echoes keys between prompts"
+        assert not lflags & termios.ICANON, "the terminal is in line mode between prompts"
+    term.expect_text("all 1 pending request(s) answered")
+    term.expect_eof()
+
+
+def test_the_terminal_stays_raw_while_a_burst_of_answers_is_printed(launch: Launch) -> None:
+    """Printing an answer above the prompt must not switch the terminal to cooked mode.
+
+    prompt-toolkit's usual way to print above a prompt does, for the moment it
+    prints: a key typed then is echoed by the terminal, a Ctrl-D is taken as
+    end-of-file. The flags are sampled as fast as can be while 300 answers are
+    printed; in cooked mode even for a moment per answer, samples catch it.
     """
     term = launch("--kind", "thread")
-    term.sendline("sleep 0.5")
-    term.sendline(".quit")
-    term.expect_text("waiting for 1 pending request(s)")
-    lflags = termios.tcgetattr(term.child.child_fd)[3]
-    assert not lflags & termios.ECHO, "the terminal echoes keys between prompts"
-    assert not lflags & termios.ICANON, "the terminal is in line mode between prompts"
-    term.expect_eof()
+    fd = term.child.child_fd
+    done = threading.Event()
+    samples = cooked = 0
+
+    def sample() -> None:
+        nonlocal samples, cooked
+        while not done.is_set():
+            if termios.tcgetattr(fd)[3] & (termios.ICANON | termios.ECHO):
+                cooked += 1
+            samples += 1
+
+    sampler = threading.Thread(target=sample, name="test-termios-sampler")
+    sampler.start()
+    try:
+        term.send("ping\r" * 300)
+        term.expect_count("] pong", 300, timeout=20.0)
+    finally:
+        done.set()
+        sampler.join()
+    assert samples > 1000, f"too few samples to tell: {samples}"
+    assert cooked == 0, f"the terminal was cooked in {cooked} of {samples} samples"
 
 
 def test_ctrl_c_while_a_request_is_pending_leaves_the_worker_and_its_answer_alone(
@@ -245,11 +280,13 @@ def test_ctrl_c_while_a_request_is_pending_leaves_the_worker_and_its_answer_alon
     """Spawned, so the worker could not survive a SIGINT by inheriting a handler."""
     term = launch("--kind", "process", "--start-method", "spawn")
     pid = term.worker_pid
-    term.sendline("sleep 0.5")
-    term.expect_prompt()
-    term.send("half-typed")
-    term.expect_text("half-typed")
-    term.send("\x03")
-    term.expect_text("slept 0.5 s")
+    with held(pid):  # the request stays pending until the Ctrl-C is taken
+        term.sendline("whoami")
+        term.expect_prompt()
+        term.send("half-typed")
+        term.expect_text("half-typed")
+        term.send("\x03")
+        term.expect_prompt()  # a fresh prompt: the Ctrl-C was taken
+    term.expect_text(f"kind: process, pid: {pid}")
     assert term.answer("ping") == "pong"
     assert_alive(pid)

@@ -260,3 +260,34 @@ def test_a_reader_that_stops_reading_ends_the_console_quietly_with_status_141(
     assert console.stderr is not None
     assert console.stderr.read() == b""
     wait_gone(int(re.findall(r"pid: (\d+)", before)[-1]), timeout=1.0)
+
+
+def test_a_worker_that_dies_idle_after_the_last_line_makes_the_status_1(tmp_path: Path) -> None:
+    """Every line went well, then the worker died while nothing was asked of it.
+
+    The console finds out only when it stops the worker at the end of input:
+    that is still a failure of the run, and it is said.
+    """
+    console = subprocess.Popen(
+        [DOER, "--kind", "process"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=plain_env(tmp_path),
+    )
+    assert console.stdin is not None
+    try:
+        console.stdin.write(b"ping\n")
+        console.stdin.flush()
+        before = read_until(console, r"\] pong\n")
+        worker = worker_pid_of(before)
+        os.kill(worker, signal.SIGKILL)
+        wait_gone(worker, timeout=5.0)  # dead (a zombie until the console reaps it)
+        out, err = console.communicate(timeout=10)  # end of input
+    finally:
+        if console.poll() is None:
+            console.kill()
+            console.communicate()
+    transcript = before + out.decode()
+    assert console.returncode == 1, transcript + err.decode()
+    assert f"[process {worker}] died: killed by SIGKILL\n" in transcript

@@ -26,6 +26,7 @@ from prompt_toolkit.renderer import CPR_Support
 
 from doer.console import COMMANDS, Console, Mailbox, Settings
 from doer.shell import Shell, history_path, make_completer, make_history, probe_cpr
+from handlers import HANDLERS
 from shell_helpers import DEADLINE, driven_shell
 
 KINDS = ["thread", "process"]
@@ -50,36 +51,43 @@ async def test_the_prompt_names_the_kind_and_pid_and_says_when_the_worker_has_en
         assert d.shell.prompt()[0][1] == "doer (no worker)> "
 
 
-async def test_the_toolbar_shows_kind_pid_state_and_pending_requests() -> None:
-    async with driven_shell("thread") as d:
+async def test_the_toolbar_shows_kind_pid_state_and_pending_requests(tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    async with driven_shell("thread", handlers=HANDLERS) as d:
         worker = d.console.worker
         assert worker is not None
         d.type("set-state hola!\n")
         await d.wait_for_text("new state: hola!")
-        d.type("sleep 0.5\n")
-        await d.wait_for(lambda: worker.pending == 1, "the sleep to be pending")
+        d.type(f"gate {gate}\n")
+        await d.wait_for(lambda: worker.pending == 1, "the gate to be pending")
         toolbar = "".join(text for _, text in d.shell.toolbar())
         assert f"thread {worker.pid}" in toolbar
         assert "state: hola!" in toolbar
         assert "pending: 1" in toolbar
-        await d.wait_for_text("slept 0.5 s")
+        gate.touch()
+        await d.wait_for_text("passed gate")
         assert "pending: 0" in "".join(text for _, text in d.shell.toolbar())
 
 
-async def test_the_prompt_takes_commands_while_a_slow_request_is_pending() -> None:
-    async with driven_shell("process") as d:
-        d.type("sleep 1\n")
+async def test_the_prompt_takes_commands_while_a_slow_request_is_pending(tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    async with driven_shell("process", handlers=HANDLERS) as d:
+        d.type(f"gate {gate}\n")
         d.type(".status\n")
-        status_end = await d.wait_for_text("pending: 1")
-        assert "slept 1 s" not in d.text()[:status_end]
-        await d.wait_for_text("slept 1 s", after=status_end)
+        status_end = await d.wait_for_text("state: 42, pending: 1")  # the worker is held
+        gate.touch()
+        await d.wait_for_text("passed gate", after=status_end)
 
 
-async def test_a_request_past_the_timeout_is_reported_and_its_late_answer_still_printed() -> None:
-    async with driven_shell("thread", timeout=0.2) as d:
-        d.type("sleep 0.6\n")
-        warned = await d.wait_for_text("no answer to request 1 (sleep 0.6) within 0.2 s")
-        await d.wait_for_text("slept 0.6 s", after=warned)
+async def test_a_request_past_the_timeout_is_reported_and_its_late_answer_still_printed(
+    tmp_path: Path,
+) -> None:
+    gate = tmp_path / "gate"
+    async with driven_shell("thread", timeout=0.2, handlers=HANDLERS) as d:
+        d.type(f"gate {gate}\n")
+        warned = await d.wait_for_text("no answer to request 1 (gate ")
+        gate.touch()  # only once the lateness is reported: the answer is late for sure
+        await d.wait_for_text("passed gate", after=warned)
 
 
 async def test_ctrl_c_clears_the_line_and_leaves_the_worker_alone() -> None:
@@ -105,14 +113,16 @@ async def test_ctrl_d_stops_the_worker_and_ends_the_shell_with_status_0() -> Non
         assert not worker.alive
 
 
-async def test_quit_waits_for_pending_requests_before_the_end_event() -> None:
-    async with driven_shell("thread") as d:
-        d.type("sleep 0.3\n")
+async def test_quit_waits_for_pending_requests_before_the_end_event(tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    async with driven_shell("thread", handlers=HANDLERS) as d:
+        d.type(f"gate {gate}\n")
         d.type(".quit\n")
+        await d.wait_for_text("waiting for 1 pending request(s)")
+        gate.touch()
         assert await asyncio.wait_for(d.task, DEADLINE) == 0
         text = d.text()
-        assert "waiting for 1 pending request(s)" in text
-        assert text.index("slept 0.3 s") < text.index("on end: state: 42")
+        assert text.index("passed gate") < text.index("on end: state: 42")
 
 
 async def test_restart_replaces_the_worker_with_a_fresh_one_of_the_kind_asked_for() -> None:
@@ -257,15 +267,27 @@ async def test_quit_now_drops_pending_requests_without_waiting_and_says_so() -> 
         assert not worker.alive
 
 
-async def test_quit_with_requests_pending_says_when_all_were_answered() -> None:
-    async with driven_shell("thread") as d:
-        d.type("sleep 0.2\n")
-        d.type("ping\n")
+@pytest.mark.parametrize("kind", KINDS)
+async def test_quit_says_all_were_answered_only_after_the_last_answer(
+    tmp_path: Path, kind: str
+) -> None:
+    """Two requests held at two gates, then .quit: "all 2 answered" follows both answers.
+
+    The gates open one after the other, so a wait that ended one answer early
+    would say "all answered" between them.
+    """
+    first, second = tmp_path / "first", tmp_path / "second"
+    async with driven_shell(kind, handlers=HANDLERS) as d:
+        d.type(f"gate {first}\n")
+        d.type(f"gate {second}\n")
         d.type(".quit\n")
+        await d.wait_for_text("waiting for 2 pending request(s)")
+        first.touch()
+        await d.wait_for_text("passed first")
+        second.touch()
         assert await asyncio.wait_for(d.task, DEADLINE) == 0
         text = d.text()
-        assert "waiting for 2 pending request(s)" in text
-        assert text.index("pong") < text.index("all 2 pending request(s) answered")
+        assert text.index("passed second") < text.index("all 2 pending request(s) answered"), text
 
 
 async def test_timeout_command_shows_and_sets_the_time_to_wait_for_an_answer() -> None:

@@ -16,7 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from pty_helpers import DOER, Terminal, console_env, read_until, wait_gone, wait_until_asleep
+from pty_helpers import (
+    DOER,
+    Terminal,
+    console_env,
+    held,
+    read_until,
+    wait_gone,
+    wait_until_asleep,
+)
 
 WARNING_WORDS = ("Traceback", "Warning", "leaked", "resource_tracker")
 
@@ -127,14 +135,17 @@ def test_the_shell_ends_every_way_with_its_status_and_no_warning(
     try:
         term.start()
         term.ask("ping", "pong")
-        term.sendline("sleep 0.3")
-        if how == "ctrl-d":
-            term.expect_prompt()
-            term.send("\x04")
-        elif how.startswith("."):
-            term.sendline(how)
-        else:
-            os.kill(term.console_pid, signal.Signals[how])
+        with held(term.worker_pid):  # a request is pending whichever way the shell ends
+            term.sendline("whoami")
+            if how == "ctrl-d":
+                term.expect_prompt()
+                term.send("\x04")
+            elif how.startswith("."):
+                term.sendline(how)
+            else:
+                os.kill(term.console_pid, signal.Signals[how])
+            if how in (".quit", "ctrl-d"):
+                term.expect_text("waiting for 1 pending request(s)")
         term.expect_eof()
         assert term.exit_status() == status
         assert_quiet(term.text)

@@ -305,3 +305,15 @@ def test_the_end_event_carries_the_final_state_and_the_exit_request_id() -> None
     records = run_doer(("set-state", "hola!"), "ping", "exit")
 
     assert records[-1] == Ended(3, "hola!", os.getpid(), "")
+
+
+@pytest.mark.parametrize("new", [1.0, True], ids=["1 -> 1.0", "1 -> True"])
+def test_a_state_set_to_an_equal_value_of_another_type_is_reported_as_changed(new: Any) -> None:
+    """``1 == 1.0 == True``, but they are three states: the check is ``is``, not ``==``."""
+    records = run_doer(("set-state", new), "get-state", state=1)
+
+    changed, unchanged = answers(records)
+    assert changed.state == (new,)
+    assert type(changed.state[0]) is type(new)
+    assert unchanged.state == ()
+    assert changed.value == f"new state: {new}"

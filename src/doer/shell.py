@@ -167,6 +167,7 @@ class Shell:
         self._waiter: tuple[Callable[[], bool], asyncio.Event] | None = None
         self._answers_shown: dict[int, int] = {}  # id(worker) -> last request id answered
         self._start_shown: set[int] = set()  # id(worker) of workers whose start was shown
+        self._last_sent: dict[int, int] = {}  # id(worker) -> last request id sent
         self.key_bindings = merge_key_bindings([bulk_typing_bindings(), ctrl_c_bindings()])
         self.completer = make_completer(console)  # the words never change in a session
         self.input_processors: list[Processor] = [LongLineView()]
@@ -321,6 +322,7 @@ class Shell:
             return
         worker = self.console.worker
         assert worker is not None
+        self._last_sent[id(worker)] = pending.request_id
         timeout = self.console.settings.timeout
         asyncio.get_running_loop().call_later(timeout, self.warn_if_late, worker, pending)
         self.session.app.invalidate()
@@ -433,10 +435,18 @@ class Shell:
             )
 
     async def _wait_until_idle(self, worker: Worker, at_most: float | None) -> bool:
-        """Wait until ``worker`` has no pending request (True), or Ctrl-C, or ``at_most`` s."""
-        return await self._wait_until(
-            lambda: worker.pending == 0 or worker.ended is not None, at_most
-        )
+        """Wait until every request sent to ``worker`` has its answer printed (True),
+        or Ctrl-C, or ``at_most`` s.
+
+        Printed, not only arrived: ``worker.pending`` drops in the reply reader
+        before the answer is handed to this loop, so it can reach 0 while the
+        last answers still wait to be printed.
+        """
+        return await self._wait_until(lambda: self._all_answers_shown(worker), at_most)
+
+    def _all_answers_shown(self, worker: Worker) -> bool:
+        shown = self._answers_shown.get(id(worker), 0)
+        return worker.ended is not None or shown >= self._last_sent.get(id(worker), 0)
 
     async def _wait_until(self, condition: Callable[[], bool], at_most: float | None) -> bool:
         """Wait until ``condition`` holds after a record is shown (True), or Ctrl-C, or timeout.
