@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test soak lint bench docs clean
+.PHONY: run test soak mutate lint bench docs clean
 
 run: $(STAMP)
 	$(BIN)/doer $(ARGS)
@@ -18,6 +18,13 @@ test: $(STAMP)
 # mode, and the fuzz tests at length. DOER_FUZZ_SEED=N replays a pty fuzz run.
 soak: $(STAMP)
 	$(BIN)/python -m pytest -m soak -p no:cacheprovider --durations=0 tests/test_soak.py $(PYTEST_ARGS)
+
+# Mutation testing of the modules whose tests need no process or terminal (see
+# [tool.mutmut] in pyproject.toml); a few minutes at most, not part of make test.
+mutate: $(STAMP)
+	rm -rf mutants
+	$(BIN)/mutmut run
+	$(BIN)/mutmut results
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts examples
@@ -38,4 +45,4 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis mutants

@@ -98,11 +98,12 @@ async def test_text_past_the_limit_is_cut_from_what_was_inserted_not_from_what_w
 
 async def test_a_history_entry_longer_than_the_limit_is_cut_when_recalled() -> None:
     history = InMemoryHistory()
-    history.append_string("h" * 100_000)  # written by a version without the limit, say
+    entry = "set-state " + "h" * 100_000  # written by a version without the limit, say
+    history.append_string(entry)
     async with driven_shell("thread", history=history) as d:
-        d.type("\x1b[A")  # Up
+        d.type("\x1b[A")  # Up: the entry replaces the line, with the cursor at its start
         await d.wait_for_text(TOO_LONG)
-        assert d.shell.session.default_buffer.text == "h" * MAX_LINE_CHARS
+        assert d.shell.session.default_buffer.text == entry[:MAX_LINE_CHARS], "its end is cut"
 
 
 def test_the_undo_history_keeps_the_newest_steps_only() -> None:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from doer.client import Worker
 from doer.console import Settings
 from doer.lines import LineRunner, echo_is_on, wants_line_mode
 
@@ -111,3 +112,35 @@ def test_a_terminal_with_its_echo_off_means_line_mode() -> None:
     finally:
         os.close(primary)
         os.close(secondary)
+
+
+def test_a_line_as_long_as_a_terminal_keeps_is_refused_not_sent_cut() -> None:
+    status, text = run("set-state " + "x" * 5000 + "\n", "get-state\n")
+    assert status == 0
+    assert "error: line too long for a terminal in line mode: it keeps N,N bytes" in text
+    assert "[thread N] state: None\n" in text, "the state was not changed by a cut line"
+
+
+def test_ctrl_d_after_some_text_sends_it_on_a_line_of_its_own() -> None:
+    _, text = run("ping")  # no newline: the terminal hands over the text at Ctrl-D
+    assert "doer thread N> \n[thread N] pong\n" in text
+
+
+def test_ctrl_c_while_restart_waits_for_the_worker_stops_it_at_once_and_carries_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stop = Worker.stop
+    interrupted: list[float | None] = []
+
+    def stop_interrupted_once(self: Worker, timeout: float | None = 5.0) -> object:
+        if not interrupted:
+            interrupted.append(timeout)
+            raise KeyboardInterrupt  # Ctrl-C while waiting for the worker to end
+        return stop(self, timeout)
+
+    monkeypatch.setattr(Worker, "stop", stop_interrupted_once)
+    status, text = run(".restart process\n", "ping\n")
+    assert status == 0
+    assert "[process N] on start: state: None" in text
+    assert "[process N] pong\n" in text
+    assert "could not be stopped" not in text

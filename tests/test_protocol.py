@@ -23,11 +23,14 @@ from doer.protocol import (
     Reply,
     Request,
     Started,
+    clipped,
     describe,
     message_summary,
     message_text,
     parse_line,
     printable,
+    safe_repr,
+    shown_value,
 )
 
 # --- parse_line --------------------------------------------------------------
@@ -376,3 +379,35 @@ RECORDS = st.one_of(
 @given(RECORDS)
 def test_describe_always_gives_one_printable_line(record: Record) -> None:
     assert_one_printable_line(describe(record))
+
+
+# --- the edges mutation testing found untested (make mutate) ----------------------
+
+
+def test_printable_keeps_printable_text_of_any_script_as_it_is() -> None:
+    assert printable("héllo 字 ñ — ok") == "héllo 字 ñ — ok"
+    assert printable("héllo\x01字") == "héllo\\x01字", "only the unprintable one is escaped"
+    assert printable("tab\there") == "tab\\there"
+
+
+def test_message_summary_cuts_only_past_its_limit() -> None:
+    assert message_summary("x" * 60) == "x" * 60
+    assert message_summary("x" * 61) == "x" * 59 + "…"
+
+
+def test_message_summary_shows_a_word_bare_whatever_letters_it_has() -> None:
+    assert message_summary(("set-state", "Xavier")) == "set-state Xavier"
+
+
+def test_safe_repr_names_the_type_of_a_value_it_cannot_show() -> None:
+    huge = 10**5000  # repr() refuses an int of more than 4,300 digits
+    assert safe_repr(huge).startswith("<int that cannot be shown: ValueError: ")
+
+
+def test_shown_value_takes_the_limit_it_is_given() -> None:
+    assert shown_value("x" * 30, 10) == "x" * 10 + "… (30 characters)"
+
+
+def test_clipped_cuts_to_its_limit_with_an_ellipsis() -> None:
+    assert clipped("abcdef", 6) == "abcdef"
+    assert clipped("abcdefg", 6) == "abcde…"

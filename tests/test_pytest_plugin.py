@@ -48,6 +48,22 @@ def test_doer_console_quits_the_console_and_its_worker(
     assert "on end: state: None" in console.transcript
 
 
+def test_doer_console_follows_a_restart_and_waits_as_long_as_the_console_s_timeout(
+    doer_console: Callable[..., DrivenConsole],
+) -> None:
+    console = doer_console("--kind", "process", "--timeout", "20")
+    assert console.timeout == 25.0
+    first = console.worker_pid
+    console.ask(".restart")
+    assert console.worker_pid != first
+    assert [kind for kind, _ in console.workers] == ["process", "process"]
+
+
+def test_doer_console_refuses_a_prompt_of_the_test_s_own() -> None:
+    with pytest.raises(ValueError, match="sets the prompt itself"):
+        DrivenConsole(["--prompt", "mine> "])
+
+
 def test_a_failing_test_shows_the_console_s_whole_transcript(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """

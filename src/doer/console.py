@@ -22,9 +22,9 @@ COMMANDS: dict[str, str] = {
     ".help": "show this help",
     ".status": "show the worker: kind, pid, state, pending requests",
     ".timeout": "show or set the seconds to wait for an answer (.timeout 2.5)",
-    ".restart": "replace the worker with a fresh one (.restart thread | .restart process)",
-    ".prompt": "set a fixed prompt (.prompt 'X> '); .prompt alone brings back the usual one",
-    ".wait": "on: the prompt comes back once a line is answered; off: at once (.wait on|off)",
+    ".restart": "a fresh worker (.restart thread | .restart process)",
+    ".prompt": "a fixed prompt (.prompt 'X> '); alone: the usual prompt again",
+    ".wait": "on: the prompt waits for each line's answers; off: it does not",
     ".quit": "wait for pending requests, stop the worker, leave (Ctrl-D too)",
     ".quit!": "leave now: pending requests are dropped, and said so",
 }

@@ -12,8 +12,8 @@ writes) from freezing the console or filling the machine's memory:
   go: one lookup and one copy per run instead of per key.
 - **A length limit** (:class:`LineLimit`): after any change to the buffer
   (typing, a paste, a history entry, a yank), text past the limit is taken out
-  again at once, before anything is drawn: the part just inserted, before the
-  cursor. The user is told once per line.
+  again at once, before anything is drawn: the end of what was just inserted,
+  or the end of a line that replaced the buffer. The user is told once per line.
 - **A bounded undo history**: prompt-toolkit keeps a copy of the whole line for
   every undo step, and typing saves a step for almost every key. 60,000 keys
   made 60,000 copies (1.7 GB here). Only the newest :data:`UNDO_STEPS` are kept.
@@ -113,10 +113,12 @@ class LineLimit:
         excess = len(buffer.text) - self.limit
         if excess <= 0:
             return
-        # Take out the excess just before the cursor: the end of what was just
-        # inserted (typed, pasted or yanked), not text that was already there.
+        # Text inserted at the cursor (typed, pasted, yanked) ends at the cursor,
+        # and is at least as long as the excess: take out the end of it, not
+        # text that was there before. Text that replaced the line (a history
+        # entry, with the cursor at its start) loses its end instead.
         cursor = buffer.cursor_position
-        start = max(cursor - excess, 0)
+        start = cursor - excess if cursor >= excess else self.limit
         end = start + excess
         text = buffer.text
         # Setting the document fires this handler again, now within the limit.

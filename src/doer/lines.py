@@ -18,8 +18,11 @@ console is a classic line-by-line REPL instead::
 - Nothing but text is written: no escape sequence, no colour, no redraw.
 - Ctrl-C at the prompt clears the line (the terminal turns it into SIGINT);
   while an answer is awaited, it stops waiting, and the answer is printed
-  when it comes, before a later prompt. Ctrl-D at the prompt leaves, as
-  ``.quit`` does.
+  when it comes, before a later prompt; while a worker is being stopped, it
+  stops it at once. Ctrl-D at the prompt leaves, as ``.quit`` does.
+- The terminal edits the line, so its limit holds: 4,095 bytes, the rest
+  dropped without a word. A line that long is refused with an error rather
+  than sent cut.
 
 It is plain mode with a prompt and without the ``> line`` echo, so the two
 print the same lines.
@@ -36,6 +39,10 @@ from doer.client import Pending
 from doer.console import Settings
 from doer.protocol import Record, printable
 from doer.script import EXIT_FAILED, EXIT_OK, PlainRunner
+
+#: The longest line a terminal's own line editing keeps (Linux: 4,096 bytes with
+#: the newline); it drops the rest without a word, so a line that long is refused.
+TERMINAL_LINE_BYTES = 4095
 
 #: What ``TERM`` says when the terminal cannot move its cursor, or says nothing.
 DUMB_TERMS = ("", "dumb", "unknown")
@@ -82,7 +89,31 @@ class LineRunner(PlainRunner):
             if not line:  # Ctrl-D
                 self.out.write("\n")
                 return
+            if not line.endswith(b"\n"):  # Ctrl-D after some text sends it as it is
+                self.out.write("\n")
+            if len(line.rstrip(b"\r\n")) >= TERMINAL_LINE_BYTES:
+                self.fail(
+                    f"line too long for a terminal in line mode: it keeps {TERMINAL_LINE_BYTES:,}"
+                    " bytes of a line and drops the rest, so it was not sent"
+                    " (pipe the lines in, or use the shell, for longer ones)"
+                )
+                continue
             yield line
+
+    def _run_line(self, number: int, raw: bytes) -> bool:
+        """Carry out one line; Ctrl-C while it runs is the end of that line, not of doer."""
+        try:
+            return super()._run_line(number, raw)
+        except KeyboardInterrupt:
+            self.fail("interrupted")
+            return True
+
+    def _stop(self, quick: bool = False) -> None:
+        """Stop the worker; a Ctrl-C while waiting for it to end stops it at once."""
+        try:
+            super()._stop(quick)
+        except KeyboardInterrupt:
+            super()._stop(quick=True)
 
     def write_prompt(self) -> None:
         self.out.write(printable(self.console.prompt_text()))

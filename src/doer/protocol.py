@@ -262,6 +262,11 @@ def shorten(text: str, limit: int = SHOWN_CHARS) -> str:
     return f"{text[:limit]}… ({len(text):,} characters)"
 
 
+def clipped(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, ``…`` marking the cut: for a narrow space."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def printable(text: str) -> str:
     """``text`` made safe to write to a terminal on one line.
 

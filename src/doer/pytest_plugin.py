@@ -21,9 +21,10 @@ Installed with doer (a ``pytest11`` entry point), so any test can ask for:
 
     The console runs in line mode with a fixed prompt, the way a program
     should drive it: each line's answers, then the prompt. At teardown it is
-    left with ``.quit``, killed if it hangs, and the test fails if its worker
-    process is still there. When a test fails, each console's whole
-    transcript is added to the report.
+    left with ``.quit``, killed if it hangs, and the test fails if any worker
+    process it started is still there. When a test fails, each console's
+    whole transcript is added to the report. Line mode reads lines as a
+    terminal does: 4,095 bytes at most (a longer line is refused).
 
 Nothing is imported here that a test session not using doer would pay for:
 pexpect (a test requirement of yours, not of doer) only when a console starts.
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
 
 #: The prompt the driven console is given: no worker's answer looks like it.
 PROMPT = "[doer-test]> "
-#: Seconds to wait for the console: for its start, and for each line's answers.
+#: Seconds to wait for the library's workers to start and to stop.
 TIMEOUT_S = 10.0
 
 _TAGGED = re.compile(r"\[(?:thread|process) \d+\] ")
@@ -63,15 +64,22 @@ class DrivenConsole:
     """The ``doer`` command in a pty, one line at a time.
 
     Attributes:
-        kind: the worker's kind, from its start event.
-        worker_pid: the worker's pid, from its start event.
+        workers: ``(kind, pid)`` of every worker it started, from the start
+            events; ``kind`` and ``worker_pid`` are the current one's.
         transcript: everything the console printed, as printed.
+        timeout: seconds to wait for a prompt (default: the console's
+            ``--timeout`` and 5 s more).
     """
 
-    def __init__(self, args: list[str], env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, args: list[str], env: Mapping[str, str] | None = None, timeout: float | None = None
+    ) -> None:
         import pexpect
 
+        if "--prompt" in args or any(arg.startswith("--prompt=") for arg in args):
+            raise ValueError("doer_console sets the prompt itself: leave --prompt out")
         self.args = args
+        self.timeout = _console_timeout(args) if timeout is None else timeout
         # The doer installed beside this Python (the venv the tests run in), else the PATH's.
         beside = Path(sys.executable).with_name("doer")
         command = str(beside) if beside.exists() else shutil.which("doer") or "doer"
@@ -82,37 +90,53 @@ class DrivenConsole:
             encoding="utf-8",
             codec_errors="replace",
             echo=False,  # a program typing: line mode, no echo of the lines typed
-            timeout=TIMEOUT_S,
+            timeout=self.timeout,
         )
         self.child.delaybeforesend = None
         self.transcript = ""
-        before = self._until_prompt()
-        started = _START_EVENT.search(before)
-        if started is None:
+        #: Every worker the console started (a .restart starts another): kind, pid.
+        self.workers: list[tuple[str, int]] = []
+        self._until_prompt(self.timeout)
+        if not self.workers:
             raise AssertionError(f"the console did not start a worker:\n{self.transcript}")
-        self.kind, self.worker_pid = started.group(1), int(started.group(2))
 
-    def _until_prompt(self) -> str:
+    @property
+    def kind(self) -> str:
+        """The current worker's kind."""
+        return self.workers[-1][0]
+
+    @property
+    def worker_pid(self) -> int:
+        """The current worker's pid."""
+        return self.workers[-1][1]
+
+    def _until_prompt(self, timeout: float) -> str:
         import pexpect
 
         try:
-            self.child.expect_exact(PROMPT)
+            self.child.expect_exact(PROMPT, timeout=timeout)
         except (pexpect.TIMEOUT, pexpect.EOF):
             self.transcript += str(self.child.before)
             raise AssertionError(
-                f"no prompt from the console within {TIMEOUT_S:g} s:\n{self.transcript}"
+                f"no prompt from the console within {timeout:g} s:\n{self.transcript}"
             ) from None
         before = str(self.child.before)
         self.transcript += before + PROMPT
+        self.workers += [(kind, int(pid)) for kind, pid in _START_EVENT.findall(before)]
         return before
 
-    def ask(self, line: str) -> list[str]:
-        """Type ``line``; return the lines printed before the next prompt."""
+    def ask(self, line: str, timeout: float | None = None) -> list[str]:
+        """Type ``line``; return the lines printed before the next prompt.
+
+        Waits up to ``timeout`` seconds (default: the console's ``--timeout``
+        and a margin, as the console itself gives up on an answer then).
+        """
         self.child.sendline(line)
         self.transcript += line + "\n"
-        return [text for text in self._until_prompt().replace("\r", "").split("\n") if text]
+        before = self._until_prompt(self.timeout if timeout is None else timeout)
+        return [text for text in before.replace("\r", "").split("\n") if text]
 
-    def answer(self, line: str) -> str:
+    def answer(self, line: str, timeout: float | None = None) -> str:
         """Type ``line``; return its one answer, without the ``[kind pid]`` tag.
 
         An error is an answer too: ``error: ...``.
@@ -120,7 +144,7 @@ class DrivenConsole:
         Raises:
             AssertionError: the line was not answered by exactly one line.
         """
-        lines = self.ask(line)
+        lines = self.ask(line, timeout)
         if len(lines) != 1:
             raise AssertionError(f"{line!r} was answered by {len(lines)} lines: {lines}")
         return _TAGGED.sub("", lines[0], count=1)
@@ -135,7 +159,7 @@ class DrivenConsole:
             return ended
         try:
             self.child.sendline(".quit")
-            self.child.expect(pexpect.EOF, timeout=TIMEOUT_S)
+            self.child.expect(pexpect.EOF, timeout=self.timeout)
         except (pexpect.TIMEOUT, OSError):
             self.child.close(force=True)
             return None
@@ -144,6 +168,21 @@ class DrivenConsole:
         self.child.close()
         status: int | None = self.child.exitstatus
         return status
+
+
+def _console_timeout(args: list[str]) -> float:
+    """How long to wait for a prompt: the console's ``--timeout`` (10 s by default), plus 5 s."""
+    seconds = 10.0
+    for number, arg in enumerate(args):
+        value = args[number + 1] if arg == "--timeout" and number + 1 < len(args) else None
+        if arg.startswith("--timeout="):
+            value = arg.partition("=")[2]
+        if value is not None:
+            try:
+                seconds = float(value)
+            except ValueError:
+                pass  # the console will say so itself
+    return seconds + 5.0
 
 
 def _worker_is_gone(pid: int, timeout: float = 2.0) -> bool:
@@ -194,8 +233,10 @@ def doer_console(request: pytest.FixtureRequest) -> Iterator[Callable[..., Drive
     """Start the ``doer`` command in a pty; each is quit and checked at teardown."""
     consoles = request.node.stash.setdefault(_transcripts_key, [])
 
-    def start_console(*args: str, env: Mapping[str, str] | None = None) -> DrivenConsole:
-        console = DrivenConsole(list(args), env)
+    def start_console(
+        *args: str, env: Mapping[str, str] | None = None, timeout: float | None = None
+    ) -> DrivenConsole:
+        console = DrivenConsole(list(args), env, timeout)
         consoles.append(console)
         return console
 
@@ -203,8 +244,9 @@ def doer_console(request: pytest.FixtureRequest) -> Iterator[Callable[..., Drive
     left = []
     for console in consoles:
         console.quit()
-        if console.kind == "process" and not _worker_is_gone(console.worker_pid):
-            left.append(console.worker_pid)
+        for kind, pid in console.workers:
+            if kind == "process" and not _worker_is_gone(pid):
+                left.append(pid)
     assert not left, f"worker processes left running after the console ended: {left}"
 
 

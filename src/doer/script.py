@@ -10,6 +10,7 @@ well: no error reply, no timeout, no bad line, no dead worker.
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Iterable
 from typing import TextIO
 
@@ -53,7 +54,9 @@ class PlainRunner:
         self.out = out
         self.ok = True
         self._late: list[tuple[Worker, Pending]] = []  # timed out, answer may still come
-        self._reported_end: set[int] = set()  # ids of workers whose end we printed
+        # The workers whose end was printed. Weak: a stopped worker is let go, and
+        # an id() could be reused by a later worker.
+        self._reported_end: weakref.WeakSet[Worker] = weakref.WeakSet()
         self._quit_now = False  # .quit! stops the worker without waiting
         self._output_gone = False
 
@@ -186,14 +189,14 @@ class PlainRunner:
             self.ok = False
         self.write(record_line(worker.kind, worker.pid, record))
         if isinstance(record, Ended):
-            self._reported_end.add(id(worker))
+            self._reported_end.add(worker)
 
     def _report_end(self, worker: Worker) -> None:
         """Print how the worker ended, once, if it ended without being asked to."""
         end = worker.ended
-        if end is None or id(worker) in self._reported_end:
+        if end is None or worker in self._reported_end:
             return
-        self._reported_end.add(id(worker))
+        self._reported_end.add(worker)
         if isinstance(end, Died):
             self.ok = False
         self.write(record_line(worker.kind, worker.pid, end))

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import os
+import weakref
 from collections.abc import Callable
 
 from prompt_toolkit import PromptSession
@@ -67,8 +68,9 @@ from doer.protocol import (
     Record,
     Reply,
     Started,
+    clipped,
+    message_text,
     printable,
-    shown_value,
 )
 from doer.render import (
     STYLES,
@@ -165,9 +167,12 @@ class Shell:
         self._wait_on_quit = True  # .quit and Ctrl-D wait for pending requests; .quit! does not
         # What _wait_until waits for, checked each time a record has been shown.
         self._waiter: tuple[Callable[[], bool], asyncio.Event] | None = None
-        self._answers_shown: dict[int, int] = {}  # id(worker) -> last request id answered
-        self._start_shown: set[int] = set()  # id(worker) of workers whose start was shown
-        self._last_sent: dict[int, int] = {}  # id(worker) -> last request id sent
+        # Per worker: the last request id sent, the last one whose answer was
+        # printed, and whether its start was printed. Weak: a replaced worker is
+        # let go (and an id() could be reused by a later worker).
+        self._last_sent: weakref.WeakKeyDictionary[Worker, int] = weakref.WeakKeyDictionary()
+        self._answers_shown: weakref.WeakKeyDictionary[Worker, int] = weakref.WeakKeyDictionary()
+        self._start_shown: weakref.WeakSet[Worker] = weakref.WeakSet()
         self.key_bindings = merge_key_bindings([bulk_typing_bindings(), ctrl_c_bindings()])
         self.completer = make_completer(console)  # the words never change in a session
         self.input_processors: list[Processor] = [LongLineView()]
@@ -192,8 +197,9 @@ class Shell:
         if worker is None:
             return FormattedText([("class:toolbar", " no worker · .restart starts one ")])
         life = "alive" if worker.ended is None else "ended"
+        state = clipped(message_text(worker.state), 24)  # the toolbar is one row of 80
         text = (
-            f" {worker.kind} {worker.pid} ({life}) · state: {shown_value(worker.state, 60)}"
+            f" {worker.kind} {worker.pid} ({life}) · state: {state}"
             f" · pending: {worker.pending} · .help "
         )
         return FormattedText([("class:toolbar", printable(text))])
@@ -239,10 +245,10 @@ class Shell:
         """Print a record from a worker. Runs in the event loop, never in another thread."""
         self.print(record_line(worker.kind, worker.pid, record))
         if isinstance(record, Reply | Failure):
-            shown = self._answers_shown.get(id(worker), 0)
-            self._answers_shown[id(worker)] = max(shown, record.request_id)
+            shown = self._answers_shown.get(worker, 0)
+            self._answers_shown[worker] = max(shown, record.request_id)
         elif isinstance(record, Started | Died):
-            self._start_shown.add(id(worker))
+            self._start_shown.add(worker)
         if self._waiter is not None and self._waiter[0]():
             self._waiter[1].set()
         ended = isinstance(record, Ended | Died)
@@ -322,14 +328,14 @@ class Shell:
             return
         worker = self.console.worker
         assert worker is not None
-        self._last_sent[id(worker)] = pending.request_id
+        self._last_sent[worker] = pending.request_id
         timeout = self.console.settings.timeout
         asyncio.get_running_loop().call_later(timeout, self.warn_if_late, worker, pending)
         self.session.app.invalidate()
         if self.console.settings.wait:
 
             def answered() -> bool:  # printed, not only arrived: the prompt must come after it
-                shown = self._answers_shown.get(id(worker), 0)
+                shown = self._answers_shown.get(worker, 0)
                 return shown >= pending.request_id or worker.ended is not None
 
             await self._wait_until(answered, at_most=timeout)
@@ -385,7 +391,7 @@ class Shell:
         if worker is None or not self.console.settings.wait:
             return
         await self._wait_until(
-            lambda: id(worker) in self._start_shown or worker.ended is not None,
+            lambda: worker in self._start_shown or worker.ended is not None,
             at_most=self.console.settings.timeout,
         )
 
@@ -445,8 +451,8 @@ class Shell:
         return await self._wait_until(lambda: self._all_answers_shown(worker), at_most)
 
     def _all_answers_shown(self, worker: Worker) -> bool:
-        shown = self._answers_shown.get(id(worker), 0)
-        return worker.ended is not None or shown >= self._last_sent.get(id(worker), 0)
+        shown = self._answers_shown.get(worker, 0)
+        return worker.ended is not None or shown >= self._last_sent.get(worker, 0)
 
     async def _wait_until(self, condition: Callable[[], bool], at_most: float | None) -> bool:
         """Wait until ``condition`` holds after a record is shown (True), or Ctrl-C, or timeout.
