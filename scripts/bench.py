@@ -336,7 +336,7 @@ class Launch:
 
 
 def pty_env(scratch: Path) -> dict[str, str]:
-    """The environment TESTING.md found deterministic, plus two things of the bench's own.
+    """The environment docs/testing.md calls deterministic, plus two things of the bench's own.
 
     History goes under ``scratch``, never in ``~``. Bytecode is cached under
     ``scratch`` too: where ``PYTHONDONTWRITEBYTECODE`` is set (as in this

@@ -1,6 +1,6 @@
 """Helpers for the end-to-end tests: the real ``doer`` command in a pty or behind pipes.
 
-The pty side follows the facts measured in ``TESTING.md``: ``TERM=xterm``,
+The pty side follows ``docs/testing.md``: ``TERM=xterm``,
 ``PROMPT_TOOLKIT_NO_CPR=1``, ``NO_COLOR=1``, a wide pty, no echo, no delay
 before each send. Every byte the console writes is kept; a failed expectation
 says what was expected and shows the whole log with the escape codes stripped.

@@ -9,7 +9,7 @@ in three places:
 - as the session leader of a pty, as pexpect starts it. When a session leader
   dies the kernel hangs up the terminal and SIGHUP kills the foreground group,
   worker included, so this case alone would hide a worker that does not watch
-  its console (TESTING.md, "A pty's session leader hides orphans");
+  its console (docs/testing.md, "A session leader hides orphans");
 - under a shell in a pty (``sh -c 'doer ...; ...'``), as a user runs it: the
   terminal outlives the console, and only the worker's own watch ends it;
 - behind pipes in a session of its own (plain mode), with no terminal at all.

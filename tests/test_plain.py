@@ -4,7 +4,7 @@
 handout as it is: the recipe's story in order, no escape codes, nothing on
 stderr, and an exit status that says whether everything went well.
 
-The environment has no ``NO_COLOR`` here on purpose (TESTING.md: it would hide
+The environment has no ``NO_COLOR`` here on purpose (docs/testing.md: it would hide
 colour leaking into piped output); it has ``TERM=xterm`` and ``FORCE_COLOR`` to
 give a leak every chance to show.
 """
@@ -142,7 +142,7 @@ def test_a_bad_line_is_one_error_line_and_the_next_line_works(
     """Each bad line gets one line of answer; the console goes on to the next line.
 
     A line that cannot be split, decoded or sent is refused with ``error:``. A
-    line with control characters or NUL is a valid message (DESIGN.md: anything
+    line with control characters or NUL is a valid message (the README: anything
     else is sent as a string); the console may refuse it too, but it must never
     write the characters themselves: the worker's answer shows them escaped.
     """
