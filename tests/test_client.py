@@ -514,6 +514,26 @@ def test_a_worker_survives_sigint_while_it_boots(start_method: str) -> None:
         worker.stop()
 
 
+def test_a_signal_ends_a_worker_the_same_way_whatever_its_start_method(
+    make_process_worker: WorkerFactory,
+) -> None:
+    """A forked worker must not run the console's handlers: SIGTERM kills it, as any other."""
+
+    def console_handler(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)  # what the console's own handler does
+
+    before = {sig: signal.signal(sig, console_handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        recorder = Recorder()
+        worker = make_process_worker(listener=recorder)
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+    os.kill(worker.pid, signal.SIGTERM)
+    assert recorder.finished.wait(T), "no end record"
+    assert worker.ended == Died("killed by SIGTERM")
+
+
 def _pipe_ends(pid: int) -> dict[int, set[str]]:
     """For each pipe process ``pid`` holds open, which ends: ``{inode: {"r", "w"}}``."""
     ends: dict[int, set[str]] = {}

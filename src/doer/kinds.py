@@ -289,6 +289,7 @@ def process_main(
     handlers: Mapping[str, Handler] | None,
 ) -> None:
     """The body of a process worker: guard against the terminal, then run the Doer."""
+    _restore_default_signal_handlers()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     try:
@@ -320,6 +321,23 @@ def process_main(
         start_method=start_method,
         handlers=handlers,
     ).run()
+
+
+def _restore_default_signal_handlers() -> None:
+    """Undo the console's Python signal handlers, which a forked worker inherits.
+
+    The console turns SIGTERM and SIGHUP into a clean exit of its own; a forked
+    worker running that handler reported ``kill -TERM`` as "a handler called
+    sys.exit(143)" where a spawned one is "killed by SIGTERM". Every start
+    method must report a signal the same way. (Dispositions set to ignore, as
+    Python does for SIGPIPE, are inherited by every start method alike.)
+    """
+    for sig in signal.valid_signals():
+        try:
+            if callable(signal.getsignal(sig)):
+                signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass  # SIGKILL, SIGSTOP and the like cannot be changed
 
 
 def _detach_from_terminal() -> None:
