@@ -35,8 +35,9 @@ class Kind:
 
 
 THREAD = Kind("thread")
+ASYNCIO = Kind("asyncio")
 PROCESS_KINDS = [Kind("process", method) for method in doer.START_METHODS]
-ALL_KINDS = [THREAD, *PROCESS_KINDS]
+ALL_KINDS = [THREAD, ASYNCIO, *PROCESS_KINDS]
 
 
 class WorkerFactory:
@@ -91,6 +92,8 @@ def _leftovers(worker: doer.Worker) -> list[str]:
     wanted_gone = [f"{worker.name}-replies"]
     if worker.kind == "thread":
         wanted_gone.append(f"{worker.name}-worker")
+    if worker.kind == "asyncio":
+        wanted_gone.append(f"{worker.name}-loop")
     problems += [f"thread {name} still runs" for name in wanted_gone if name in running]
     if worker.kind == "process" and not pid_is_gone(worker.pid):
         problems.append(f"worker process {worker.pid} still runs")

@@ -11,6 +11,7 @@ and no guessing how long "busy" lasts.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -38,6 +39,9 @@ from helpers import (
 
 #: Generous: a reply comes in well under a millisecond; only a failing test waits this long.
 T = 10.0
+
+#: The kinds whose worker runs in the test's own process.
+IN_PROCESS = ("thread", "asyncio")
 
 # --- every kind ------------------------------------------------------------------
 
@@ -161,9 +165,10 @@ def test_whoami_reports_the_kind_the_pid_and_the_start_method(
     assert found, text
     assert found[1] == kind.kind
     assert int(found[2]) == worker.pid
-    if kind.kind == "thread":
+    if kind.kind in IN_PROCESS:
         assert worker.pid == os.getpid()
-        assert text.endswith("start method: none (a thread)")
+        unit = "task" if kind.kind == "asyncio" else "thread"
+        assert text.endswith(f"start method: none (a {unit})")
     else:
         assert worker.pid != os.getpid()
         assert text.endswith(f"start method: {kind.start_method}")
@@ -181,7 +186,7 @@ def test_the_start_event_carries_the_initial_state_and_the_workers_pid(
         kind.start_method,
         42,
     )
-    if kind.kind == "thread":
+    if kind.kind in IN_PROCESS:
         assert started.ppid == os.getppid()
     elif kind.start_method == "forkserver":
         assert started.ppid != os.getpid()  # its parent is the fork server
@@ -299,8 +304,9 @@ def test_stop_answers_what_was_sent_before_then_joins_and_returns_the_end_record
     assert ended == Ended(4, 42, worker.pid, "")
     assert [pending.result(timeout=0) for pending in pendings] == ["pong"] * 3
     assert not worker.alive
-    if kind.kind == "thread":
-        assert f"{worker.name}-worker" not in {thread.name for thread in threading.enumerate()}
+    if kind.kind in IN_PROCESS:
+        running = {thread.name for thread in threading.enumerate()}
+        assert not {f"{worker.name}-worker", f"{worker.name}-loop"} & running
     else:
         assert pid_is_gone(worker.pid)
 
@@ -668,3 +674,41 @@ def test_a_process_worker_exits_by_itself_within_a_second_when_its_console_is_ki
                 console.kill()
             if worker_pid is not None and not pid_is_gone(worker_pid):
                 os.kill(worker_pid, signal.SIGKILL)
+
+
+# --- asyncio workers on the caller's own event loop ------------------------------------
+
+
+async def test_an_asyncio_worker_on_the_caller_s_loop_is_used_by_awaiting_tell() -> None:
+    """Started from a coroutine, the worker is a task on that very loop."""
+    worker = doer.start("asyncio", 1)
+    try:
+        assert await worker.tell("ping") == "pong"
+        whoami = await worker.tell("whoami")
+        assert f"thread: {threading.current_thread().name} " in whoami
+        assert f"task: {worker.name}-task" in whoami
+        # sleep awaits: the loop (this test) runs on meanwhile
+        slow = worker.tell(("sleep", 0.2))
+        assert not slow.done()
+        assert await slow == "slept 0.2 s"
+        with pytest.raises(RuntimeError, match="would block the event loop"):
+            worker.ask("get-state")  # would block the loop its answer needs
+    finally:
+        ended = await asyncio.get_running_loop().run_in_executor(None, worker.stop)
+    assert type(ended) is Ended
+
+
+def test_a_blocking_handler_holds_up_an_asyncio_worker_s_whole_loop(tmp_path: Path) -> None:
+    """The lesson of the kind: a plain function that takes long blocks every task."""
+    gate = tmp_path / "gate"
+    worker = doer.start("asyncio", handlers=HANDLERS)
+    try:
+        held = worker.tell(("gate", str(gate)))
+        sleeper = worker.tell(("sleep", 0))
+        with pytest.raises(TimeoutError):
+            sleeper.wait(0.2)  # the loop is blocked in the gate handler
+        gate.touch()
+        assert held.result(T) == "passed gate"
+        assert sleeper.result(T) == "slept 0 s"
+    finally:
+        worker.stop()

@@ -26,6 +26,7 @@ import gc
 import glob
 import multiprocessing
 import os
+import re
 import signal
 import threading
 import time
@@ -77,9 +78,21 @@ def not_answered(request_id: int, summary: str, reason: str) -> str:
     return f"request {request_id} ({summary}) was not answered: the worker died ({reason})"
 
 
+_RECORD_START = re.compile(r"\[(?:thread|process|asyncio) \d+\] ")
+
+
 def screen_lines(text: str) -> list[str]:
-    """What the shell printed, one stripped line per line or carriage return."""
-    return [line.strip() for line in text.splitlines()]
+    """What the shell printed, one stripped line per line or carriage return.
+
+    A line that holds a worker's record is taken from its ``[kind pid]`` tag
+    on: the test's screen is plain text, where the toolbar's redraw (made of
+    cursor moves on a terminal) can land just before a printed line.
+    """
+    lines = []
+    for line in text.splitlines():
+        record = _RECORD_START.search(line)
+        lines.append((line[record.start() :] if record else line).strip())
+    return lines
 
 
 def died_records(recorder: Recorder) -> list[Died]:

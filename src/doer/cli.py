@@ -139,8 +139,9 @@ def _run_interactive(settings: Settings, color: bool) -> int:
       import, and boots while the prompt is drawn. Three interpreters booting
       beside the import would slow the import down (+45 ms measured here).
 
-    The prompt never waits for the worker to boot: its start event is printed
-    above the prompt when it comes.
+    An asyncio worker is a task on the shell's event loop: the shell starts it
+    once its loop runs. The prompt never waits for the worker to boot: its
+    start event is printed above the prompt when it comes.
     """
     mailbox = Mailbox()
     console = Console(settings, listener=mailbox.put)
@@ -148,7 +149,7 @@ def _run_interactive(settings: Settings, color: bool) -> int:
     boots_an_interpreter = settings.kind == "process" and _start_method(settings) != "fork"
     if boots_an_interpreter:
         _start_multiprocessing_helpers(_start_method(settings))
-    else:
+    elif settings.kind != "asyncio":  # an asyncio worker is a task on the shell's own loop
         console.start()
     try:
         from doer.shell import run_shell

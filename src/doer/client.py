@@ -31,7 +31,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
 from doer.kinds import Link, open_link
@@ -116,12 +116,30 @@ class Pending:
             TimeoutError: as :meth:`wait`.
             WorkerError: the worker answered with an error.
         """
-        record = self.wait(timeout)
-        if type(record) is Reply:
-            return record.value
-        if type(record) is Failure:
-            raise WorkerError(record.error)
-        return record
+        return _value(self.wait(timeout))
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        """``await pending``: the reply's value, without blocking the event loop.
+
+        For code running on an event loop (an asyncio worker's own loop above
+        all, where :meth:`result` would wait for the loop it blocks). The wait
+        runs in the loop's default executor.
+
+        Raises:
+            WorkerError: the worker answered with an error.
+        """
+        import asyncio
+
+        record = yield from asyncio.get_running_loop().run_in_executor(None, self.wait).__await__()
+        return _value(record)
+
+
+def _value(record: Reply | Failure | Ended) -> Any:
+    if type(record) is Reply:
+        return record.value
+    if type(record) is Failure:
+        raise WorkerError(record.error)
+    return record
 
 
 class Worker:
@@ -195,6 +213,7 @@ class Worker:
             TimeoutError: it did not come within ``timeout`` seconds.
             WorkerGone: the worker died before it started.
         """
+        self._refuse_to_block_the_workers_loop("wait_started()")
         if not self._started.is_set() and self._reading.acquire(blocking=False):
             try:
                 if self._reader is None:  # nobody else reads: read until the event
@@ -251,6 +270,7 @@ class Worker:
             WorkerError: the worker answered with an error.
             WorkerGone: the worker has ended or died.
         """
+        self._refuse_to_block_the_workers_loop("ask()")
         pending = self._ask_inline(message, timeout)
         if pending is None:
             pending = self.tell(message)
@@ -291,6 +311,7 @@ class Worker:
         end record, or None if a thread worker is stuck and could not be stopped
         (a thread cannot be killed).
         """
+        self._refuse_to_block_the_workers_loop("stop()")
         if self.ended is None:
             try:
                 self.tell("exit")
@@ -307,8 +328,21 @@ class Worker:
         return self.ended
 
     def kill(self) -> bool:
-        """Kill a process worker at once (SIGKILL). Returns False for a thread."""
+        """Kill a process worker at once (SIGKILL), or cancel an asyncio task (at its
+        next ``await``). Returns False for a thread: it cannot be killed."""
         return self._link.kill()
+
+    def _refuse_to_block_the_workers_loop(self, what: str) -> None:
+        """An asyncio worker's answers need its event loop: waiting on it would hang.
+
+        Raises:
+            RuntimeError: called on the event loop the worker runs on.
+        """
+        if self._link.would_block_its_loop():
+            raise RuntimeError(
+                f"{what} would block the event loop {self.name} runs on, and its answer"
+                " needs that loop: there, use await worker.tell(...)"
+            )
 
     # --- the reply reader -------------------------------------------------------
 

@@ -276,6 +276,8 @@ class Shell:
         # by the terminal over the output, and a Ctrl-C there is still a key.
         with self.session.input.raw_mode(), patch_stdout(raw=True):
             probe_cpr(self.session.app)
+            if self.console.worker is None:  # an asyncio worker: a task on this loop
+                self.console.start()
             await self.wait_for_start()
             while True:
                 self.line_limit.new_line()

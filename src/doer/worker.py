@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from doer.protocol import (
@@ -159,6 +160,71 @@ class Doer:
         )
 
 
+class AsyncDoer(Doer):
+    """The same loop as a coroutine, for a worker that is an asyncio task.
+
+    ``receive`` is awaited. A handler that is a coroutine function is awaited,
+    so ``sleep`` lets the event loop (and the prompt, in the shell) run on; any
+    other handler is called as it is, and blocks the event loop until it
+    returns. That is the lesson of this kind, so it is not hidden.
+
+    Args:
+        receive: a coroutine function that returns the next :class:`Request`.
+        send: puts one record on the response queue (does not block).
+        state, handlers: as for :class:`Doer`.
+    """
+
+    def __init__(
+        self,
+        receive: Callable[[], Awaitable[Request]],
+        send: Callable[[Any], None],
+        state: Any = None,
+        *,
+        handlers: Mapping[str, Handler] | None = None,
+    ) -> None:
+        super().__init__(
+            receive,  # type: ignore[arg-type]  # awaited by run_async, never called by run
+            send,
+            state,
+            kind="asyncio",
+            handlers={"sleep": sleep_awaiting, **(handlers or {})},
+        )
+        self.receive_async = receive
+
+    async def run_async(self) -> None:
+        """Start, serve until ``exit``, end: :meth:`Doer.run`, awaiting."""
+        exit_id, reason = 0, "its task was cancelled"
+        try:
+            self.send(self._started())
+            exit_id = await self._serve_async()
+            reason = ""
+        except SystemExit as exc:
+            reason = f"a handler called sys.exit({exc.code!r})"
+        self._send_safely(Ended(exit_id, self.state, os.getpid(), reason))
+
+    async def _serve_async(self) -> int:
+        """Answer requests until ``exit``; return the id of the ``exit`` request."""
+        while True:
+            request = await self.receive_async()
+            message = request.message
+            if type(message) is str and message == "exit":
+                return request.id
+            self._send_safely(await self.answer_async(request))
+
+    async def answer_async(self, request: Request) -> Reply | Failure:
+        """The reply to one request, awaiting a coroutine handler."""
+        before = self.state
+        try:
+            value = self._dispatch(request.message)
+            if hasattr(value, "__await__"):  # a coroutine handler's call: run it here
+                value = await value
+        except Exception as exc:
+            return Failure(request.id, f"{type(exc).__name__}: {exc}")
+        if self.state is before:
+            return Reply(request.id, value)
+        return Reply(request.id, value, (self.state,))
+
+
 def _check_arity(action: str, handler: Handler, values: tuple[Any, ...]) -> None:
     """Raise a clear usage error if ``values`` do not fit ``handler``'s signature.
 
@@ -195,14 +261,32 @@ def get_state(doer: Doer) -> str:
 
 def whoami(doer: Doer) -> str:
     thread = threading.current_thread()
+    task = _current_task_name()
     return (
         f"kind: {doer.kind}, pid: {os.getpid()}, parent pid: {os.getppid()}, "
         f"thread: {thread.name} (id {threading.get_ident()}), "
-        f"start method: {doer.start_method or 'none (a thread)'}"
+        + (f"task: {task}, " if task else "")
+        + f"start method: {doer.start_method or f'none (a {_unit(doer.kind)})'}"
     )
 
 
-def sleep(doer: Doer, seconds: Any) -> str:
+def _unit(kind: str) -> str:
+    return "task" if kind == "asyncio" else kind
+
+
+def _current_task_name() -> str | None:
+    """The name of the asyncio task running this handler, if any."""
+    asyncio = sys.modules.get("asyncio")  # not imported: not in a task (and no cost)
+    if asyncio is None:
+        return None
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no event loop runs in this thread
+        return None
+    return None if task is None else task.get_name()
+
+
+def _seconds(seconds: Any) -> float:
     if (
         isinstance(seconds, bool)
         or not isinstance(seconds, int | float)
@@ -210,7 +294,19 @@ def sleep(doer: Doer, seconds: Any) -> str:
         or seconds < 0
     ):
         raise ValueError(f"sleep takes a number of seconds >= 0, not {message_text(seconds)}")
-    time.sleep(seconds)
+    return float(seconds)
+
+
+def sleep(doer: Doer, seconds: Any) -> str:
+    time.sleep(_seconds(seconds))
+    return f"slept {seconds} s"
+
+
+async def sleep_awaiting(doer: Doer, seconds: Any) -> str:
+    """``sleep`` for an asyncio worker: it awaits, so the event loop runs on meanwhile."""
+    import asyncio
+
+    await asyncio.sleep(_seconds(seconds))
     return f"slept {seconds} s"
 
 

@@ -1,0 +1,95 @@
+"""How a worker is started and reached: one module per kind, behind one protocol.
+
+The recipe switched between ``Process`` and ``Thread`` by changing two imports.
+Here each kind is a small :class:`Link` that chooses its two parts, what runs
+the loop and what carries the messages, and starts the same
+:class:`~doer.worker.Doer`::
+
+    kind      module        runs the Doer in                       request / response queues
+    thread    thread.py     threading.Thread                       queue.Queue
+    process   process.py    multiprocessing Process (fork, spawn,  Pipe, one-way each
+                            forkserver); its side: process_child.py
+    asyncio   asyncio.py    a task on an event loop                asyncio.Queue
+
+Every link offers the console the same small surface: ``send(request)``,
+``receive(timeout)`` (raises ``EOFError`` once the worker is gone), ``pid``,
+``is_alive()``, ``join(timeout)``, ``kill()``, ``end_reason()``, ``close()`` and
+``would_block_its_loop()``.
+A kind's module is imported only when a worker of that kind is started, so a
+spawned process worker never pays for asyncio, nor the console for a kind it
+does not use.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from doer.protocol import Request
+from doer.worker import Handler
+
+#: Every kind, and the module and class that make one.
+_LINKS = {
+    "thread": ("doer.kinds.thread", "ThreadLink"),
+    "process": ("doer.kinds.process", "ProcessLink"),
+    "asyncio": ("doer.kinds.asyncio", "AsyncioLink"),
+}
+KINDS = tuple(_LINKS)
+START_METHODS = ("fork", "spawn", "forkserver")
+
+_numbers = itertools.count(1)
+
+
+class Link(Protocol):
+    """The console's end of one worker, whatever its kind."""
+
+    kind: str
+    name: str
+    pid: int
+    start_method: str | None
+
+    def send(self, request: Request) -> None: ...
+    def receive(self, timeout: float | None = None) -> Any: ...
+    def is_alive(self) -> bool: ...
+    def join(self, timeout: float | None = None) -> None: ...
+    def kill(self) -> bool: ...
+    def end_reason(self) -> str: ...
+    def close(self) -> None: ...
+    def would_block_its_loop(self) -> bool:
+        """True when called on the event loop the worker itself runs on."""
+        ...
+
+
+def next_name() -> str:
+    """A fresh worker name: ``doer-1``, ``doer-2``, ..."""
+    return f"doer-{next(_numbers)}"
+
+
+def open_link(
+    kind: str,
+    state: Any = None,
+    *,
+    start_method: str | None = None,
+    handlers: Mapping[str, Handler] | None = None,
+    name: str | None = None,
+) -> Link:
+    """Start a worker of ``kind`` and return the console's end of it.
+
+    Raises:
+        ValueError: an unknown kind or start method, or a start method for a
+            kind that has none.
+    """
+    if kind not in _LINKS:
+        raise ValueError(f"unknown kind {kind!r} (choose from {', '.join(KINDS)})")
+    if start_method is not None and kind != "process":
+        raise ValueError(f"a {kind} worker has no start method")
+    module, class_name = _LINKS[kind]
+    link_class = getattr(importlib.import_module(module), class_name)
+    name = name or next_name()
+    if kind == "process":
+        link: Link = link_class(name, state, handlers, start_method)
+    else:
+        link = link_class(name, state, handlers)
+    return link

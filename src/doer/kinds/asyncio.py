@@ -1,0 +1,156 @@
+"""The asyncio kind: the Doer runs as a task on an event loop, in the console's process.
+
+Runs entirely in the console's process. In the shell the task runs on the very
+event loop that runs the prompt: ``sleep`` awaits, so the prompt stays live,
+while a handler that blocks freezes the prompt until it returns (the lesson of
+this kind). Started from code with no running event loop (plain mode, a
+script), the worker gets a loop of its own in a thread named ``NAME-loop``.
+
+Requests and replies travel on two ``asyncio.Queue``. The console's reply
+reader is a thread (one at a time, as for every kind), so
+:meth:`AsyncioLink.receive` waits for the loop from outside it; called on the
+loop's own thread, it would wait for itself and is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from doer.protocol import Request
+from doer.worker import AsyncDoer, Handler
+
+_GONE = object()  # put on the response queue when the task has ended
+
+
+class AsyncioLink:
+    """A worker that is an asyncio task, reached by two ``asyncio.Queue``."""
+
+    kind = "asyncio"
+    start_method: str | None = None
+
+    def __init__(self, name: str, state: Any, handlers: Mapping[str, Handler] | None) -> None:
+        self.name = name
+        self.pid = os.getpid()
+        self._own_thread: threading.Thread | None = None
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop here: give the worker one of its own
+            self._loop = asyncio.new_event_loop()
+            self._own_thread = threading.Thread(
+                target=self._loop.run_forever, name=f"{name}-loop", daemon=True
+            )
+            self._own_thread.start()
+        self._ended = threading.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._waiting: concurrent.futures.Future[Any] | None = None
+        started = self._in_loop(self._start, state, handlers)
+        started.result()  # the queues exist before the first send
+
+    # --- on the loop ------------------------------------------------------------
+
+    def _start(self, state: Any, handlers: Mapping[str, Handler] | None) -> None:
+        self._requests: asyncio.Queue[Request] = asyncio.Queue()
+        self._responses: asyncio.Queue[Any] = asyncio.Queue()
+        doer = AsyncDoer(self._requests.get, self._responses.put_nowait, state, handlers=handlers)
+        self._task = self._loop.create_task(doer.run_async(), name=f"{self.name}-task")
+        self._task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._responses.put_nowait(_GONE)
+        self._ended.set()
+
+    def _in_loop(self, function: Any, *args: Any) -> concurrent.futures.Future[Any]:
+        """Run ``function(*args)`` on the loop: now if this is its thread, else soon."""
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                future.set_result(function(*args))
+            except BaseException as exc:
+                future.set_exception(exc)
+
+        if self._on_loop_thread():
+            run()
+        else:
+            try:
+                self._loop.call_soon_threadsafe(run)
+            except RuntimeError:  # the loop has closed (the shell has ended): so has the task
+                raise EOFError("its event loop has closed") from None
+        return future
+
+    def _on_loop_thread(self) -> bool:
+        try:
+            return asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            return False
+
+    # --- the Link surface -------------------------------------------------------
+
+    def send(self, request: Request) -> None:
+        if self._ended.is_set():
+            raise EOFError("the worker's task has ended")
+        self._in_loop(self._requests.put_nowait, request)
+
+    def would_block_its_loop(self) -> bool:
+        return self._on_loop_thread()
+
+    def receive(self, timeout: float | None = None) -> Any:
+        if self._on_loop_thread():
+            raise RuntimeError(
+                "an asyncio worker's answers cannot be waited for on its own event loop:"
+                " there, use await worker.tell(...)"
+            )
+        # One wait for the next answer at a time, kept across a timeout: cancelling
+        # it could lose an answer it had just taken off the queue.
+        if self._waiting is None:
+            if self._loop.is_closed():
+                raise EOFError("its event loop has closed")
+            self._waiting = asyncio.run_coroutine_threadsafe(self._next_response(), self._loop)
+        try:
+            record = self._waiting.result(timeout)
+        except concurrent.futures.TimeoutError:
+            raise TimeoutError from None
+        self._waiting = None
+        if record is _GONE:
+            raise EOFError
+        return record
+
+    async def _next_response(self) -> Any:
+        record = await self._responses.get()
+        if record is _GONE:
+            self._responses.put_nowait(_GONE)  # every later receive() sees the end too
+        return record
+
+    def is_alive(self) -> bool:
+        return not self._ended.is_set()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._ended.wait(timeout)
+
+    def kill(self) -> bool:
+        """Cancel the task: it ends at its next ``await``, not in the middle of a handler."""
+        if self._task is not None and not self._ended.is_set():
+            self._loop.call_soon_threadsafe(self._task.cancel)
+        return True
+
+    def end_reason(self) -> str:
+        task = self._task
+        if task is None or not task.done():
+            return "its task is still running"
+        if task.cancelled():
+            return "its task was cancelled"
+        error = task.exception()
+        return f"its task raised {type(error).__name__}: {error}" if error else "its task ended"
+
+    def close(self) -> None:
+        if self._own_thread is not None and self._ended.is_set():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._own_thread.join(5.0)
+            if not self._own_thread.is_alive():
+                self._loop.close()
+            self._own_thread = None

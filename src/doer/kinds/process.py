@@ -1,0 +1,147 @@
+"""The process kind, console side: start the worker process and talk to it.
+
+This module runs in the console. What runs inside the worker process is in
+:mod:`doer.kinds.process_child`::
+
+    console (this module)                          worker process (process_child)
+    ProcessLink.send ── request pipe (one-way) ──> process_main: Doer loop
+    ProcessLink.receive <── response pipe (one-way) ─┘
+
+Two one-way ``multiprocessing.Pipe`` connections rather than the recipe's
+``multiprocessing.Queue``: a Queue adds a feeder thread and a lock per message
+(slower, and a classic source of hangs at exit), while a pipe's end-of-file
+tells the console at once that its worker has died.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.process
+import signal
+from collections.abc import Mapping
+from typing import Any
+
+from doer.kinds import START_METHODS
+from doer.kinds.process_child import CONSOLE_FDS, EXIT_CONSOLE_GONE, process_main
+from doer.protocol import Request, decode, encode
+from doer.worker import Handler
+
+
+class ProcessLink:
+    """A worker running in a child process, reached by two one-way pipes.
+
+    The process is a daemon on purpose: if the console exits without stopping
+    it, multiprocessing terminates it at interpreter exit. For the exits that
+    skip that (SIGKILL, a crash) the worker watches its parent itself; see
+    :func:`process_main`.
+    """
+
+    kind = "process"
+
+    def __init__(
+        self,
+        name: str,
+        state: Any,
+        handlers: Mapping[str, Handler] | None,
+        start_method: str | None,
+    ) -> None:
+        if start_method is not None and start_method not in START_METHODS:
+            raise ValueError(
+                f"unknown start method {start_method!r} (choose from {', '.join(START_METHODS)})"
+            )
+        context: Any = multiprocessing.get_context(start_method)  # typeshed lacks .Process
+        self.name = name
+        self.start_method: str | None = context.get_start_method()
+        worker_requests, self._requests = context.Pipe(duplex=False)
+        self._responses, worker_responses = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=process_main,
+            args=(worker_requests, worker_responses, state, self.start_method, handlers),
+            name=f"{name}-worker",
+            daemon=True,
+        )
+        # A forked child inherits every descriptor; it closes the console's ends
+        # (its own and other workers') so that only the console holds them.
+        self._console_fds = (self._requests.fileno(), self._responses.fileno())
+        CONSOLE_FDS.update(self._console_fds)
+        _start_with_sigint_blocked(self._process)
+        # Close our copies of the worker's ends: then the worker's death shows
+        # up at once as end-of-file on the response pipe, not as a long wait.
+        worker_requests.close()
+        worker_responses.close()
+        assert self._process.pid is not None
+        self.pid: int = self._process.pid
+        # Set once close() has released the process object; after that the
+        # Process methods raise, so a second stop() or a late kill() must not call them.
+        self._closed = False
+
+    def send(self, request: Request) -> None:
+        self._requests.send_bytes(encode(request))
+
+    def receive(self, timeout: float | None = None) -> Any:
+        if timeout is not None and not self._responses.poll(timeout):
+            raise TimeoutError
+        return decode(self._responses.recv_bytes())
+
+    def is_alive(self) -> bool:
+        return not self._closed and self._process.is_alive()
+
+    def join(self, timeout: float | None = None) -> None:
+        if not self._closed:
+            self._process.join(timeout)
+
+    def kill(self) -> bool:
+        if self.is_alive():
+            self._process.kill()
+        return True
+
+    def end_reason(self) -> str:
+        self._process.join(1.0)  # the pipe closes a moment before the exit code is known
+        if self._process.exitcode is None:
+            # Its end of the pipe closed but the process lives on (a handler closed
+            # it): it can never answer again. Kill it rather than leave it running.
+            self._process.kill()
+            self._process.join(1.0)
+            return "its response pipe closed while it still ran; killed with SIGKILL"
+        return describe_exitcode(self._process.exitcode)
+
+    def would_block_its_loop(self) -> bool:
+        return False  # it runs no event loop: waiting for it never blocks its own
+
+    def close(self) -> None:
+        if not self._requests.closed:  # once only: the numbers may be reused after
+            CONSOLE_FDS.difference_update(self._console_fds)
+        self._requests.close()
+        self._responses.close()
+        if not self._closed and self._process.exitcode is not None:
+            self._process.close()
+            self._closed = True
+
+
+def describe_exitcode(exitcode: int | None) -> str:
+    """``exit code 3``, ``killed by SIGKILL``, or ``still running``."""
+    if exitcode is None:
+        return "still running"
+    if exitcode < 0:
+        try:
+            return f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    if exitcode == EXIT_CONSOLE_GONE:
+        return f"exit code {exitcode} (its console went away)"
+    return f"exit code {exitcode}"
+
+
+def _start_with_sigint_blocked(process: multiprocessing.process.BaseProcess) -> None:
+    """Start ``process`` so that a Ctrl-C can never reach it before it ignores SIGINT.
+
+    A terminal sends SIGINT to the whole foreground process group. A spawned
+    child runs a fresh interpreter whose default handler would raise
+    KeyboardInterrupt; the blocked mask is inherited across fork and exec, so
+    the child stays deaf to SIGINT until :func:`process_main` ignores it.
+    """
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        process.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)

@@ -1,0 +1,141 @@
+"""The process kind, worker side: what runs inside the worker process.
+
+Nothing here runs in the console. :func:`process_main` is the target of the
+worker's ``multiprocessing.Process``: it guards the worker against the
+terminal and against the console's own signal handlers, points its stdio at
+/dev/null, closes what a fork copied of the console's pipe ends, watches for
+the console's death, and runs the :class:`~doer.worker.Doer` over the pipes.
+Keep its imports light: every spawned worker pays for them.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import threading
+import time
+from collections.abc import Mapping
+from multiprocessing.connection import Connection
+from typing import Any
+
+from doer.protocol import Request, UnreadableRequest, decode, encode
+from doer.worker import Doer, Handler
+
+#: Exit status of a process worker that found its console gone.
+EXIT_CONSOLE_GONE = 3
+
+#: The console's ends of every process worker's pipes. A forked worker closes
+#: them: holding the write end of its own request pipe, it would never see
+#: end-of-file when the console dies, and holding another worker's, it would
+#: keep that worker alive.
+CONSOLE_FDS: set[int] = set()
+
+
+def process_main(
+    requests: Connection,
+    responses: Connection,
+    state: Any,
+    start_method: str,
+    handlers: Mapping[str, Handler] | None,
+) -> None:
+    """The body of a process worker: guard against the terminal, then run the Doer."""
+    _restore_default_signal_handlers()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    try:
+        signal.set_wakeup_fd(-1)  # a forked child must not wake the console's event loop
+    except ValueError:
+        pass
+    _detach_from_terminal()
+    _close_console_fds()
+    _exit_when_parent_dies()
+
+    def receive() -> Request:
+        data = requests.recv_bytes()
+        try:
+            request: Request = decode(data)
+        except Exception as exc:
+            raise UnreadableRequest(
+                f"the request could not be read here: {type(exc).__name__}: {exc}"
+            ) from None
+        return request
+
+    def send(record: Any) -> None:
+        responses.send_bytes(encode(record))
+
+    Doer(
+        receive,
+        send,
+        state,
+        kind="process",
+        start_method=start_method,
+        handlers=handlers,
+    ).run()
+
+
+def _restore_default_signal_handlers() -> None:
+    """Undo the console's Python signal handlers, which a forked worker inherits.
+
+    The console turns SIGTERM and SIGHUP into a clean exit of its own; a forked
+    worker running that handler reported ``kill -TERM`` as "a handler called
+    sys.exit(143)" where a spawned one is "killed by SIGTERM". Every start
+    method must report a signal the same way. (Dispositions set to ignore, as
+    Python does for SIGPIPE, are inherited by every start method alike.)
+    """
+    for sig in signal.valid_signals():
+        try:
+            if callable(signal.getsignal(sig)):
+                signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass  # SIGKILL, SIGSTOP and the like cannot be changed
+
+
+def _detach_from_terminal() -> None:
+    """Point stdin, stdout and stderr at /dev/null.
+
+    The worker never prints (its answers go on the response pipe), and a worker
+    holding the terminal open would keep the terminal alive after the console
+    is gone.
+    """
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def _close_console_fds() -> None:
+    """In a forked worker, close the console's pipe ends inherited by the fork."""
+    for fd in CONSOLE_FDS:
+        try:
+            os.close(fd)
+        except OSError:
+            pass  # already closed
+    CONSOLE_FDS.clear()
+
+
+def _exit_when_parent_dies() -> None:
+    """Start a thread that ends this process as soon as its console is gone.
+
+    ``daemon=True`` alone cleans up only after a normal interpreter exit: a
+    console killed with SIGKILL would leave its worker running forever. The
+    parent's sentinel becomes ready when the parent exits in any way. The
+    thread is a daemon so that it never delays a normal end of the worker.
+    """
+    parent = multiprocessing.parent_process()
+    sentinel = None if parent is None else parent.sentinel
+    parent_pid = os.getppid()
+
+    def watch() -> None:
+        try:
+            if sentinel is not None:
+                multiprocessing.connection.wait([sentinel])
+                os._exit(EXIT_CONSOLE_GONE)
+        except Exception:
+            pass  # no usable sentinel: fall back to asking who the parent is
+        while os.getppid() == parent_pid:
+            time.sleep(0.1)
+        os._exit(EXIT_CONSOLE_GONE)
+
+    threading.Thread(target=watch, name="doer-parent-watch", daemon=True).start()

@@ -1,0 +1,79 @@
+"""The thread kind: the Doer runs in a thread of the console's own process.
+
+Runs entirely in the console's process: the worker shares the console's pid
+and memory, and is reached by two ``queue.Queue``.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from doer.protocol import Request
+from doer.worker import Doer, Handler
+
+_GONE = object()  # put on a thread worker's response queue when its loop has returned
+
+
+class ThreadLink:
+    """A worker running in a thread of this process, reached by two ``queue.Queue``.
+
+    The thread is a daemon on purpose: a thread cannot be killed, so a worker
+    stuck in a handler must not keep the interpreter from exiting. Every normal
+    path (``stop()``, ``.quit``) still sends ``exit`` and joins it.
+    """
+
+    kind = "thread"
+    start_method: str | None = None
+
+    def __init__(self, name: str, state: Any, handlers: Mapping[str, Handler] | None) -> None:
+        self.name = name
+        self.pid = os.getpid()
+        self._requests: queue.Queue[Request] = queue.Queue()
+        self._responses: queue.Queue[Any] = queue.Queue()
+        doer = Doer(self._requests.get, self._responses.put, state, handlers=handlers)
+        self._thread = threading.Thread(
+            target=self._run, args=(doer,), name=f"{name}-worker", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, doer: Doer) -> None:
+        try:
+            doer.run()
+        finally:
+            self._responses.put(_GONE)
+
+    def send(self, request: Request) -> None:
+        self._requests.put(request)
+
+    def receive(self, timeout: float | None = None) -> Any:
+        try:
+            record = self._responses.get(timeout=timeout)
+        except queue.Empty:
+            raise TimeoutError from None
+        if record is _GONE:
+            self._responses.put(_GONE)  # every later receive() sees the end too
+            raise EOFError
+        return record
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    def kill(self) -> bool:
+        """A thread cannot be killed from outside: that is the lesson. Returns False."""
+        return False
+
+    def end_reason(self) -> str:
+        return "the worker thread stopped" if not self.is_alive() else "the worker thread hangs"
+
+    def would_block_its_loop(self) -> bool:
+        return False  # it runs no event loop: waiting for it never blocks its own
+
+    def close(self) -> None:
+        pass
