@@ -65,6 +65,11 @@ TRANSCRIPTS: dict[str, Transcript] = {
         ("--kind", "thread", "--state", "42"),
         RECIPE,
     ),
+    "recipe-asyncio": Transcript(
+        "printf 'ping\\nsleep 0.1\\nwhoami\\nexit\\n' | doer --kind asyncio --state 42",
+        ("--kind", "asyncio", "--state", "42"),
+        "ping\nsleep 0.1\nwhoami\nexit\n",
+    ),
     "whoami": Transcript(
         "printf 'whoami\\n.restart thread\\nwhoami\\n' | doer --kind process --start-method spawn",
         ("--kind", "process", "--start-method", "spawn"),

@@ -39,6 +39,9 @@ ASYNCIO = Kind("asyncio")
 PROCESS_KINDS = [Kind("process", method) for method in doer.START_METHODS]
 ALL_KINDS = [THREAD, ASYNCIO, *PROCESS_KINDS]
 
+#: The kinds as the console's --kind names them (process: the default start method).
+CONSOLE_KINDS = list(doer.KINDS)
+
 
 class WorkerFactory:
     """Starts workers of one kind for a test and stops them all afterwards."""

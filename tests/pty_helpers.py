@@ -35,6 +35,8 @@ from typing import NoReturn
 import pexpect
 import pytest
 
+import doer
+
 #: The console script of the venv the tests run in.
 DOER = str(Path(sys.executable).with_name("doer"))
 
@@ -50,7 +52,7 @@ _DRAWING = re.compile(r"\r| ?\x08")  # prompt-toolkit parks the cursor with " \b
 
 #: The worker's start event: its state and pid. The pid is anchored: a read can
 #: split a number, and ``(\d+)`` at the end of a pattern would take half of it.
-START_EVENT = r"\[(thread|process) (\d+)(?=\D)\] on start: state: (.*?), pid: (\d+)(?=\D)"
+START_EVENT = rf"\[({'|'.join(doer.KINDS)}) (\d+)(?=\D)\] on start: state: (.*?), pid: (\d+)(?=\D)"
 CREATING = r"creating doer from process (\d+)(?=\D)"
 
 PR_SET_CHILD_SUBREAPER = 36

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from helpers import CONSOLE_KINDS
 from pty_helpers import Terminal, assert_alive, held, strip_ansi, wait_gone
 
-KINDS = ["thread", "process"]
+KINDS = CONSOLE_KINDS
 
 Launch = Callable[..., Terminal]
 
@@ -51,18 +52,20 @@ def test_the_prompt_shows_the_kind_and_pid_and_ping_gets_pong(launch: Launch, ki
 
     assert term.console_pid == term.child.pid, "the creating line names the console's own pid"
     assert (term.kind, term.state) == (kind, "42")
-    if kind == "thread":
-        assert term.worker_pid == term.console_pid, "a thread runs in the console's process"
-    else:
+    if kind == "process":
         assert term.worker_pid != term.console_pid, "a process worker has a pid of its own"
         assert_alive(term.worker_pid)
+    else:
+        assert term.worker_pid == term.console_pid, f"a {kind} worker runs in the console"
     term.ask("ping", "pong")
+    whoami = term.answer("whoami")
     if kind == "process":
-        whoami = term.answer("whoami")
         assert whoami.startswith(
             f"kind: process, pid: {term.worker_pid}, parent pid: {term.console_pid},"
         ), whoami
-        term.expect_prompt()
+    elif kind == "asyncio":  # a task on the loop that runs the prompt: the main thread
+        assert ", thread: MainThread (id " in whoami and ", task: doer-1-task," in whoami, whoami
+    term.expect_prompt()
 
 
 # --- replies arrive while the prompt is live -----------------------------------------

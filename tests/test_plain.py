@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 import doer
+from helpers import CONSOLE_KINDS
 from pty_helpers import (
     DOER,
     START_EVENT,
@@ -33,7 +34,7 @@ from pty_helpers import (
     wait_until_asleep,
 )
 
-KINDS = ["thread", "process"]
+KINDS = CONSOLE_KINDS
 RECIPE = b"ping\nfoo\nset-state hola!\nexit\n"
 
 
@@ -87,10 +88,10 @@ def test_the_recipe_prints_its_story_in_order(tmp_path: Path, kind: str, how: st
     stdout = out.decode()
 
     worker = worker_pid_of(stdout)
-    if kind == "thread":
-        assert worker == console.pid, "a thread worker runs in the console's process"
-    else:
+    if kind == "process":
         assert worker != console.pid, "a process worker has a pid of its own"
+    else:
+        assert worker == console.pid, f"a {kind} worker runs in the console's process"
     assert stdout == recipe_transcript(console.pid, kind, worker)
     assert "\x1b" not in stdout, "escape codes in piped output"
     assert err == b""

@@ -1,4 +1,4 @@
-"""doer: a console for a long-lived worker that runs as a thread or a process.
+"""doer: a console for a long-lived worker that runs as a thread, a process or an asyncio task.
 
 The library API, used by the console itself, by tests and by anyone in a
 notebook::

@@ -33,7 +33,7 @@ class Terminated(SystemExit):
 def create_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="doer",
-        description="Talk to a long-lived worker (a thread or a process) over a "
+        description="Talk to a long-lived worker (a thread, a process or an asyncio task) over a "
         "request queue and a response queue.",
         epilog="Type .help at the prompt for the messages and commands.",
     )

@@ -311,8 +311,8 @@ class Worker:
         end record, or None if a thread worker is stuck and could not be stopped
         (a thread cannot be killed).
         """
-        self._refuse_to_block_the_workers_loop("stop()")
         if self.ended is None:
+            self._refuse_to_block_the_workers_loop("stop()")
             try:
                 self.tell("exit")
             except WorkerGone:
@@ -478,7 +478,7 @@ def start(
     """Start a worker and return its :class:`Worker` handle.
 
     Args:
-        kind: ``"thread"`` or ``"process"``.
+        kind: ``"thread"``, ``"process"`` or ``"asyncio"``.
         state: the worker's initial state.
         start_method: for a process: ``"fork"``, ``"spawn"`` or ``"forkserver"``
             (default: the platform's default).

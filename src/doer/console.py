@@ -22,7 +22,7 @@ COMMANDS: dict[str, str] = {
     ".help": "show this help",
     ".status": "show the worker: kind, pid, state, pending requests",
     ".timeout": "show or set the seconds to wait for an answer (.timeout 2.5)",
-    ".restart": "a fresh worker (.restart thread | .restart process)",
+    ".restart": "a fresh worker, of the same kind or another (.restart asyncio)",
     ".prompt": "a fixed prompt (.prompt 'X> '); alone: the usual prompt again",
     ".wait": "on: the prompt waits for each line's answers; off: it does not",
     ".quit": "wait for pending requests, stop the worker, leave (Ctrl-D too)",
@@ -285,7 +285,14 @@ class Mailbox:
             if forward is None:
                 self._kept.append((worker, record))
                 return
-        forward(worker, record)
+            # Forwarded under the lock, so a detach() cannot slip between the
+            # check and the hand-over (forwarding only schedules: it is quick).
+            forward(worker, record)
+
+    def detach(self) -> None:
+        """Keep records again, until the next :meth:`attach` (the shell's loop has ended)."""
+        with self._lock:
+            self._forward = None
 
     def attach(self, forward: Listener) -> None:
         with self._lock:

@@ -43,6 +43,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from doer.kinds import KINDS
+
 if TYPE_CHECKING:
     import pexpect
 
@@ -54,8 +56,9 @@ PROMPT = "[doer-test]> "
 #: Seconds to wait for the library's workers to start and to stop.
 TIMEOUT_S = 10.0
 
-_TAGGED = re.compile(r"\[(?:thread|process) \d+\] ")
-_START_EVENT = re.compile(r"\[(thread|process) (\d+)\] on start: ")
+_KIND = "|".join(KINDS)
+_TAGGED = re.compile(rf"\[(?:{_KIND}) \d+\] ")
+_START_EVENT = re.compile(rf"\[({_KIND}) (\d+)\] on start: ")
 
 _transcripts_key = pytest.StashKey[list["DrivenConsole"]]()
 

@@ -269,6 +269,12 @@ class Shell:
             loop.call_soon_threadsafe(self.show, worker, record, context=context)
 
         self.mailbox.attach(forward)
+        try:
+            return await self._run_attached()
+        finally:
+            self.mailbox.detach()  # this loop ends: later records wait for the next reader
+
+    async def _run_attached(self) -> int:
         if self._history_note:
             self.print(note_line(self._history_note))
         # The terminal stays in raw mode between prompts too: keys typed while a

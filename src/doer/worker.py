@@ -43,7 +43,7 @@ Handler = Callable[..., Any]
 
 
 class Doer:
-    """The worker loop, the same whether it runs in a thread or a process.
+    """The worker loop, the same in a thread or a process (AsyncDoer runs it as a task).
 
     Args:
         receive: blocks for the next :class:`Request`; raises ``EOFError`` or

@@ -115,6 +115,8 @@ class AsyncioLink:
             record = self._waiting.result(timeout)
         except concurrent.futures.TimeoutError:
             raise TimeoutError from None
+        except concurrent.futures.CancelledError:  # the loop ended, cancelling every task
+            raise EOFError("its event loop has ended") from None
         self._waiting = None
         if record is _GONE:
             raise EOFError
