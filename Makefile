@@ -11,8 +11,10 @@ STAMP  := $(VENV)/.installed
 run: $(STAMP)
 	$(BIN)/doer $(ARGS)
 
+# Two pytest workers, one per core of the machines this runs on: most tests
+# wait on a pty or a child process, and the suite takes half the time.
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 # The long runs (a few minutes): 100,000 messages through the library and plain
 # mode, and the fuzz tests at length. DOER_FUZZ_SEED=N replays a pty fuzz run.
