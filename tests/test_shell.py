@@ -384,3 +384,24 @@ def test_without_cursor_answers_no_rows_are_kept_free_under_the_prompt() -> None
     session.completer = shell.completer
     session.complete_while_typing = False  # as Shell.run asks for on every prompt
     assert session._get_default_buffer_control_height().min == 0
+
+
+async def test_a_thread_left_behind_by_restart_says_so_in_every_late_line(tmp_path: Path) -> None:
+    """A stuck thread cannot be stopped; the fresh thread has the same pid. The old
+    one's late answer, its lateness notice and its end must not look like the new one's."""
+    gate = tmp_path / "gate"
+    async with driven_shell("thread", timeout=0.3, handlers=HANDLERS) as d:
+        old = d.console.worker
+        assert old is not None
+        d.type(f"gate {gate}\n")
+        await d.wait_for(lambda: old.pending == 1, "the gate to be pending")
+        d.type(".restart\n")
+        await d.wait_for_text("is stuck in a handler, and a thread cannot be killed")
+        await d.wait_for(lambda: d.console.worker is not old, "a fresh worker")
+        gate.touch()
+        replaced = f"[thread {old.pid}, replaced]"
+        await d.wait_for_text(f"{replaced} passed gate")
+        await d.wait_for_text(f"{replaced} on end: state: 42")
+        text = d.text()
+        assert f"[thread {old.pid}] passed gate" not in text
+        assert f"[thread {old.pid}] on end" not in text

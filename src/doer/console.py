@@ -9,6 +9,7 @@ worker and carries out what the line asks for. Nothing here touches a terminal.
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import Any, NamedTuple
 
 from doer.client import Listener, Pending, Worker, WorkerGone, start
@@ -127,6 +128,7 @@ class Console:
         self.settings = settings
         self.listener = listener
         self.worker: Worker | None = None
+        self._left_behind: weakref.WeakSet[Worker] = weakref.WeakSet()
 
     def start(self, kind: str | None = None) -> Worker:
         """Start a fresh worker (of ``kind``, or the configured kind) and make it current."""
@@ -141,6 +143,14 @@ class Console:
         )
         self.settings.kind = kind
         return self.worker
+
+    def leave_behind(self, worker: Worker) -> None:
+        """``worker`` could not be stopped (a thread stuck in a handler) and is replaced."""
+        self._left_behind.add(worker)
+
+    def is_replaced(self, worker: Worker) -> bool:
+        """True for a worker left behind by ``.restart``: its late lines must say so."""
+        return worker in self._left_behind
 
     def send(self, message: Any) -> Pending:
         """Send ``message`` to the current worker.

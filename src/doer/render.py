@@ -41,15 +41,21 @@ STYLES = {
 }
 
 
-def tag(kind: str, pid: int) -> str:
-    """How a line says which worker it comes from: ``[process 4242]``."""
-    return f"[{kind} {pid}]"
+def tag(kind: str, pid: int, *, replaced: bool = False) -> str:
+    """How a line says which worker it comes from: ``[process 4242]``.
+
+    A worker that was replaced but still talks (a thread stuck in a handler is
+    left behind, and answers when it is done) says so: ``[thread 4242, replaced]``.
+    A thread's pid is the console's, the same as its successor's: without the
+    word, a class would take the old worker's lines for the new one's.
+    """
+    return f"[{kind} {pid}, replaced]" if replaced else f"[{kind} {pid}]"
 
 
-def record_line(kind: str, pid: int, record: Record) -> Fragments:
+def record_line(kind: str, pid: int, record: Record, *, replaced: bool = False) -> Fragments:
     """The line for one record from the worker ``kind``/``pid``."""
     style = _record_style(record)
-    return [("class:tag", tag(kind, pid) + " "), (style, describe(record))]
+    return [("class:tag", tag(kind, pid, replaced=replaced) + " "), (style, describe(record))]
 
 
 def _record_style(record: Record) -> str:

@@ -187,7 +187,8 @@ class PlainRunner:
     def _show(self, worker: Worker, record: Record) -> None:
         if isinstance(record, Failure):
             self.ok = False
-        self.write(record_line(worker.kind, worker.pid, record))
+        replaced = self.console.is_replaced(worker)
+        self.write(record_line(worker.kind, worker.pid, record, replaced=replaced))
         if isinstance(record, Ended):
             self._reported_end.add(worker)
 
@@ -199,7 +200,8 @@ class PlainRunner:
         self._reported_end.add(worker)
         if isinstance(end, Died):
             self.ok = False
-        self.write(record_line(worker.kind, worker.pid, end))
+        replaced = self.console.is_replaced(worker)
+        self.write(record_line(worker.kind, worker.pid, end, replaced=replaced))
 
     def _print_late_answers(self) -> None:
         still_late = []
@@ -228,6 +230,7 @@ class PlainRunner:
         worker.stop(1.0 if quick else self.console.settings.timeout)
         self._print_late_answers()
         if worker.ended is None:
+            self.console.leave_behind(worker)
             self.fail(f"{worker.name} could not be stopped (a thread cannot be killed)")
         self._report_end(worker)
 

@@ -243,7 +243,8 @@ class Shell:
 
     def show(self, worker: Worker, record: Record) -> None:
         """Print a record from a worker. Runs in the event loop, never in another thread."""
-        self.print(record_line(worker.kind, worker.pid, record))
+        replaced = self.console.is_replaced(worker)
+        self.print(record_line(worker.kind, worker.pid, record, replaced=replaced))
         if isinstance(record, Reply | Failure):
             shown = self._answers_shown.get(worker, 0)
             self._answers_shown[worker] = max(shown, record.request_id)
@@ -351,11 +352,13 @@ class Shell:
     def warn_if_late(self, worker: Worker, pending: Pending) -> None:
         if pending.done() or worker.ended is not None:
             return
+        replaced = self.console.is_replaced(worker)
         text = (
             f"no answer to {pending.describe()} within {self.console.settings.timeout:g} s;"
-            " still waiting (.restart replaces the worker)"
+            + (" still waiting" if replaced else " still waiting (.restart replaces the worker)")
         )
-        self.print([("class:tag", tag(worker.kind, worker.pid) + " "), *error_line(text)])
+        label = tag(worker.kind, worker.pid, replaced=replaced)
+        self.print([("class:tag", label + " "), *error_line(text)])
 
     async def command(self, command: Command) -> bool:
         if command.name in (".quit", ".quit!"):
@@ -441,6 +444,7 @@ class Shell:
         # stop() blocks until the end event: run it off the loop so replies keep printing.
         ended = await asyncio.get_running_loop().run_in_executor(None, worker.stop, timeout)
         if ended is None:
+            self.console.leave_behind(worker)
             self.print(
                 error_line(
                     f"{worker.name} is stuck in a handler, and a thread cannot be killed:"
