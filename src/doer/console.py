@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from doer.client import Listener, Pending, Worker, WorkerGone, start
@@ -18,24 +19,12 @@ from doer.protocol import ParseError, Record, parse_line
 from doer.render import Fragments, error_line, note_line, status_line
 from doer.worker import BUILTIN_MESSAGES, Handler
 
-#: The shell's own commands, with the help text for each.
-COMMANDS: dict[str, str] = {
-    ".help": "show this help",
-    ".status": "show the worker: kind, pid, state, pending requests",
-    ".timeout": "show or set the seconds to wait for an answer (.timeout 2.5)",
-    ".restart": "a fresh worker, of the same kind or another (.restart asyncio)",
-    ".prompt": "a fixed prompt (.prompt 'X> '); alone: the usual prompt again",
-    ".wait": "on: the prompt waits for each line's answers; off: it does not",
-    ".quit": "wait for pending requests, stop the worker, leave (Ctrl-D too)",
-    ".quit!": "leave now: pending requests are dropped, and said so",
-}
-
 MESSAGE_HELP: dict[str, str] = {
     "ping": "the worker answers pong",
     "set-state V": "set the worker's state to V (a Python literal or a word)",
     "get-state": "show the worker's state",
     "whoami": "kind, pid, parent pid, thread, start method",
-    "sleep S": "sleep S seconds, then answer (later messages wait their turn)",
+    "sleep S": "sleep S seconds, then answer (later messages wait)",
     "exit": "end the worker (its end event shows the final state and pid)",
 }
 
@@ -44,8 +33,69 @@ MESSAGE_HELP: dict[str, str] = {
 # first prompt, and dataclasses cost several milliseconds more to import and build.
 
 
-#: The commands both front ends carry out alike, through Console.show_or_set.
-SHOW_OR_SET = (".help", ".status", ".timeout", ".prompt", ".wait")
+class Quit(NamedTuple):
+    """``.quit`` (wait for pending requests first) or ``.quit!`` (do not)."""
+
+    wait: bool
+
+
+class Restart(NamedTuple):
+    """``.restart [KIND]``: replace the worker with a fresh one of ``kind``."""
+
+    kind: str
+
+
+#: What carrying out a command asks of the front end: lines to print, or a
+#: step only it can take, because only it knows how to wait (the shell
+#: awaits, with Ctrl-C to stop waiting; plain mode blocks).
+Outcome = list[Fragments] | Quit | Restart
+
+
+class Spec(NamedTuple):
+    """One command of the console: how it is typed, what ``.help`` says, what it does."""
+
+    usage: str
+    help: str
+    run: Callable[[Console, str], Outcome]
+
+
+def _quit(wait: bool) -> Callable[[Console, str], Outcome]:
+    return lambda console, argument: Quit(wait)
+
+
+#: The console's own commands. Both front ends read lines through
+#: :func:`interpret` and carry commands out through :meth:`Console.carry_out`;
+#: ``.help`` is written from this table.
+COMMANDS: dict[str, Spec] = {
+    ".help": Spec(".help", "show this help", lambda console, _: console.help_lines()),
+    ".status": Spec(
+        ".status",
+        "show the worker: kind, pid, state, pending requests",
+        lambda console, _: console.status_lines(),
+    ),
+    ".timeout": Spec(
+        ".timeout [S]",
+        "show or set the seconds to wait for an answer",
+        lambda console, argument: console.timeout_lines(argument),
+    ),
+    ".restart": Spec(
+        ".restart [KIND]",
+        "a fresh worker, of the same kind or another",
+        lambda console, argument: Restart(console.restart_kind(argument)),
+    ),
+    ".prompt": Spec(
+        ".prompt [TEXT]",
+        "a fixed prompt (.prompt 'X> '); alone: the usual one",
+        lambda console, argument: console.set_prompt(argument),
+    ),
+    ".wait": Spec(
+        ".wait [on|off]",
+        "on: the prompt waits for each line's answers",
+        lambda console, argument: console.wait_lines(argument),
+    ),
+    ".quit": Spec(".quit", "wait for pending requests, stop, leave (Ctrl-D)", _quit(True)),
+    ".quit!": Spec(".quit!", "leave now: pending requests are dropped, and said so", _quit(False)),
+}
 
 
 class Message(NamedTuple):
@@ -122,11 +172,21 @@ class Console:
         settings: how to start workers.
         listener: receives every record from every worker this console starts
             (called in that worker's reply-reader thread).
+        always_waits: why the front end cannot do ``.wait off`` (plain and
+            line mode wait for every answer), or None.
     """
 
-    def __init__(self, settings: Settings, listener: Listener | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        listener: Listener | None = None,
+        *,
+        always_waits: str | None = None,
+    ) -> None:
         self.settings = settings
         self.listener = listener
+        #: Why this front end cannot do ``.wait off`` (None: it can).
+        self.always_waits = always_waits
         self.worker: Worker | None = None
         self._left_behind: weakref.WeakSet[Worker] = weakref.WeakSet()
 
@@ -201,26 +261,29 @@ class Console:
         if self.worker is not None:
             self.worker.stop(self.settings.timeout if timeout is None else timeout)
 
-    def show_or_set(self, command: Command) -> list[Fragments]:
-        """Carry out ``.help``, ``.status`` or ``.timeout [S]``: the lines to print.
+    def carry_out(self, command: Command) -> Outcome:
+        """Carry out a dot-command, as far as the console can: see :data:`Outcome`.
 
         Raises:
             ValueError: a bad argument; the text is the one-line error.
         """
-        if command.name == ".help":
-            return self.help_lines()
-        if command.name == ".status":
-            return self.status_lines()
-        if command.name == ".prompt":
-            # Nothing is printed: the new prompt is the answer. A line that
-            # showed the text would be taken for the prompt by a client waiting
-            # for it (pexpect's REPLWrapper does exactly that).
-            self.settings.prompt = prompt_argument(command.argument)
-            return []
-        if command.name == ".wait":
-            return [note_line(f"wait: {'on' if self.set_wait(command.argument) else 'off'}")]
-        seconds = self.set_timeout(command.argument)
-        return [note_line(f"timeout: {seconds:g} s")]
+        return COMMANDS[command.name].run(self, command.argument)
+
+    def timeout_lines(self, argument: str) -> list[Fragments]:
+        return [note_line(f"timeout: {self.set_timeout(argument):g} s")]
+
+    def wait_lines(self, argument: str) -> list[Fragments]:
+        return [note_line(f"wait: {'on' if self.set_wait(argument) else 'off'}")]
+
+    def set_prompt(self, argument: str) -> list[Fragments]:
+        """Carry out ``.prompt [TEXT]``.
+
+        Nothing is printed: the new prompt is the answer. A line that showed
+        the text would be taken for the prompt by a client waiting for it
+        (pexpect's REPLWrapper does exactly that).
+        """
+        self.settings.prompt = prompt_argument(argument)
+        return []
 
     def set_wait(self, argument: str) -> bool:
         """Carry out ``.wait [on|off]``: set it if given; return it.
@@ -231,6 +294,8 @@ class Console:
         if argument:
             if argument not in ("on", "off"):
                 raise ValueError(f".wait takes on or off, not {argument}")
+            if argument == "off" and self.always_waits:
+                raise ValueError(f"wait stays on: {self.always_waits}")
             self.settings.wait = argument == "on"
         return self.settings.wait
 
@@ -245,10 +310,10 @@ class Console:
 
     def help_lines(self) -> list[Fragments]:
         lines = [note_line("Type a message for the worker, or a command for the console.")]
-        lines += [note_line(f"  {name:<14} {text}") for name, text in MESSAGE_HELP.items()]
+        lines += [note_line(f"  {name:<16} {text}") for name, text in MESSAGE_HELP.items()]
         extra = sorted(set(self.settings.handlers) - set(BUILTIN_MESSAGES))
-        lines += [note_line(f"  {name:<14} (a handler of this console)") for name in extra]
-        lines += [note_line(f"  {name:<14} {text}") for name, text in COMMANDS.items()]
+        lines += [note_line(f"  {name:<16} (a handler of this console)") for name in extra]
+        lines += [note_line(f"  {spec.usage:<16} {spec.help}") for spec in COMMANDS.values()]
         lines.append(note_line("Anything else is sent as it is; the worker answers unknown."))
         return lines
 

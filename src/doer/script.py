@@ -16,12 +16,13 @@ from typing import TextIO
 
 from doer.client import Pending, Worker, WorkerGone
 from doer.console import (
-    SHOW_OR_SET,
     Blank,
     Command,
     Console,
     Invalid,
     Message,
+    Quit,
+    Restart,
     Settings,
     interpret,
 )
@@ -49,8 +50,11 @@ class OutputGone(Exception):
 class PlainRunner:
     """Runs lines one at a time against a console and writes the transcript."""
 
+    #: Why ``.wait off`` cannot be done here: every answer is awaited, one line at a time.
+    WAITS_BECAUSE = "plain mode answers one line at a time"
+
     def __init__(self, settings: Settings, out: TextIO) -> None:
-        self.console = Console(settings)
+        self.console = Console(settings, always_waits=self.WAITS_BECAUSE)
         self.out = out
         self.ok = True
         self._late: list[tuple[Worker, Pending]] = []  # timed out, answer may still come
@@ -130,32 +134,22 @@ class PlainRunner:
             self._message(what)
         return True
 
-    #: Why ``.wait off`` cannot be done here: every answer is awaited, one line at a time.
-    WAITS_BECAUSE = "plain mode answers one line at a time"
-
     def _command(self, command: Command) -> bool:
-        if command.name in (".quit", ".quit!"):
-            self._quit_now = command.name == ".quit!"
-            return False
-        if command.name == ".wait" and command.argument == "off":
-            self.fail(f"wait stays on: {self.WAITS_BECAUSE}")
+        """Carry out a dot-command; False when it was ``.quit``."""
+        try:
+            outcome = self.console.carry_out(command)
+        except ValueError as exc:
+            self.fail(str(exc))
             return True
-        if command.name in SHOW_OR_SET:
-            try:
-                lines = self.console.show_or_set(command)
-            except ValueError as exc:
-                self.fail(str(exc))
-            else:
-                for fragments in lines:
-                    self.write(fragments)
-        elif command.name == ".restart":
-            try:
-                kind = self.console.restart_kind(command.argument)
-            except ValueError as exc:
-                self.fail(str(exc))
-                return True
+        if isinstance(outcome, Quit):
+            self._quit_now = not outcome.wait
+            return False
+        if isinstance(outcome, Restart):
             self._stop()
-            self._start(kind)
+            self._start(outcome.kind)
+            return True
+        for fragments in outcome:
+            self.write(fragments)
         return True
 
     def _message(self, message: Message) -> None:

@@ -49,13 +49,14 @@ from prompt_toolkit.styles import Style
 from doer.client import Pending, Worker, WorkerGone
 from doer.console import (
     COMMANDS,
-    SHOW_OR_SET,
     Blank,
     Command,
     Console,
     Invalid,
     Mailbox,
     Message,
+    Quit,
+    Restart,
     interpret,
 )
 from doer.input_line import LineLimit, LongLineView, bulk_typing_bindings
@@ -353,35 +354,31 @@ class Shell:
         if pending.done() or worker.ended is not None:
             return
         replaced = self.console.is_replaced(worker)
-        text = (
-            f"no answer to {pending.describe()} within {self.console.settings.timeout:g} s;"
-            + (" still waiting" if replaced else " still waiting (.restart replaces the worker)")
+        text = f"no answer to {pending.describe()} within {self.console.settings.timeout:g} s;" + (
+            " still waiting" if replaced else " still waiting (.restart replaces the worker)"
         )
         label = tag(worker.kind, worker.pid, replaced=replaced)
         self.print([("class:tag", label + " "), *error_line(text)])
 
     async def command(self, command: Command) -> bool:
-        if command.name in (".quit", ".quit!"):
-            self._wait_on_quit = command.name == ".quit"
-            return False
-        if command.name in SHOW_OR_SET:
-            try:
-                lines = self.console.show_or_set(command)
-            except ValueError as exc:
-                self.print(error_line(str(exc)))
-            else:
-                for fragments in lines:
-                    self.print(fragments)
-        elif command.name == ".restart":
-            await self.restart(command.argument)
-        return True
-
-    async def restart(self, argument: str) -> None:
+        """Carry out a dot-command; False when the shell should leave."""
         try:
-            kind = self.console.restart_kind(argument)
+            outcome = self.console.carry_out(command)
         except ValueError as exc:
             self.print(error_line(str(exc)))
-            return
+            return True
+        if isinstance(outcome, Quit):
+            self._wait_on_quit = outcome.wait
+            return False
+        if isinstance(outcome, Restart):
+            await self.restart(outcome.kind)
+            return True
+        for fragments in outcome:
+            self.print(fragments)
+        return True
+
+    async def restart(self, kind: str) -> None:
+        """Stop the worker (waiting at most the timeout), then start one of ``kind``."""
         self._quitting = True  # the old worker's end needs no ".restart" hint
         try:
             # A worker is often restarted because it hangs: wait at most the timeout.
