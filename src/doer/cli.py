@@ -110,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.script is not None:
             return _run_script_file(args.script, settings)
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
-            from doer.script import run_plain
+            from doer.plain import run_plain
 
             return run_plain(sys.stdin.buffer, sys.stdout, settings)
         from doer.lines import run_lines, wants_line_mode
@@ -192,7 +192,7 @@ def _print_record(worker: Worker, record: Record) -> None:
 
 
 def _run_script_file(path: str, settings: Settings) -> int:
-    from doer.script import run_plain
+    from doer.plain import run_plain
 
     try:
         stream = open(path, "rb")  # noqa: SIM115 - closed below, after the run

@@ -1,6 +1,6 @@
 """What a typed line means, and the worker it goes to: shared by both front ends.
 
-The interactive shell (:mod:`doer.shell`) and plain mode (:mod:`doer.script`)
+The interactive shell (:mod:`doer.shell`) and plain mode (:mod:`doer.plain`)
 read lines differently and print differently, but a line means the same thing
 in both. :func:`interpret` classifies a line; :class:`Console` owns the current
 worker and carries out what the line asks for. Nothing here touches a terminal.

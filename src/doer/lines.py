@@ -37,8 +37,8 @@ from typing import BinaryIO, TextIO
 
 from doer.client import Pending
 from doer.console import Settings
+from doer.plain import EXIT_FAILED, EXIT_OK, PlainRunner
 from doer.protocol import Record, printable
-from doer.script import EXIT_FAILED, EXIT_OK, PlainRunner
 
 #: The longest line a terminal's own line editing keeps (Linux: 4,096 bytes with
 #: the newline); it drops the rest without a word, so a line that long is refused.
