@@ -143,23 +143,29 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> floa
     return time.monotonic() - start
 
 
-def pid_is_gone(pid: int) -> bool:
-    """True when process ``pid`` has exited.
-
-    A process that has exited but not been reaped yet (a zombie) counts as gone:
-    whether it is reaped at once depends on who its parent is, which is not what
-    the tests are about.
-    """
+def process_state(pid: int) -> str | None:
+    """The state letter of ``pid`` (``R``, ``S``, ``Z`` for a zombie...), or None if it
+    does not exist. The one place the tests read ``/proc/PID/stat``."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
             fields = stat.read()
     except FileNotFoundError:
-        return True
-    except OSError:  # no /proc here: ask the kernel instead (a zombie then counts as alive)
+        return None
+    except OSError:  # no /proc: ask the kernel (a zombie then looks alive)
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
-            return True
-        return False
-    state = fields.rpartition(")")[2].split()[0]  # the name in parentheses may hold spaces
-    return state in ("Z", "X")
+            return None
+        return "?"
+    return fields.rpartition(")")[2].split()[0]  # the name in parentheses may hold spaces
+
+
+def pid_is_gone(pid: int) -> bool:
+    """True when process ``pid`` has exited, reaped or not.
+
+    A zombie counts as gone here: whether it is reaped at once depends on who
+    its parent is, which is not what the library tests are about. (The end-to-
+    end tests, where a clean console must reap its worker, use
+    ``pty_helpers.wait_gone``, for which a zombie is not gone.)
+    """
+    return process_state(pid) in (None, "Z", "X")

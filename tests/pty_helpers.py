@@ -36,6 +36,7 @@ import pexpect
 import pytest
 
 import doer
+from helpers import process_state
 
 #: The console script of the venv the tests run in.
 DOER = str(Path(sys.executable).with_name("doer"))
@@ -322,22 +323,6 @@ class Terminal:
 # --- processes ------------------------------------------------------------------------
 
 
-def process_state(pid: int) -> str | None:
-    """The state letter of ``pid`` (``R``, ``S``, ``Z``...), or None if it does not exist."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
-            fields = stat.read()
-    except FileNotFoundError:
-        return None
-    except OSError:  # no /proc: ask the kernel (a zombie then looks alive)
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        return "?"
-    return fields.rpartition(")")[2].split()[0]  # the name in parentheses may hold spaces
-
-
 def rss_mib(pid: int) -> float:
     """The resident memory of process ``pid``, in MiB (``VmRSS`` in ``/proc/PID/status``)."""
     with open(f"/proc/{pid}/status", encoding="ascii") as status:
@@ -473,3 +458,55 @@ def read_until(process: subprocess.Popen[bytes], pattern: str, timeout: float = 
                 pytest.fail(f"expected /{pattern}/; the console ended first; got:\n{text}")
             text += chunk.decode("utf-8", "replace")
     return text
+
+
+# --- plain mode: many lines piped through ------------------------------------------
+
+
+def numbered_lines(count: int) -> bytes:
+    return "".join(f"set-state {n}\n" for n in range(count)).encode()
+
+
+def run_piped(kind: str, stdin: bytes, state_home: Path, timeout: float) -> tuple[int, str, str]:
+    """Run ``doer --kind KIND`` with ``stdin`` piped in; return status, stdout, stderr."""
+    console = subprocess.Popen(
+        [DOER, "--kind", kind],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=console_env(state_home),
+    )
+    try:
+        out, err = console.communicate(stdin, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        console.kill()
+        out, err = console.communicate()
+        pytest.fail(
+            f"doer --kind {kind} did not finish within {timeout:g} s; "
+            f"the last output was:\n{out.decode(errors='replace')[-2000:]}"
+        )
+    return console.returncode, out.decode(), err.decode()
+
+
+def assert_each_answered_once_in_order(stdout: str, kind: str, count: int) -> None:
+    """The transcript is: creating line, start event, then ``> set-state N`` and
+    ``[kind pid] new state: N`` for every N in order, then the end event. Nothing
+    else, nothing missing, nothing twice."""
+    started = re.search(START_EVENT, stdout)
+    assert started is not None, f"no start event in:\n{stdout[:2000]}"
+    pid = int(started.group(4))
+    tag = f"[{kind} {pid}]"
+    lines = stdout.splitlines()
+    assert lines[0].startswith("creating doer from process ")
+    assert lines[1] == f"{tag} on start: state: None, pid: {pid}"
+    body = lines[2:-1]
+    assert lines[-1] == f"{tag} on end: state: {count - 1}, pid: {pid}", lines[-3:]
+    echoes = body[0::2]
+    answers = body[1::2]
+    # Find the first difference instead of comparing 20,000 lines in one assert message.
+    for n in range(count):
+        assert n < len(echoes), f"only {len(echoes)} of {count} lines were echoed"
+        assert echoes[n] == f"> set-state {n}", f"line {n} was echoed as {echoes[n]!r}"
+        assert n < len(answers), f"only {len(answers)} of {count} lines were answered"
+        assert answers[n] == f"{tag} new state: {n}", f"line {n} was answered {answers[n]!r}"
+    assert len(body) == 2 * count, f"{len(body) - 2 * count} extra lines after the last answer"

@@ -41,7 +41,7 @@ from doer import Died, Failure, WorkerGone
 from doer.protocol import message_summary
 from handlers import HANDLERS
 from helpers import Kind, Recorder, WorkerFactory, pid_is_gone, wait_until
-from test_shell import driven_shell
+from shell_helpers import driven_shell
 
 #: Generous: only a failing test waits this long.
 T = 10.0

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from doer.protocol import Reply
 from fuzz import LINES, check_plain_mode, fuzz_the_terminal
 from helpers import Recorder, WorkerFactory
-from test_loss import assert_each_answered_once_in_order, numbered_lines, run_piped
+from pty_helpers import assert_each_answered_once_in_order, numbered_lines, run_piped
 
 pytestmark = [pytest.mark.soak, pytest.mark.timeout(600)]
 
