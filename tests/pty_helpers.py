@@ -59,6 +59,13 @@ CREATING = r"creating doer from process (\d+)(?=\D)"
 PR_SET_CHILD_SUBREAPER = 36
 
 
+def worker_pid_of(output: str) -> int:
+    """The pid in the first start event of ``output``: the one way the tests read it."""
+    started = re.search(START_EVENT, output)
+    assert started is not None, f"no start event in:\n{output[:2000]}"
+    return int(started.group(4))
+
+
 def strip_ansi(text: str) -> str:
     """``text`` without escape codes, carriage returns and backspaces."""
     return _DRAWING.sub("", _ANSI.sub("", text))
@@ -492,9 +499,7 @@ def assert_each_answered_once_in_order(stdout: str, kind: str, count: int) -> No
     """The transcript is: creating line, start event, then ``> set-state N`` and
     ``[kind pid] new state: N`` for every N in order, then the end event. Nothing
     else, nothing missing, nothing twice."""
-    started = re.search(START_EVENT, stdout)
-    assert started is not None, f"no start event in:\n{stdout[:2000]}"
-    pid = int(started.group(4))
+    pid = worker_pid_of(stdout)
     tag = f"[{kind} {pid}]"
     lines = stdout.splitlines()
     assert lines[0].startswith("creating doer from process ")

@@ -22,7 +22,7 @@ import pytest
 from pexpect.popen_spawn import PopenSpawn
 from pexpect.replwrap import REPLWrapper
 
-from pty_helpers import DOER, wait_gone
+from pty_helpers import DOER, START_EVENT, wait_gone, worker_pid_of
 
 ROOT = Path(__file__).resolve().parent.parent
 LINES = {
@@ -61,8 +61,8 @@ def test_pexpect_spawn_at_its_defaults_gets_each_answer_after_its_line(
     log: list[str] = []
     child.logfile_read = _Collect(log)
     try:
-        child.expect(r"\[process (\d+)\] on start: ", timeout=10)
-        worker_pid = int(child.match.group(1))
+        child.expect(START_EVENT, timeout=10)
+        worker_pid = int(child.match.group(4))
         for line in LINES:  # the first round trip included: no wait on the terminal
             child.sendline(line)
             child.expect(rf"\[process {worker_pid}\] ([^\r\n\x1b]*)", timeout=10)
@@ -120,8 +120,8 @@ def test_repl_wrapper_with_a_fixed_prompt_needs_no_prompt_change(tmp_path: Path)
 
 def test_popen_spawn_drives_plain_mode_over_pipes(tmp_path: Path) -> None:
     child = PopenSpawn("doer --kind process", env=client_env(tmp_path), encoding="utf-8")
-    child.expect(r"\[process (\d+)\] on start: ", timeout=10)
-    worker_pid = int(child.match.group(1))
+    child.expect(START_EVENT, timeout=10)
+    worker_pid = int(child.match.group(4))
     for line in LINES:
         child.sendline(line)
         child.expect_exact(f"> {line}\n", timeout=10)
@@ -148,9 +148,7 @@ def test_script_with_term_dumb_gives_a_plain_transcript(tmp_path: Path) -> None:
     output = result.stdout.decode().replace("\r\n", "\n")
     assert result.returncode == 0, output
     assert ESCAPE not in output
-    started = re.search(r"\[process (\d+)\] on start: ", output)
-    assert started, output
-    worker_pid = int(started.group(1))
+    worker_pid = worker_pid_of(output)
     answers = re.findall(rf"doer process {worker_pid}> \[process {worker_pid}\] ([^\n]*)", output)
     assert [answer.split(", parent")[0] for answer in answers[:4]] == [
         "pong",

@@ -25,13 +25,13 @@ import doer
 from helpers import CONSOLE_KINDS
 from pty_helpers import (
     DOER,
-    START_EVENT,
     assert_no_traceback,
     console_env,
     read_until,
     run_doer,
     wait_gone,
     wait_until_asleep,
+    worker_pid_of,
 )
 
 KINDS = CONSOLE_KINDS
@@ -44,12 +44,6 @@ def plain_env(state_home: Path) -> dict[str, str]:
     env.update(TERM="xterm-256color", COLORTERM="truecolor", FORCE_COLOR="1")
     assert "NO_COLOR" not in env
     return env
-
-
-def worker_pid_of(stdout: str) -> int:
-    started = re.search(START_EVENT, stdout)
-    assert started is not None, f"no start event in:\n{stdout}"
-    return int(started.group(4))
 
 
 def recipe_transcript(console: int, kind: str, worker: int) -> str:
