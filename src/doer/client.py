@@ -11,16 +11,12 @@
                                             │
                                             └──> listener(worker, record)   (the shell)
 
-Who reads the response queue: exactly one thread at a time, the holder of the
-``_reading`` lock. While a worker is used one request at a time through
-``ask()`` (the hot path), the caller reads its own answer: no thread hand-off,
-so a round trip costs little more than the bare queue or pipe. As soon as
-anything else happens (``tell()``, a listener, a timed-out request), a
-reply-reader thread takes over for good and drains the queue all the time, so a
-worker can never block on a full response pipe while the console blocks on a
-full request pipe (the classic two-pipe deadlock). It resolves each request's
-:class:`Pending` and hands every record to the optional listener; the shell's
-listener passes it to the event loop that prints it.
+Who reads the response queue: exactly one thread at a time, the caller of
+``ask()`` inline or the reply-reader thread for good (:mod:`doer.replies` says
+when and why). Whoever reads hands each record to :meth:`Worker._deliver`,
+which resolves the request's :class:`Pending` and passes the record to the
+optional listener; the shell's listener passes it to the event loop that
+prints it.
 
 Every request gets exactly one answer: its reply, its error, or, if the worker
 ends or dies first, a :class:`~doer.protocol.Failure` saying so.
@@ -30,7 +26,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
 from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
@@ -46,6 +41,7 @@ from doer.protocol import (
     Started,
     message_summary,
 )
+from doer.replies import ReplyReader
 from doer.worker import Handler
 
 Listener = Callable[["Worker", Record], None]
@@ -161,13 +157,11 @@ class Worker:
         self.started: Started | None = None
         self.ended: Ended | Died | None = None
         self.state: Any = None
-        # Only the holder of _reading reads the response queue: a caller of ask()
-        # while the worker is used one request at a time, else the reply reader.
-        self._reading = threading.Lock()
-        self._reader: threading.Thread | None = None
-        self._reader_lock = threading.Lock()  # the reply reader is started once
+        self._replies = ReplyReader(
+            link.name, link, self._deliver, ended=lambda: self.ended is not None
+        )
         if listener is not None:
-            self._start_reader()
+            self._replies.start()
 
     def __repr__(self) -> str:
         return f"<Worker {self.name} {self.kind} pid={self.pid} alive={self.alive}>"
@@ -214,12 +208,13 @@ class Worker:
             WorkerGone: the worker died before it started.
         """
         self._refuse_to_block_the_workers_loop("wait_started()")
-        if not self._started.is_set() and self._reading.acquire(blocking=False):
+        reading = self._replies.reading
+        if not self._started.is_set() and reading.acquire(blocking=False):
             try:
-                if self._reader is None:  # nobody else reads: read until the event
-                    self._read_inline(self._started.is_set, timeout)
+                if self._replies.thread is None:  # nobody else reads: read until the event
+                    self._replies.read_inline(self._started.is_set, timeout)
             finally:
-                self._reading.release()
+                reading.release()
         if not self._started.wait(timeout):
             raise TimeoutError(f"{self.name} did not start within {timeout or 0:g} s")
         if self.started is None:
@@ -240,8 +235,7 @@ class Worker:
         finally:
             # Its answer may come at any time, so the reply reader must be running
             # (it also keeps both pipes flowing when many requests are in flight).
-            if self._reader is None:
-                self._start_reader()
+            self._replies.start()
 
     def _send(self, message: Any) -> Pending:
         with self._send_lock:
@@ -290,19 +284,20 @@ class Worker:
             TimeoutError: no answer within ``timeout``; a reply reader is then
                 started, so the late answer is still delivered.
         """
-        if self._reader is not None or not self._reading.acquire(blocking=False):
+        reading = self._replies.reading
+        if self._replies.thread is not None or not reading.acquire(blocking=False):
             return None
         try:
-            if self._reader is not None or self._pending:
+            if self._replies.thread is not None or self._pending:
                 return None
             pending = self._send(message)
-            self._read_inline(pending.done, timeout)
+            self._replies.read_inline(pending.done, timeout)
             if not pending.done():
-                self._start_reader()  # it waits for _reading, released below
+                self._replies.start()  # it waits for `reading`, released below
                 raise pending.timeout_error(timeout)
             return pending
         finally:
-            self._reading.release()
+            reading.release()
 
     def stop(self, timeout: float = 5.0) -> Ended | Died | None:
         """Send ``exit``, wait for the end event, join; kill a process that will not end.
@@ -316,13 +311,14 @@ class Worker:
             try:
                 self.tell("exit")
             except WorkerGone:
-                self._start_reader()  # it reads the end of a worker that has gone
-            reader = self._reader
+                self._replies.start()  # it reads the end of a worker that has gone
+            reader = self._replies.thread
             assert reader is not None
             reader.join(timeout)
             if reader.is_alive() and self._link.kill():
                 reader.join(timeout)
-        if self._reader is None or not self._reader.is_alive():
+        reader = self._replies.thread
+        if reader is None or not reader.is_alive():
             self._link.join(timeout)
             self._link.close()
         return self.ended
@@ -344,63 +340,7 @@ class Worker:
                 " needs that loop: there, use await worker.tell(...)"
             )
 
-    # --- the reply reader -------------------------------------------------------
-
-    def _start_reader(self) -> None:
-        """Start the reply-reader thread, once; from then on it does all the reading."""
-        with self._reader_lock:
-            if self._reader is not None:
-                return
-            reader = threading.Thread(
-                target=self._read_replies,
-                name=f"{self.name}-replies",
-                # A daemon so that a library user who forgets stop() can still
-                # exit; stop() joins it on every normal path.
-                daemon=True,
-            )
-            reader.start()
-            # Published only once started: a signal (Ctrl-C) raised inside start()
-            # must not leave a thread that stop() cannot join. If it did start,
-            # it holds _reading, and a second reader would wait for it to end.
-            self._reader = reader
-
-    def _read_replies(self) -> None:
-        """Deliver every record from the worker until it ends or dies."""
-        with self._reading:
-            while self.ended is None:
-                self._deliver(self._receive())
-
-    def _read_inline(self, done: Callable[[], bool], timeout: float | None) -> None:
-        """Read and deliver records until ``done()``, the end, or ``timeout``.
-
-        The caller holds ``_reading``.
-        """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while not done() and self.ended is None:
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                return
-            try:
-                record = self._receive(remaining)
-            except TimeoutError:
-                return
-            self._deliver(record)
-
-    def _receive(self, timeout: float | None = None) -> Record:
-        """The next record from the worker; a vanished worker gives a Died record.
-
-        Raises:
-            TimeoutError: nothing came within ``timeout`` seconds.
-        """
-        try:
-            record: Record = self._link.receive(timeout)
-        except TimeoutError:  # first: TimeoutError is an OSError too
-            raise
-        except (EOFError, OSError):
-            return Died(self._link.end_reason())
-        except Exception as exc:  # an answer that did not unpickle here
-            return Failure(OLDEST_PENDING, f"the answer could not be read: {exc}")
-        return record
+    # --- what the reader delivers ----------------------------------------------
 
     def _deliver(self, record: Record) -> None:
         kind = type(record)
