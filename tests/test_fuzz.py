@@ -18,7 +18,8 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, example, given, settings
 
-from doer.protocol import Ended, Reply, describe, parse_line
+from doer.protocol import Ended, Reply, parse_line
+from doer.render import record_text
 from fuzz import LINES, check_plain_mode, fuzz_the_terminal
 from pty_helpers import Terminal
 
@@ -45,7 +46,7 @@ def test_a_state_too_big_to_print_is_shown_as_a_note_not_a_traceback() -> None:
     value = parse_line("set-state 0x" + "f" * 4000)[1]
     assert isinstance(value, int)
     for record in (Reply(1, value), Ended(0, value, 42)):
-        text = describe(record)
+        text = record_text(record)
         assert "int that cannot be shown" in text
         assert text.isprintable()
 

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from doer.protocol import (
     MAX_LINE_CHARS,
     OLDEST_PENDING,
-    SHOWN_CHARS,
     Died,
     Ended,
     Failure,
@@ -23,15 +22,13 @@ from doer.protocol import (
     Reply,
     Request,
     Started,
-    clipped,
-    describe,
     message_summary,
     message_text,
     parse_line,
     printable,
     safe_repr,
-    shown_value,
 )
+from doer.render import SHOWN_CHARS, clipped, record_text, shown_value
 
 # --- parse_line --------------------------------------------------------------
 
@@ -167,7 +164,7 @@ def test_a_value_with_an_invalid_escape_is_parsed_without_printing_a_warning() -
     assert [str(warning.message) for warning in caught] == []
 
 
-# --- printable, message_text and describe ------------------------------------
+# --- printable, message_text, and record_text (doer.render) ------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -262,8 +259,8 @@ STARTED = Started("process", 4321, 1234, "MainThread", 99, "spawn", 42)
         (Ended(9, "s" * 300, 4321), f"on end: state: {'s' * 200}… (300 characters), pid: 4321"),
     ],
 )
-def test_describe_gives_the_one_line_a_person_reads(record: Record, line: str) -> None:
-    assert describe(record) == line
+def test_record_text_gives_the_one_line_a_person_reads(record: Record, line: str) -> None:
+    assert record_text(record) == line
 
 
 def test_a_whoami_answer_and_a_value_at_the_limit_are_shown_whole() -> None:
@@ -271,8 +268,8 @@ def test_a_whoami_answer_and_a_value_at_the_limit_are_shown_whole() -> None:
         "kind: process, pid: 4242, parent pid: 4241, thread: MainThread"
         " (id 139621468547968), start method: forkserver"
     )
-    assert describe(Reply(1, whoami)) == whoami
-    assert describe(Reply(2, "x" * SHOWN_CHARS)) == "x" * SHOWN_CHARS
+    assert record_text(Reply(1, whoami)) == whoami
+    assert record_text(Reply(2, "x" * SHOWN_CHARS)) == "x" * SHOWN_CHARS
 
 
 @pytest.mark.parametrize(
@@ -377,8 +374,8 @@ RECORDS = st.one_of(
 
 
 @given(RECORDS)
-def test_describe_always_gives_one_printable_line(record: Record) -> None:
-    assert_one_printable_line(describe(record))
+def test_record_text_always_gives_one_printable_line(record: Record) -> None:
+    assert_one_printable_line(record_text(record))
 
 
 # --- the edges mutation testing found untested (make mutate) ----------------------

@@ -8,6 +8,7 @@ returns instead of blocking.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import pickle
@@ -26,9 +27,9 @@ from doer.protocol import (
     Request,
     Started,
     UnreadableRequest,
-    describe,
 )
-from doer.worker import BUILTIN_HANDLERS, BUILTIN_MESSAGES, Doer, Handler
+from doer.render import record_text
+from doer.worker import BUILTIN_HANDLERS, BUILTIN_MESSAGES, AsyncDoer, Doer, Handler
 from handlers import HANDLERS
 
 
@@ -102,7 +103,7 @@ def test_the_recipe_runs_in_order() -> None:
         Reply(3, "new state: hola!", ("hola!",)),
         Ended(4, "hola!", pid, ""),
     ]
-    assert [describe(record) for record in records] == [
+    assert [record_text(record) for record in records] == [
         f"on start: state: 42, pid: {pid}",
         "pong",
         "unknown message foo",
@@ -317,3 +318,71 @@ def test_a_state_set_to_an_equal_value_of_another_type_is_reported_as_changed(ne
     assert type(changed.state[0]) is type(new)
     assert unchanged.state == ()
     assert changed.value == f"new state: {new}"
+
+
+# --- the same loop as an asyncio task (AsyncDoer) ----------------------------------
+
+
+async def run_async_doer(
+    *messages: Any, state: Any = 42, handlers: Mapping[str, Handler] | None = None
+) -> list[Any]:
+    """Run an AsyncDoer over ``messages`` (then ``exit``) on this test's loop."""
+    inbox: asyncio.Queue[Request] = asyncio.Queue()
+    for number, message in enumerate([*messages, "exit"], 1):
+        inbox.put_nowait(Request(number, message))
+    outbox: list[Any] = []
+    await AsyncDoer(inbox.get, outbox.append, state, handlers=handlers).run_async()
+    return outbox
+
+
+async def test_an_async_doer_runs_the_recipe_and_names_its_task() -> None:
+    records = await run_async_doer("ping", "foo", ("set-state", "hola!"), "whoami")
+
+    started, pong, foo, new_state, whoami, ended = records
+    assert type(started) is Started and started.kind == "asyncio" and started.state == 42
+    assert (pong, foo, new_state) == (
+        Reply(1, "pong"),
+        Reply(2, "unknown message foo"),
+        Reply(3, "new state: hola!", ("hola!",)),
+    )
+    task = asyncio.current_task()
+    assert task is not None
+    assert f", task: {task.get_name()}, start method: none (a task)" in whoami.value
+    assert ended == Ended(5, "hola!", os.getpid(), "")
+
+
+async def test_an_async_doer_awaits_sleep_so_the_loop_runs_on() -> None:
+    ran_meanwhile: list[str] = []
+
+    async def meanwhile() -> None:
+        ran_meanwhile.append("other task")
+
+    other = asyncio.ensure_future(meanwhile())
+    records = await run_async_doer(("sleep", 0.05))
+    await other
+    assert answers(records) == [Reply(1, "slept 0.05 s")]
+    assert ran_meanwhile == ["other task"]
+
+
+async def test_an_async_doer_awaits_a_coroutine_handler_and_reports_its_errors() -> None:
+    async def double(doer: Doer, value: Any) -> Any:
+        await asyncio.sleep(0)
+        doer.state = value * 2
+        return f"doubled: {value * 2}"
+
+    async def broken(doer: Doer) -> Any:
+        raise RuntimeError("boom")
+
+    records = await run_async_doer(
+        ("double", 5), "broken", ("sleep", -1), handlers={"double": double, "broken": broken}
+    )
+    assert answers(records) == [
+        Reply(1, "doubled: 10", (10,)),
+        Failure(2, "RuntimeError: boom"),
+        Failure(3, "ValueError: sleep takes a number of seconds >= 0, not -1"),
+    ]
+
+
+async def test_an_async_doer_ends_with_the_reason_when_a_handler_calls_sys_exit() -> None:
+    records = await run_async_doer("quit", "ping", handlers=HANDLERS)
+    assert records[-1] == Ended(0, 42, os.getpid(), "a handler called sys.exit(2)")

@@ -77,7 +77,7 @@ class Pending:
     def __repr__(self) -> str:
         return f"<Pending {self.request_id} {message_summary(self.message)!r} done={self.done()}>"
 
-    def describe(self) -> str:
+    def summary(self) -> str:
         """``request 3 (sleep 2)``: how messages about this request name it."""
         return f"request {self.request_id} ({message_summary(self.message)})"
 
@@ -85,7 +85,7 @@ class Pending:
         return self._record is not _UNSET
 
     def timeout_error(self, timeout: float | None) -> TimeoutError:
-        return TimeoutError(f"no answer to {self.describe()} within {timeout or 0:g} s")
+        return TimeoutError(f"no answer to {self.summary()} within {timeout or 0:g} s")
 
     def resolve(self, record: Reply | Failure | Ended) -> None:
         """Give this request its answer. Called once, by the reply reader."""

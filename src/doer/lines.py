@@ -127,7 +127,7 @@ class LineRunner(PlainRunner):
         try:
             return super().wait_for(pending)
         except KeyboardInterrupt:
-            raise TimeoutError(f"stopped waiting for an answer to {pending.describe()}") from None
+            raise TimeoutError(f"stopped waiting for an answer to {pending.summary()}") from None
 
     def line_mode_status(self, status: int) -> int:
         """An error on one line is not a failure of the session, as in the shell."""

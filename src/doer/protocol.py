@@ -5,9 +5,9 @@ response queue is one of :class:`Reply`, :class:`Failure`, :class:`Started` or
 :class:`Ended`. They are small immutable ``NamedTuple`` records, so they pickle
 cheaply for process workers and cost nothing extra for thread workers.
 
-This module also turns a typed line into a message (:func:`parse_line`) and a
-record into the one line of text a person reads (:func:`describe`). It knows
-nothing of terminals.
+This module also turns a typed line into a message (:func:`parse_line`), and
+a value into text (:func:`message_text`, :func:`printable`); the lines a
+person reads are worded in :mod:`doer.render`. It knows nothing of terminals.
 """
 
 from __future__ import annotations
@@ -250,23 +250,6 @@ def _typed(value: Any) -> str:
     return value if bare else safe_repr(value)
 
 
-#: A value longer than this is cut where a person reads it, with its full length noted:
-#: a 60 kB word quoted in an answer would otherwise fill the screen.
-SHOWN_CHARS = 200
-
-
-def shorten(text: str, limit: int = SHOWN_CHARS) -> str:
-    """``text``, or its first ``limit`` characters and a note of its full length."""
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}… ({len(text):,} characters)"
-
-
-def clipped(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters, ``…`` marking the cut: for a narrow space."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def printable(text: str) -> str:
     """``text`` made safe to write to a terminal on one line.
 
@@ -283,22 +266,3 @@ def _escape(ch: str) -> str:
     if unicodedata.category(ch) == "Zs":  # a space other than " ": keep it visible
         return ch
     return ascii(ch)[1:-1] if ch != "\t" else "\\t"
-
-
-def describe(record: Record) -> str:
-    """The one line a person reads for ``record``; long values are shortened."""
-    if isinstance(record, Reply):
-        return printable(shorten(message_text(record.value)))
-    if isinstance(record, Failure):
-        return printable(f"error: {shorten(record.error)}")
-    if isinstance(record, Started):
-        return printable(f"on start: state: {shown_value(record.state)}, pid: {record.pid}")
-    if isinstance(record, Ended):
-        why = f" ({record.reason})" if record.reason else ""
-        return printable(f"on end: state: {shown_value(record.state)}, pid: {record.pid}{why}")
-    return printable(f"died: {shorten(record.reason)}")
-
-
-def shown_value(value: Any, limit: int = SHOWN_CHARS) -> str:
-    """A state or message as a person reads it: :func:`message_text`, shortened."""
-    return shorten(message_text(value), limit)

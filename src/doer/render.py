@@ -19,10 +19,8 @@ from doer.protocol import (
     Record,
     Reply,
     Started,
-    describe,
+    message_text,
     printable,
-    shorten,
-    shown_value,
 )
 
 Fragments = list[tuple[str, str]]
@@ -55,7 +53,7 @@ def tag(kind: str, pid: int, *, replaced: bool = False) -> str:
 def record_line(kind: str, pid: int, record: Record, *, replaced: bool = False) -> Fragments:
     """The line for one record from the worker ``kind``/``pid``."""
     style = _record_style(record)
-    return [("class:tag", tag(kind, pid, replaced=replaced) + " "), (style, describe(record))]
+    return [("class:tag", tag(kind, pid, replaced=replaced) + " "), (style, record_text(record))]
 
 
 def _record_style(record: Record) -> str:
@@ -104,3 +102,42 @@ def status_line(
 def plain(fragments: Fragments) -> str:
     """The text of ``fragments`` without styles (for plain mode and tests)."""
     return "".join(text for _, text in fragments)
+
+
+# --- values and records as text ---------------------------------------------------
+
+
+#: A value longer than this is cut where a person reads it, with its full length noted:
+#: a 60 kB word quoted in an answer would otherwise fill the screen.
+SHOWN_CHARS = 200
+
+
+def shorten(text: str, limit: int = SHOWN_CHARS) -> str:
+    """``text``, or its first ``limit`` characters and a note of its full length."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters)"
+
+
+def clipped(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, ``…`` marking the cut: for a narrow space."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def record_text(record: Record) -> str:
+    """The one line a person reads for ``record``; long values are shortened."""
+    if isinstance(record, Reply):
+        return printable(shorten(message_text(record.value)))
+    if isinstance(record, Failure):
+        return printable(f"error: {shorten(record.error)}")
+    if isinstance(record, Started):
+        return printable(f"on start: state: {shown_value(record.state)}, pid: {record.pid}")
+    if isinstance(record, Ended):
+        why = f" ({record.reason})" if record.reason else ""
+        return printable(f"on end: state: {shown_value(record.state)}, pid: {record.pid}{why}")
+    return printable(f"died: {shorten(record.reason)}")
+
+
+def shown_value(value: Any, limit: int = SHOWN_CHARS) -> str:
+    """A state or message as a person reads it: :func:`message_text`, shortened."""
+    return shorten(message_text(value), limit)

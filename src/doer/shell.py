@@ -69,13 +69,13 @@ from doer.protocol import (
     Record,
     Reply,
     Started,
-    clipped,
     message_text,
     printable,
 )
 from doer.render import (
     STYLES,
     Fragments,
+    clipped,
     ended_hint,
     error_line,
     note_line,
@@ -354,7 +354,7 @@ class Shell:
         if pending.done() or worker.ended is not None:
             return
         replaced = self.console.is_replaced(worker)
-        text = f"no answer to {pending.describe()} within {self.console.settings.timeout:g} s;" + (
+        text = f"no answer to {pending.summary()} within {self.console.settings.timeout:g} s;" + (
             " still waiting" if replaced else " still waiting (.restart replaces the worker)"
         )
         label = tag(worker.kind, worker.pid, replaced=replaced)

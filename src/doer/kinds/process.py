@@ -103,7 +103,7 @@ class ProcessLink:
             self._process.kill()
             self._process.join(1.0)
             return "its response pipe closed while it still ran; killed with SIGKILL"
-        return describe_exitcode(self._process.exitcode)
+        return exit_reason(self._process.exitcode)
 
     def would_block_its_loop(self) -> bool:
         return False  # it runs no event loop: waiting for it never blocks its own
@@ -118,7 +118,7 @@ class ProcessLink:
             self._closed = True
 
 
-def describe_exitcode(exitcode: int | None) -> str:
+def exit_reason(exitcode: int | None) -> str:
     """``exit code 3``, ``killed by SIGKILL``, or ``still running``."""
     if exitcode is None:
         return "still running"

@@ -1,0 +1,72 @@
+"""The lines the console prints: their words and styles (``doer.render``).
+
+``record_text`` and the shortening of long values are tested with the records
+in ``test_protocol.py``; here, the lines built around them.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from doer.protocol import Died, Ended, Failure, Record, Reply, Started
+from doer.render import (
+    STYLES,
+    creating_line,
+    echo_line,
+    ended_hint,
+    error_line,
+    note_line,
+    plain,
+    record_line,
+    status_line,
+    tag,
+)
+
+STARTED = Started("process", 4242, 1, "MainThread", 7, "fork", 42)
+
+
+def test_a_tag_names_the_kind_and_pid_and_says_when_the_worker_was_replaced() -> None:
+    assert tag("process", 4242) == "[process 4242]"
+    assert tag("thread", 17, replaced=True) == "[thread 17, replaced]"
+
+
+@pytest.mark.parametrize(
+    ("record", "style"),
+    [
+        (Reply(1, "pong"), "class:reply"),
+        (STARTED, "class:event"),
+        (Ended(2, 42, 4242), "class:event"),
+        (Failure(3, "no"), "class:error"),
+        (Died("killed by SIGKILL"), "class:error"),
+    ],
+)
+def test_a_record_line_is_its_tag_then_its_text_in_the_record_s_style(
+    record: Record, style: str
+) -> None:
+    line = record_line("process", 4242, record)
+    assert line[0] == ("class:tag", "[process 4242] ")
+    assert line[1][0] == style
+    assert style.removeprefix("class:") in STYLES
+    replaced = record_line("process", 4242, record, replaced=True)
+    assert replaced[0] == ("class:tag", "[process 4242, replaced] ")
+
+
+def test_the_console_s_own_lines() -> None:
+    assert plain(creating_line()) == f"creating doer from process {os.getpid()}"
+    assert error_line("bad\x1b") == [("class:error", "error: bad\\x1b")]
+    assert note_line("a\tnote") == [("class:note", "a\\tnote")]
+    assert echo_line("ping") == [("class:echo", "> ping")]
+    assert plain(echo_line("x" * 300)) == "> " + "x" * 200 + "… (300 characters)"
+    assert plain(ended_hint()) == "the worker has ended; .restart starts a fresh one"
+
+
+def test_the_status_line_says_everything_about_the_worker() -> None:
+    line = status_line("doer-1", "process", 4242, True, "hola", 2, "spawn")
+    assert plain(line) == (
+        "[process 4242] doer-1: process 4242, start method spawn, alive, state: hola, pending: 2"
+    )
+    assert line[1][0] == "class:reply"
+    ended = plain(status_line("doer-2", "thread", 17, False, [1], 0, None))
+    assert ended == "[thread 17] doer-2: thread 17, ended, state: [1], pending: 0"
