@@ -712,3 +712,31 @@ def test_a_blocking_handler_holds_up_an_asyncio_worker_s_whole_loop(tmp_path: Pa
         assert sleeper.result(T) == "slept 0 s"
     finally:
         worker.stop()
+
+
+async def test_waiting_for_an_asyncio_worker_s_answer_on_its_own_loop_is_refused() -> None:
+    """result() there would wait for the loop it blocks: refused, and await works."""
+    async with doer.start("asyncio") as worker:
+        pending = worker.tell("ping")
+        with pytest.raises(RuntimeError, match="await the Pending instead"):
+            pending.result(1)
+        assert await pending == "pong"
+    assert type(worker.ended) is Ended
+
+
+def test_an_asyncio_worker_s_own_loop_thread_ends_with_a_task_that_stop_gave_up_on(
+    tmp_path: Path,
+) -> None:
+    """A blocking handler outlasts stop(); when it returns, the loop thread goes too."""
+    gate = tmp_path / "gate"
+    worker = doer.start("asyncio", handlers=HANDLERS)
+    worker.tell(("gate", str(gate)))
+    assert worker.stop(timeout=0.2) is None, "the task is stuck in a blocking handler"
+    assert f"{worker.name}-loop" in {thread.name for thread in threading.enumerate()}
+    gate.touch()
+    wait_until(
+        lambda: f"{worker.name}-loop" not in {thread.name for thread in threading.enumerate()},
+        T,
+        "the worker's loop thread to end",
+    )
+    assert worker.ended is not None

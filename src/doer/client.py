@@ -65,11 +65,16 @@ class Pending:
     hot path of the whole console.
     """
 
-    __slots__ = ("_done", "_record", "message", "request_id")
+    __slots__ = ("_blocks_its_loop", "_done", "_record", "message", "request_id")
 
-    def __init__(self, request_id: int, message: Any) -> None:
+    def __init__(
+        self, request_id: int, message: Any, blocks_its_loop: Callable[[], bool] = bool
+    ) -> None:
         self.request_id = request_id
         self.message = message
+        # For an asyncio worker: True on the loop the worker runs on, where
+        # waiting would block the loop the answer needs (bool() is False).
+        self._blocks_its_loop = blocks_its_loop
         self._record: Any = _UNSET
         self._done = threading.Lock()
         self._done.acquire()
@@ -99,6 +104,11 @@ class Pending:
             TimeoutError: no answer within ``timeout`` seconds. The request stays
                 pending; its answer may still come.
         """
+        if self._blocks_its_loop():
+            raise RuntimeError(
+                "waiting here would block the event loop the worker runs on, and its"
+                " answer needs that loop: await the Pending instead"
+            )
         if not self._done.acquire(timeout=-1 if timeout is None else max(timeout, 0)):
             raise self.timeout_error(timeout)
         self._done.release()  # leave it open for any other waiter
@@ -172,6 +182,18 @@ class Worker:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
+    async def __aenter__(self) -> Worker:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop_async()
+
+    async def stop_async(self, timeout: float = 5.0) -> Ended | Died | None:
+        """:meth:`stop`, awaited: for code on an event loop (an asyncio worker's own)."""
+        import asyncio
+
+        return await asyncio.get_running_loop().run_in_executor(None, self.stop, timeout)
+
     # --- what it is -------------------------------------------------------------
 
     @property
@@ -242,7 +264,7 @@ class Worker:
             with self._lock:
                 if self.ended is not None:
                     raise WorkerGone(f"{self.name} has {self._end_text()}")
-                pending = Pending(next(self._ids), message)
+                pending = Pending(next(self._ids), message, self._link.would_block_its_loop)
                 self._pending[pending.request_id] = pending
             try:
                 self._link.send(Request(pending.request_id, message))
@@ -303,7 +325,8 @@ class Worker:
         """Send ``exit``, wait for the end event, join; kill a process that will not end.
 
         Requests sent before are answered first (the queue is FIFO). Returns the
-        end record, or None if a thread worker is stuck and could not be stopped
+        end record, or None if a thread or task is stuck in a handler and could not be
+        stopped
         (a thread cannot be killed).
         """
         if self.ended is None:
@@ -318,6 +341,8 @@ class Worker:
             if reader.is_alive() and self._link.kill():
                 reader.join(timeout)
         reader = self._replies.thread
+        if reader is not None:
+            reader.join(timeout)  # it ends once it has delivered the end (and closed the link)
         if reader is None or not reader.is_alive():
             self._link.join(timeout)
             self._link.close()

@@ -23,7 +23,7 @@ MESSAGE_HELP: dict[str, str] = {
     "ping": "the worker answers pong",
     "set-state V": "set the worker's state to V (a Python literal or a word)",
     "get-state": "show the worker's state",
-    "whoami": "kind, pid, parent pid, thread, start method",
+    "whoami": "kind, pid, parent pid, thread, task, start method",
     "sleep S": "sleep S seconds, then answer (later messages wait)",
     "exit": "end the worker (its end event shows the final state and pid)",
 }

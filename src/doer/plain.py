@@ -35,6 +35,7 @@ from doer.render import (
     note_line,
     plain,
     record_line,
+    stuck_text,
 )
 
 EXIT_OK = 0
@@ -225,7 +226,7 @@ class PlainRunner:
         self._print_late_answers()
         if worker.ended is None:
             self.console.leave_behind(worker)
-            self.fail(f"{worker.name} could not be stopped (a thread cannot be killed)")
+            self.fail(stuck_text(worker.name, worker.kind))
         self._report_end(worker)
 
     def _finish(self, quick: bool) -> None:

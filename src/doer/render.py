@@ -85,6 +85,16 @@ def echo_line(line: str) -> Fragments:
     return [("class:echo", "> " + printable(shorten(line)))]
 
 
+def stuck_text(name: str, kind: str) -> str:
+    """Why a worker that would not stop is left behind, in a clause that fits its kind."""
+    if kind == "asyncio":
+        return (
+            f"{name} is stuck in a handler that blocks its event loop: its task is"
+            " cancelled at its next await, and left behind until then"
+        )
+    return f"{name} is stuck in a handler, and a thread cannot be killed: it is left behind"
+
+
 def ended_hint() -> Fragments:
     return note_line("the worker has ended; .restart starts a fresh one")
 

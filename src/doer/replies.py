@@ -77,10 +77,16 @@ class ReplyReader:
             self._thread = thread
 
     def _run(self) -> None:
-        """Deliver every record from the worker until it ends or dies."""
+        """Deliver every record from the worker until it ends or dies, then close the link.
+
+        Closing here, not only in ``Worker.stop()``, releases what a worker holds
+        (pipes, an asyncio worker's own loop thread) even when ``stop()`` gave up
+        on a worker that ended later.
+        """
         with self.reading:
             while not self._ended():
                 self._deliver(self.receive())
+        self._link.close()
 
     def read_inline(self, done: Callable[[], bool], timeout: float | None) -> None:
         """Read and deliver records until ``done()``, the end, or ``timeout``.

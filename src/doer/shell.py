@@ -80,6 +80,7 @@ from doer.render import (
     error_line,
     note_line,
     record_line,
+    stuck_text,
     tag,
 )
 
@@ -442,12 +443,7 @@ class Shell:
         ended = await asyncio.get_running_loop().run_in_executor(None, worker.stop, timeout)
         if ended is None:
             self.console.leave_behind(worker)
-            self.print(
-                error_line(
-                    f"{worker.name} is stuck in a handler, and a thread cannot be killed:"
-                    " it is left behind"
-                )
-            )
+            self.print(error_line(stuck_text(worker.name, worker.kind)))
 
     async def _wait_until_idle(self, worker: Worker, at_most: float | None) -> bool:
         """Wait until every request sent to ``worker`` has its answer printed (True),

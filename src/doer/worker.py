@@ -193,7 +193,7 @@ class AsyncDoer(Doer):
 
     async def run_async(self) -> None:
         """Start, serve until ``exit``, end: :meth:`Doer.run`, awaiting."""
-        exit_id, reason = 0, "its task was cancelled"
+        exit_id = 0
         try:
             self.send(self._started())
             exit_id = await self._serve_async()
@@ -213,10 +213,12 @@ class AsyncDoer(Doer):
 
     async def answer_async(self, request: Request) -> Reply | Failure:
         """The reply to one request, awaiting a coroutine handler."""
+        import asyncio  # loaded already: this runs on an event loop
+
         before = self.state
         try:
             value = self._dispatch(request.message)
-            if hasattr(value, "__await__"):  # a coroutine handler's call: run it here
+            if asyncio.iscoroutine(value):  # a coroutine handler's call: run it here
                 value = await value
         except Exception as exc:
             return Failure(request.id, f"{type(exc).__name__}: {exc}")

@@ -42,7 +42,7 @@ class AsyncioLink:
         except RuntimeError:  # no loop here: give the worker one of its own
             self._loop = asyncio.new_event_loop()
             self._own_thread = threading.Thread(
-                target=self._loop.run_forever, name=f"{name}-loop", daemon=True
+                target=self._run_own_loop, name=f"{name}-loop", daemon=True
             )
             self._own_thread.start()
         self._ended = threading.Event()
@@ -112,7 +112,7 @@ class AsyncioLink:
                 raise EOFError("its event loop has closed")
             self._waiting = asyncio.run_coroutine_threadsafe(self._next_response(), self._loop)
         try:
-            record = self._waiting.result(timeout)
+            record = self._wait_for_response(self._waiting, timeout)
         except concurrent.futures.TimeoutError:
             raise TimeoutError from None
         except concurrent.futures.CancelledError:  # the loop ended, cancelling every task
@@ -121,6 +121,24 @@ class AsyncioLink:
         if record is _GONE:
             raise EOFError
         return record
+
+    def _wait_for_response(
+        self, waiting: concurrent.futures.Future[Any], timeout: float | None
+    ) -> Any:
+        """The next answer; a loop closed with the wait still pending is the end.
+
+        A loop can be closed without its tasks cancelled (``run_until_complete``
+        then ``close``): nothing would ever finish the wait, so look again every
+        half second.
+        """
+        if timeout is not None:
+            return waiting.result(timeout)
+        while True:
+            try:
+                return waiting.result(0.5)
+            except concurrent.futures.TimeoutError:
+                if self._loop.is_closed():
+                    raise EOFError("its event loop has closed") from None
 
     async def _next_response(self) -> Any:
         record = await self._responses.get()
@@ -137,7 +155,10 @@ class AsyncioLink:
     def kill(self) -> bool:
         """Cancel the task: it ends at its next ``await``, not in the middle of a handler."""
         if self._task is not None and not self._ended.is_set():
-            self._loop.call_soon_threadsafe(self._task.cancel)
+            try:
+                self._loop.call_soon_threadsafe(self._task.cancel)
+            except RuntimeError:  # its loop has closed: the task will never run again
+                pass
         return True
 
     def end_reason(self) -> str:
@@ -149,10 +170,23 @@ class AsyncioLink:
         error = task.exception()
         return f"its task raised {type(error).__name__}: {error}" if error else "its task ended"
 
+    def _run_own_loop(self) -> None:
+        """The body of the worker's own loop thread: run until the task has ended."""
+        self._loop.run_forever()
+        self._loop.close()
+
     def close(self) -> None:
-        if self._own_thread is not None and self._ended.is_set():
+        """Stop and join the worker's own loop thread, once its task has ended.
+
+        Called by ``Worker.stop()``, and by the reply reader once it has
+        delivered the end (a task stuck in a blocking handler ends after
+        ``stop()`` has given up on it: the loop thread must not outlive it).
+        """
+        if self._own_thread is None or not self._ended.is_set():
+            return
+        try:
             self._loop.call_soon_threadsafe(self._loop.stop)
+        except RuntimeError:
+            pass  # already stopped and closed
+        if self._own_thread is not threading.current_thread():
             self._own_thread.join(5.0)
-            if not self._own_thread.is_alive():
-                self._loop.close()
-            self._own_thread = None
