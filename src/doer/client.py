@@ -68,12 +68,12 @@ class Pending:
     __slots__ = ("_blocks_its_loop", "_done", "_record", "message", "request_id")
 
     def __init__(
-        self, request_id: int, message: Any, blocks_its_loop: Callable[[], bool] = bool
+        self, request_id: int, message: Any, blocks_its_loop: Callable[[], bool] | None = None
     ) -> None:
         self.request_id = request_id
         self.message = message
         # For an asyncio worker: True on the loop the worker runs on, where
-        # waiting would block the loop the answer needs (bool() is False).
+        # waiting would block the loop the answer needs. None for other kinds.
         self._blocks_its_loop = blocks_its_loop
         self._record: Any = _UNSET
         self._done = threading.Lock()
@@ -104,7 +104,7 @@ class Pending:
             TimeoutError: no answer within ``timeout`` seconds. The request stays
                 pending; its answer may still come.
         """
-        if self._blocks_its_loop():
+        if self._blocks_its_loop is not None and self._blocks_its_loop():
             raise RuntimeError(
                 "waiting here would block the event loop the worker runs on, and its"
                 " answer needs that loop: await the Pending instead"
@@ -167,9 +167,10 @@ class Worker:
         self.started: Started | None = None
         self.ended: Ended | Died | None = None
         self.state: Any = None
-        self._replies = ReplyReader(
-            link.name, link, self._deliver, ended=lambda: self.ended is not None
-        )
+        self._replies = ReplyReader(link.name, link, self._deliver, self)
+        # Only a worker on an event loop can be waited for on the wrong thread: the
+        # others skip the check on every round trip.
+        self._on_a_loop = link.kind == "asyncio"
         if listener is not None:
             self._replies.start()
 
@@ -264,7 +265,8 @@ class Worker:
             with self._lock:
                 if self.ended is not None:
                     raise WorkerGone(f"{self.name} has {self._end_text()}")
-                pending = Pending(next(self._ids), message, self._link.would_block_its_loop)
+                blocks = self._link.would_block_its_loop if self._on_a_loop else None
+                pending = Pending(next(self._ids), message, blocks)
                 self._pending[pending.request_id] = pending
             try:
                 self._link.send(Request(pending.request_id, message))
@@ -286,7 +288,8 @@ class Worker:
             WorkerError: the worker answered with an error.
             WorkerGone: the worker has ended or died.
         """
-        self._refuse_to_block_the_workers_loop("ask()")
+        if self._on_a_loop:
+            self._refuse_to_block_the_workers_loop("ask()")
         pending = self._ask_inline(message, timeout)
         if pending is None:
             pending = self.tell(message)

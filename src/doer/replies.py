@@ -22,9 +22,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Any, Protocol
 
 from doer.kinds import Link
 from doer.protocol import OLDEST_PENDING, Died, Failure, Record
+
+
+class Ends(Protocol):
+    """What a reader reads for: it has ``ended`` (None until the end is delivered)."""
+
+    ended: Any
 
 
 class ReplyReader:
@@ -34,20 +41,17 @@ class ReplyReader:
         name: the worker's name; the reader thread is ``NAME-replies``.
         link: the worker's link, to receive from.
         deliver: called with every record, in order, by whoever reads.
-        ended: True once the worker's end has been delivered: reading stops.
+        owner: what it reads for; once its ``ended`` is set, reading stops.
+            (An attribute, not a callback: it is checked on every round trip.)
     """
 
     def __init__(
-        self,
-        name: str,
-        link: Link,
-        deliver: Callable[[Record], None],
-        ended: Callable[[], bool],
+        self, name: str, link: Link, deliver: Callable[[Record], None], owner: Ends
     ) -> None:
         self._name = name
         self._link = link
         self._deliver = deliver
-        self._ended = ended
+        self._owner = owner
         #: Held by whoever reads: an inline reader, or the reader thread for good.
         self.reading = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -84,7 +88,7 @@ class ReplyReader:
         on a worker that ended later.
         """
         with self.reading:
-            while not self._ended():
+            while self._owner.ended is None:
                 self._deliver(self.receive())
         self._link.close()
 
@@ -94,7 +98,7 @@ class ReplyReader:
         The caller holds :attr:`reading`.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
-        while not done() and not self._ended():
+        while not done() and self._owner.ended is None:
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 return
