@@ -363,6 +363,24 @@ def last_line(output: str) -> str:
     return lines[-1] if lines else "no output"
 
 
+def spawn_in_pty(
+    argv: Sequence[str], env: dict[str, str], rows: int = 40, columns: int = 250
+) -> pexpect.spawn:
+    """``argv`` in a pty with the echo a terminal has (echo off would mean line mode)."""
+    child = pexpect.spawn(
+        argv[0],
+        list(argv[1:]),
+        env=env,
+        encoding="utf-8",
+        codec_errors="replace",
+        dimensions=(rows, columns),
+        echo=True,
+        timeout=LAUNCH_TIMEOUT_S,
+    )
+    child.delaybeforesend = None
+    return child
+
+
 def time_launch(launch: Launch, env: dict[str, str]) -> float:
     """Milliseconds from spawning ``launch`` in a pty to its ready line.
 
@@ -370,17 +388,7 @@ def time_launch(launch: Launch, env: dict[str, str]) -> float:
         LaunchError: it ended or hung before the ready line, or would not end.
     """
     start = time.perf_counter_ns()
-    child = pexpect.spawn(
-        launch.argv[0],
-        launch.argv[1:],
-        env=env,
-        encoding="utf-8",
-        codec_errors="replace",
-        dimensions=(40, 250),
-        echo=True,  # the echo a terminal has: echo off at start means a program (line mode)
-        timeout=LAUNCH_TIMEOUT_S,
-    )
-    child.delaybeforesend = None
+    child = spawn_in_pty(launch.argv, env)
     try:
         child.expect(launch.ready)
         elapsed_ms = (time.perf_counter_ns() - start) / 1e6
@@ -527,17 +535,7 @@ def run_echo() -> EchoTimes:
     times = EchoTimes()
     with tempfile.TemporaryDirectory(prefix="doer-bench-") as scratch:
         (Path(scratch) / "state").mkdir()
-        child = pexpect.spawn(
-            DOER_SCRIPT,
-            ["--kind", "thread"],
-            env=pty_env(Path(scratch)),
-            encoding="utf-8",
-            codec_errors="replace",
-            dimensions=(24, 80),
-            echo=True,  # the echo a terminal has: echo off at start means a program (line mode)
-            timeout=LAUNCH_TIMEOUT_S,
-        )
-        child.delaybeforesend = None
+        child = spawn_in_pty([DOER_SCRIPT, "--kind", "thread"], pty_env(Path(scratch)), 24, 80)
         try:
             child.expect(r"on start.*?" + PROMPT)
             for round_number in range(ECHO_ROUNDS):

@@ -11,16 +11,23 @@ Every worker behaviour is tested on every kind by one parametrized fixture::
 Teardown stops every worker the test started, then checks that it is gone:
 its reply reader and (for a thread) its worker thread have stopped, and no
 child process is left behind.
+
+And for the end-to-end tests::
+
+    launch          start ``doer ARGS`` in a pty, wait for its first prompt;
+                    every console is closed at teardown
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 import doer
 from helpers import ALL_KINDS, PROCESS_KINDS, Kind, WorkerFactory
+from pty_helpers import Terminal
 
 
 def _factory(kind: Kind) -> Iterator[WorkerFactory]:
@@ -65,3 +72,19 @@ def worker(make_worker: WorkerFactory) -> doer.Worker:
 def process_worker(make_process_worker: WorkerFactory) -> doer.Worker:
     """A started process worker for each start method, with state 42."""
     return make_process_worker()
+
+
+@pytest.fixture
+def launch(tmp_path: Path) -> Iterator[Callable[..., Terminal]]:
+    """Start ``doer ARGS`` in a pty and wait for its first prompt; always torn down."""
+    terminals: list[Terminal] = []
+
+    def start(*args: str) -> Terminal:
+        term = Terminal(args, tmp_path)
+        terminals.append(term)
+        term.start()
+        return term
+
+    yield start
+    for term in terminals:
+        term.close()

@@ -443,6 +443,32 @@ def run_doer(
     )
 
 
+def plain_console(
+    state_home: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """``doer ARGS`` behind pipes (plain mode) in a session of its own, as a shell job.
+
+    No ``NO_COLOR`` unless ``env`` says otherwise: colour must not leak into pipes.
+    """
+    return subprocess.Popen(
+        [DOER, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env or console_env(state_home, no_color=False),
+        start_new_session=True,
+    )
+
+
+def feed(console: subprocess.Popen[bytes], lines: bytes, until: str) -> tuple[str, int]:
+    """Write ``lines`` to a plain console, read until ``until``; return that and the worker pid."""
+    assert console.stdin is not None
+    console.stdin.write(lines)
+    console.stdin.flush()
+    before = read_until(console, until)
+    return before, worker_pid_of(before)
+
+
 def assert_no_traceback(*outputs: str) -> None:
     for output in outputs:
         assert "Traceback" not in output, f"a traceback was printed:\n{output}"

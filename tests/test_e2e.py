@@ -14,7 +14,7 @@ import re
 import signal
 import termios
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,23 +24,7 @@ from pty_helpers import Terminal, assert_alive, held, strip_ansi, wait_gone
 
 KINDS = CONSOLE_KINDS
 
-Launch = Callable[..., Terminal]
-
-
-@pytest.fixture
-def launch(tmp_path: Path) -> Iterator[Launch]:
-    """Start ``doer ARGS`` in a pty and wait for its first prompt; always torn down."""
-    terminals: list[Terminal] = []
-
-    def start(*args: str) -> Terminal:
-        term = Terminal(args, tmp_path)
-        terminals.append(term)
-        term.start()
-        return term
-
-    yield start
-    for term in terminals:
-        term.close()
+Launch = Callable[..., Terminal]  # the conftest fixture `launch`
 
 
 # --- the prompt, a round trip -----------------------------------------------------

@@ -27,6 +27,8 @@ from pty_helpers import (
     DOER,
     assert_no_traceback,
     console_env,
+    feed,
+    plain_console,
     read_until,
     run_doer,
     wait_gone,
@@ -179,20 +181,11 @@ def test_a_signal_while_waiting_for_an_answer_exits_at_once_and_stops_the_worker
 
     The worker is busy with ``sleep 30``: the console must not wait for it.
     """
-    console = subprocess.Popen(
-        [DOER, "--kind", "process", "--start-method", "spawn"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=plain_env(tmp_path),
-        start_new_session=True,  # its own process group, as a job in a shell
+    console = plain_console(  # its own process group, as a job in a shell
+        tmp_path, "--kind", "process", "--start-method", "spawn", env=plain_env(tmp_path)
     )
-    assert console.stdin is not None
     try:
-        console.stdin.write(b"sleep 30\n")
-        console.stdin.flush()
-        before = read_until(console, r"> sleep 30\n")
-        worker = worker_pid_of(before)
+        before, worker = feed(console, b"sleep 30\n", until=r"> sleep 30\n")
         wait_until_asleep(worker)  # the request was sent: the console waits for its answer
         if sig == signal.SIGINT:
             os.killpg(console.pid, sig)  # as a terminal's Ctrl-C: the console and its worker
@@ -237,13 +230,7 @@ def test_a_reader_that_stops_reading_ends_the_console_quietly_with_status_141(
     tmp_path: Path,
 ) -> None:
     """``doer ... | head -3``: no BrokenPipeError traceback, and the worker stopped."""
-    console = subprocess.Popen(
-        [DOER, "--kind", "process"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=plain_env(tmp_path),
-    )
+    console = plain_console(tmp_path, "--kind", "process", env=plain_env(tmp_path))
     assert console.stdin is not None and console.stdout is not None
     console.stdin.write(b"ping\n" * 3)
     console.stdin.flush()
@@ -263,19 +250,9 @@ def test_a_worker_that_dies_idle_after_the_last_line_makes_the_status_1(tmp_path
     The console finds out only when it stops the worker at the end of input:
     that is still a failure of the run, and it is said.
     """
-    console = subprocess.Popen(
-        [DOER, "--kind", "process"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=plain_env(tmp_path),
-    )
-    assert console.stdin is not None
+    console = plain_console(tmp_path, "--kind", "process", env=plain_env(tmp_path))
     try:
-        console.stdin.write(b"ping\n")
-        console.stdin.flush()
-        before = read_until(console, r"\] pong\n")
-        worker = worker_pid_of(before)
+        before, worker = feed(console, b"ping\n", until=r"\] pong\n")
         os.kill(worker, signal.SIGKILL)
         wait_gone(worker, timeout=5.0)  # dead (a zombie until the console reaps it)
         out, err = console.communicate(timeout=10)  # end of input

@@ -17,11 +17,10 @@ from pathlib import Path
 import pytest
 
 from pty_helpers import (
-    DOER,
     Terminal,
-    console_env,
+    feed,
     held,
-    read_until,
+    plain_console,
     wait_gone,
     wait_until_asleep,
 )
@@ -41,21 +40,6 @@ def assert_quiet(text: str) -> None:
 
 
 # --- plain mode ---------------------------------------------------------------------
-
-
-def plain_console(tmp_path: Path, *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [DOER, *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=console_env(tmp_path, no_color=False),
-        start_new_session=True,
-    )
-
-
-def worker_pid(output: str) -> int:
-    return int(output.split("on start:")[1].split("pid: ")[1].split()[0].rstrip(","))
 
 
 Ending = Callable[[subprocess.Popen[bytes], int], None]
@@ -100,12 +84,8 @@ def test_plain_mode_ends_every_way_with_its_status_and_no_warning(
     tmp_path: Path, ending: Ending, status: int
 ) -> None:
     console = plain_console(tmp_path, "--kind", "process", "--timeout", "0.2")
-    assert console.stdin is not None
     try:
-        console.stdin.write(b"ping\nsleep 3\n")
-        console.stdin.flush()
-        before = read_until(console, r"no answer to request 2")
-        worker = worker_pid(before)
+        before, worker = feed(console, b"ping\nsleep 3\n", until=r"no answer to request 2")
         wait_until_asleep(worker)
         ending(console, worker)
         out, err = console.communicate(timeout=10)
