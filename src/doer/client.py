@@ -2,7 +2,7 @@
 
 ::
 
-    caller thread(s)                                  worker (thread | process)
+    caller thread(s)                                  worker (thread | process | task)
       tell(msg) ── Request(id, msg) ──> request queue ──> Doer loop
          │ registers a Pending(id)                          │
          ▼                                                  ▼

@@ -14,7 +14,8 @@ The loop has three phases, as in the recipe::
 A handler that raises becomes a :class:`~doer.protocol.Failure`; the loop goes
 on. The inbox and outbox are plain callables (``receive()`` and ``send(record)``)
 so the same class runs over ``queue.Queue`` in a thread or over pipes in a
-process: that is the recipe's two-import switch.
+process: that is the recipe's two-import switch. :class:`AsyncDoer` is the same
+loop as a coroutine, for a worker that is an asyncio task.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class Doer:
             ``OSError`` when the console has gone away.
         send: puts one record on the response queue.
         state: the initial state (the recipe's ``42``).
-        kind: ``"thread"`` or ``"process"``, reported by ``whoami`` and events.
+        kind: ``"thread"``, ``"process"`` or ``"asyncio"``, reported by ``whoami`` and events.
         start_method: the multiprocessing start method, or ``None`` for a thread.
         handlers: extra or replacement handlers by action name.
     """
