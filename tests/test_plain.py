@@ -263,3 +263,25 @@ def test_a_worker_that_dies_idle_after_the_last_line_makes_the_status_1(tmp_path
     transcript = before + out.decode()
     assert console.returncode == 1, transcript + err.decode()
     assert f"[process {worker}] died: killed by SIGKILL\n" in transcript
+
+
+def test_restart_compares_start_methods_without_relaunching_the_console(tmp_path: Path) -> None:
+    lines = b"".join(
+        [
+            b".restart process --start-method spawn\n",
+            b"whoami\n",
+            b".restart\n",  # the same kind and start method again
+            b"whoami\n",
+            b".restart process --start-method=forkserver\n",
+            b"whoami\n",
+            b".restart thread --start-method fork\n",
+            b".restart process --start-method nope\n",
+        ]
+    )
+    done = run_doer(["--kind", "process"], tmp_path, stdin=lines)
+    out = done.stdout.decode()
+    methods = re.findall(r"kind: process, pid: \d+, .* start method: (\w+)", out)
+    assert methods == ["spawn", "spawn", "forkserver"], out
+    assert "error: --start-method applies to process workers, not to a thread" in out
+    assert "error: no start method 'nope': choose fork or spawn or forkserver" in out
+    assert done.returncode == 1, "the two bad lines are failures"

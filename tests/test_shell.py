@@ -191,6 +191,12 @@ def test_completion_offers_messages_and_dot_commands_at_the_start_of_a_line() ->
 
 def test_completion_offers_the_kinds_after_restart() -> None:
     assert set(completions(Console(Settings()), ".restart ")) == {"thread", "process", "asyncio"}
+    assert completions(Console(Settings()), ".restart process ") == ["--start-method"]
+    assert set(completions(Console(Settings()), ".restart process --start-method ")) == {
+        "fork",
+        "spawn",
+        "forkserver",
+    }
 
 
 def test_history_is_kept_under_the_xdg_state_directory(

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from doer.client import Listener, Pending, Worker, WorkerGone, start
-from doer.kinds import KINDS
+from doer.kinds import KINDS, START_METHODS
 from doer.protocol import ParseError, Record, parse_line
 from doer.render import Fragments, error_line, note_line, status_line
 from doer.worker import BUILTIN_MESSAGES, Handler
@@ -40,9 +40,10 @@ class Quit(NamedTuple):
 
 
 class Restart(NamedTuple):
-    """``.restart [KIND]``: replace the worker with a fresh one of ``kind``."""
+    """``.restart [KIND] [--start-method M]``: replace the worker with a fresh one."""
 
     kind: str
+    start_method: str | None = None
 
 
 #: What carrying out a command asks of the front end: lines to print, or a
@@ -79,9 +80,9 @@ COMMANDS: dict[str, Spec] = {
         lambda console, argument: console.timeout_lines(argument),
     ),
     ".restart": Spec(
-        ".restart [KIND]",
+        ".restart [KIND] [--start-method M]",
         "a fresh worker, of the same kind or another",
-        lambda console, argument: Restart(console.restart_kind(argument)),
+        lambda console, argument: console.restart_for(argument),
     ),
     ".prompt": Spec(
         ".prompt [TEXT]",
@@ -190,9 +191,14 @@ class Console:
         self.worker: Worker | None = None
         self._left_behind: weakref.WeakSet[Worker] = weakref.WeakSet()
 
-    def start(self, kind: str | None = None) -> Worker:
-        """Start a fresh worker (of ``kind``, or the configured kind) and make it current."""
+    def start(self, kind: str | None = None, start_method: str | None = None) -> Worker:
+        """Start a fresh worker (of ``kind``, or the configured kind) and make it current.
+
+        A process's ``start_method`` becomes the configured one for later restarts.
+        """
         kind = kind or self.settings.kind
+        if start_method is not None:
+            self.settings.start_method = start_method
         start_method = self.settings.start_method if kind == "process" else None
         self.worker = start(
             kind,
@@ -226,17 +232,36 @@ class Console:
         except WorkerGone:
             raise WorkerGone("the worker has ended; .restart starts a fresh one") from None
 
-    def restart_kind(self, argument: str) -> str:
-        """The kind a ``.restart`` argument asks for.
+    def restart_for(self, argument: str) -> Restart:
+        """What ``.restart [KIND] [--start-method M]`` asks for.
+
+        The kind defaults to the current one; a process's start method to the
+        one it had, so fork, spawn and forkserver can be compared in turn.
 
         Raises:
-            ValueError: not a kind.
+            ValueError: not a kind, not a start method, or a start method for a
+                kind that has none.
         """
-        if not argument:
-            return self.settings.kind
-        if argument not in KINDS:
-            raise ValueError(f"cannot restart as {argument!r}: choose {' or '.join(KINDS)}")
-        return argument
+        words = argument.replace("--start-method=", "--start-method ").split()
+        start_method = None
+        if "--start-method" in words:
+            at = words.index("--start-method")
+            if at + 1 >= len(words):
+                raise ValueError("--start-method needs a method: " + " or ".join(START_METHODS))
+            start_method = words[at + 1]
+            del words[at : at + 2]
+            if start_method not in START_METHODS:
+                raise ValueError(
+                    f"no start method {start_method!r}: choose {' or '.join(START_METHODS)}"
+                )
+        if len(words) > 1:
+            raise ValueError(f"cannot restart as {' '.join(words)!r}: one kind at most")
+        kind = words[0] if words else self.settings.kind
+        if kind not in KINDS:
+            raise ValueError(f"cannot restart as {kind!r}: choose {' or '.join(KINDS)}")
+        if start_method is not None and kind != "process":
+            raise ValueError(f"--start-method applies to process workers, not to a {kind}")
+        return Restart(kind, start_method)
 
     def set_timeout(self, argument: str) -> float:
         """Carry out ``.timeout [S]``: set the timeout if given; return it.

@@ -147,7 +147,7 @@ class PlainRunner:
             return False
         if isinstance(outcome, Restart):
             self._stop()
-            self._start(outcome.kind)
+            self._start(outcome.kind, outcome.start_method)
             return True
         for fragments in outcome:
             self.write(fragments)
@@ -208,8 +208,8 @@ class PlainRunner:
                 still_late.append((worker, pending))
         self._late = still_late
 
-    def _start(self, kind: str | None = None) -> None:
-        worker = self.console.start(kind)
+    def _start(self, kind: str | None = None, start_method: str | None = None) -> None:
+        worker = self.console.start(kind, start_method)
         try:
             started = worker.wait_started(self.console.settings.timeout)
         except (TimeoutError, WorkerGone) as exc:

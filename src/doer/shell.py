@@ -60,7 +60,7 @@ from doer.console import (
     interpret,
 )
 from doer.input_line import LineLimit, LongLineView, bulk_typing_bindings
-from doer.kinds import KINDS
+from doer.kinds import KINDS, START_METHODS
 from doer.protocol import (
     MAX_LINE_CHARS,
     Died,
@@ -108,7 +108,8 @@ def make_completer(console: Console) -> NestedCompleter:
     ``.wait``."""
     words: dict[str, object] = dict.fromkeys(console.completion_words())
     words.update(dict.fromkeys(COMMANDS))
-    words[".restart"] = dict.fromkeys(KINDS)
+    methods = {"--start-method": dict.fromkeys(START_METHODS)}
+    words[".restart"] = {kind: methods if kind == "process" else None for kind in KINDS}
     words[".wait"] = dict.fromkeys(("on", "off"))
     return NestedCompleter.from_nested_dict(words)
 
@@ -372,21 +373,21 @@ class Shell:
             self._wait_on_quit = outcome.wait
             return False
         if isinstance(outcome, Restart):
-            await self.restart(outcome.kind)
+            await self.restart(outcome)
             return True
         for fragments in outcome:
             self.print(fragments)
         return True
 
-    async def restart(self, kind: str) -> None:
-        """Stop the worker (waiting at most the timeout), then start one of ``kind``."""
+    async def restart(self, restart: Restart) -> None:
+        """Stop the worker (waiting at most the timeout), then start the one asked for."""
         self._quitting = True  # the old worker's end needs no ".restart" hint
         try:
             # A worker is often restarted because it hangs: wait at most the timeout.
             await self._stop_worker(wait=True, at_most=self.console.settings.timeout)
         finally:
             self._quitting = False
-        self.console.start(kind)
+        self.console.start(restart.kind, restart.start_method)
         await self.wait_for_start()
 
     async def wait_for_start(self) -> None:
