@@ -148,7 +148,9 @@ def _run_interactive(settings: Settings, color: bool) -> int:
     print(plain(creating_line()), flush=True)
     boots_an_interpreter = settings.kind == "process" and _start_method(settings) != "fork"
     if boots_an_interpreter:
-        _start_multiprocessing_helpers(_start_method(settings))
+        from doer.kinds.process import start_helpers
+
+        start_helpers(_start_method(settings))
     elif settings.kind != "asyncio":  # an asyncio worker is a task on the shell's own loop
         console.start()
     try:
@@ -169,18 +171,6 @@ def _start_method(settings: Settings) -> str:
     import multiprocessing
 
     return settings.start_method or multiprocessing.get_start_method()
-
-
-def _start_multiprocessing_helpers(start_method: str) -> None:
-    """Start the processes multiprocessing would start with the first worker."""
-    if start_method == "forkserver":
-        from multiprocessing import forkserver
-
-        forkserver.ensure_running()  # starts the resource tracker too
-    else:
-        from multiprocessing import resource_tracker
-
-        resource_tracker.ensure_running()
 
 
 def _print_record(worker: Worker, record: Record) -> None:

@@ -64,6 +64,7 @@ class ProcessLink:
         # (its own and other workers') so that only the console holds them.
         self._console_fds = (self._requests.fileno(), self._responses.fileno())
         CONSOLE_FDS.update(self._console_fds)
+        start_helpers(self.start_method)
         _start_with_sigint_blocked(self._process)
         # Close our copies of the worker's ends: then the worker's death shows
         # up at once as end-of-file on the response pipe, not as a long wait.
@@ -132,13 +133,41 @@ def exit_reason(exitcode: int | None) -> str:
     return f"exit code {exitcode}"
 
 
+def start_helpers(start_method: str) -> None:
+    """Start the processes multiprocessing starts with a first spawn or forkserver worker.
+
+    The console calls this early, so that they boot while it imports the rest.
+    :class:`ProcessLink` calls it before every start, for another reason: the
+    resource tracker, when multiprocessing launches it, *unblocks* SIGINT in
+    the calling thread once it has started the tracker (bpo-33613), which would
+    undo :func:`_start_with_sigint_blocked` for the first worker. Started here,
+    outside that block, it is already running when the worker starts.
+    """
+    if start_method not in ("spawn", "forkserver"):
+        return
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+    if start_method == "forkserver":
+        from multiprocessing import forkserver
+
+        # Its children are forked from it and inherit its blocked mask: started
+        # with SIGINT blocked, it passes the protection on to every worker.
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            forkserver.ensure_running()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def _start_with_sigint_blocked(process: multiprocessing.process.BaseProcess) -> None:
     """Start ``process`` so that a Ctrl-C can never reach it before it ignores SIGINT.
 
     A terminal sends SIGINT to the whole foreground process group. A spawned
     child runs a fresh interpreter whose default handler would raise
     KeyboardInterrupt; the blocked mask is inherited across fork and exec, so
-    the child stays deaf to SIGINT until :func:`process_main` ignores it.
+    the child stays deaf to SIGINT until :func:`process_main` ignores it. (The
+    helpers must be running before: see :func:`start_helpers`.)
     """
     old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
