@@ -285,3 +285,24 @@ def test_restart_compares_start_methods_without_relaunching_the_console(tmp_path
     assert "error: --start-method applies to process workers, not to a thread" in out
     assert "error: no start method 'nope': choose fork or spawn or forkserver" in out
     assert done.returncode == 1, "the two bad lines are failures"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_kill_ends_the_worker_as_far_as_its_kind_allows_and_says_so(
+    tmp_path: Path, kind: str
+) -> None:
+    done = run_doer(["--kind", kind], tmp_path, stdin=b"ping\n.kill\nping\n")
+    out = done.stdout.decode()
+    worker = worker_pid_of(out)
+    tag = f"[{kind} {worker}]"
+    if kind == "process":
+        assert f"> .kill\n{tag} died: killed by SIGKILL\n" in out
+        assert out.endswith("> ping\nerror: the worker has ended; .restart starts a fresh one\n")
+        wait_gone(worker, timeout=1.0)
+    elif kind == "asyncio":
+        assert "> .kill\ndoer-1's task is cancelled: it ends at its next await" in out
+        assert f"{tag} died: its task was cancelled\n" in out
+    else:
+        assert "Python cannot kill a thread from outside: it goes on" in out
+        assert out.count(f"{tag} pong\n") == 2, "the thread still answers"
+    assert "Traceback" not in out + done.stderr.decode()

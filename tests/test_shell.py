@@ -411,3 +411,18 @@ async def test_a_thread_left_behind_by_restart_says_so_in_every_late_line(tmp_pa
         text = d.text()
         assert f"[thread {old.pid}] passed gate" not in text
         assert f"[thread {old.pid}] on end" not in text
+
+
+async def test_kill_in_the_shell_reports_the_death_and_restart_works() -> None:
+    async with driven_shell("process") as d:
+        worker = d.console.worker
+        assert worker is not None
+        d.type(".kill\n")
+        await d.wait_for_text(f"[process {worker.pid}] died: killed by SIGKILL")
+        await d.wait_for_text("the worker has ended; .restart starts a fresh one")
+        d.type(".kill nobody\n")
+        await d.wait_for_text("error: there is no worker to kill; .restart starts one")
+        d.type(".restart\n")
+        await d.wait_for(lambda: d.console.worker is not worker, "a fresh worker")
+        d.type("ping\n")
+        await d.wait_for_text("pong")

@@ -46,10 +46,17 @@ class Restart(NamedTuple):
     start_method: str | None = None
 
 
+class Kill(NamedTuple):
+    """``.kill``: the worker was killed, or told why not; ``lines`` say which."""
+
+    worker: Worker
+    lines: list[Fragments]
+
+
 #: What carrying out a command asks of the front end: lines to print, or a
 #: step only it can take, because only it knows how to wait (the shell
 #: awaits, with Ctrl-C to stop waiting; plain mode blocks).
-Outcome = list[Fragments] | Quit | Restart
+Outcome = list[Fragments] | Quit | Restart | Kill
 
 
 class Spec(NamedTuple):
@@ -83,6 +90,11 @@ COMMANDS: dict[str, Spec] = {
         ".restart [KIND] [--start-method M]",
         "a fresh worker, of the same kind or another",
         lambda console, argument: console.restart_for(argument),
+    ),
+    ".kill": Spec(
+        ".kill [NAME]",
+        "end the worker at once: what its kind allows, said",
+        lambda console, argument: console.kill(argument),
     ),
     ".prompt": Spec(
         ".prompt [TEXT]",
@@ -231,6 +243,36 @@ class Console:
             return self.worker.tell(message)
         except WorkerGone:
             raise WorkerGone("the worker has ended; .restart starts a fresh one") from None
+
+    def kill(self, argument: str) -> Kill:
+        """Carry out ``.kill [NAME]``: end the worker at once, as far as its kind allows.
+
+        A process is killed (SIGKILL: its death is reported as any other); a
+        task is cancelled, which takes effect at its next ``await``; a thread
+        cannot be killed from outside in Python, and the line says so.
+
+        Raises:
+            ValueError: no worker, or none of that name.
+        """
+        worker = self.worker
+        if worker is None or worker.ended is not None:
+            raise ValueError("there is no worker to kill; .restart starts one")
+        if argument and argument != worker.name:
+            raise ValueError(f"no worker named {argument} (.status names the worker)")
+        if worker.kind == "thread":
+            why = (
+                f"{worker.name} is a thread, and Python cannot kill a thread from outside:"
+                " it goes on (.restart leaves it behind)"
+            )
+            return Kill(worker, [note_line(why)])
+        worker.kill()
+        if worker.kind == "asyncio":
+            why = (
+                f"{worker.name}'s task is cancelled: it ends at its next await"
+                " (a handler that blocks runs to its end first)"
+            )
+            return Kill(worker, [note_line(why)])
+        return Kill(worker, [])  # its death is reported when the console sees it
 
     def restart_for(self, argument: str) -> Restart:
         """What ``.restart [KIND] [--start-method M]`` asks for.

@@ -20,6 +20,7 @@ from doer.console import (
     Command,
     Console,
     Invalid,
+    Kill,
     Message,
     Quit,
     Restart,
@@ -148,6 +149,13 @@ class PlainRunner:
         if isinstance(outcome, Restart):
             self._stop()
             self._start(outcome.kind, outcome.start_method)
+            return True
+        if isinstance(outcome, Kill):
+            for fragments in outcome.lines:
+                self.write(fragments)
+            if outcome.worker.kind != "thread":  # it ends: collect and report its end now
+                outcome.worker.stop(self.console.settings.timeout)
+                self._report_end(outcome.worker)
             return True
         for fragments in outcome:
             self.write(fragments)

@@ -53,6 +53,7 @@ from doer.console import (
     Command,
     Console,
     Invalid,
+    Kill,
     Mailbox,
     Message,
     Quit,
@@ -375,6 +376,8 @@ class Shell:
         if isinstance(outcome, Restart):
             await self.restart(outcome)
             return True
+        if isinstance(outcome, Kill):  # its end is printed when the reader sees it
+            outcome = outcome.lines
         for fragments in outcome:
             self.print(fragments)
         return True
