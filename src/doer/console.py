@@ -87,8 +87,8 @@ COMMANDS: dict[str, Spec] = {
         lambda console, argument: console.timeout_lines(argument),
     ),
     ".restart": Spec(
-        ".restart [KIND] [--start-method M]",
-        "a fresh worker, of the same kind or another",
+        ".restart [KIND]",
+        "a fresh worker; a process takes --start-method M too",
         lambda console, argument: console.restart_for(argument),
     ),
     ".kill": Spec(
