@@ -70,3 +70,10 @@ def test_the_status_line_says_everything_about_the_worker() -> None:
     assert line[1][0] == "class:reply"
     ended = plain(status_line("doer-2", "thread", 17, False, [1], 0, None))
     assert ended == "[thread 17] doer-2: thread 17, ended, state: [1], pending: 0"
+
+
+def test_every_help_line_fits_an_80_column_screen() -> None:
+    from doer.console import Console, Settings
+
+    lines = [plain(line) for line in Console(Settings()).help_lines()]
+    assert all(len(line) < 80 for line in lines), [line for line in lines if len(line) >= 80]
