@@ -253,15 +253,19 @@ def doer_console(request: pytest.FixtureRequest) -> Iterator[Callable[..., Drive
     assert not left, f"worker processes left running after the console ended: {left}"
 
 
-@pytest.hookimpl(wrapper=True)
+@pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """On a failure, add each driven console's transcript to the report."""
-    report = yield
+) -> Generator[None, Any, None]:
+    """On a failure, add each driven console's transcript to the report.
+
+    (An old-style hook wrapper: it works with every pytest that has stash,
+    7.0 on, since doer does not pin the pytest its users have.)
+    """
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
     if report.failed:
         consoles: list[DrivenConsole] = item.stash.get(_transcripts_key, [])
         for number, console in enumerate(consoles, 1):
             title = f"doer console {number}: doer {' '.join(console.args)}"
             report.sections.append((title, console.transcript))
-    return report
