@@ -11,7 +11,7 @@ child = pexpect.spawn("doer --wait --prompt 'doer> ' --no-color", encoding="utf-
 child.expect_exact("doer> ")
 for line in ["ping", "set-state 5", "get-state", "whoami"]:
     child.sendline(line)
-    child.expect(r"\[thread \d+\] ([^\r\n]*)")
+    child.expect(r"\[w1 thread \d+\] ([^\r\n]*)")
     print(f"{line} -> {child.match.group(1)}")
     child.expect_exact("doer> ")
 child.sendline(".quit")

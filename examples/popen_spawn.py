@@ -10,7 +10,7 @@ child = PopenSpawn("doer --kind process", encoding="utf-8")
 for line in ["ping", "set-state 5", "get-state", "whoami"]:
     child.sendline(line)
     child.expect_exact(f"> {line}\n")  # the echo: what follows is this line's answer
-    child.expect(r"\[process \d+\] ([^\r\n]*)\n")
+    child.expect(r"\[w1 process \d+\] ([^\r\n]*)\n")
     print(f"{line} -> {child.match.group(1)}")
 child.sendline(".quit")
 child.expect("on end")

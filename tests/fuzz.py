@@ -167,7 +167,7 @@ def check_plain_mode(lines: Sequence[bytes], state_home: Path) -> None:
     assert console.returncode in (0, 1), where
     started = re.search(START_EVENT, stdout)
     assert started is not None, where
-    tag = f"[thread {started.group(4)}] "
+    tag = f"[w1 thread {started.group(5)}] "
     out = stdout.split("\n")
     assert out[-1] == "", f"the output does not end with a newline{where}"
     assert out[0].startswith("creating doer from process "), where

@@ -53,7 +53,9 @@ _DRAWING = re.compile(r"\r| ?\x08")  # prompt-toolkit parks the cursor with " \b
 
 #: The worker's start event: its state and pid. The pid is anchored: a read can
 #: split a number, and ``(\d+)`` at the end of a pattern would take half of it.
-START_EVENT = rf"\[({'|'.join(doer.KINDS)}) (\d+)(?=\D)\] on start: state: (.*?), pid: (\d+)(?=\D)"
+START_EVENT = (
+    rf"\[(\S+) ({'|'.join(doer.KINDS)}) (\d+)(?=\D)\] on start: state: (.*?), pid: (\d+)(?=\D)"
+)
 CREATING = r"creating doer from process (\d+)(?=\D)"
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -63,7 +65,7 @@ def worker_pid_of(output: str) -> int:
     """The pid in the first start event of ``output``: the one way the tests read it."""
     started = re.search(START_EVENT, output)
     assert started is not None, f"no start event in:\n{output[:2000]}"
-    return int(started.group(4))
+    return int(started.group(5))
 
 
 def strip_ansi(text: str) -> str:
@@ -131,6 +133,7 @@ class Terminal:
         self.child.ptyproc.delayafterclose = 0.0
         self.console_pid = 0
         self.worker_pid = 0
+        self.name = ""
         self.kind = ""
         self.state = ""
 
@@ -203,11 +206,11 @@ class Terminal:
             self.fail(f"/{then}/ came before /{first}/; it should come after it")
 
     def expect_prompt(self, timeout: float = TIMEOUT_S) -> None:
-        """Wait for the prompt of the current worker: ``doer process 4242>``.
+        """Wait for the prompt of the current worker: ``doer w1 process 4242>``.
 
         Without the trailing space: prompt-toolkit draws it as a cursor move.
         """
-        self.expect(re.escape(f"doer {self.kind} {self.worker_pid}>"), timeout)
+        self.expect(re.escape(f"doer {self.name} {self.kind} {self.worker_pid}>"), timeout)
 
     def expect_eof(self, timeout: float = TIMEOUT_S) -> None:
         deadline = time.monotonic() + timeout
@@ -224,7 +227,7 @@ class Terminal:
         """
         self.console_pid = int(self.expect(CREATING).group(1))
         started = self.expect(START_EVENT)
-        self.kind, tag_pid, self.state, pid = started.groups()
+        self.name, self.kind, tag_pid, self.state, pid = started.groups()
         self.worker_pid = int(pid)
         if int(tag_pid) != self.worker_pid:
             self.fail(f"the start event is tagged {tag_pid} but says pid {pid}")
@@ -272,13 +275,13 @@ class Terminal:
     def answer(self, line: str) -> str:
         """Type ``line``; return the first answer printed for it, whatever it says.
 
-        An answer is a line from the current worker (``[kind pid] pong``, the tag
+        An answer is a line from the current worker (``[w1 kind pid] pong``, the tag
         is dropped) or an error from the console itself (``error: ...``). Taking
         whatever comes, instead of waiting for one text, makes a wrong answer
         fail at once, showing what it was.
         """
         self.sendline(line)
-        tag = re.escape(f"[{self.kind} {self.worker_pid}] ")
+        tag = re.escape(f"[{self.name} {self.kind} {self.worker_pid}] ")
         return self.expect(rf"(?:{tag}|(?<!\S)(?=error: ))([^\n]*)\n").group(1)
 
     def ask(self, line: str, expected: str) -> None:
@@ -526,7 +529,7 @@ def assert_each_answered_once_in_order(stdout: str, kind: str, count: int) -> No
     ``[kind pid] new state: N`` for every N in order, then the end event. Nothing
     else, nothing missing, nothing twice."""
     pid = worker_pid_of(stdout)
-    tag = f"[{kind} {pid}]"
+    tag = f"[w1 {kind} {pid}]"
     lines = stdout.splitlines()
     assert lines[0].startswith("creating doer from process ")
     assert lines[1] == f"{tag} on start: state: None, pid: {pid}"

@@ -62,10 +62,10 @@ def test_pexpect_spawn_at_its_defaults_gets_each_answer_after_its_line(
     child.logfile_read = _Collect(log)
     try:
         child.expect(START_EVENT, timeout=10)
-        worker_pid = int(child.match.group(4))
+        worker_pid = int(child.match.group(5))
         for line in LINES:  # the first round trip included: no wait on the terminal
             child.sendline(line)
-            child.expect(rf"\[process {worker_pid}\] ([^\r\n\x1b]*)", timeout=10)
+            child.expect(rf"\[w1 process {worker_pid}\] ([^\r\n\x1b]*)", timeout=10)
             answer = child.match.group(1)
             assert answer.startswith(expected(line, worker_pid, child.pid)), answer
         child.sendline(".quit")
@@ -87,13 +87,13 @@ def test_repl_wrapper_sets_its_prompt_and_gets_each_answer_from_run_command(
     child = pexpect.spawn(
         "doer --kind process", env=client_env(tmp_path), encoding="utf-8", echo=False
     )
-    repl = REPLWrapper(child, r"doer process \d+> ", ".prompt {0}")
+    repl = REPLWrapper(child, r"doer w1 process \d+> ", ".prompt {0}")
     try:
         whoami = repl.run_command("whoami", timeout=10)
-        worker_pid = int(re.match(r"\[process (\d+)\] ", whoami).group(1))  # type: ignore[union-attr]
+        worker_pid = int(re.match(r"\[w1 process (\d+)\] ", whoami).group(1))  # type: ignore[union-attr]
         for line in LINES:
             answer = repl.run_command(line, timeout=10)
-            want = f"[process {worker_pid}] {expected(line, worker_pid, child.pid)}"
+            want = f"[w1 process {worker_pid}] {expected(line, worker_pid, child.pid)}"
             assert answer.startswith(want), answer
             assert answer.count("\n") == 1 and ESCAPE not in answer, repr(answer)
         child.sendline(".quit")
@@ -110,7 +110,7 @@ def test_repl_wrapper_with_a_fixed_prompt_needs_no_prompt_change(tmp_path: Path)
     )
     try:
         repl = REPLWrapper(child, "X> ", None)
-        assert re.fullmatch(r"\[thread \d+\] pong\r\n", repl.run_command("ping", timeout=10))
+        assert re.fullmatch(r"\[w1 thread \d+\] pong\r\n", repl.run_command("ping", timeout=10))
         child.sendline(".quit")
         child.expect(pexpect.EOF, timeout=10)
     finally:
@@ -121,11 +121,11 @@ def test_repl_wrapper_with_a_fixed_prompt_needs_no_prompt_change(tmp_path: Path)
 def test_popen_spawn_drives_plain_mode_over_pipes(tmp_path: Path) -> None:
     child = PopenSpawn("doer --kind process", env=client_env(tmp_path), encoding="utf-8")
     child.expect(START_EVENT, timeout=10)
-    worker_pid = int(child.match.group(4))
+    worker_pid = int(child.match.group(5))
     for line in LINES:
         child.sendline(line)
         child.expect_exact(f"> {line}\n", timeout=10)
-        child.expect(rf"\[process {worker_pid}\] ([^\n]*)\n", timeout=10)
+        child.expect(rf"\[w1 process {worker_pid}\] ([^\n]*)\n", timeout=10)
         assert child.match.group(1).startswith(expected(line, worker_pid, child.pid))
     child.sendline(".quit")
     child.expect(pexpect.EOF, timeout=10)
@@ -149,7 +149,9 @@ def test_script_with_term_dumb_gives_a_plain_transcript(tmp_path: Path) -> None:
     assert result.returncode == 0, output
     assert ESCAPE not in output
     worker_pid = worker_pid_of(output)
-    answers = re.findall(rf"doer process {worker_pid}> \[process {worker_pid}\] ([^\n]*)", output)
+    answers = re.findall(
+        rf"doer w1 process {worker_pid}> \[w1 process {worker_pid}\] ([^\n]*)", output
+    )
     assert [answer.split(", parent")[0] for answer in answers[:4]] == [
         "pong",
         "new state: 5",

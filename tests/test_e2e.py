@@ -48,7 +48,7 @@ def test_the_prompt_shows_the_kind_and_pid_and_ping_gets_pong(launch: Launch, ki
             f"kind: process, pid: {term.worker_pid}, parent pid: {term.console_pid},"
         ), whoami
     elif kind == "asyncio":  # a task on the loop that runs the prompt: the main thread
-        assert ", thread: MainThread (id " in whoami and ", task: doer-1-task," in whoami, whoami
+        assert ", thread: MainThread (id " in whoami and ", task: w1-task," in whoami, whoami
     term.expect_prompt()
 
 
@@ -62,11 +62,11 @@ def test_a_reply_is_printed_while_the_prompt_takes_more_lines(launch: Launch, ki
 
     term.sendline("sleep 1")
     # prompt-toolkit redraws the accepted line with its prompt: that is not a new prompt.
-    term.expect_text(f"doer {kind} {pid}> sleep 1")
+    term.expect_text(f"doer w1 {kind} {pid}> sleep 1")
     # Proof that the prompt is live: the shell answers .help at once, before the sleep ends.
     term.sendline(".help")
     term.expect_before(r"\.help +show this help", then=r"slept")
-    term.expect(rf"\[{kind} {pid}\] slept 1 s\n")
+    term.expect(rf"\[w1 {kind} {pid}\] slept 1 s\n")
     term.expect_prompt()
     term.ask("ping", "pong")
 
@@ -104,7 +104,7 @@ def test_quit_and_ctrl_d_end_the_worker_and_exit_0(launch: Launch, kind: str, ho
         term.sendline(".quit")
     else:
         term.send("\x04")
-    term.expect_text(f"[{kind} {pid}] on end: state: 42, pid: {pid}\n")
+    term.expect_text(f"[w1 {kind} {pid}] on end: state: 42, pid: {pid}\n")
     term.expect_eof()
     assert term.exit_status() == 0
     # The console joined its worker before it left: no process, not even a zombie.
@@ -124,7 +124,7 @@ def test_the_recipe_replayed_at_the_prompt(launch: Launch, kind: str, tmp_path: 
     term.ask("foo", "unknown message foo")
     term.ask("set-state hola!", "new state: hola!")
     term.sendline("exit")
-    term.expect_text(f"[{kind} {pid}] on end: state: hola!, pid: {pid}\n")
+    term.expect_text(f"[w1 {kind} {pid}] on end: state: hola!, pid: {pid}\n")
     term.expect_text("doer (no worker)>")
     term.sendline(".quit")
     term.expect_eof()
@@ -139,8 +139,8 @@ def test_restart_process_gives_a_new_worker_with_a_new_pid(launch: Launch) -> No
     old = term.worker_pid
 
     term.sendline(".restart process")
-    term.expect_text(f"[process {old}] on end: state: 42, pid: {old}\n")
-    new = int(term.expect(r"\[process (\d+)\] on start: state: 42, pid: \1(?=\D)").group(1))
+    term.expect_text(f"[w1 process {old}] on end: state: 42, pid: {old}\n")
+    new = int(term.expect(r"\[w1 process (\d+)\] on start: state: 42, pid: \1(?=\D)").group(1))
     assert new not in (old, term.console_pid)
     term.worker_pid = new
     term.expect_prompt()
@@ -158,7 +158,7 @@ def test_an_unclosed_quote_is_a_one_line_error(launch: Launch) -> None:
     # One line, then straight back to the prompt: nothing else was printed, nothing was sent.
     term.expect(
         r"\nerror: cannot split the line: no closing quotation\n\s*"
-        + re.escape(f"doer thread {term.worker_pid}>")
+        + re.escape(f"doer w1 thread {term.worker_pid}>")
     )
     term.ask("get-state", "state: None")
     assert "Traceback" not in term.text

@@ -305,7 +305,7 @@ async def test_the_shell_prints_one_died_line_a_failure_per_pending_request_and_
             os.kill(old.pid, signal.SIGKILL)
         else:
             gate.touch()
-        died = f"[process {old.pid}] died: {fault.reason}"
+        died = f"[w1 process {old.pid}] died: {fault.reason}"
         await d.wait_for(lambda: died in screen_lines(d.text()), repr(died))
 
         assert loop.time() - started < DEATH_REPORTED_WITHIN_S
@@ -314,7 +314,9 @@ async def test_the_shell_prints_one_died_line_a_failure_per_pending_request_and_
         lines = screen_lines(text)
         assert [line for line in lines if " died: " in line] == [died], text
         for request_id, summary in doomed:
-            line = f"[process {old.pid}] error: {not_answered(request_id, summary, fault.reason)}"
+            line = (
+                f"[w1 process {old.pid}] error: {not_answered(request_id, summary, fault.reason)}"
+            )
             assert lines.count(line) == 1, f"{line!r} once in:\n{text}"
         assert "Traceback" not in text
         assert d.shell.prompt()[0][1] == "doer (no worker)> "
@@ -325,10 +327,10 @@ async def test_the_shell_prints_one_died_line_a_failure_per_pending_request_and_
         )
         new = d.console.worker
         assert new is not None
-        await d.wait_for_text(f"[process {new.pid}] on start: state: 42")
-        assert d.shell.prompt()[0][1] == f"doer process {new.pid}> "
+        await d.wait_for_text(f"[w1 process {new.pid}] on start: state: 42")
+        assert d.shell.prompt()[0][1] == f"doer w1 process {new.pid}> "
         d.type("ping\n")
-        await d.wait_for_text(f"[process {new.pid}] pong")
+        await d.wait_for_text(f"[w1 process {new.pid}] pong")
 
 
 async def test_a_hung_worker_is_reported_the_shell_stays_usable_and_restart_kills_it() -> None:
@@ -352,14 +354,14 @@ async def test_a_hung_worker_is_reported_the_shell_stays_usable_and_restart_kill
         assert loop.time() - started < 0.3 * 2 + DEATH_REPORTED_WITHIN_S
         new = d.console.worker
         assert new is not None
-        await d.wait_for_text(f"[process {new.pid}] on start: state: 42", after=helped)
+        await d.wait_for_text(f"[w1 process {new.pid}] on start: state: 42", after=helped)
         text = d.text()
-        assert f"[process {old.pid}] died: killed by SIGKILL" in text
+        assert f"[w1 process {old.pid}] died: killed by SIGKILL" in text
         failure = not_answered(1, "sleep 60", "killed by SIGKILL")
-        assert f"[process {old.pid}] error: {failure}" in text
+        assert f"[w1 process {old.pid}] error: {failure}" in text
         assert pid_is_gone(old.pid)
         d.type("ping\n")
-        await d.wait_for_text(f"[process {new.pid}] pong")
+        await d.wait_for_text(f"[w1 process {new.pid}] pong")
 
 
 # --- many crashes leave nothing behind -------------------------------------------------

@@ -46,23 +46,25 @@ def test_the_prompt_comes_after_each_line_s_answers_and_nothing_is_echoed() -> N
     assert status == 0
     assert text == (
         "creating doer from process N\n"
-        "[thread N] on start: state: None, pid: N\n"
-        "doer thread N> [thread N] pong\n"
-        "doer thread N> [thread N] new state: hola\n"
-        "doer thread N> [thread N] state: hola\n"
-        "doer thread N> \n"  # Ctrl-D: the prompt's line is ended
-        "[thread N] on end: state: hola, pid: N\n"
+        "[wN thread N] on start: state: None, pid: N\n"
+        "doer wN thread N> [wN thread N] pong\n"
+        "doer wN thread N> [wN thread N] new state: hola\n"
+        "doer wN thread N> [wN thread N] state: hola\n"
+        "doer wN thread N> \n"  # Ctrl-D: the prompt's line is ended
+        "[wN thread N] on end: state: hola, pid: N\n"
     )
 
 
 def test_a_fixed_prompt_is_written_as_given_and_prompt_alone_brings_back_the_usual_one() -> None:
     _, text = run(".prompt 'X> '\n", "ping\n", ".prompt\n", "ping\n", prompt=None)
-    assert "doer thread N> X> [thread N] pong\nX> doer thread N> [thread N] pong\n" in text
+    assert (
+        "doer wN thread N> X> [wN thread N] pong\nX> doer wN thread N> [wN thread N] pong\n" in text
+    )
 
 
 def test_the_prompt_setting_from_the_command_line_is_the_first_prompt() -> None:
     _, text = run("ping\n", prompt="[p]> ")
-    assert "[thread N] on start: state: None, pid: N\n[p]> [thread N] pong\n[p]> \n" in text
+    assert "[wN thread N] on start: state: None, pid: N\n[p]> [wN thread N] pong\n[p]> \n" in text
 
 
 def test_wait_off_is_refused_with_the_reason_and_the_console_carries_on() -> None:
@@ -70,18 +72,18 @@ def test_wait_off_is_refused_with_the_reason_and_the_console_carries_on() -> Non
     assert status == 0, "an error on one line is not the session's failure"
     assert "error: wait stays on: this terminal cannot show an answer above a prompt" in text
     assert "wait: on\n" in text
-    assert "[thread N] pong" in text
+    assert "[wN thread N] pong" in text
 
 
 def test_ctrl_c_at_the_prompt_gives_a_fresh_prompt() -> None:
     _, text = run(None, "ping\n")
-    assert "doer thread N> \ndoer thread N> [thread N] pong\n" in text
+    assert "doer wN thread N> \ndoer wN thread N> [wN thread N] pong\n" in text
 
 
 def test_errors_are_one_line_each() -> None:
     _, text = run('set-state "oops\n', ".nope\n", "ping\n")
-    assert "doer thread N> error: cannot split the line: no closing quotation\n" in text
-    assert "doer thread N> error: unknown command .nope (.help lists the commands)\n" in text
+    assert "doer wN thread N> error: cannot split the line: no closing quotation\n" in text
+    assert "doer wN thread N> error: unknown command .nope (.help lists the commands)\n" in text
 
 
 @pytest.mark.parametrize(
@@ -118,12 +120,12 @@ def test_a_line_as_long_as_a_terminal_keeps_is_refused_not_sent_cut() -> None:
     status, text = run("set-state " + "x" * 5000 + "\n", "get-state\n")
     assert status == 0
     assert "error: line too long for a terminal in line mode: it keeps N,N bytes" in text
-    assert "[thread N] state: None\n" in text, "the state was not changed by a cut line"
+    assert "[wN thread N] state: None\n" in text, "the state was not changed by a cut line"
 
 
 def test_ctrl_d_after_some_text_sends_it_on_a_line_of_its_own() -> None:
     _, text = run("ping")  # no newline: the terminal hands over the text at Ctrl-D
-    assert "doer thread N> \n[thread N] pong\n" in text
+    assert "doer wN thread N> \n[wN thread N] pong\n" in text
 
 
 def test_ctrl_c_while_restart_waits_for_the_worker_stops_it_at_once_and_carries_on(
@@ -141,6 +143,6 @@ def test_ctrl_c_while_restart_waits_for_the_worker_stops_it_at_once_and_carries_
     monkeypatch.setattr(Worker, "stop", stop_interrupted_once)
     status, text = run(".restart process\n", "ping\n")
     assert status == 0
-    assert "[process N] on start: state: None" in text
-    assert "[process N] pong\n" in text
+    assert "[wN process N] on start: state: None" in text
+    assert "[wN process N] pong\n" in text
     assert "is stuck in a handler" not in text

@@ -123,7 +123,7 @@ def test_sigterm_and_sighup_in_a_terminal_stop_the_worker_and_exit_cleanly(
 
     assert status == 128 + sig
     # A clean exit: the worker was told to stop and said so; nothing blew up on the way.
-    assert f"[process {worker}] on end: state: None, pid: {worker}\n" in term.text, term.text
+    assert f"[w1 process {worker}] on end: state: None, pid: {worker}\n" in term.text, term.text
     assert "Traceback" not in term.text, term.text
 
 
@@ -162,7 +162,7 @@ def test_a_console_killed_behind_pipes_leaves_no_worker(tmp_path: Path, method: 
         try:
             started = re.search(START_EVENT, read_until(console, START_EVENT + r".*\n"))
             assert started is not None
-            worker = int(started.group(4))
+            worker = int(started.group(5))
             assert worker != console.pid
             assert console.stdin is not None
             console.stdin.write(b"sleep 30\n")

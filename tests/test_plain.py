@@ -49,7 +49,7 @@ def plain_env(state_home: Path) -> dict[str, str]:
 
 
 def recipe_transcript(console: int, kind: str, worker: int) -> str:
-    tag = f"[{kind} {worker}]"
+    tag = f"[w1 {kind} {worker}]"
     return (
         f"creating doer from process {console}\n"
         f"{tag} on start: state: 42, pid: {worker}\n"
@@ -147,7 +147,7 @@ def test_a_bad_line_is_one_error_line_and_the_next_line_works(
     done = run_doer(["--kind", kind], tmp_path, stdin=line + b"\nping\n")
     stdout = done.stdout.decode("utf-8")
     worker = worker_pid_of(stdout)
-    tag = f"[{kind} {worker}] "
+    tag = f"[w1 {kind} {worker}] "
 
     after_start = stdout.splitlines()[2:]
     echo = 1 if after_start[0].startswith("> ") and after_start[0] != "> ping" else 0
@@ -262,7 +262,7 @@ def test_a_worker_that_dies_idle_after_the_last_line_makes_the_status_1(tmp_path
             console.communicate()
     transcript = before + out.decode()
     assert console.returncode == 1, transcript + err.decode()
-    assert f"[process {worker}] died: killed by SIGKILL\n" in transcript
+    assert f"[w1 process {worker}] died: killed by SIGKILL\n" in transcript
 
 
 def test_restart_compares_start_methods_without_relaunching_the_console(tmp_path: Path) -> None:
@@ -294,15 +294,30 @@ def test_kill_ends_the_worker_as_far_as_its_kind_allows_and_says_so(
     done = run_doer(["--kind", kind], tmp_path, stdin=b"ping\n.kill\nping\n")
     out = done.stdout.decode()
     worker = worker_pid_of(out)
-    tag = f"[{kind} {worker}]"
+    tag = f"[w1 {kind} {worker}]"
     if kind == "process":
         assert f"> .kill\n{tag} died: killed by SIGKILL\n" in out
         assert out.endswith("> ping\nerror: the worker has ended; .restart starts a fresh one\n")
         wait_gone(worker, timeout=1.0)
     elif kind == "asyncio":
-        assert "> .kill\ndoer-1's task is cancelled: it ends at its next await" in out
+        assert "> .kill\nw1's task is cancelled: it ends at its next await" in out
         assert f"{tag} died: its task was cancelled\n" in out
     else:
         assert "Python cannot kill a thread from outside: it goes on" in out
         assert out.count(f"{tag} pong\n") == 2, "the thread still answers"
     assert "Traceback" not in out + done.stderr.decode()
+
+
+def test_the_worker_s_name_tags_every_line_and_a_malformed_name_is_a_usage_error(
+    tmp_path: Path,
+) -> None:
+    done = run_doer(["--name", "fast-1", "--kind", "process"], tmp_path, stdin=b"ping\n")
+    out = done.stdout.decode()
+    worker = worker_pid_of(out)
+    assert f"[fast-1 process {worker}] on start: state: None, pid: {worker}\n" in out
+    assert f"[fast-1 process {worker}] pong\n" in out
+    assert f"[fast-1 process {worker}] on end: state: None, pid: {worker}\n" in out
+    for bad in ("1x", "has space", "x" * 17, ""):
+        refused = run_doer(["--name", bad], tmp_path)
+        assert refused.returncode == 2, bad
+        assert "argument --name: not a worker name" in refused.stderr.decode(), bad

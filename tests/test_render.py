@@ -7,6 +7,7 @@ in ``test_protocol.py``; here, the lines built around them.
 from __future__ import annotations
 
 import os
+from typing import NamedTuple
 
 import pytest
 
@@ -27,9 +28,20 @@ from doer.render import (
 STARTED = Started("process", 4242, 1, "MainThread", 7, "fork", 42)
 
 
-def test_a_tag_names_the_kind_and_pid_and_says_when_the_worker_was_replaced() -> None:
-    assert tag("process", 4242) == "[process 4242]"
-    assert tag("thread", 17, replaced=True) == "[thread 17, replaced]"
+class Shown(NamedTuple):
+    """What a line needs of a worker to tag it."""
+
+    name: str
+    kind: str
+    pid: int
+
+
+P1 = Shown("p1", "process", 4242)
+
+
+def test_a_tag_names_the_worker_its_kind_and_pid_and_says_when_it_was_replaced() -> None:
+    assert tag(P1) == "[p1 process 4242]"
+    assert tag(Shown("w1", "thread", 17), replaced=True) == "[w1 (replaced) thread 17]"
 
 
 @pytest.mark.parametrize(
@@ -45,12 +57,12 @@ def test_a_tag_names_the_kind_and_pid_and_says_when_the_worker_was_replaced() ->
 def test_a_record_line_is_its_tag_then_its_text_in_the_record_s_style(
     record: Record, style: str
 ) -> None:
-    line = record_line("process", 4242, record)
-    assert line[0] == ("class:tag", "[process 4242] ")
+    line = record_line(P1, record)
+    assert line[0] == ("class:tag", "[p1 process 4242] ")
     assert line[1][0] == style
     assert style.removeprefix("class:") in STYLES
-    replaced = record_line("process", 4242, record, replaced=True)
-    assert replaced[0] == ("class:tag", "[process 4242, replaced] ")
+    replaced = record_line(P1, record, replaced=True)
+    assert replaced[0] == ("class:tag", "[p1 (replaced) process 4242] ")
 
 
 def test_the_console_s_own_lines() -> None:
@@ -63,13 +75,11 @@ def test_the_console_s_own_lines() -> None:
 
 
 def test_the_status_line_says_everything_about_the_worker() -> None:
-    line = status_line("doer-1", "process", 4242, True, "hola", 2, "spawn")
-    assert plain(line) == (
-        "[process 4242] doer-1: process 4242, start method spawn, alive, state: hola, pending: 2"
-    )
+    line = status_line(P1, True, "hola", 2, "spawn")
+    assert plain(line) == "[p1 process 4242] alive, start method spawn, state: hola, pending: 2"
     assert line[1][0] == "class:reply"
-    ended = plain(status_line("doer-2", "thread", 17, False, [1], 0, None))
-    assert ended == "[thread 17] doer-2: thread 17, ended, state: [1], pending: 0"
+    ended = plain(status_line(Shown("w2", "thread", 17), False, [1], 0, None))
+    assert ended == "[w2 thread 17] ended, state: [1], pending: 0"
 
 
 def test_every_help_line_fits_an_80_column_screen() -> None:

@@ -39,14 +39,14 @@ async def test_a_message_is_answered_above_the_prompt_tagged_with_its_worker(kin
         worker = d.console.worker
         assert worker is not None
         d.type("ping\n")
-        await d.wait_for_text(f"[{kind} {worker.pid}] pong")
+        await d.wait_for_text(f"[w1 {kind} {worker.pid}] pong")
 
 
 async def test_the_prompt_names_the_kind_and_pid_and_says_when_the_worker_has_ended() -> None:
     async with driven_shell("process") as d:
         worker = d.console.worker
         assert worker is not None
-        assert d.shell.prompt()[0][1] == f"doer process {worker.pid}> "
+        assert d.shell.prompt()[0][1] == f"doer w1 process {worker.pid}> "
         d.type("exit\n")
         await d.wait_for_text("the worker has ended; .restart starts a fresh one")
         assert d.shell.prompt()[0][1] == "doer (no worker)> "
@@ -138,12 +138,12 @@ async def test_restart_replaces_the_worker_with_a_fresh_one_of_the_kind_asked_fo
         )
         new = d.console.worker
         assert new is not None
-        await d.wait_for_text(f"[process {new.pid}] on start: state: 42")
+        await d.wait_for_text(f"[w1 process {new.pid}] on start: state: 42")
         assert old.ended is not None
         assert new.kind == "process"
         assert new.pid != os.getpid()
         d.type("ping\n")
-        await d.wait_for_text(f"[process {new.pid}] pong")
+        await d.wait_for_text(f"[w1 process {new.pid}] pong")
 
 
 @pytest.mark.parametrize(
@@ -322,7 +322,7 @@ async def test_restart_replaces_a_hung_process_worker_after_the_timeout() -> Non
         new = d.console.worker
         assert new is not None
         d.type("ping\n")
-        await d.wait_for_text(f"[process {new.pid}] pong")
+        await d.wait_for_text(f"[w1 process {new.pid}] pong")
         assert not old.alive
 
 
@@ -336,7 +336,7 @@ async def test_prompt_sets_a_fixed_prompt_and_prompt_alone_brings_back_the_usual
         d.type(".prompt 'X> '\r")
         await d.wait_for(lambda: d.shell.prompt()[0][1] == "X> ", "the fixed prompt")
         d.type(".prompt\r")
-        usual = f"doer thread {worker.pid}> "
+        usual = f"doer w1 thread {worker.pid}> "
         await d.wait_for(lambda: d.shell.prompt()[0][1] == usual, "the usual prompt")
 
 
@@ -358,7 +358,7 @@ async def test_with_wait_on_the_next_line_is_read_once_the_answer_is_printed(wai
 async def test_with_wait_on_the_first_prompt_comes_after_the_start_event() -> None:
     async with driven_shell("process", wait=True) as d:
         text = d.text()
-        assert text.index("on start: state: 42") < text.index("doer process"), text
+        assert text.index("on start: state: 42") < text.index("doer w1 process"), text
 
 
 class TtyText(io.StringIO):
@@ -405,12 +405,12 @@ async def test_a_thread_left_behind_by_restart_says_so_in_every_late_line(tmp_pa
         await d.wait_for_text("is stuck in a handler, and a thread cannot be killed")
         await d.wait_for(lambda: d.console.worker is not old, "a fresh worker")
         gate.touch()
-        replaced = f"[thread {old.pid}, replaced]"
+        replaced = f"[w1 (replaced) thread {old.pid}]"
         await d.wait_for_text(f"{replaced} passed gate")
         await d.wait_for_text(f"{replaced} on end: state: 42")
         text = d.text()
-        assert f"[thread {old.pid}] passed gate" not in text
-        assert f"[thread {old.pid}] on end" not in text
+        assert f"[w1 thread {old.pid}] passed gate" not in text
+        assert f"[w1 thread {old.pid}] on end" not in text
 
 
 async def test_kill_in_the_shell_reports_the_death_and_restart_works() -> None:
@@ -418,7 +418,7 @@ async def test_kill_in_the_shell_reports_the_death_and_restart_works() -> None:
         worker = d.console.worker
         assert worker is not None
         d.type(".kill\n")
-        await d.wait_for_text(f"[process {worker.pid}] died: killed by SIGKILL")
+        await d.wait_for_text(f"[w1 process {worker.pid}] died: killed by SIGKILL")
         await d.wait_for_text("the worker has ended; .restart starts a fresh one")
         d.type(".kill nobody\n")
         await d.wait_for_text("error: there is no worker to kill; .restart starts one")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 from collections.abc import Sequence
@@ -55,7 +56,13 @@ def create_parser() -> argparse.ArgumentParser:
         help="seconds to wait for an answer before reporting it late (default 10)",
     )
     parser.add_argument(
-        "--prompt", metavar="TEXT", help="a fixed prompt instead of 'doer KIND PID> '"
+        "--name",
+        type=_worker_name,
+        default="w1",
+        help="the worker's name, in every line it prints and in the prompt (default w1)",
+    )
+    parser.add_argument(
+        "--prompt", metavar="TEXT", help="a fixed prompt instead of 'doer NAME KIND PID> '"
     )
     parser.add_argument(
         "--wait",
@@ -65,6 +72,15 @@ def create_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-color", action="store_true", help="no colours (also: NO_COLOR=1)")
     parser.add_argument("--version", action="version", version=f"doer {__version__}")
     return parser
+
+
+def _worker_name(text: str) -> str:
+    """A worker's name: a short word, as a class would call out (``p1``, ``fast-one``)."""
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,15}", text):
+        raise argparse.ArgumentTypeError(
+            f"not a worker name: {text!r} (a letter, then up to 15 letters, digits, - or _)"
+        )
+    return text
 
 
 def _positive_seconds(text: str) -> float:
@@ -86,6 +102,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         timeout=args.timeout,
         prompt=args.prompt,
         wait=args.wait,
+        name=args.name,
     )
 
 
@@ -176,7 +193,7 @@ def _start_method(settings: Settings) -> str:
 def _print_record(worker: Worker, record: Record) -> None:
     """Print a record once the shell has gone (called in the worker's reply reader)."""
     try:
-        print(plain(record_line(worker.kind, worker.pid, record)), flush=True)
+        print(plain(record_line(worker, record)), flush=True)
     except (OSError, ValueError):  # the terminal hung up, or stdout is closed
         pass
 

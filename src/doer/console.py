@@ -165,17 +165,20 @@ class Settings:
         handlers: dict[str, Handler] | None = None,
         prompt: str | None = None,
         wait: bool = False,
+        name: str = "w1",
     ) -> None:
         self.kind = kind
         self.state = state
         self.start_method = start_method
         self.timeout = timeout
         self.handlers: dict[str, Handler] = handlers or {}
-        #: A fixed prompt (``--prompt``, ``.prompt``); None: ``doer KIND PID> ``.
+        #: A fixed prompt (``--prompt``, ``.prompt``); None: ``doer NAME KIND PID> ``.
         self.prompt = prompt
         #: The classic REPL contract (``--wait``, ``.wait on``): the prompt comes
         #: back once a line's answers are printed, not at once.
         self.wait = wait
+        #: The worker's name (``--name``): every line it prints is tagged with it.
+        self.name = name
 
 
 class Console:
@@ -217,6 +220,7 @@ class Console:
             self.settings.state,
             start_method=start_method,
             handlers=self.settings.handlers,
+            name=self.settings.name,
             listener=self.listener,
         )
         self.settings.kind = kind
@@ -367,13 +371,13 @@ class Console:
         return self.settings.wait
 
     def prompt_text(self) -> str:
-        """The prompt: the fixed one, or ``doer KIND PID> ``, or ``doer (no worker)> ``."""
+        """The prompt: the fixed one, or ``doer NAME KIND PID> ``, or ``doer (no worker)> ``."""
         if self.settings.prompt is not None:
             return self.settings.prompt
         worker = self.worker
         if worker is None or worker.ended is not None:
             return "doer (no worker)> "
-        return f"doer {worker.kind} {worker.pid}> "
+        return f"doer {worker.name} {worker.kind} {worker.pid}> "
 
     def help_lines(self) -> list[Fragments]:
         lines = [note_line("Type a message for the worker, or a command for the console.")]
@@ -388,7 +392,7 @@ class Console:
         w = self.worker
         if w is None:
             return [error_line("there is no worker; .restart starts one")]
-        return [status_line(w.name, w.kind, w.pid, w.alive, w.state, w.pending, w.start_method)]
+        return [status_line(w, w.alive, w.state, w.pending, w.start_method)]
 
     def completion_words(self) -> list[str]:
         """Every word worth completing at the start of a line."""

@@ -191,7 +191,7 @@ class PlainRunner:
         if isinstance(record, Failure):
             self.ok = False
         replaced = self.console.is_replaced(worker)
-        self.write(record_line(worker.kind, worker.pid, record, replaced=replaced))
+        self.write(record_line(worker, record, replaced=replaced))
         if isinstance(record, Ended):
             self._reported_end.add(worker)
 
@@ -204,7 +204,7 @@ class PlainRunner:
         if isinstance(end, Died):
             self.ok = False
         replaced = self.console.is_replaced(worker)
-        self.write(record_line(worker.kind, worker.pid, end, replaced=replaced))
+        self.write(record_line(worker, end, replaced=replaced))
 
     def _print_late_answers(self) -> None:
         still_late = []
@@ -224,7 +224,7 @@ class PlainRunner:
             self.fail(str(exc))
             self._report_end(worker)
             return
-        self.write(record_line(worker.kind, worker.pid, started))
+        self.write(record_line(worker, started))
 
     def _stop(self, quick: bool = False) -> None:
         worker = self.console.worker

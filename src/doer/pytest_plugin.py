@@ -57,8 +57,8 @@ PROMPT = "[doer-test]> "
 TIMEOUT_S = 10.0
 
 _KIND = "|".join(KINDS)
-_TAGGED = re.compile(rf"\[(?:{_KIND}) \d+\] ")
-_START_EVENT = re.compile(rf"\[({_KIND}) (\d+)\] on start: ")
+_TAGGED = re.compile(rf"\[\S+ (?:{_KIND}) \d+\] ")
+_START_EVENT = re.compile(rf"\[\S+ ({_KIND}) (\d+)\] on start: ")
 
 _transcripts_key = pytest.StashKey[list["DrivenConsole"]]()
 
@@ -140,7 +140,7 @@ class DrivenConsole:
         return [text for text in before.replace("\r", "").split("\n") if text]
 
     def answer(self, line: str, timeout: float | None = None) -> str:
-        """Type ``line``; return its one answer, without the ``[kind pid]`` tag.
+        """Type ``line``; return its one answer, without the ``[name kind pid]`` tag.
 
         An error is an answer too: ``error: ...``.
 

@@ -10,7 +10,7 @@ a fragment is just a ``(style, text)`` pair.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Protocol
 
 from doer.protocol import (
     Died,
@@ -39,21 +39,33 @@ STYLES = {
 }
 
 
-def tag(kind: str, pid: int, *, replaced: bool = False) -> str:
-    """How a line says which worker it comes from: ``[process 4242]``.
+class Tagged(Protocol):
+    """What a line needs to say which worker it comes from (a :class:`~doer.client.Worker`)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def pid(self) -> int: ...
+
+
+def tag(worker: Tagged, *, replaced: bool = False) -> str:
+    """How a line says which worker it comes from: ``[w1 process 4242]``.
 
     A worker that was replaced but still talks (a thread stuck in a handler is
-    left behind, and answers when it is done) says so: ``[thread 4242, replaced]``.
-    A thread's pid is the console's, the same as its successor's: without the
-    word, a class would take the old worker's lines for the new one's.
+    left behind, and answers when it is done) says so: ``[w1 (replaced) thread
+    4242]``. A thread's pid is the console's, the same as its successor's:
+    without the word, a class would take the old worker's lines for the new one's.
     """
-    return f"[{kind} {pid}, replaced]" if replaced else f"[{kind} {pid}]"
+    name = f"{worker.name} (replaced)" if replaced else worker.name
+    return f"[{name} {worker.kind} {worker.pid}]"
 
 
-def record_line(kind: str, pid: int, record: Record, *, replaced: bool = False) -> Fragments:
-    """The line for one record from the worker ``kind``/``pid``."""
+def record_line(worker: Tagged, record: Record, *, replaced: bool = False) -> Fragments:
+    """The line for one record from ``worker``."""
     style = _record_style(record)
-    return [("class:tag", tag(kind, pid, replaced=replaced) + " "), (style, record_text(record))]
+    return [("class:tag", tag(worker, replaced=replaced) + " "), (style, record_text(record))]
 
 
 def _record_style(record: Record) -> str:
@@ -100,13 +112,13 @@ def ended_hint() -> Fragments:
 
 
 def status_line(
-    name: str, kind: str, pid: int, alive: bool, state: Any, pending: int, start_method: str | None
+    worker: Tagged, alive: bool, state: Any, pending: int, start_method: str | None
 ) -> Fragments:
-    """One worker's line in ``.status``."""
+    """One worker's line in ``.status``: ``[w1 process 4242] alive, start method spawn, ...``."""
     how = f", start method {start_method}" if start_method else ""
     life = "alive" if alive else "ended"
-    text = f"{name}: {kind} {pid}{how}, {life}, state: {shown_value(state)}, pending: {pending}"
-    return [("class:tag", tag(kind, pid) + " "), ("class:reply", printable(text))]
+    text = f"{life}{how}, state: {shown_value(state)}, pending: {pending}"
+    return [("class:tag", tag(worker) + " "), ("class:reply", printable(text))]
 
 
 def plain(fragments: Fragments) -> str:

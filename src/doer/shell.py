@@ -190,7 +190,7 @@ class Shell:
     # --- what is drawn ------------------------------------------------------------
 
     def prompt(self) -> FormattedText:
-        """``doer thread 4242> `` while the worker lives, ``doer (no worker)> `` after.
+        """``doer w1 thread 4242> `` while the worker lives, ``doer (no worker)> `` after.
 
         Or the fixed prompt of ``--prompt`` / ``.prompt``.
         """
@@ -203,7 +203,7 @@ class Shell:
         life = "alive" if worker.ended is None else "ended"
         state = clipped(message_text(worker.state), 24)  # the toolbar is one row of 80
         text = (
-            f" {worker.kind} {worker.pid} ({life}) · state: {state}"
+            f" {worker.name} {worker.kind} {worker.pid} ({life}) · state: {state}"
             f" · pending: {worker.pending} · .help "
         )
         return FormattedText([("class:toolbar", printable(text))])
@@ -248,7 +248,7 @@ class Shell:
     def show(self, worker: Worker, record: Record) -> None:
         """Print a record from a worker. Runs in the event loop, never in another thread."""
         replaced = self.console.is_replaced(worker)
-        self.print(record_line(worker.kind, worker.pid, record, replaced=replaced))
+        self.print(record_line(worker, record, replaced=replaced))
         if isinstance(record, Reply | Failure):
             shown = self._answers_shown.get(worker, 0)
             self._answers_shown[worker] = max(shown, record.request_id)
@@ -360,7 +360,7 @@ class Shell:
         text = f"no answer to {pending.summary()} within {self.console.settings.timeout:g} s;" + (
             " still waiting" if replaced else " still waiting (.restart replaces the worker)"
         )
-        label = tag(worker.kind, worker.pid, replaced=replaced)
+        label = tag(worker, replaced=replaced)
         self.print([("class:tag", label + " "), *error_line(text)])
 
     async def command(self, command: Command) -> bool:
