@@ -78,7 +78,7 @@ def not_answered(request_id: int, summary: str, reason: str) -> str:
     return f"request {request_id} ({summary}) was not answered: the worker died ({reason})"
 
 
-_RECORD_START = re.compile(r"\[(?:thread|process|asyncio) \d+\] ")
+_RECORD_START = re.compile(r"\[\S+(?: \(replaced\))? (?:thread|process|asyncio) \d+\] ")
 
 
 def screen_lines(text: str) -> list[str]:

@@ -81,16 +81,16 @@ class ReplyReader:
             self._thread = thread
 
     def _run(self) -> None:
-        """Deliver every record from the worker until it ends or dies, then close the link.
+        """Deliver every record from the worker until it ends or dies, then release the link.
 
-        Closing here, not only in ``Worker.stop()``, releases what a worker holds
-        (pipes, an asyncio worker's own loop thread) even when ``stop()`` gave up
-        on a worker that ended later.
+        Releasing here, not only in ``Worker.stop()``, frees what only the end
+        frees (an asyncio worker's own loop thread) even when ``stop()`` gave
+        up on a worker that ended later.
         """
         with self.reading:
             while self._owner.ended is None:
                 self._deliver(self.receive())
-        self._link.close()
+        self._link.release()
 
     def read_inline(self, done: Callable[[], bool], timeout: float | None) -> None:
         """Read and deliver records until ``done()``, the end, or ``timeout``.

@@ -43,7 +43,6 @@ from prompt_toolkit.output import ColorDepth
 from prompt_toolkit.patch_stdout import patch_stdout
 from prompt_toolkit.renderer import CPR_Support
 from prompt_toolkit.renderer import print_formatted_text as print_above
-from prompt_toolkit.shortcuts import print_formatted_text
 from prompt_toolkit.styles import Style
 
 from doer.client import Pending, Worker, WorkerGone
@@ -218,17 +217,14 @@ class Shell:
         This runs in the event loop, the only place that draws.
         """
         app = self.session.app
-        # Fall back while a run_in_terminal is under way, or while the terminal has
-        # not yet said where the cursor is (erasing needs to know).
-        if not app.is_running or app._running_in_terminal or app.renderer.waiting_for_cpr:
-            print_formatted_text(
-                FormattedText(fragments),
-                style=self.style,
-                color_depth=self.color_depth,
-                include_default_pygments_style=False,
-            )
-            return
-        app.renderer.erase()
+        # Between prompts (and while the terminal has not yet said where the
+        # cursor is, which erasing needs) there is no prompt to erase: just write.
+        # Never through prompt-toolkit's print_formatted_text: it finds the
+        # application through the app *session*, which still names it while it
+        # shuts down, and then prints by run_in_terminal, in cooked mode.
+        drawn = app.is_running and not app._running_in_terminal and not app.renderer.waiting_for_cpr
+        if drawn:
+            app.renderer.erase()
         print_above(
             app.output,
             FormattedText([*fragments, ("", "\n")]),
@@ -236,8 +232,9 @@ class Shell:
             color_depth=self.color_depth or app.output.get_default_color_depth(),
         )
         app.output.flush()
-        app.renderer.request_absolute_cursor_position()
-        app.invalidate()
+        if drawn:
+            app.renderer.request_absolute_cursor_position()
+            app.invalidate()
 
     def _refused(self) -> None:
         """Say, once per line, that typed or pasted text did not fit."""

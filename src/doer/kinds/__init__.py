@@ -13,8 +13,8 @@ the loop and what carries the messages, and starts the same
 
 Every link offers the console the same small surface: ``send(request)``,
 ``receive(timeout)`` (raises ``EOFError`` once the worker is gone), ``pid``,
-``is_alive()``, ``join(timeout)``, ``kill()``, ``end_reason()``, ``close()`` and
-``would_block_its_loop()``.
+``is_alive()``, ``join(timeout)``, ``kill()``, ``end_reason()``, ``close()``,
+``release()`` and ``would_block_its_loop()``.
 A kind's module is imported only when a worker of that kind is started, so a
 spawned process worker never pays for asyncio, nor the console for a kind it
 does not use.
@@ -59,6 +59,10 @@ class Link(Protocol):
     def close(self) -> None: ...
     def would_block_its_loop(self) -> bool:
         """True when called on the event loop the worker itself runs on."""
+        ...
+
+    def release(self) -> None:
+        """Free what only the worker's end frees; the reply reader calls it after the end."""
         ...
 
 

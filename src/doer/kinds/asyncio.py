@@ -175,13 +175,16 @@ class AsyncioLink:
         self._loop.run_forever()
         self._loop.close()
 
-    def close(self) -> None:
-        """Stop and join the worker's own loop thread, once its task has ended.
+    def release(self) -> None:
+        """The reply reader has delivered the end: the loop of its own can go.
 
-        Called by ``Worker.stop()``, and by the reply reader once it has
-        delivered the end (a task stuck in a blocking handler ends after
-        ``stop()`` has given up on it: the loop thread must not outlive it).
+        A task stuck in a blocking handler ends after ``stop()`` has given up
+        on it: its loop thread must not outlive it.
         """
+        self.close()
+
+    def close(self) -> None:
+        """Stop and join the worker's own loop thread, once its task has ended."""
         if self._own_thread is None or not self._ended.is_set():
             return
         try:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.process
 import signal
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -75,6 +76,7 @@ class ProcessLink:
         # Set once close() has released the process object; after that the
         # Process methods raise, so a second stop() or a late kill() must not call them.
         self._closed = False
+        self._closing = threading.Lock()
 
     def send(self, request: Request) -> None:
         self._requests.send_bytes(encode(request))
@@ -106,17 +108,23 @@ class ProcessLink:
             return "its response pipe closed while it still ran; killed with SIGKILL"
         return exit_reason(self._process.exitcode)
 
+    def release(self) -> None:
+        pass  # nothing waits for the end: stop() closes what there is
+
     def would_block_its_loop(self) -> bool:
         return False  # it runs no event loop: waiting for it never blocks its own
 
     def close(self) -> None:
-        if not self._requests.closed:  # once only: the numbers may be reused after
-            CONSOLE_FDS.difference_update(self._console_fds)
-        self._requests.close()
-        self._responses.close()
-        if not self._closed and self._process.exitcode is not None:
-            self._process.close()
-            self._closed = True
+        # Under a lock: the reply reader closes the link once it has seen the end,
+        # and stop() may close it too; two os.close() of one descriptor race.
+        with self._closing:
+            if not self._requests.closed:  # once only: the numbers may be reused after
+                CONSOLE_FDS.difference_update(self._console_fds)
+            self._requests.close()
+            self._responses.close()
+            if not self._closed and self._process.exitcode is not None:
+                self._process.close()
+                self._closed = True
 
 
 def exit_reason(exitcode: int | None) -> str:

@@ -72,6 +72,9 @@ class ThreadLink:
     def end_reason(self) -> str:
         return "the worker thread stopped" if not self.is_alive() else "the worker thread hangs"
 
+    def release(self) -> None:
+        pass  # nothing waits for the end: stop() closes what there is
+
     def would_block_its_loop(self) -> bool:
         return False  # it runs no event loop: waiting for it never blocks its own
 
