@@ -180,6 +180,7 @@ class Shell:
         self.completer = make_completer(console)  # the words never change in a session
         self.input_processors: list[Processor] = [LongLineView()]
         self._history_note: str | None = None
+        self._held: list[Fragments] = []  # lines waiting for a cursor-position answer
         if session is None:
             history, self._history_note = make_history()
             session = PromptSession(history=history)
@@ -217,12 +218,16 @@ class Shell:
         This runs in the event loop, the only place that draws.
         """
         app = self.session.app
-        # Between prompts (and while the terminal has not yet said where the
-        # cursor is, which erasing needs) there is no prompt to erase: just write.
-        # Never through prompt-toolkit's print_formatted_text: it finds the
-        # application through the app *session*, which still names it while it
-        # shuts down, and then prints by run_in_terminal, in cooked mode.
-        drawn = app.is_running and not app._running_in_terminal and not app.renderer.waiting_for_cpr
+        drawn = app.is_running and not app._running_in_terminal
+        if drawn and (app.renderer.waiting_for_cpr or self._held):
+            # Erasing needs to know where the cursor is, which the terminal is
+            # about to say (a few ms): hold the line until then, keeping order.
+            self._hold(fragments)
+            return
+        # Between prompts there is no prompt to erase: just write. Never through
+        # prompt-toolkit's print_formatted_text: it finds the application through
+        # the app *session*, which still names it while it shuts down, and then
+        # prints by run_in_terminal, in cooked mode.
         if drawn:
             app.renderer.erase()
         print_above(
@@ -235,6 +240,18 @@ class Shell:
         if drawn:
             app.renderer.request_absolute_cursor_position()
             app.invalidate()
+
+    def _hold(self, fragments: Fragments) -> None:
+        """Keep a line until the terminal has answered where its cursor is, then print."""
+        self._held.append(fragments)
+        if len(self._held) == 1:
+            asyncio.get_running_loop().create_task(self._print_held())
+
+    async def _print_held(self) -> None:
+        await self.session.app.renderer.wait_for_cpr_responses()
+        held, self._held = self._held, []
+        for fragments in held:
+            self.print(fragments)
 
     def _refused(self) -> None:
         """Say, once per line, that typed or pasted text did not fit."""
