@@ -87,3 +87,9 @@ def test_every_help_line_fits_an_80_column_screen() -> None:
 
     lines = [plain(line) for line in Console(Settings()).help_lines()]
     assert all(len(line) < 80 for line in lines), [line for line in lines if len(line) >= 80]
+
+
+def test_every_command_names_a_method_of_the_console_that_carries_it_out() -> None:
+    from doer.console import COMMANDS, Console
+
+    assert all(callable(getattr(Console, spec.does, None)) for spec in COMMANDS.values())

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from doer.client import Listener, Pending, Worker, WorkerGone, start
@@ -60,54 +59,38 @@ Outcome = list[Fragments] | Quit | Restart | Kill
 
 
 class Spec(NamedTuple):
-    """One command of the console: how it is typed, what ``.help`` says, what it does."""
+    """One command of the console: how it is typed, what ``.help`` says, what it does.
+
+    ``does`` names the :class:`Console` method that carries it out, given the
+    rest of the line.
+    """
 
     usage: str
     help: str
-    run: Callable[[Console, str], Outcome]
-
-
-def _quit(wait: bool) -> Callable[[Console, str], Outcome]:
-    return lambda console, argument: Quit(wait)
+    does: str
 
 
 #: The console's own commands. Both front ends read lines through
 #: :func:`interpret` and carry commands out through :meth:`Console.carry_out`;
 #: ``.help`` is written from this table.
 COMMANDS: dict[str, Spec] = {
-    ".help": Spec(".help", "show this help", lambda console, _: console.help_lines()),
+    ".help": Spec(".help", "show this help", "help_lines"),
     ".status": Spec(
-        ".status",
-        "show the worker: kind, pid, state, pending requests",
-        lambda console, _: console.status_lines(),
+        ".status", "show the worker: kind, pid, state, pending requests", "status_lines"
     ),
     ".timeout": Spec(
-        ".timeout [S]",
-        "show or set the seconds to wait for an answer",
-        lambda console, argument: console.timeout_lines(argument),
+        ".timeout [S]", "show or set the seconds to wait for an answer", "timeout_lines"
     ),
     ".restart": Spec(
-        ".restart [KIND]",
-        "a fresh worker; a process takes --start-method M too",
-        lambda console, argument: console.restart_for(argument),
+        ".restart [KIND]", "a fresh worker; a process takes --start-method M too", "restart_for"
     ),
-    ".kill": Spec(
-        ".kill [NAME]",
-        "end the worker at once: what its kind allows, said",
-        lambda console, argument: console.kill(argument),
-    ),
+    ".kill": Spec(".kill [NAME]", "end the worker at once: what its kind allows, said", "kill"),
     ".prompt": Spec(
-        ".prompt [TEXT]",
-        "a fixed prompt (.prompt 'X> '); alone: the usual one",
-        lambda console, argument: console.set_prompt(argument),
+        ".prompt [TEXT]", "a fixed prompt (.prompt 'X> '); alone: the usual one", "set_prompt"
     ),
-    ".wait": Spec(
-        ".wait [on|off]",
-        "on: the prompt waits for each line's answers",
-        lambda console, argument: console.wait_lines(argument),
-    ),
-    ".quit": Spec(".quit", "wait for pending requests, stop, leave (Ctrl-D)", _quit(True)),
-    ".quit!": Spec(".quit!", "leave now: pending requests are dropped, and said so", _quit(False)),
+    ".wait": Spec(".wait [on|off]", "on: the prompt waits for each line's answers", "wait_lines"),
+    ".quit": Spec(".quit", "wait for pending requests, stop, leave (Ctrl-D)", "quit_after_pending"),
+    ".quit!": Spec(".quit!", "leave now: pending requests are dropped, and said so", "quit_now"),
 }
 
 
@@ -338,7 +321,14 @@ class Console:
         Raises:
             ValueError: a bad argument; the text is the one-line error.
         """
-        return COMMANDS[command.name].run(self, command.argument)
+        outcome: Outcome = getattr(self, COMMANDS[command.name].does)(command.argument)
+        return outcome
+
+    def quit_after_pending(self, argument: str) -> Quit:
+        return Quit(wait=True)
+
+    def quit_now(self, argument: str) -> Quit:
+        return Quit(wait=False)
 
     def timeout_lines(self, argument: str) -> list[Fragments]:
         return [note_line(f"timeout: {self.set_timeout(argument):g} s")]
@@ -379,7 +369,7 @@ class Console:
             return "doer (no worker)> "
         return f"doer {worker.name} {worker.kind} {worker.pid}> "
 
-    def help_lines(self) -> list[Fragments]:
+    def help_lines(self, argument: str = "") -> list[Fragments]:
         lines = [note_line("Type a message for the worker, or a command for the console.")]
         lines += [note_line(f"  {name:<16} {text}") for name, text in MESSAGE_HELP.items()]
         extra = sorted(set(self.settings.handlers) - set(BUILTIN_MESSAGES))
@@ -388,7 +378,7 @@ class Console:
         lines.append(note_line("Anything else is sent as it is; the worker answers unknown."))
         return lines
 
-    def status_lines(self) -> list[Fragments]:
+    def status_lines(self, argument: str = "") -> list[Fragments]:
         w = self.worker
         if w is None:
             return [error_line("there is no worker; .restart starts one")]
