@@ -359,13 +359,8 @@ class Shell:
         timeout = self.console.settings.timeout
         asyncio.get_running_loop().call_later(timeout, self.warn_if_late, worker, pending)
         self.session.app.invalidate()
-        if self.console.settings.wait:
-
-            def answered() -> bool:  # printed, not only arrived: the prompt must come after it
-                shown = self._answers_shown.get(worker, 0)
-                return shown >= pending.request_id or worker.ended is not None
-
-            await self._wait_until(answered, at_most=timeout)
+        if self.console.settings.wait:  # this line's answer is the last one sent
+            await self._wait_until_idle(worker, at_most=timeout)
 
     def warn_if_late(self, worker: Worker, pending: Pending) -> None:
         if pending.done() or worker.ended is not None:
