@@ -101,4 +101,4 @@ async def driven_shell(
                 if not task.done():
                     keys.send_text("\x03\x04")  # Ctrl-C clears the line, Ctrl-D ends
                     await asyncio.wait_for(task, DEADLINE)
-                console.stop()
+                console.stop_all()

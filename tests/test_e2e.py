@@ -48,7 +48,7 @@ def test_the_prompt_shows_the_kind_and_pid_and_ping_gets_pong(launch: Launch, ki
             f"kind: process, pid: {term.worker_pid}, parent pid: {term.console_pid},"
         ), whoami
     elif kind == "asyncio":  # a task on the loop that runs the prompt: the main thread
-        assert ", thread: MainThread (id " in whoami and ", task: w1-task," in whoami, whoami
+        assert f", thread: MainThread (tid {term.console_pid}), task: w1-task," in whoami, whoami
     term.expect_prompt()
 
 

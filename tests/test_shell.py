@@ -25,7 +25,7 @@ from prompt_toolkit.output.vt100 import Vt100_Output
 from prompt_toolkit.renderer import CPR_Support
 
 from doer.console import COMMANDS, Console, Mailbox, Settings
-from doer.shell import Shell, history_path, make_completer, make_history, probe_cpr
+from doer.shell import ConsoleCompleter, Shell, history_path, make_history, probe_cpr
 from handlers import HANDLERS
 from helpers import CONSOLE_KINDS
 from shell_helpers import DEADLINE, driven_shell
@@ -174,7 +174,7 @@ async def test_help_lists_the_messages_and_the_commands() -> None:
 
 
 def completions(console: Console, text: str) -> list[str]:
-    completer = make_completer(console)
+    completer = ConsoleCompleter(console)
     document = Document(text, len(text))
     return [c.text for c in completer.get_completions(document, CompleteEvent())]
 
@@ -191,7 +191,7 @@ def test_completion_offers_messages_and_dot_commands_at_the_start_of_a_line() ->
 
 def test_completion_offers_the_kinds_after_restart() -> None:
     assert set(completions(Console(Settings()), ".restart ")) == {"thread", "process", "asyncio"}
-    assert completions(Console(Settings()), ".restart process ") == ["--start-method"]
+    assert completions(Console(Settings()), ".restart process ") == ["--start-method", "--state"]
     assert set(completions(Console(Settings()), ".restart process --start-method ")) == {
         "fork",
         "spawn",
@@ -420,8 +420,10 @@ async def test_kill_in_the_shell_reports_the_death_and_restart_works() -> None:
         d.type(".kill\n")
         await d.wait_for_text(f"[w1 process {worker.pid}] died: killed by SIGKILL")
         await d.wait_for_text("the worker has ended; .restart starts a fresh one")
-        d.type(".kill nobody\n")
+        d.type(".kill\n")
         await d.wait_for_text("error: there is no worker to kill; .restart starts one")
+        d.type(".kill nobody\n")
+        await d.wait_for_text("error: no worker named nobody (.workers lists them)")
         d.type(".restart\n")
         await d.wait_for(lambda: d.console.worker is not worker, "a fresh worker")
         d.type("ping\n")

@@ -94,7 +94,7 @@ def test_the_recipe_runs_in_order() -> None:
             pid,
             os.getppid(),
             threading.current_thread().name,
-            threading.get_ident(),
+            threading.get_native_id(),
             None,
             42,
         ),
@@ -154,7 +154,7 @@ def test_whoami_names_the_kind_pid_thread_and_start_method() -> None:
     thread = threading.current_thread()
     assert reply.value == (
         f"kind: process, pid: {os.getpid()}, parent pid: {os.getppid()}, "
-        f"thread: {thread.name} (id {threading.get_ident()}), start method: forkserver"
+        f"thread: {thread.name} (tid {threading.get_native_id()}), start method: forkserver"
     )
 
 

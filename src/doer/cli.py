@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import signal
 import sys
 from collections.abc import Sequence
@@ -19,9 +18,9 @@ from typing import NoReturn
 
 from doer import __version__
 from doer.client import Worker
-from doer.console import Console, Mailbox, Settings
+from doer.console import Console, Mailbox, Settings, check_name, state_value
 from doer.kinds import KINDS, START_METHODS
-from doer.protocol import Record, parse_line
+from doer.protocol import Record
 from doer.render import creating_line, plain, record_line
 
 EXIT_USAGE = 2
@@ -76,11 +75,10 @@ def create_parser() -> argparse.ArgumentParser:
 
 def _worker_name(text: str) -> str:
     """A worker's name: a short word, as a class would call out (``p1``, ``fast-one``)."""
-    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,15}", text):
-        raise argparse.ArgumentTypeError(
-            f"not a worker name: {text!r} (a letter, then up to 15 letters, digits, - or _)"
-        )
-    return text
+    try:
+        return check_name(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _positive_seconds(text: str) -> float:
@@ -94,7 +92,7 @@ def _positive_seconds(text: str) -> float:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    state = None if args.state is None else _state_value(args.state)
+    state = None if args.state is None else state_value(args.state)
     return Settings(
         kind=args.kind,
         state=state,
@@ -104,15 +102,6 @@ def settings_from(args: argparse.Namespace) -> Settings:
         wait=args.wait,
         name=args.name,
     )
-
-
-def _state_value(text: str) -> object:
-    """``--state 42`` is the number 42; ``--state hola!`` the word, as typed messages are."""
-    try:
-        message = parse_line(f"set-state {text}")
-    except ValueError:
-        return text
-    return message[1] if isinstance(message, tuple) and len(message) == 2 else text
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -181,7 +170,7 @@ def _run_interactive(settings: Settings, color: bool) -> int:
         # After SIGTERM or SIGHUP the shell's event loop is closed: the records the
         # worker still sends (its end event) are printed plainly, not handed to it.
         mailbox.attach(_print_record)
-        console.stop(timeout=1.0)  # a no-op after .quit; a quick clean-up on any other exit
+        console.stop_all(timeout=1.0)  # a no-op after .quit; a quick clean-up on any other exit
 
 
 def _start_method(settings: Settings) -> str:

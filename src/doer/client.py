@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
@@ -48,6 +49,11 @@ Listener = Callable[["Worker", Record], None]
 
 _UNSET: Any = object()
 
+#: Stamps answers in the order they arrive, across every worker: a line sent to
+#: several workers prints its answers in that order (:attr:`Pending.arrival`).
+#: ``next()`` on a count is atomic in CPython, and costs tens of nanoseconds.
+_arrivals = itertools.count(1)
+
 
 class WorkerError(Exception):
     """The worker answered a request with an error (a handler raised, say)."""
@@ -65,7 +71,7 @@ class Pending:
     hot path of the whole console.
     """
 
-    __slots__ = ("_blocks_its_loop", "_done", "_record", "message", "request_id")
+    __slots__ = ("_blocks_its_loop", "_done", "_record", "arrival", "message", "request_id")
 
     def __init__(
         self, request_id: int, message: Any, blocks_its_loop: Callable[[], bool] | None = None
@@ -76,6 +82,8 @@ class Pending:
         # waiting would block the loop the answer needs. None for other kinds.
         self._blocks_its_loop = blocks_its_loop
         self._record: Any = _UNSET
+        #: When the answer came, as a rank among every answer in this process (0: not yet).
+        self.arrival = 0
         self._done = threading.Lock()
         self._done.acquire()
 
@@ -94,6 +102,7 @@ class Pending:
 
     def resolve(self, record: Reply | Failure | Ended) -> None:
         """Give this request its answer. Called once, by the reply reader."""
+        self.arrival = next(_arrivals)
         self._record = record
         self._done.release()
 
@@ -156,7 +165,9 @@ class Worker:
     ``stop`` sends ``exit``, waits for the end event and joins.
     """
 
-    def __init__(self, link: Link, listener: Listener | None = None) -> None:
+    def __init__(
+        self, link: Link, listener: Listener | None = None, *, asked_at: float | None = None
+    ) -> None:
         self._link = link
         self._listener = listener
         self._ids = itertools.count(1)
@@ -167,6 +178,11 @@ class Worker:
         self.started: Started | None = None
         self.ended: Ended | Died | None = None
         self.state: Any = None
+        #: When the worker was asked to start (``time.perf_counter()``), and how
+        #: many seconds after that its start event arrived (None until it has).
+        self.asked_at = time.perf_counter() if asked_at is None else asked_at
+        self.ready_after: float | None = None
+        self._exit_sent = False
         self._replies = ReplyReader(link.name, link, self._deliver, self)
         # Only a worker on an event loop can be waited for on the wrong thread: the
         # others skip the check on every round trip.
@@ -334,10 +350,7 @@ class Worker:
         """
         if self.ended is None:
             self._refuse_to_block_the_workers_loop("stop()")
-            try:
-                self.tell("exit")
-            except WorkerGone:
-                self._replies.start()  # it reads the end of a worker that has gone
+            self.ask_to_stop()
             reader = self._replies.thread
             assert reader is not None
             reader.join(timeout)
@@ -350,6 +363,28 @@ class Worker:
             self._link.join(timeout)
             self._link.close()
         return self.ended
+
+    def wait_ended(self, timeout: float | None = None) -> bool:
+        """Wait until the worker's end has been delivered; False if ``timeout`` passed first."""
+        reader = self._replies.thread
+        if reader is not None:
+            reader.join(timeout)
+        return self.ended is not None
+
+    def ask_to_stop(self) -> None:
+        """Send ``exit`` (once), without waiting: :meth:`stop` then waits for the end.
+
+        To stop many workers at once, ask each first, then stop each: they all
+        wind down together, and the total wait is the slowest one's, not the sum.
+        """
+        with self._send_lock:
+            if self._exit_sent:
+                return
+            self._exit_sent = True
+        try:
+            self.tell("exit")
+        except WorkerGone:
+            self._replies.start()  # it reads the end of a worker that has gone
 
     def kill(self) -> bool:
         """Kill a process worker at once (SIGKILL), or cancel an asyncio task (at its
@@ -375,6 +410,7 @@ class Worker:
         if kind is Reply or kind is Failure:
             self._answer(record)  # type: ignore[arg-type]
         elif kind is Started:
+            self.ready_after = time.perf_counter() - self.asked_at
             self.started = record  # type: ignore[assignment]
             self.state = record.state  # type: ignore[union-attr]
             self._started.set()
@@ -460,5 +496,30 @@ def start(
     Raises:
         ValueError: an unknown kind or start method.
     """
+    asked_at = time.perf_counter()
     link = open_link(kind, state, start_method=start_method, handlers=handlers, name=name)
-    return Worker(link, listener)
+    return Worker(link, listener, asked_at=asked_at)
+
+
+def stop_all(workers: list[Worker], timeout: float = 5.0) -> list[Worker]:
+    """Stop ``workers`` together; return those stuck in a handler (left running).
+
+    Every ``exit`` is sent first, so the workers wind down side by side: the
+    wait is the slowest one's, not the sum (32 workers stop in a few tens of
+    ms). A process still running after ``timeout`` is killed; a thread or task
+    stuck in a handler cannot be, and is returned.
+    """
+    for worker in workers:
+        worker.ask_to_stop()
+    deadline = time.monotonic() + timeout
+    for worker in workers:
+        worker.wait_ended(max(deadline - time.monotonic(), 0))
+    for worker in workers:
+        if worker.ended is None:
+            worker.kill()  # a process dies now; a task is cancelled; a thread goes on
+    # Every worker has ended, been killed (its end is read within ms), or is stuck:
+    # join and close what has ended; do not wait again for what is stuck.
+    for worker in workers:
+        stuck = worker.ended is None and worker.kind != "process"
+        worker.stop(0.0 if stuck else 1.0)
+    return [worker for worker in workers if worker.ended is None]

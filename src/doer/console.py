@@ -8,23 +8,31 @@ worker and carries out what the line asks for. Nothing here touches a terminal.
 
 from __future__ import annotations
 
+import re
+import shlex
 import threading
 import weakref
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from doer.client import Listener, Pending, Worker, WorkerGone, start
+from doer.client import Listener, Pending, Worker, WorkerGone, start, stop_all
 from doer.kinds import KINDS, START_METHODS
 from doer.protocol import ParseError, Record, parse_line
-from doer.render import Fragments, error_line, note_line, status_line
+from doer.render import Fragments, gone_text, note_line, status_line, workers_table
 from doer.worker import BUILTIN_MESSAGES, Handler
 
 MESSAGE_HELP: dict[str, str] = {
     "ping": "the worker answers pong",
-    "set-state V": "set the worker's state to V (a Python literal or a word)",
+    "set-state V": "set the state to V (a Python literal or a word)",
     "get-state": "show the worker's state",
     "whoami": "kind, pid, parent pid, thread, task, start method",
     "sleep S": "sleep S seconds, then answer (later messages wait)",
-    "exit": "end the worker (its end event shows the final state and pid)",
+    "exit": "end the worker (its end event shows state and pid)",
+}
+
+ROUTING_HELP: dict[str, str] = {
+    "@NAME LINE": "send LINE to worker NAME only (@a,b LINE: to a and b)",
+    "@all LINE": "send LINE to every running worker, each answer tagged",
 }
 
 
@@ -39,14 +47,28 @@ class Quit(NamedTuple):
 
 
 class Restart(NamedTuple):
-    """``.restart [KIND] [--start-method M]``: replace the worker with a fresh one."""
+    """``.restart [NAME] [KIND] [--start-method M] [--state V]``: replace worker ``name``."""
 
+    name: str
     kind: str
     start_method: str | None = None
+    state: Any = None
+
+
+class Spawned(NamedTuple):
+    """``.spawn``: ``worker`` has been started; its start event comes when it has booted."""
+
+    worker: Worker
+
+
+class Stop(NamedTuple):
+    """``.stop [NAME]``: end ``worker`` the clean way (pending requests, ``exit``, join)."""
+
+    worker: Worker
 
 
 class Kill(NamedTuple):
-    """``.kill``: the worker was killed, or told why not; ``lines`` say which."""
+    """``.kill [NAME]``: the worker was killed, or told why not; ``lines`` say which."""
 
     worker: Worker
     lines: list[Fragments]
@@ -55,7 +77,7 @@ class Kill(NamedTuple):
 #: What carrying out a command asks of the front end: lines to print, or a
 #: step only it can take, because only it knows how to wait (the shell
 #: awaits, with Ctrl-C to stop waiting; plain mode blocks).
-Outcome = list[Fragments] | Quit | Restart | Kill
+Outcome = list[Fragments] | Quit | Restart | Spawned | Stop | Kill
 
 
 class Spec(NamedTuple):
@@ -72,32 +94,80 @@ class Spec(NamedTuple):
 
 #: The console's own commands. Both front ends read lines through
 #: :func:`interpret` and carry commands out through :meth:`Console.carry_out`;
-#: ``.help`` is written from this table.
+#: ``.help`` is written from this table. A command's NAME defaults to the
+#: current worker.
 COMMANDS: dict[str, Spec] = {
     ".help": Spec(".help", "show this help", "help_lines"),
-    ".status": Spec(
-        ".status", "show the worker: kind, pid, state, pending requests", "status_lines"
+    ".spawn": Spec(
+        ".spawn NAME [KIND]",
+        "start another worker (--start-method M, --state V)",
+        "spawn",
     ),
+    ".workers": Spec(".workers", "a table of the workers; * marks the current one", "table"),
+    ".use": Spec(".use NAME", "make NAME the current worker: bare lines go to it", "use"),
+    ".status": Spec(
+        ".status [NAME]", "show a worker: kind, pid, state, pending requests", "status_lines"
+    ),
+    ".stop": Spec(
+        ".stop [NAME]", "end a worker: pending requests, then exit, then join", "stop_for"
+    ),
+    ".restart": Spec(
+        ".restart [NAME] [KIND]", "a fresh worker in its place (--start-method M)", "restart_for"
+    ),
+    ".kill": Spec(".kill [NAME]", "end a worker at once: what its kind allows, said", "kill"),
     ".timeout": Spec(
         ".timeout [S]", "show or set the seconds to wait for an answer", "timeout_lines"
     ),
-    ".restart": Spec(
-        ".restart [KIND]", "a fresh worker; a process takes --start-method M too", "restart_for"
-    ),
-    ".kill": Spec(".kill [NAME]", "end the worker at once: what its kind allows, said", "kill"),
     ".prompt": Spec(
         ".prompt [TEXT]", "a fixed prompt (.prompt 'X> '); alone: the usual one", "set_prompt"
     ),
     ".wait": Spec(".wait [on|off]", "on: the prompt waits for each line's answers", "wait_lines"),
-    ".quit": Spec(".quit", "wait for pending requests, stop, leave (Ctrl-D)", "quit_after_pending"),
+    ".quit": Spec(
+        ".quit", "wait for pending requests, stop all, leave (Ctrl-D)", "quit_after_pending"
+    ),
     ".quit!": Spec(".quit!", "leave now: pending requests are dropped, and said so", "quit_now"),
 }
 
+#: The commands whose first word may be a worker's name (completion offers them).
+NAMED_COMMANDS = (".use", ".status", ".stop", ".restart", ".kill")
+
+#: ``@all ping``: every running worker.
+ALL = "all"
+
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,15}")
+
+
+def check_name(text: str) -> str:
+    """``text``, if it can name a worker: a short word, as a class would call out.
+
+    Raises:
+        ValueError: it cannot (the text is the one-line reason).
+    """
+    if not _NAME.fullmatch(text):
+        raise ValueError(
+            f"not a worker name: {text!r} (a letter, then up to 15 letters, digits, - or _)"
+        )
+    if text == ALL:
+        raise ValueError(f"{text!r} cannot name a worker: @all means every running worker")
+    if text in KINDS:
+        raise ValueError(f"{text!r} cannot name a worker: it is a kind (.spawn NAME {text})")
+    return text
+
+
+def state_value(text: str) -> Any:
+    """``--state 42`` is the number 42; ``--state hola!`` the word, as typed messages are."""
+    try:
+        message = parse_line(f"set-state {text}")
+    except ValueError:
+        return text
+    return message[1] if isinstance(message, tuple) and len(message) == 2 else text
+
 
 class Message(NamedTuple):
-    """A line to send to the worker, already parsed."""
+    """A line to send, already parsed; ``to`` names its workers (empty: the current one)."""
 
     message: Any
+    to: tuple[str, ...] = ()
 
 
 class Command(NamedTuple):
@@ -125,6 +195,8 @@ def interpret(line: str) -> Line:
     stripped = line.strip()
     if not stripped or stripped.startswith("#"):
         return Blank()
+    if stripped.startswith("@"):
+        return _routed(stripped)
     if stripped.startswith("."):
         name, _, argument = stripped.partition(" ")
         if name not in COMMANDS:
@@ -134,6 +206,29 @@ def interpret(line: str) -> Line:
         return Message(parse_line(line))
     except ParseError as exc:
         return Invalid(str(exc))
+
+
+def _routed(stripped: str) -> Line:
+    """``@NAME line``, ``@a,b line``, ``@all line``: a message for the workers named."""
+    names, _, rest = stripped[1:].partition(" ")
+    to = tuple(dict.fromkeys(names.split(",")))  # each once, in the order given
+    for name in to:
+        if not _NAME.fullmatch(name):
+            return Invalid(
+                f"@ takes worker names: @p1 ping, @p1,p2 ping or @all ping, not @{names}"
+            )
+    what = interpret(rest)
+    if isinstance(what, Blank):
+        return Invalid(f"@{names} needs a message to send: @{names} ping")
+    if isinstance(what, Command):
+        return Invalid(
+            f"{what.name} is for the console, not for a worker: it takes the name itself"
+        )
+    if isinstance(what, Message) and what.to:
+        return Invalid("one @ per line: @p1,p2 ping sends to both")
+    if isinstance(what, Message):
+        return Message(what.message, (ALL,) if ALL in to else to)
+    return what
 
 
 class Settings:
@@ -165,7 +260,10 @@ class Settings:
 
 
 class Console:
-    """The current worker and what the console's commands do to it.
+    """The workers, by name, the current one, and what the console's commands do to them.
+
+    Workers stay in :attr:`workers` after they end (``.workers`` shows how they
+    ended) until ``.restart`` or ``.spawn`` puts a fresh one in their place.
 
     Args:
         settings: how to start workers.
@@ -186,28 +284,89 @@ class Console:
         self.listener = listener
         #: Why this front end cannot do ``.wait off`` (None: it can).
         self.always_waits = always_waits
-        self.worker: Worker | None = None
+        #: Every worker by name, in the order they were first spawned.
+        self.workers: dict[str, Worker] = {}
+        #: The name bare lines go to.
+        self.current = settings.name
+        self._states: dict[str, Any] = {}  # each name's initial state, for .restart
+        #: How wide the screen is, for ``.workers`` (None: as wide as it takes).
+        #: The front end that knows sets it.
+        self.columns: Callable[[], int | None] = lambda: None
         self._left_behind: weakref.WeakSet[Worker] = weakref.WeakSet()
 
-    def start(self, kind: str | None = None, start_method: str | None = None) -> Worker:
-        """Start a fresh worker (of ``kind``, or the configured kind) and make it current.
+    @property
+    def worker(self) -> Worker | None:
+        """The current worker (None before the first one starts)."""
+        return self.workers.get(self.current)
 
-        A process's ``start_method`` becomes the configured one for later restarts.
-        """
+    def start(self, kind: str | None = None, start_method: str | None = None) -> Worker:
+        """Start the current worker (the command line's, at first), of ``kind`` or the
+        configured kind."""
         kind = kind or self.settings.kind
-        if start_method is not None:
-            self.settings.start_method = start_method
-        start_method = self.settings.start_method if kind == "process" else None
-        self.worker = start(
+        start_method = start_method or (self.settings.start_method if kind == "process" else None)
+        state = self._states.get(self.current, self.settings.state)
+        return self.launch(self.current, kind, start_method, state)
+
+    def launch(self, name: str, kind: str, start_method: str | None, state: Any) -> Worker:
+        """Start a worker called ``name`` (in the place of any ended one of that name)."""
+        old = self.workers.get(name)
+        if old is not None and old.ended is not None:
+            old.stop(1.0)  # join and close what is left of it (it has ended: no wait)
+        worker = start(
             kind,
-            self.settings.state,
+            state,
             start_method=start_method,
             handlers=self.settings.handlers,
-            name=self.settings.name,
+            name=name,
             listener=self.listener,
         )
-        self.settings.kind = kind
-        return self.worker
+        self.workers[name] = worker
+        self._states[name] = state
+        return worker
+
+    def running(self) -> list[Worker]:
+        """The workers that have not ended, in spawn order."""
+        return [worker for worker in self.workers.values() if worker.ended is None]
+
+    def named(self, name: str) -> Worker:
+        """The worker called ``name``, or the current one for an empty name.
+
+        Raises:
+            ValueError: there is none.
+        """
+        worker = self.workers.get(name or self.current)
+        if worker is None:
+            if not name:
+                raise ValueError("there is no worker; .restart starts one")
+            raise ValueError(f"no worker named {name} (.workers lists them)")
+        return worker
+
+    def targets(self, to: tuple[str, ...]) -> list[Worker]:
+        """The workers a line is for: ``to`` names them, ``@all`` is every running one,
+        none is the current one.
+
+        Raises:
+            ValueError: a name no worker has, or no worker to send to.
+        """
+        if not to:
+            worker = self.worker
+            if worker is None:
+                raise ValueError("there is no worker; .restart starts one")
+            return [worker]
+        if to == (ALL,):
+            running = self.running()
+            if not running:
+                raise ValueError("no worker is running; .spawn NAME starts one")
+            return running
+        return [self.named(name) for name in to]
+
+    def gone_text(self, worker: Worker) -> str:
+        """Why a line cannot go to ``worker`` (it has ended), and what to do about it."""
+        return gone_text(self.name_if_needed(worker))
+
+    def name_if_needed(self, worker: Worker) -> str | None:
+        """``worker``'s name when there are other workers to tell it from, else None."""
+        return None if len(self.workers) == 1 and worker is self.worker else worker.name
 
     def leave_behind(self, worker: Worker) -> None:
         """``worker`` could not be stopped (a thread stuck in a handler) and is replaced."""
@@ -224,12 +383,65 @@ class Console:
             WorkerGone: there is no live worker.
             ValueError: the message could not be sent.
         """
-        if self.worker is None:
-            raise WorkerGone("there is no worker; .restart starts one")
+        [worker] = self.targets(())
         try:
-            return self.worker.tell(message)
+            return worker.tell(message)
         except WorkerGone:
-            raise WorkerGone("the worker has ended; .restart starts a fresh one") from None
+            raise WorkerGone(self.gone_text(worker)) from None
+
+    # --- the commands ---------------------------------------------------------------
+
+    def carry_out(self, command: Command) -> Outcome:
+        """Carry out a dot-command, as far as the console can: see :data:`Outcome`.
+
+        Raises:
+            ValueError: a bad argument; the text is the one-line error.
+        """
+        outcome: Outcome = getattr(self, COMMANDS[command.name].does)(command.argument)
+        return outcome
+
+    def spawn(self, argument: str) -> Spawned:
+        """Carry out ``.spawn NAME [KIND] [--start-method M] [--state V]``.
+
+        The kind defaults to the command line's, the state too.
+
+        Raises:
+            ValueError: no name, a bad one, one in use, or a bad option.
+        """
+        words, start_method, state = _options(argument)
+        if not words:
+            raise ValueError(".spawn needs a name: .spawn p1 process")
+        name = check_name(words.pop(0))
+        existing = self.workers.get(name)
+        if existing is not None and existing.ended is None:
+            raise ValueError(f"there is a worker named {name} already (.workers lists them)")
+        kind = _one_kind(words, self.settings.kind, "spawn")
+        if kind == "process":
+            start_method = start_method or self.settings.start_method
+        elif start_method is not None:
+            raise ValueError(f"--start-method applies to process workers, not to a {kind}")
+        state = self.settings.state if state is _NO_STATE else state
+        return Spawned(self.launch(name, kind, start_method, state))
+
+    def use(self, argument: str) -> list[Fragments]:
+        """Carry out ``.use NAME``: bare lines go to NAME from now on."""
+        if not argument:
+            raise ValueError(".use needs a worker's name (.workers lists them)")
+        worker = self.named(argument)
+        self.current = worker.name
+        ended = "" if worker.ended is None else f" (it has ended: .restart {worker.name})"
+        return [note_line(f"lines go to {worker.name} now{ended}")]
+
+    def stop_for(self, argument: str) -> Stop:
+        """Carry out ``.stop [NAME]``.
+
+        Raises:
+            ValueError: no such worker, or it has ended already.
+        """
+        worker = self.named(argument)
+        if worker.ended is not None:
+            raise ValueError(f"{worker.name} has ended already")
+        return Stop(worker)
 
     def kill(self, argument: str) -> Kill:
         """Carry out ``.kill [NAME]``: end the worker at once, as far as its kind allows.
@@ -239,13 +451,20 @@ class Console:
         cannot be killed from outside in Python, and the line says so.
 
         Raises:
-            ValueError: no worker, or none of that name.
+            ValueError: no worker, none of that name, or it has ended.
         """
-        worker = self.worker
-        if worker is None or worker.ended is not None:
-            raise ValueError("there is no worker to kill; .restart starts one")
-        if argument and argument != worker.name:
-            raise ValueError(f"no worker named {argument} (.status names the worker)")
+        try:
+            worker = self.named(argument)
+        except ValueError:
+            if argument:
+                raise
+            raise ValueError("there is no worker to kill; .restart starts one") from None
+        if worker.ended is not None:
+            raise ValueError(
+                f"{worker.name} has ended already; .restart {worker.name} starts a fresh one"
+                if argument
+                else "there is no worker to kill; .restart starts one"
+            )
         if worker.kind == "thread":
             why = (
                 f"{worker.name} is a thread, and Python cannot kill a thread from outside:"
@@ -262,35 +481,37 @@ class Console:
         return Kill(worker, [])  # its death is reported when the console sees it
 
     def restart_for(self, argument: str) -> Restart:
-        """What ``.restart [KIND] [--start-method M]`` asks for.
+        """What ``.restart [NAME] [KIND] [--start-method M] [--state V]`` asks for.
 
-        The kind defaults to the current one; a process's start method to the
-        one it had, so fork, spawn and forkserver can be compared in turn.
+        NAME defaults to the current worker; the kind, start method and state
+        to the ones it had, so fork, spawn and forkserver can be compared in turn.
 
         Raises:
-            ValueError: not a kind, not a start method, or a start method for a
-                kind that has none.
+            ValueError: no such worker, not a kind, not a start method, or a
+                start method for a kind that has none.
         """
-        words = argument.replace("--start-method=", "--start-method ").split()
-        start_method = None
-        if "--start-method" in words:
-            at = words.index("--start-method")
-            if at + 1 >= len(words):
-                raise ValueError("--start-method needs a method: " + " or ".join(START_METHODS))
-            start_method = words[at + 1]
-            del words[at : at + 2]
-            if start_method not in START_METHODS:
-                raise ValueError(
-                    f"no start method {start_method!r}: choose {' or '.join(START_METHODS)}"
-                )
-        if len(words) > 1:
-            raise ValueError(f"cannot restart as {' '.join(words)!r}: one kind at most")
-        kind = words[0] if words else self.settings.kind
-        if kind not in KINDS:
-            raise ValueError(f"cannot restart as {kind!r}: choose {' or '.join(KINDS)}")
-        if start_method is not None and kind != "process":
+        words, start_method, state = _options(argument)
+        name = words.pop(0) if words and words[0] not in KINDS else ""
+        old = self.workers.get(name or self.current)
+        if old is None and name:
+            raise ValueError(
+                f"cannot restart as {name!r}: no worker has that name (.workers lists them),"
+                f" and the kinds are {' or '.join(KINDS)}"
+            )
+        name = name or self.current
+        kind = _one_kind(words, old.kind if old else self.settings.kind, "restart")
+        if kind == "process":
+            had = old.start_method if old is not None else self.settings.start_method
+            start_method = start_method or had
+        elif start_method is not None:
             raise ValueError(f"--start-method applies to process workers, not to a {kind}")
-        return Restart(kind, start_method)
+        if state is _NO_STATE:
+            state = self._states.get(name, self.settings.state)
+        return Restart(name, kind, start_method, state)
+
+    def relaunch(self, restart: Restart) -> Worker:
+        """Start the fresh worker of ``restart`` (once the old one is stopped)."""
+        return self.launch(restart.name, restart.kind, restart.start_method, restart.state)
 
     def set_timeout(self, argument: str) -> float:
         """Carry out ``.timeout [S]``: set the timeout if given; return it.
@@ -310,19 +531,13 @@ class Console:
             self.settings.timeout = seconds
         return self.settings.timeout
 
-    def stop(self, timeout: float | None = None) -> None:
-        """Stop the current worker: ``exit``, wait for its end, join (kill if it hangs)."""
-        if self.worker is not None:
-            self.worker.stop(self.settings.timeout if timeout is None else timeout)
+    def stop_all(self, timeout: float | None = None) -> list[Worker]:
+        """Stop every worker at once; return those stuck in a handler.
 
-    def carry_out(self, command: Command) -> Outcome:
-        """Carry out a dot-command, as far as the console can: see :data:`Outcome`.
-
-        Raises:
-            ValueError: a bad argument; the text is the one-line error.
+        The ended ones too: stopping them joins and closes what is left of them.
         """
-        outcome: Outcome = getattr(self, COMMANDS[command.name].does)(command.argument)
-        return outcome
+        workers = list(self.workers.values())
+        return stop_all(workers, self.settings.timeout if timeout is None else timeout)
 
     def quit_after_pending(self, argument: str) -> Quit:
         return Quit(wait=True)
@@ -371,22 +586,86 @@ class Console:
 
     def help_lines(self, argument: str = "") -> list[Fragments]:
         lines = [note_line("Type a message for the worker, or a command for the console.")]
-        lines += [note_line(f"  {name:<16} {text}") for name, text in MESSAGE_HELP.items()]
+        lines += [note_line(f"  {name:<23} {text}") for name, text in MESSAGE_HELP.items()]
         extra = sorted(set(self.settings.handlers) - set(BUILTIN_MESSAGES))
-        lines += [note_line(f"  {name:<16} (a handler of this console)") for name in extra]
-        lines += [note_line(f"  {spec.usage:<16} {spec.help}") for spec in COMMANDS.values()]
+        lines += [note_line(f"  {name:<23} (a handler of this console)") for name in extra]
+        lines += [note_line(f"  {usage:<23} {text}") for usage, text in ROUTING_HELP.items()]
+        lines += [note_line(f"  {spec.usage:<23} {spec.help}") for spec in COMMANDS.values()]
         lines.append(note_line("Anything else is sent as it is; the worker answers unknown."))
         return lines
 
     def status_lines(self, argument: str = "") -> list[Fragments]:
-        w = self.worker
-        if w is None:
-            return [error_line("there is no worker; .restart starts one")]
+        w = self.named(argument)
         return [status_line(w, w.alive, w.state, w.pending, w.start_method)]
+
+    def table(self, argument: str = "") -> list[Fragments]:
+        """Carry out ``.workers``: one row per worker, the current one marked."""
+        if argument:
+            raise ValueError(".workers takes no argument")
+        rows = [(worker, worker.name == self.current, False) for worker in self.workers.values()]
+        rows += [(worker, False, True) for worker in self._left_behind if worker.ended is None]
+        if not rows:
+            return [note_line("no workers; .spawn NAME starts one")]
+        return workers_table(rows, self.columns())
 
     def completion_words(self) -> list[str]:
         """Every word worth completing at the start of a line."""
         return [*BUILTIN_MESSAGES, *sorted(set(self.settings.handlers) - set(BUILTIN_MESSAGES))]
+
+    def names(self) -> list[str]:
+        """The workers' names, for completion."""
+        return list(self.workers)
+
+
+#: ``--state`` was not given.
+_NO_STATE: Any = object()
+
+
+def _options(argument: str) -> tuple[list[str], str | None, Any]:
+    """Split ``.spawn``'s or ``.restart``'s argument: its words, ``--start-method``, ``--state``.
+
+    Raises:
+        ValueError: an option without its value, an unknown option, or a bad method.
+    """
+    try:
+        words = shlex.split(argument)
+    except ValueError as exc:
+        raise ValueError(f"cannot read {argument!r}: {exc}") from None
+    plain, start_method, state = [], None, _NO_STATE
+    words.reverse()
+    while words:
+        word = words.pop()
+        option, equals, value = word.partition("=")
+        if option not in ("--start-method", "--state"):
+            if word.startswith("--"):
+                raise ValueError(f"unknown option {word}: --start-method M or --state V")
+            plain.append(word)
+            continue
+        if not equals:
+            if not words:
+                raise ValueError(f"{option} needs a value")
+            value = words.pop()
+        if option == "--state":
+            state = state_value(value)
+        elif value not in START_METHODS:
+            raise ValueError(f"no start method {value!r}: choose {' or '.join(START_METHODS)}")
+        else:
+            start_method = value
+    return plain, start_method, state
+
+
+def _one_kind(words: list[str], default: str, verb: str) -> str:
+    """The kind among ``words`` (at most one), or ``default``.
+
+    Raises:
+        ValueError: more than one word, or not a kind.
+    """
+    if len(words) > 1:
+        raise ValueError(f"cannot {verb} as {' '.join(words)!r}: one kind at most")
+    kind = words[0] if words else default
+    if kind not in KINDS:
+        raise ValueError(f"cannot {verb} as {kind!r}: choose {' or '.join(KINDS)}")
+    return kind
 
 
 def prompt_argument(argument: str) -> str | None:

@@ -31,11 +31,12 @@ print the same lines.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from typing import BinaryIO, TextIO
 
-from doer.client import Pending
+from doer.client import Pending, Worker
 from doer.console import Settings
 from doer.plain import EXIT_FAILED, EXIT_OK, PlainRunner
 from doer.protocol import Record, printable
@@ -75,6 +76,7 @@ class LineRunner(PlainRunner):
         settings.wait = True  # always: see the module's doc
         super().__init__(settings, out)
         self.stdin = stdin
+        self.console.columns = lambda: shutil.get_terminal_size().columns
 
     def prompted_lines(self) -> Iterator[bytes]:
         """The lines typed, each read after the prompt."""
@@ -108,12 +110,12 @@ class LineRunner(PlainRunner):
             self.fail("interrupted")
             return True
 
-    def _stop(self, quick: bool = False) -> None:
-        """Stop the worker; a Ctrl-C while waiting for it to end stops it at once."""
+    def _stop(self, workers: list[Worker], quick: bool = False) -> None:
+        """Stop ``workers``; a Ctrl-C while waiting for them to end stops them at once."""
         try:
-            super()._stop(quick)
+            super()._stop(workers, quick)
         except KeyboardInterrupt:
-            super()._stop(quick=True)
+            super()._stop(workers, quick=True)
 
     def write_prompt(self) -> None:
         self.out.write(printable(self.console.prompt_text()))
@@ -122,10 +124,10 @@ class LineRunner(PlainRunner):
     def echo(self, line: str) -> None:
         """Nothing: the terminal has echoed the line already, or was told not to."""
 
-    def wait_for(self, pending: Pending) -> Record:
+    def wait_for(self, pending: Pending, timeout: float | None = None) -> Record:
         """The answer to ``pending``; Ctrl-C stops waiting, as the timeout does."""
         try:
-            return super().wait_for(pending)
+            return super().wait_for(pending, timeout)
         except KeyboardInterrupt:
             raise TimeoutError(f"stopped waiting for an answer to {pending.summary()}") from None
 

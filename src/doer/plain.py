@@ -10,11 +10,12 @@ well: no error reply, no timeout, no bad line, no dead worker.
 from __future__ import annotations
 
 import os
+import time
 import weakref
 from collections.abc import Iterable
 from typing import TextIO
 
-from doer.client import Pending, Worker, WorkerGone
+from doer.client import Pending, Worker, WorkerGone, stop_all
 from doer.console import (
     Blank,
     Command,
@@ -25,6 +26,8 @@ from doer.console import (
     Quit,
     Restart,
     Settings,
+    Spawned,
+    Stop,
     interpret,
 )
 from doer.protocol import Died, Ended, Failure, Record
@@ -147,28 +150,61 @@ class PlainRunner:
             self._quit_now = not outcome.wait
             return False
         if isinstance(outcome, Restart):
-            self._stop()
-            self._start(outcome.kind, outcome.start_method)
-            return True
-        if isinstance(outcome, Kill):
+            old = self.console.workers.get(outcome.name)
+            if old is not None:
+                self._stop([old])
+            self._started(self.console.relaunch(outcome))
+        elif isinstance(outcome, Spawned):
+            self._started(outcome.worker)
+        elif isinstance(outcome, Stop):
+            self._stop([outcome.worker])
+        elif isinstance(outcome, Kill):
             for fragments in outcome.lines:
                 self.write(fragments)
             if outcome.worker.kind != "thread":  # it ends: collect and report its end now
                 outcome.worker.stop(self.console.settings.timeout)
                 self._report_end(outcome.worker)
-            return True
-        for fragments in outcome:
-            self.write(fragments)
+        else:
+            for fragments in outcome:
+                self.write(fragments)
         return True
 
     def _message(self, message: Message) -> None:
+        """Send ``message`` to its workers, then print every answer, in arrival order."""
         try:
-            pending = self.console.send(message.message)
-        except (WorkerGone, ValueError) as exc:
+            workers = self.console.targets(message.to)
+        except ValueError as exc:
             self.fail(str(exc))
             return
-        worker = self.console.worker
-        assert worker is not None
+        sent: list[tuple[Worker, Pending]] = []
+        for worker in workers:
+            try:
+                sent.append((worker, worker.tell(message.message)))
+            except WorkerGone:
+                self.fail(self.console.gone_text(worker))
+            except ValueError as exc:
+                self.fail(str(exc))
+                break  # it would not go to the others either
+        if len(sent) == 1:  # the common case, and the hot path: no sorting
+            self._answer(*sent[0])
+            return
+        deadline = time.monotonic() + self.console.settings.timeout
+        answered = []
+        for worker, pending in sent:
+            try:
+                self.wait_for(pending, max(deadline - time.monotonic(), 0))
+                answered.append((worker, pending))
+            except TimeoutError as exc:
+                self.fail(str(exc))
+                self._late.append((worker, pending))
+        self._print_late_answers()  # answers come in order: any late ones came first
+        for worker, pending in sorted(answered, key=lambda sent: sent[1].arrival):
+            self._show(worker, pending.wait(0))
+        for worker, _ in sent:
+            self._report_end(worker)
+
+    def _answer(self, worker: Worker, pending: Pending) -> None:
+        """Wait for the answer to ``pending``, and print it."""
         try:
             record = self.wait_for(pending)
         except TimeoutError as exc:
@@ -179,13 +215,13 @@ class PlainRunner:
         self._show(worker, record)
         self._report_end(worker)
 
-    def wait_for(self, pending: Pending) -> Record:
+    def wait_for(self, pending: Pending, timeout: float | None = None) -> Record:
         """The answer to ``pending``.
 
         Raises:
-            TimeoutError: none within the timeout.
+            TimeoutError: none within ``timeout`` (by default, the console's).
         """
-        return pending.wait(self.console.settings.timeout)
+        return pending.wait(self.console.settings.timeout if timeout is None else timeout)
 
     def _show(self, worker: Worker, record: Record) -> None:
         if isinstance(record, Failure):
@@ -216,8 +252,12 @@ class PlainRunner:
                 still_late.append((worker, pending))
         self._late = still_late
 
-    def _start(self, kind: str | None = None, start_method: str | None = None) -> None:
-        worker = self.console.start(kind, start_method)
+    def _start(self) -> None:
+        """Start the command line's worker."""
+        self._started(self.console.start())
+
+    def _started(self, worker: Worker) -> None:
+        """Wait for ``worker``'s start event and print it."""
         try:
             started = worker.wait_started(self.console.settings.timeout)
         except (TimeoutError, WorkerGone) as exc:
@@ -226,19 +266,20 @@ class PlainRunner:
             return
         self.write(record_line(worker, started))
 
-    def _stop(self, quick: bool = False) -> None:
-        worker = self.console.worker
-        if worker is None:
-            return
-        worker.stop(1.0 if quick else self.console.settings.timeout)
+    def _stop(self, workers: list[Worker], quick: bool = False) -> None:
+        """Stop ``workers`` together, and print how each ended."""
+        stuck = stop_all(workers, 1.0 if quick else self.console.settings.timeout)
         self._print_late_answers()
-        if worker.ended is None:
-            self.console.leave_behind(worker)
-            self.fail(stuck_text(worker.name, worker.kind))
-        self._report_end(worker)
+        for worker in workers:
+            if worker in stuck:
+                self.console.leave_behind(worker)
+                self.fail(stuck_text(worker.name, worker.kind))
+            self._report_end(worker)
 
     def _finish(self, quick: bool) -> None:
-        self._stop(quick)
+        # Every worker, the ended ones too: one may have died since its last line,
+        # and its death is reported (and makes the status 1).
+        self._stop(list(self.console.workers.values()), quick)
         for _, pending in self._late:
             self.fail(f"request {pending.request_id} was never answered")
 

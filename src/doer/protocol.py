@@ -67,7 +67,12 @@ class UnreadableRequest(Exception):
 
 
 class Started(NamedTuple):
-    """The worker is running: the recipe's ``_do_on_start``, as a record."""
+    """The worker is running: the recipe's ``_do_on_start``, as a record.
+
+    ``thread_id`` is the operating system's id of the thread running the loop
+    (what ``ps -L`` and ``top -H`` show: a process's main thread has its pid);
+    ``task`` is the asyncio task's name, for that kind.
+    """
 
     kind: str
     pid: int
@@ -76,6 +81,7 @@ class Started(NamedTuple):
     thread_id: int
     start_method: str | None
     state: Any
+    task: str | None = None
 
 
 class Ended(NamedTuple):

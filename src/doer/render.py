@@ -10,6 +10,7 @@ a fragment is just a ``(style, text)`` pair.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from doer.protocol import (
@@ -107,8 +108,15 @@ def stuck_text(name: str, kind: str) -> str:
     return f"{name} is stuck in a handler, and a thread cannot be killed: it is left behind"
 
 
-def ended_hint() -> Fragments:
-    return note_line("the worker has ended; .restart starts a fresh one")
+def gone_text(name: str | None = None) -> str:
+    """What to do once a worker has ended: ``name`` it when there are others to tell apart."""
+    if name is None:
+        return "the worker has ended; .restart starts a fresh one"
+    return f"{name} has ended; .restart {name} starts a fresh one"
+
+
+def ended_hint(name: str | None = None) -> Fragments:
+    return note_line(gone_text(name))
 
 
 def status_line(
@@ -119,6 +127,109 @@ def status_line(
     life = "alive" if alive else "ended"
     text = f"{life}{how}, state: {shown_value(state)}, pending: {pending}"
     return [("class:tag", tag(worker) + " "), ("class:reply", printable(text))]
+
+
+class Listed(Tagged, Protocol):
+    """What a row of ``.workers`` shows of a worker (a :class:`~doer.client.Worker`)."""
+
+    @property
+    def start_method(self) -> str | None: ...
+    @property
+    def started(self) -> Started | None: ...
+    @property
+    def ended(self) -> Ended | Died | None: ...
+    @property
+    def state(self) -> Any: ...
+    @property
+    def pending(self) -> int: ...
+    @property
+    def ready_after(self) -> float | None: ...
+
+
+#: The columns of ``.workers``: what a class looks at first, then how each worker runs.
+WORKERS_HEADER = (
+    "name",
+    "kind",
+    "pid",
+    "status",
+    "state",
+    "pending",
+    "start",
+    "ready",
+    "thread",
+    "task",
+)
+
+
+def workers_table(
+    rows: Sequence[tuple[Listed, bool, bool]], width: int | None = None
+) -> list[Fragments]:
+    """``.workers``: a header, then a row per ``(worker, is current, is replaced)``.
+
+    ``start`` is a process's start method, ``thread`` the name and id (as
+    ``ps -L`` shows it) of the thread that runs the worker's loop, ``task`` an
+    asyncio worker's task, ``ready`` the time from asking for the worker to
+    its start event. Columns are one space apart, as ``ps`` has them. A table
+    wider than ``width`` is printed as two or more narrower ones, each with
+    the names, rather than wrapped by the terminal.
+    """
+    cells = [WORKERS_HEADER, *(_worker_cells(worker, replaced) for worker, _, replaced in rows)]
+    widths = [max(len(row[column]) for row in cells) for column in range(len(WORKERS_HEADER))]
+    marks = ["  ", *("* " if current else "  " for _, current, _ in rows)]
+    lines: list[Fragments] = []
+    for group in _column_groups(widths, width):
+        for number, (mark, row) in enumerate(zip(marks, cells, strict=True)):
+            text = mark + " ".join(row[column].ljust(widths[column]) for column in group)
+            style = "class:note" if number == 0 else "class:reply"
+            lines.append([(style, printable(text.rstrip()))])
+    return lines
+
+
+def _column_groups(widths: list[int], width: int | None) -> list[list[int]]:
+    """The columns of each table, in order, each starting with the name, each within ``width``."""
+    groups = [[0]]
+    used = 2 + widths[0]  # the mark, then the name
+    for column in range(1, len(widths)):
+        if width is not None and used + 1 + widths[column] > width and len(groups[-1]) > 1:
+            groups.append([0])
+            used = 2 + widths[0]
+        groups[-1].append(column)
+        used += 1 + widths[column]
+    return groups
+
+
+def _worker_cells(worker: Listed, replaced: bool) -> tuple[str, ...]:
+    started = worker.started
+    thread = f"{started.thread_name} {started.thread_id}" if started else "-"
+    task = (started.task if started else None) or "-"
+    ready = "-" if worker.ready_after is None else milliseconds(worker.ready_after)
+    return (
+        f"{worker.name} (replaced)" if replaced else worker.name,
+        worker.kind,
+        str(worker.pid),
+        clipped(life_text(worker.started, worker.ended), 28),
+        clipped(message_text(worker.state), 16),
+        str(worker.pending),
+        worker.start_method or "-",
+        ready,
+        thread,
+        task,
+    )
+
+
+def milliseconds(seconds: float) -> str:
+    """``0.4 ms``, ``12 ms``, ``1234 ms``: a tenth of a millisecond only where it shows."""
+    ms = seconds * 1000
+    return f"{ms:.1f} ms" if ms < 10 else f"{ms:.0f} ms"
+
+
+def life_text(started: Started | None, ended: Ended | Died | None) -> str:
+    """How a worker is: ``starting``, ``running``, ``ended`` or ``died: REASON``."""
+    if isinstance(ended, Died):
+        return f"died: {ended.reason}"
+    if isinstance(ended, Ended):
+        return f"ended ({ended.reason})" if ended.reason else "ended"
+    return "running" if started else "starting"
 
 
 def plain(fragments: Fragments) -> str:

@@ -27,11 +27,12 @@ import asyncio
 import contextvars
 import os
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.application import Application
-from prompt_toolkit.completion import NestedCompleter
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion
+from prompt_toolkit.document import Document
 from prompt_toolkit.filters import has_selection, is_searching
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
@@ -45,9 +46,11 @@ from prompt_toolkit.renderer import CPR_Support
 from prompt_toolkit.renderer import print_formatted_text as print_above
 from prompt_toolkit.styles import Style
 
-from doer.client import Pending, Worker, WorkerGone
+from doer.client import Pending, Worker, WorkerGone, stop_all
 from doer.console import (
+    ALL,
     COMMANDS,
+    NAMED_COMMANDS,
     Blank,
     Command,
     Console,
@@ -57,6 +60,8 @@ from doer.console import (
     Message,
     Quit,
     Restart,
+    Spawned,
+    Stop,
     interpret,
 )
 from doer.input_line import LineLimit, LongLineView, bulk_typing_bindings
@@ -103,15 +108,64 @@ def make_history() -> tuple[History, str | None]:
     return FileHistory(path), None
 
 
-def make_completer(console: Console) -> NestedCompleter:
-    """Messages and dot-commands at the start of a line; kinds after ``.restart``, on/off after
-    ``.wait``."""
-    words: dict[str, object] = dict.fromkeys(console.completion_words())
-    words.update(dict.fromkeys(COMMANDS))
-    methods = {"--start-method": dict.fromkeys(START_METHODS)}
-    words[".restart"] = {kind: methods if kind == "process" else None for kind in KINDS}
-    words[".wait"] = dict.fromkeys(("on", "off"))
-    return NestedCompleter.from_nested_dict(words)
+class ConsoleCompleter(Completer):
+    """Completes what a line can hold; worker names are read as the line is typed.
+
+    - at the start of a line: messages and dot-commands;
+    - after ``@`` (and after each ``,`` of ``@a,b``): the workers' names and ``all``;
+    - after ``.use``, ``.status``, ``.stop``, ``.kill``, ``.restart``: the names
+      (and after ``.restart``, the kinds and ``--start-method``);
+    - after ``.spawn NAME``: the kinds; after ``--start-method``: the methods;
+      after ``.wait``: on and off.
+    """
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.first_words = [*console.completion_words(), *COMMANDS]  # fixed for a session
+
+    def get_completions(
+        self, document: Document, complete_event: CompleteEvent
+    ) -> Iterable[Completion]:
+        text = document.text_before_cursor.lstrip()
+        words = text.split(" ")
+        typed = words[-1]
+        if len(words) == 1:
+            if typed.startswith("@"):
+                done = typed[1:].rpartition(",")[0]
+                start = f"@{done}," if done else "@"
+                choices = [start + name for name in [*self.console.names(), ALL]]
+                return self._matching(choices, typed)
+            return self._matching(self.first_words, typed)
+        return self._matching(self._choices_after(words[0], words[1:-1]), typed)
+
+    def _choices_after(self, first: str, middle: list[str]) -> list[str]:
+        """What may come next after ``first`` and the ``middle`` words already typed."""
+        if first.startswith("@") and not middle:
+            return self.first_words[: len(self.console.completion_words())]
+        if middle and middle[-1] == "--start-method":
+            return list(START_METHODS)
+        if first == ".wait" and not middle:
+            return ["on", "off"]
+        if first in NAMED_COMMANDS and not middle:
+            return [*self.console.names(), *(KINDS if first == ".restart" else ())]
+        if first == ".restart" or (first == ".spawn" and middle):
+            return _kind_and_options(middle)
+        return []
+
+    @staticmethod
+    def _matching(choices: list[str], typed: str) -> Iterable[Completion]:
+        for choice in choices:
+            if choice.startswith(typed):
+                yield Completion(choice, start_position=-len(typed))
+
+
+def _kind_and_options(typed: list[str]) -> list[str]:
+    """What ``.spawn NAME`` or ``.restart [NAME]`` may take next, after the ``typed`` words."""
+    kinds = [word for word in typed if word in KINDS]
+    options = ["--state"] if not kinds or kinds[0] != "process" else ["--start-method", "--state"]
+    if not kinds:
+        return [*KINDS, *options]
+    return [option for option in options if option not in typed]
 
 
 def ctrl_c_bindings() -> KeyBindings:
@@ -177,7 +231,8 @@ class Shell:
         self._answers_shown: weakref.WeakKeyDictionary[Worker, int] = weakref.WeakKeyDictionary()
         self._start_shown: weakref.WeakSet[Worker] = weakref.WeakSet()
         self.key_bindings = merge_key_bindings([bulk_typing_bindings(), ctrl_c_bindings()])
-        self.completer = make_completer(console)  # the words never change in a session
+        self.completer = ConsoleCompleter(console)
+        console.columns = self._columns
         self.input_processors: list[Processor] = [LongLineView()]
         self._history_note: str | None = None
         self._held: list[Fragments] = []  # lines waiting for a cursor-position answer
@@ -189,6 +244,9 @@ class Shell:
 
     # --- what is drawn ------------------------------------------------------------
 
+    def _columns(self) -> int:
+        return self.session.app.output.get_size().columns
+
     def prompt(self) -> FormattedText:
         """``doer w1 thread 4242> `` while the worker lives, ``doer (no worker)> `` after.
 
@@ -197,15 +255,17 @@ class Shell:
         return FormattedText([("class:prompt bg:default", self.console.prompt_text())])
 
     def toolbar(self) -> FormattedText:
+        """The current worker, how many run, and the requests pending across all of them."""
+        workers = self.console.workers.values()
+        running = sum(1 for worker in workers if worker.ended is None)
+        pending = sum(worker.pending for worker in workers)
+        totals = f"running: {running} · pending: {pending} · .help "
         worker = self.console.worker
         if worker is None:
-            return FormattedText([("class:toolbar", " no worker · .restart starts one ")])
+            return FormattedText([("class:toolbar", f" no worker · {totals}")])
         life = "alive" if worker.ended is None else "ended"
-        state = clipped(message_text(worker.state), 24)  # the toolbar is one row of 80
-        text = (
-            f" {worker.name} {worker.kind} {worker.pid} ({life}) · state: {state}"
-            f" · pending: {worker.pending} · .help "
-        )
+        state = clipped(message_text(worker.state), 16)  # the toolbar is one row of 80
+        text = f" {worker.name} {worker.kind} {worker.pid} ({life}) · state: {state} · {totals}"
         return FormattedText([("class:toolbar", printable(text))])
 
     def print(self, fragments: Fragments) -> None:
@@ -272,7 +332,7 @@ class Shell:
             self._waiter[1].set()
         ended = isinstance(record, Ended | Died)
         if ended and not self._quitting and worker is self.console.worker:
-            self.print(ended_hint())
+            self.print(ended_hint(self.console.name_if_needed(worker)))
         self.session.app.invalidate()  # the prompt and toolbar show pid, state, pending
 
     # --- the loop -----------------------------------------------------------------
@@ -343,24 +403,36 @@ class Shell:
         return True
 
     async def send(self, message: Message) -> None:
-        """Send ``message``; with ``.wait on``, return once its answer is printed.
+        """Send ``message`` to its workers; with ``.wait on``, return once their answers
+        are printed.
 
-        Waiting stops at the timeout (the late answer is reported then, and
+        Waiting stops at the timeout (a late answer is reported then, and
         printed when it comes) or at Ctrl-C.
         """
         try:
-            pending = self.console.send(message.message)
-        except (WorkerGone, ValueError) as exc:
+            workers = self.console.targets(message.to)
+        except ValueError as exc:
             self.print(error_line(str(exc)))
             return
-        worker = self.console.worker
-        assert worker is not None
-        self._last_sent[worker] = pending.request_id
         timeout = self.console.settings.timeout
-        asyncio.get_running_loop().call_later(timeout, self.warn_if_late, worker, pending)
+        sent = []
+        for worker in workers:
+            try:
+                pending = worker.tell(message.message)
+            except WorkerGone:
+                self.print(error_line(self.console.gone_text(worker)))
+                continue
+            except ValueError as exc:
+                self.print(error_line(str(exc)))
+                break  # it would not go to the others either
+            self._last_sent[worker] = pending.request_id
+            asyncio.get_running_loop().call_later(timeout, self.warn_if_late, worker, pending)
+            sent.append(worker)
         self.session.app.invalidate()
-        if self.console.settings.wait:  # this line's answer is the last one sent
-            await self._wait_until_idle(worker, at_most=timeout)
+        if self.console.settings.wait and sent:  # this line's answers are the last ones sent
+            await self._wait_until(
+                lambda: all(self._all_answers_shown(worker) for worker in sent), timeout
+            )
 
     def warn_if_late(self, worker: Worker, pending: Pending) -> None:
         if pending.done() or worker.ended is not None:
@@ -384,32 +456,38 @@ class Shell:
             return False
         if isinstance(outcome, Restart):
             await self.restart(outcome)
-            return True
-        if isinstance(outcome, Kill):  # its end is printed when the reader sees it
-            outcome = outcome.lines
-        for fragments in outcome:
-            self.print(fragments)
+        elif isinstance(outcome, Spawned):
+            await self.wait_for_start(outcome.worker)
+        elif isinstance(outcome, Stop):
+            await self._stop_workers([outcome.worker], wait=True)
+        elif isinstance(outcome, Kill):  # its end is printed when the reader sees it
+            for fragments in outcome.lines:
+                self.print(fragments)
+        else:
+            for fragments in outcome:
+                self.print(fragments)
         return True
 
     async def restart(self, restart: Restart) -> None:
         """Stop the worker (waiting at most the timeout), then start the one asked for."""
-        self._quitting = True  # the old worker's end needs no ".restart" hint
-        try:
-            # A worker is often restarted because it hangs: wait at most the timeout.
-            await self._stop_worker(wait=True, at_most=self.console.settings.timeout)
-        finally:
-            self._quitting = False
-        self.console.start(restart.kind, restart.start_method)
-        await self.wait_for_start()
+        old = self.console.workers.get(restart.name)
+        if old is not None:
+            self._quitting = True  # the old worker's end needs no ".restart" hint
+            try:
+                # A worker is often restarted because it hangs: wait at most the timeout.
+                await self._stop_workers([old], wait=True, at_most=self.console.settings.timeout)
+            finally:
+                self._quitting = False
+        await self.wait_for_start(self.console.relaunch(restart))
 
-    async def wait_for_start(self) -> None:
+    async def wait_for_start(self, worker: Worker | None = None) -> None:
         """With ``.wait on``, show the prompt only once the worker's start is printed.
 
         Start-up is a program's line zero: its first prompt then comes after the
         start event, as every later prompt comes after its line's answers. A
         person (``.wait off``) gets the prompt at once, while the worker boots.
         """
-        worker = self.console.worker
+        worker = worker or self.console.worker
         if worker is None or not self.console.settings.wait:
             return
         await self._wait_until(
@@ -419,54 +497,48 @@ class Shell:
 
     async def quit(self) -> None:
         self._quitting = True
-        await self._stop_worker(wait=self._wait_on_quit)
+        await self._stop_workers(self.console.running(), wait=self._wait_on_quit)
 
-    async def _stop_worker(self, *, wait: bool, at_most: float | None = None) -> None:
-        """Stop the current worker, after its pending requests if ``wait``.
+    async def _stop_workers(
+        self, workers: list[Worker], *, wait: bool, at_most: float | None = None
+    ) -> None:
+        """Stop ``workers`` together, after their pending requests if ``wait``.
 
         Waiting lasts ``at_most`` seconds (None: until they are answered) and
         can be cut short with Ctrl-C. Every request not answered is said so:
         its own failure line, and a count.
         """
-        worker = self.console.worker
-        if worker is None:
+        workers = [worker for worker in workers if worker.ended is None]
+        if not workers:
             return
-        total = worker.pending
+        total = sum(worker.pending for worker in workers)
         answered_all = True
-        if total and worker.ended is None:
+        if total:
             if wait:
                 self.print(
                     note_line(f"waiting for {total} pending request(s); Ctrl-C stops waiting")
                 )
-                answered_all = await self._wait_until_idle(worker, at_most)
+                answered_all = await self._wait_until(
+                    lambda: all(self._all_answers_shown(worker) for worker in workers), at_most
+                )
             else:
                 answered_all = False
             if answered_all:
                 self.print(note_line(f"all {total} pending request(s) answered"))
             else:
-                left = worker.pending
+                left = sum(worker.pending for worker in workers)
                 self.print(
                     note_line(
                         f"stopped waiting: {total - left} of {total} answered, {left} dropped"
                     )
                 )
-        # Answered all: the worker ends at once. Otherwise give it a moment, then kill it.
+        # Answered all: the workers end at once. Otherwise give them a moment, then kill.
         timeout = self.console.settings.timeout if answered_all else 0.2
-        # stop() blocks until the end event: run it off the loop so replies keep printing.
-        ended = await asyncio.get_running_loop().run_in_executor(None, worker.stop, timeout)
-        if ended is None:
+        # stop_all() blocks until the end events: run it off the loop so replies keep printing.
+        stuck = await asyncio.get_running_loop().run_in_executor(None, stop_all, workers, timeout)
+        for worker in stuck:
             self.console.leave_behind(worker)
             self.print(error_line(stuck_text(worker.name, worker.kind)))
-
-    async def _wait_until_idle(self, worker: Worker, at_most: float | None) -> bool:
-        """Wait until every request sent to ``worker`` has its answer printed (True),
-        or Ctrl-C, or ``at_most`` s.
-
-        Printed, not only arrived: ``worker.pending`` drops in the reply reader
-        before the answer is handed to this loop, so it can reach 0 while the
-        last answers still wait to be printed.
-        """
-        return await self._wait_until(lambda: self._all_answers_shown(worker), at_most)
 
     def _all_answers_shown(self, worker: Worker) -> bool:
         shown = self._answers_shown.get(worker, 0)

@@ -155,9 +155,10 @@ class Doer:
             os.getpid(),
             os.getppid(),
             thread.name,
-            threading.get_ident(),
+            threading.get_native_id(),
             self.start_method,
             self.state,
+            _current_task_name(),
         )
 
 
@@ -267,7 +268,7 @@ def whoami(doer: Doer) -> str:
     task = _current_task_name()
     return (
         f"kind: {doer.kind}, pid: {os.getpid()}, parent pid: {os.getppid()}, "
-        f"thread: {thread.name} (id {threading.get_ident()}), "
+        f"thread: {thread.name} (tid {threading.get_native_id()}), "
         + (f"task: {task}, " if task else "")
         + f"start method: {doer.start_method or f'none (a {_unit(doer.kind)})'}"
     )

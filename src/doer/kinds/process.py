@@ -109,7 +109,14 @@ class ProcessLink:
         return exit_reason(self._process.exitcode)
 
     def release(self) -> None:
-        pass  # nothing waits for the end: stop() closes what there is
+        """The end has been read: close the pipes now, not only in ``stop()``.
+
+        A worker that died and was never stopped would otherwise keep its
+        pipes open until they are garbage-collected, and a descriptor closed
+        that way stays in :data:`CONSOLE_FDS`: the next forked worker, whose
+        pipe may get the same number, would close its own pipe.
+        """
+        self.close()
 
     def would_block_its_loop(self) -> bool:
         return False  # it runs no event loop: waiting for it never blocks its own
