@@ -77,14 +77,14 @@ class WorkerFactory:
                 worker.stop()
             except Exception as exc:  # report it, and still stop the others
                 problems.append(f"{worker!r}: stop() raised {exc!r}")
-        problems += [problem for worker in self.workers for problem in _leftovers(worker)]
+        problems += [problem for worker in self.workers for problem in leftovers(worker)]
         problems += [
             f"child process left: {child!r}" for child in multiprocessing.active_children()
         ]
         assert not problems, "\n".join(problems)
 
 
-def _leftovers(worker: doer.Worker) -> list[str]:
+def leftovers(worker: doer.Worker) -> list[str]:
     """What ``worker`` left running after ``stop()``: nothing, if all went well."""
     problems = []
     if worker.ended is None:

@@ -194,6 +194,54 @@ def test_the_start_event_carries_the_initial_state_and_the_workers_pid(
         assert started.ppid == os.getpid()
 
 
+def test_the_start_event_names_the_thread_by_its_os_id_and_the_task_and_times_the_start(
+    worker: doer.Worker, kind: Kind
+) -> None:
+    started = worker.wait_started(timeout=T)
+
+    if kind.kind == "process":  # the loop runs in the process's main thread, whose id is its pid
+        assert (started.thread_name, started.thread_id) == ("MainThread", worker.pid)
+    else:
+        assert started.thread_id in {thread.native_id for thread in threading.enumerate()}
+    assert started.task == (f"{worker.name}-task" if kind.kind == "asyncio" else None)
+    assert worker.ready_after is not None and 0 < worker.ready_after < T
+
+
+def test_stop_all_stops_several_workers_at_once_and_leaves_none(make_worker: WorkerFactory) -> None:
+    workers = [make_worker(state=n) for n in range(4)]
+    pendings = [worker.tell("ping") for worker in workers]
+    workers[0].ask_to_stop()  # asked already: stop_all does not send a second exit
+
+    assert doer.stop_all(workers, timeout=T) == []
+
+    assert [pending.result(0) for pending in pendings] == ["pong"] * 4, "answered before exit"
+    for worker in workers:
+        assert isinstance(worker.ended, Ended) and worker.ended.reason == ""
+        assert not worker.alive
+    # make_worker's teardown checks that no thread or process of theirs is left.
+
+
+def test_stop_all_kills_a_process_that_does_not_end_and_returns_a_stuck_thread(
+    make_worker: WorkerFactory, kind: Kind, tmp_path: Path
+) -> None:
+    stuck, idle = make_worker(handlers=HANDLERS), make_worker()
+    gate = tmp_path / "gate"
+    # A thread is held by a gate (it cannot be killed); the others by a long
+    # sleep (a task awaits it, and is cancelled there).
+    stuck.tell(("gate", str(gate)) if kind.kind == "thread" else ("sleep", 30))
+
+    left = doer.stop_all([stuck, idle], timeout=0.2)
+
+    assert isinstance(idle.ended, Ended)
+    if kind.kind == "thread":  # returned, still running; it ends once its handler returns
+        assert left == [stuck]
+        gate.touch()
+        assert stuck.stop(T) is not None
+    else:  # a process is killed, a task cancelled at its await
+        assert left == []
+        assert isinstance(stuck.ended, Died), stuck.ended
+
+
 def test_the_worker_state_follows_set_state(worker: doer.Worker) -> None:
     assert worker.state == 42
 

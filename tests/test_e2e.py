@@ -148,6 +148,44 @@ def test_restart_process_gives_a_new_worker_with_a_new_pid(launch: Launch) -> No
     wait_gone(old, timeout=1.0)  # the console joined the old worker
 
 
+# --- several workers ---------------------------------------------------------------------
+
+
+def test_three_kinds_answer_one_line_side_by_side_and_quit_leaves_none(launch: Launch) -> None:
+    """The newcomer's first lesson: a thread, a process and a task answer ``@all whoami``."""
+    term = launch("--kind", "thread")
+    console = term.console_pid
+    term.sendline(".spawn p process")
+    p = int(term.expect(r"\[p process (\d+)\] on start: state: None, pid: \1(?=\D)").group(1))
+    term.sendline(".spawn a asyncio")
+    term.expect_text(f"[a asyncio {console}] on start: state: None, pid: {console}")
+
+    term.sendline("@all whoami")
+    answers = {
+        name: int(pid)
+        for name, pid in (
+            term.expect(r"\[(w1|p|a) \w+ \d+\] kind: \w+, pid: (\d+)(?=\D)").groups()
+            for _ in range(3)
+        )
+    }
+    assert answers == {"w1": console, "p": p, "a": console}, "a process alone has its own pid"
+    assert p != console
+
+    term.sendline(".workers")
+    workers = (("w1", "thread", console), ("p", "process", p), ("a", "asyncio", console))
+    for name, kind, pid in workers:
+        term.expect(rf"\n[ *] {name} +{kind} +{pid} +running ")
+    term.expect_prompt()
+
+    term.sendline(".quit")
+    term.expect_eof()
+    for name, kind, pid in workers:
+        assert f"[{name} {kind} {pid}] on end: state: None, pid: {pid}" in term.text
+    assert term.exit_status() == 0
+    wait_gone(p, timeout=1.0)
+    assert "Traceback" not in term.text
+
+
 # --- bad input ---------------------------------------------------------------------------
 
 

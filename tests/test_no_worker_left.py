@@ -145,6 +145,34 @@ def test_sigterm_in_a_terminal_while_the_worker_is_busy(
     assert "Traceback" not in term.text, term.text
 
 
+# --- several process workers --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGHUP], ids=lambda sig: sig.name
+)
+def test_a_console_killed_with_several_busy_process_workers_leaves_none(
+    tmp_path: Path, terminals: list[Terminal], sig: signal.Signals
+) -> None:
+    """One worker of each start method, all busy: whatever ends the console ends them all."""
+    with child_subreaper():
+        term = start_in_terminal(terminals, tmp_path, "spawn", under_shell=True)
+        workers = [term.worker_pid]
+        for name, method in (("f", "fork"), ("fs", "forkserver")):
+            term.sendline(f".spawn {name} process --start-method {method}")
+            started = term.expect(rf"\[{name} process (\d+)\] on start: state: None, pid: \1\D")
+            workers.append(int(started.group(1)))
+        term.sendline("@all sleep 30")
+        for pid in workers:
+            wait_until_asleep(pid)
+
+        status = kill_console(term, sig)
+        for pid in workers:
+            wait_gone(pid, GONE_WITHIN_S)
+    assert status == 128 + sig
+    assert "Traceback" not in term.text, term.text
+
+
 # --- no terminal at all --------------------------------------------------------------
 
 

@@ -9,11 +9,12 @@ notebook::
         w.ask(("set-state", "hola!")) # 'new state: hola!'
         w.tell("ping").result()       # send now, collect later
         w.pid, w.kind, w.alive, w.state
+    doer.stop_all(workers)            # many at once: every exit sent first, one wait
 """
 
 from __future__ import annotations
 
-from doer.client import Pending, Worker, WorkerError, WorkerGone, start
+from doer.client import Pending, Worker, WorkerError, WorkerGone, start, stop_all
 from doer.kinds import KINDS, START_METHODS
 from doer.protocol import Died, Ended, Failure, ParseError, Reply, Request, Started, parse_line
 from doer.worker import BUILTIN_MESSAGES, Doer
@@ -39,4 +40,5 @@ __all__ = [
     "__version__",
     "parse_line",
     "start",
+    "stop_all",
 ]

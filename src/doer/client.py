@@ -506,20 +506,29 @@ def stop_all(workers: list[Worker], timeout: float = 5.0) -> list[Worker]:
 
     Every ``exit`` is sent first, so the workers wind down side by side: the
     wait is the slowest one's, not the sum (32 workers stop in a few tens of
-    ms). A process still running after ``timeout`` is killed; a thread or task
-    stuck in a handler cannot be, and is returned.
+    ms). What is still running after ``timeout`` is killed, all at once: a
+    process dies, a task is cancelled (it ends at its next ``await``), and
+    they are given one more second, together, to be seen ending. A thread, or
+    a task stuck in a handler that blocks, cannot be ended: it is returned.
     """
     for worker in workers:
         worker.ask_to_stop()
+    _wait_ended(workers, timeout)
+    running = [worker for worker in workers if worker.ended is None]
+    for worker in running:
+        worker.kill()
+    _wait_ended(running, KILLED_WITHIN_S)
+    for worker in workers:  # join and close; what is stuck is not waited for again
+        worker.stop(0.0 if worker.ended is None else KILLED_WITHIN_S)
+    return [worker for worker in workers if worker.ended is None]
+
+
+#: How long a killed process or a cancelled task is given to be seen ending.
+KILLED_WITHIN_S = 1.0
+
+
+def _wait_ended(workers: list[Worker], timeout: float) -> None:
+    """Wait until every one of ``workers`` has ended, or ``timeout`` has passed for all."""
     deadline = time.monotonic() + timeout
     for worker in workers:
         worker.wait_ended(max(deadline - time.monotonic(), 0))
-    for worker in workers:
-        if worker.ended is None:
-            worker.kill()  # a process dies now; a task is cancelled; a thread goes on
-    # Every worker has ended, been killed (its end is read within ms), or is stuck:
-    # join and close what has ended; do not wait again for what is stuck.
-    for worker in workers:
-        stuck = worker.ended is None and worker.kind != "process"
-        worker.stop(0.0 if stuck else 1.0)
-    return [worker for worker in workers if worker.ended is None]
