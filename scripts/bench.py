@@ -31,6 +31,14 @@ Key echo with a long line (milliseconds)
     about 70 ms at 60,000 characters and grew with the line before the shell
     drew long lines short; see ``doer.input_line``).
 
+Stopping 32 workers at once (milliseconds)
+    32 workers of every kind (threads, tasks, processes by fork, forkserver
+    and spawn), each with a request just answered, stopped by
+    ``doer.stop_all`` (every ``exit`` sent first, one wait), against the same
+    32 stopped one after another with ``Worker.stop``: the wait then adds up
+    every worker's end. What ``.quit`` does with many workers. Target: well
+    under a second (at most 500 ms); median of the rounds.
+
 Why it is measured this way: the machine is small (2 cores) and shared, so its
 speed drifts within a run. Every subject is started once and warmed up, then
 the bench runs several rounds; in each round the doer subject and its baseline
@@ -579,6 +587,70 @@ def echo_rows(times: EchoTimes) -> list[Row]:
     return rows
 
 
+# --- stopping many workers ------------------------------------------------------------
+
+STOP_WORKERS = 32
+STOP_ROUNDS = 5
+STOP_TARGET_MS = 500.0
+STOP_KINDS = [
+    ("thread", None),
+    ("asyncio", None),
+    ("process", "fork"),
+    ("process", "forkserver"),
+    ("process", "spawn"),
+]
+
+
+def started_workers() -> list[doer.Worker]:
+    """32 workers of every kind, started and each with one request answered."""
+    workers = []
+    for number in range(STOP_WORKERS):
+        kind, method = STOP_KINDS[number % len(STOP_KINDS)]
+        workers.append(doer.start(kind, start_method=method, name=f"stop-{number}"))
+    for worker in workers:
+        worker.ask("ping", timeout=30)
+    return workers
+
+
+def time_stops(stop: Callable[[list[doer.Worker]], object]) -> float:
+    """Milliseconds ``stop`` takes to end 32 freshly started workers."""
+    workers = started_workers()
+    try:
+        started = time.perf_counter()
+        stop(workers)
+        return (time.perf_counter() - started) * 1000
+    finally:
+        doer.stop_all(workers)  # a no-op when stop did its job
+
+
+def one_after_another(workers: list[doer.Worker]) -> None:
+    for worker in workers:
+        worker.stop()
+
+
+def run_stops() -> tuple[list[float], list[float]]:
+    together, in_turn = [], []
+    for round_number in range(STOP_ROUNDS):
+        pair = [(together, doer.stop_all), (in_turn, one_after_another)]
+        for times, stop in pair if round_number % 2 == 0 else reversed(pair):
+            times.append(time_stops(stop))
+    return together, in_turn
+
+
+def stop_rows(together: list[float], in_turn: list[float]) -> list[Row]:
+    mine, base = statistics.median(together), statistics.median(in_turn)
+    return [
+        (
+            f"stop {STOP_WORKERS} workers of every kind",
+            f"{mine:.0f} ms",
+            f"{base:.0f} ms  one after another",
+            f"{mine / base:.2f}x",
+            f"<= {STOP_TARGET_MS:.0f} ms",
+            verdict(mine <= STOP_TARGET_MS),
+        )
+    ]
+
+
 # --- the table -----------------------------------------------------------------------
 
 
@@ -656,14 +728,18 @@ def main() -> int:
     run_launches(subjects)
     launches_s = time.perf_counter() - started - round_trips_s
     echo = run_echo()
+    echo_s = time.perf_counter() - started - round_trips_s - launches_s
+    stops = run_stops()
+    stops_s = time.perf_counter() - started - round_trips_s - launches_s - echo_s
     rows = [row for comparison in comparisons for row in round_trip_rows(comparison)]
     rows += launch_rows(subjects[0], subjects[1:])
     rows += echo_rows(echo)
+    rows += stop_rows(*stops)
     print_table(rows)
     print(
         f"(round trips {round_trips_s:.1f} s, launches {launches_s:.1f} s, key echo "
-        f"{time.perf_counter() - started - round_trips_s - launches_s:.1f} s; the ask "
-        f"targets are checked on p50 and p99 alike)"
+        f"{echo_s:.1f} s, stops {stops_s:.1f} s;"
+        " the ask targets are checked on p50 and p99 alike)"
     )
     return 0
 

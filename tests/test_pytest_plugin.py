@@ -59,6 +59,22 @@ def test_doer_console_follows_a_restart_and_waits_as_long_as_the_console_s_timeo
     assert [kind for kind, _ in console.workers] == ["process", "process"]
 
 
+def test_doer_console_drives_several_workers_and_knows_each_by_name(
+    doer_console: Callable[..., DrivenConsole],
+) -> None:
+    console = doer_console("--kind", "thread")
+    console.ask(".spawn p process")
+    p = console.pid_of("p")
+    assert console.worker_pid == p and console.pid_of("w1") != p
+
+    answers = console.ask("@all ping")
+
+    assert sorted(answers) == sorted(
+        [f"[w1 thread {console.pid_of('w1')}] pong", f"[p process {p}] pong"]
+    )
+    # At teardown, the fixture checks that p (a process) is gone too.
+
+
 def test_doer_console_refuses_a_prompt_of_the_test_s_own() -> None:
     with pytest.raises(ValueError, match="sets the prompt itself"):
         DrivenConsole(["--prompt", "mine> "])

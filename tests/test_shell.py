@@ -404,6 +404,8 @@ async def test_a_thread_left_behind_by_restart_says_so_in_every_late_line(tmp_pa
         d.type(".restart\n")
         await d.wait_for_text("is stuck in a handler, and a thread cannot be killed")
         await d.wait_for(lambda: d.console.worker is not old, "a fresh worker")
+        d.type(".workers\n")
+        await d.wait_for_text(f"  w1 (replaced) thread {old.pid} running")  # a row of its own
         gate.touch()
         replaced = f"[w1 (replaced) thread {old.pid}]"
         await d.wait_for_text(f"{replaced} passed gate")

@@ -58,7 +58,7 @@ TIMEOUT_S = 10.0
 
 _KIND = "|".join(KINDS)
 _TAGGED = re.compile(rf"\[\S+ (?:{_KIND}) \d+\] ")
-_START_EVENT = re.compile(rf"\[\S+ ({_KIND}) (\d+)\] on start: ")
+_START_EVENT = re.compile(rf"\[(\S+) ({_KIND}) (\d+)\] on start: ")
 
 _transcripts_key = pytest.StashKey[list["DrivenConsole"]]()
 
@@ -68,7 +68,9 @@ class DrivenConsole:
 
     Attributes:
         workers: ``(kind, pid)`` of every worker it started, from the start
-            events; ``kind`` and ``worker_pid`` are the current one's.
+            events; ``kind`` and ``worker_pid`` are the last one's (the
+            current worker, until a ``.spawn`` or a ``.use``); :meth:`pid_of`
+            gives a worker's by name.
         transcript: everything the console printed, as printed.
         timeout: seconds to wait for a prompt (default: the console's
             ``--timeout`` and 5 s more).
@@ -99,19 +101,28 @@ class DrivenConsole:
         self.transcript = ""
         #: Every worker the console started (a .restart starts another): kind, pid.
         self.workers: list[tuple[str, int]] = []
+        self._pids: dict[str, int] = {}  # the latest worker of each name
         self._until_prompt(self.timeout)
         if not self.workers:
             raise AssertionError(f"the console did not start a worker:\n{self.transcript}")
 
     @property
     def kind(self) -> str:
-        """The current worker's kind."""
+        """The kind of the worker started last."""
         return self.workers[-1][0]
 
     @property
     def worker_pid(self) -> int:
-        """The current worker's pid."""
+        """The pid of the worker started last."""
         return self.workers[-1][1]
+
+    def pid_of(self, name: str) -> int:
+        """The pid of the worker called ``name`` (the latest of that name).
+
+        Raises:
+            KeyError: no worker of that name has started.
+        """
+        return self._pids[name]
 
     def _until_prompt(self, timeout: float) -> str:
         import pexpect
@@ -125,7 +136,9 @@ class DrivenConsole:
             ) from None
         before = str(self.child.before)
         self.transcript += before + PROMPT
-        self.workers += [(kind, int(pid)) for kind, pid in _START_EVENT.findall(before)]
+        for name, kind, pid in _START_EVENT.findall(before):
+            self.workers.append((kind, int(pid)))
+            self._pids[name] = int(pid)
         return before
 
     def ask(self, line: str, timeout: float | None = None) -> list[str]:
