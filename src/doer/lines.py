@@ -110,12 +110,12 @@ class LineRunner(PlainRunner):
             self.fail("interrupted")
             return True
 
-    def _stop(self, workers: list[Worker], quick: bool = False) -> None:
+    def _stop(self, workers: list[Worker], quick: bool = False) -> list[Worker]:
         """Stop ``workers``; a Ctrl-C while waiting for them to end stops them at once."""
         try:
-            super()._stop(workers, quick)
+            return super()._stop(workers, quick)
         except KeyboardInterrupt:
-            super()._stop(workers, quick=True)
+            return super()._stop(workers, quick=True)
 
     def write_prompt(self) -> None:
         self.out.write(printable(self.console.prompt_text()))

@@ -89,9 +89,9 @@ class PlainRunner:
         """Show the line being carried out: ``> ping``, so the transcript reads alone."""
         self.write(echo_line(line))
 
-    def fail(self, text: str) -> None:
+    def fail(self, text: str, about: Worker | None = None) -> None:
         self.ok = False
-        self.write(error_line(text))
+        self.write(error_line(text, about))
 
     def run(self, lines: Iterable[bytes]) -> int:
         """Carry out every line; return the exit status."""
@@ -152,7 +152,8 @@ class PlainRunner:
         if isinstance(outcome, Restart):
             old = self.console.workers.get(outcome.name)
             if old is not None:
-                self._stop([old])
+                for worker in self._stop([old]):  # its late lines must not look like the new one's
+                    self.console.leave_behind(worker)
             self._started(self.console.relaunch(outcome))
         elif isinstance(outcome, Spawned):
             self._started(outcome.worker)
@@ -182,9 +183,8 @@ class PlainRunner:
                 sent.append((worker, worker.tell(message.message)))
             except WorkerGone:
                 self.fail(self.console.gone_text(worker))
-            except ValueError as exc:
-                self.fail(str(exc))
-                break  # it would not go to the others either
+            except ValueError as exc:  # it does not pickle: for a process, not for a thread
+                self.fail(str(exc), worker if len(workers) > 1 else None)
         if len(sent) == 1:  # the common case, and the hot path: no sorting
             self._answer(*sent[0])
             return
@@ -195,7 +195,7 @@ class PlainRunner:
                 self.wait_for(pending, max(deadline - time.monotonic(), 0))
                 answered.append((worker, pending))
             except TimeoutError as exc:
-                self.fail(str(exc))
+                self.fail(str(exc), worker)
                 self._late.append((worker, pending))
         self._print_late_answers()  # answers come in order: any late ones came first
         for worker, pending in sorted(answered, key=lambda sent: sent[1].arrival):
@@ -266,15 +266,15 @@ class PlainRunner:
             return
         self.write(record_line(worker, started))
 
-    def _stop(self, workers: list[Worker], quick: bool = False) -> None:
-        """Stop ``workers`` together, and print how each ended."""
+    def _stop(self, workers: list[Worker], quick: bool = False) -> list[Worker]:
+        """Stop ``workers`` together and print how each ended; return those stuck."""
         stuck = stop_all(workers, 1.0 if quick else self.console.settings.timeout)
         self._print_late_answers()
         for worker in workers:
             if worker in stuck:
-                self.console.leave_behind(worker)
                 self.fail(stuck_text(worker.name, worker.kind))
             self._report_end(worker)
+        return stuck
 
     def _finish(self, quick: bool) -> None:
         # Every worker, the ended ones too: one may have died since its last line,

@@ -84,9 +84,11 @@ def creating_line() -> Fragments:
     return [("class:note", f"creating doer from process {os.getpid()}")]
 
 
-def error_line(text: str) -> Fragments:
-    """A one-line error from the console itself (not from a worker)."""
-    return [("class:error", "error: " + printable(shorten(text)))]
+def error_line(text: str, about: Tagged | None = None, *, replaced: bool = False) -> Fragments:
+    """A one-line error from the console itself (not from a worker), tagged with the
+    worker it is ``about``, if any."""
+    line = [("class:error", "error: " + printable(shorten(text)))]
+    return line if about is None else [("class:tag", tag(about, replaced=replaced) + " "), *line]
 
 
 def note_line(text: str) -> Fragments:

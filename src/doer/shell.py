@@ -86,7 +86,6 @@ from doer.render import (
     note_line,
     record_line,
     stuck_text,
-    tag,
 )
 
 
@@ -422,9 +421,9 @@ class Shell:
             except WorkerGone:
                 self.print(error_line(self.console.gone_text(worker)))
                 continue
-            except ValueError as exc:
-                self.print(error_line(str(exc)))
-                break  # it would not go to the others either
+            except ValueError as exc:  # it does not pickle: for a process, not for a thread
+                self.print(error_line(str(exc), worker if len(workers) > 1 else None))
+                continue
             self._last_sent[worker] = pending.request_id
             asyncio.get_running_loop().call_later(timeout, self.warn_if_late, worker, pending)
             sent.append(worker)
@@ -441,8 +440,7 @@ class Shell:
         text = f"no answer to {pending.summary()} within {self.console.settings.timeout:g} s;" + (
             " still waiting" if replaced else " still waiting (.restart replaces the worker)"
         )
-        label = tag(worker, replaced=replaced)
-        self.print([("class:tag", label + " "), *error_line(text)])
+        self.print(error_line(text, worker, replaced=replaced))
 
     async def command(self, command: Command) -> bool:
         """Carry out a dot-command; False when the shell should leave."""
@@ -475,9 +473,15 @@ class Shell:
             self._quitting = True  # the old worker's end needs no ".restart" hint
             try:
                 # A worker is often restarted because it hangs: wait at most the timeout.
-                await self._stop_workers([old], wait=True, at_most=self.console.settings.timeout)
+                stuck = await self._stop_workers(
+                    [old], wait=True, at_most=self.console.settings.timeout
+                )
             finally:
                 self._quitting = False
+            for (
+                worker
+            ) in stuck:  # it answers when it can: its lines must not look like the new one's
+                self.console.leave_behind(worker)
         await self.wait_for_start(self.console.relaunch(restart))
 
     async def wait_for_start(self, worker: Worker | None = None) -> None:
@@ -497,12 +501,14 @@ class Shell:
 
     async def quit(self) -> None:
         self._quitting = True
-        await self._stop_workers(self.console.running(), wait=self._wait_on_quit)
+        for worker in await self._stop_workers(self.console.running(), wait=self._wait_on_quit):
+            self.console.leave_behind(worker)
 
     async def _stop_workers(
         self, workers: list[Worker], *, wait: bool, at_most: float | None = None
-    ) -> None:
-        """Stop ``workers`` together, after their pending requests if ``wait``.
+    ) -> list[Worker]:
+        """Stop ``workers`` together, after their pending requests if ``wait``; return
+        those stuck in a handler (each said so).
 
         Waiting lasts ``at_most`` seconds (None: until they are answered) and
         can be cut short with Ctrl-C. Every request not answered is said so:
@@ -510,7 +516,7 @@ class Shell:
         """
         workers = [worker for worker in workers if worker.ended is None]
         if not workers:
-            return
+            return []
         total = sum(worker.pending for worker in workers)
         answered_all = True
         if total:
@@ -537,8 +543,8 @@ class Shell:
         # stop_all() blocks until the end events: run it off the loop so replies keep printing.
         stuck = await asyncio.get_running_loop().run_in_executor(None, stop_all, workers, timeout)
         for worker in stuck:
-            self.console.leave_behind(worker)
             self.print(error_line(stuck_text(worker.name, worker.kind)))
+        return stuck
 
     def _all_answers_shown(self, worker: Worker) -> bool:
         shown = self._answers_shown.get(worker, 0)
