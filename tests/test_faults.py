@@ -185,7 +185,8 @@ def test_a_hung_process_worker_times_out_and_stop_kills_it_after_the_stop_timeou
     assert time.monotonic() - started < 0.3 * 2 + DEATH_REPORTED_WITHIN_S
     assert ended == Died("killed by SIGKILL")
     assert Failure(1, not_answered(1, "sleep 60", "killed by SIGKILL")) in recorder.records
-    assert Failure(2, not_answered(2, "exit", "killed by SIGKILL")) in recorder.records
+    # stop()'s own exit is not a request of the caller's: no failure line for it.
+    assert [record.request_id for record in recorder.records if isinstance(record, Failure)] == [1]
     assert died_records(recorder) == [ended]
     assert pid_is_gone(worker.pid)
     assert make_process_worker().ask("ping", timeout=T) == "pong"

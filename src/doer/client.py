@@ -182,7 +182,7 @@ class Worker:
         #: many seconds after that its start event arrived (None until it has).
         self.asked_at = time.perf_counter() if asked_at is None else asked_at
         self.ready_after: float | None = None
-        self._exit_sent = False
+        self._exit_id: int | None = None  # the exit request of stop(), once sent
         self._replies = ReplyReader(link.name, link, self._deliver, self)
         # Only a worker on an event loop can be waited for on the wrong thread: the
         # others skip the check on every round trip.
@@ -378,11 +378,11 @@ class Worker:
         wind down together, and the total wait is the slowest one's, not the sum.
         """
         with self._send_lock:
-            if self._exit_sent:
+            if self._exit_id is not None:
                 return
-            self._exit_sent = True
+            self._exit_id = 0
         try:
-            self.tell("exit")
+            self._exit_id = self.tell("exit").request_id
         except WorkerGone:
             self._replies.start()  # it reads the end of a worker that has gone
 
@@ -442,6 +442,11 @@ class Worker:
             if isinstance(record, Ended)
             else f"the worker died ({record.reason})"
         )
+        # stop()'s own exit needs no failure line when the worker ends another way:
+        # that end is said once, by its own record.
+        stop_request = waiting.pop(self._exit_id, None) if self._exit_id else None
+        if stop_request is not None:
+            stop_request.resolve(Failure(stop_request.request_id, why))
         for request_id in sorted(waiting):
             summary = message_summary(waiting[request_id].message)
             failure = Failure(
@@ -515,9 +520,8 @@ def stop_all(workers: list[Worker], timeout: float = 5.0) -> list[Worker]:
         worker.ask_to_stop()
     _wait_ended(workers, timeout)
     running = [worker for worker in workers if worker.ended is None]
-    for worker in running:
-        worker.kill()
-    _wait_ended(running, KILLED_WITHIN_S)
+    killed = [worker for worker in running if worker.kill()]  # a thread cannot be
+    _wait_ended(killed, KILLED_WITHIN_S)
     for worker in workers:  # join and close; what is stuck is not waited for again
         worker.stop(0.0 if worker.ended is None else KILLED_WITHIN_S)
     return [worker for worker in workers if worker.ended is None]

@@ -536,7 +536,7 @@ class Console:
 
         The ended ones too: stopping them joins and closes what is left of them.
         """
-        workers = list(self.workers.values())
+        workers = [worker for worker in self.workers.values() if not self.is_replaced(worker)]
         return stop_all(workers, self.settings.timeout if timeout is None else timeout)
 
     def quit_after_pending(self, argument: str) -> Quit:
