@@ -156,22 +156,22 @@ def test_an_idle_worker_killed_without_a_reader_is_seen_dead_by_the_next_ask(
     assert isinstance(worker.stop(), Died)
 
 
-def test_whoami_reports_the_kind_the_pid_and_the_start_method(
+def test_whoami_reports_the_pid_the_thread_the_start_method_and_the_gil(
     worker: doer.Worker, kind: Kind
 ) -> None:
     text = worker.ask("whoami", timeout=T)
 
-    found = re.match(r"kind: (\w+), pid: (\d+),", text)
+    found = re.fullmatch(r"pid (\d+), ppid (\d+), thread (\S+) (\d+), (.*)GIL on", text)
     assert found, text
-    assert found[1] == kind.kind
-    assert int(found[2]) == worker.pid
+    pid, ppid, thread, tid, rest = found.groups()
+    assert int(pid) == worker.pid
+    assert worker.started is not None and int(tid) == worker.started.thread_id
     if kind.kind in IN_PROCESS:
-        assert worker.pid == os.getpid()
-        unit = "task" if kind.kind == "asyncio" else "thread"
-        assert text.endswith(f"start method: none (a {unit})")
+        assert (worker.pid, int(ppid)) == (os.getpid(), os.getppid())
+        assert rest == (f"task {worker.name}-task, " if kind.kind == "asyncio" else "")
     else:
-        assert worker.pid != os.getpid()
-        assert text.endswith(f"start method: {kind.start_method}")
+        assert (thread, int(tid)) == ("MainThread", worker.pid), "the main thread has the pid"
+        assert rest == f"by {kind.start_method}, "
 
 
 def test_the_start_event_carries_the_initial_state_and_the_workers_pid(
@@ -754,8 +754,8 @@ async def test_an_asyncio_worker_on_the_caller_s_loop_is_used_by_awaiting_tell()
     try:
         assert await worker.tell("ping") == "pong"
         whoami = await worker.tell("whoami")
-        assert f"thread: {threading.current_thread().name} " in whoami
-        assert f"task: {worker.name}-task" in whoami
+        assert f"thread {threading.current_thread().name} " in whoami
+        assert f"task {worker.name}-task" in whoami
         # sleep awaits: the loop (this test) runs on meanwhile
         slow = worker.tell(("sleep", 0.2))
         assert not slow.done()

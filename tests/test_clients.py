@@ -29,7 +29,7 @@ LINES = {
     "ping": "pong",
     "set-state 5": "new state: 5",
     "get-state": "state: 5",
-    "whoami": "kind: process, pid: {pid}, parent pid: {ppid}",
+    "whoami": "pid {pid}, ppid {ppid}",
 }
 CPR_WARNING = "your terminal doesn't support cursor position requests"
 ESCAPE = "\x1b"
@@ -152,11 +152,11 @@ def test_script_with_term_dumb_gives_a_plain_transcript(tmp_path: Path) -> None:
     answers = re.findall(
         rf"doer w1 process {worker_pid}> \[w1 process {worker_pid}\] ([^\n]*)", output
     )
-    assert [answer.split(", parent")[0] for answer in answers[:4]] == [
+    assert [answer.split(", ppid")[0] for answer in answers[:4]] == [
         "pong",
         "new state: 5",
         "state: 5",
-        f"kind: process, pid: {worker_pid}",
+        f"pid {worker_pid}",
     ], output
     wait_gone(worker_pid)
 
@@ -174,7 +174,7 @@ def test_tcl_expect_runs_the_readme_example(tmp_path: Path) -> None:
     assert result.returncode == 0, output + result.stderr.decode()
     lines = output.replace("\r\n", "\n").splitlines()
     assert lines[:3] == ["ping -> pong", "set-state 5 -> new state: 5", "get-state -> state: 5"]
-    assert lines[3].startswith("whoami -> kind: thread, pid: ")
+    assert lines[3].startswith("whoami -> pid ")
 
 
 class _Collect:

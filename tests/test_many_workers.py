@@ -312,7 +312,7 @@ async def test_the_shell_spawns_routes_and_tags_every_answer_with_its_worker() -
             f"[p process {p.pid}]",
             f"[a asyncio {os.getpid()}]",
         ):
-            await d.wait_for_text(f"{tag} kind: ")
+            await d.wait_for_text(f"{tag} pid ")
         d.type("@p,a set-state 7\r")
         await d.wait_for_text(f"[p process {p.pid}] new state: 7")
         await d.wait_for_text(f"[a asyncio {os.getpid()}] new state: 7")
@@ -403,7 +403,7 @@ def test_plain_mode_prints_every_answer_of_a_line_before_reading_the_next(tmp_pa
             f"[a asyncio {done_pid(out)}] slept 0.2 s",
         ]
     ), out
-    assert sorted(line.split(" kind: ")[0] for line in sections[4].splitlines()) == [
+    assert sorted(line.split(" pid ")[0] for line in sections[4].splitlines()) == [
         f"[a asyncio {done_pid(out)}]",
         f"[p process {p}]",
     ]

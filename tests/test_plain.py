@@ -280,7 +280,7 @@ def test_restart_compares_start_methods_without_relaunching_the_console(tmp_path
     )
     done = run_doer(["--kind", "process"], tmp_path, stdin=lines)
     out = done.stdout.decode()
-    methods = re.findall(r"kind: process, pid: \d+, .* start method: (\w+)", out)
+    methods = re.findall(r"\] pid \d+, .*, by (\w+), GIL", out)
     assert methods == ["spawn", "spawn", "forkserver"], out
     assert "error: --start-method applies to process workers, not to a thread" in out
     assert "error: no start method 'nope': choose fork or spawn or forkserver" in out

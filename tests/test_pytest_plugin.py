@@ -35,7 +35,7 @@ def test_doer_console_gives_each_line_s_answers(
     assert console.kind == "process"
     assert console.answer("get-state") == "state: 42"
     assert console.answer("nonsense") == "unknown message nonsense"
-    assert console.ask("whoami")[0].startswith(f"[w1 process {console.worker_pid}] kind: process")
+    assert console.ask("whoami")[0].startswith(f"[w1 process {console.worker_pid}] pid ")
     assert console.ask(".wait") == ["wait: on"]
 
 

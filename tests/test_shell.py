@@ -186,7 +186,7 @@ def test_completion_offers_messages_and_dot_commands_at_the_start_of_a_line() ->
     )
     assert set(completions(console, ".")) == set(COMMANDS)
     assert completions(console, ".wait ") == ["on", "off"]
-    assert completions(console, "se") == ["set-state"]
+    assert completions(console, "se") == ["set-state", "segfault"]
 
 
 def test_completion_offers_the_kinds_after_restart() -> None:

@@ -13,6 +13,7 @@ import math
 import os
 import pickle
 import queue
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -29,7 +30,7 @@ from doer.protocol import (
     UnreadableRequest,
 )
 from doer.render import record_text
-from doer.worker import BUILTIN_HANDLERS, BUILTIN_MESSAGES, AsyncDoer, Doer, Handler
+from doer.worker import BUILTIN_HANDLERS, BUILTIN_MESSAGES, AsyncDoer, Doer, Handler, gil_text
 from handlers import HANDLERS
 
 
@@ -148,20 +149,28 @@ def test_each_message_gets_its_reply(message: Any, reply: str) -> None:
     assert answers(run_doer(message)) == [Reply(1, reply, answers_state(message))]
 
 
-def test_whoami_names_the_kind_pid_thread_and_start_method() -> None:
+def test_whoami_names_the_pid_the_thread_the_start_method_and_the_gil() -> None:
     [reply] = answers(run_doer("whoami", kind="process", start_method="forkserver"))
 
     thread = threading.current_thread()
     assert reply.value == (
-        f"kind: process, pid: {os.getpid()}, parent pid: {os.getppid()}, "
-        f"thread: {thread.name} (tid {threading.get_native_id()}), start method: forkserver"
+        f"pid {os.getpid()}, ppid {os.getppid()}, "
+        f"thread {thread.name} {threading.get_native_id()}, by forkserver, GIL on"
     )
+
+
+@pytest.mark.parametrize(("is_enabled", "said"), [(True, "GIL on"), (False, "GIL off: ")])
+def test_whoami_says_when_the_gil_is_off(
+    monkeypatch: pytest.MonkeyPatch, is_enabled: bool, said: str
+) -> None:
+    monkeypatch.setattr(sys, "_is_gil_enabled", lambda: is_enabled, raising=False)
+    assert gil_text().startswith(said)
 
 
 def test_whoami_says_a_thread_has_no_start_method() -> None:
     [reply] = answers(run_doer("whoami"))
 
-    assert reply.value.endswith("start method: none (a thread)")
+    assert " by " not in reply.value and reply.value.endswith(", GIL on")
 
 
 def test_a_handler_that_raises_becomes_a_failure_naming_the_exception_and_the_loop_goes_on() -> (
@@ -211,7 +220,10 @@ def test_handlers_passed_in_extend_and_replace_the_builtin_ones() -> None:
 
 def test_the_builtin_messages_are_the_handlers_and_exit() -> None:
     assert set(BUILTIN_MESSAGES) == {*BUILTIN_HANDLERS, "exit"}
-    assert set(BUILTIN_HANDLERS) == {"ping", "set-state", "get-state", "whoami", "sleep"}
+    assert set(BUILTIN_HANDLERS) == {
+        *("ping", "set-state", "get-state", "whoami", "sleep"),
+        *("incr", "race", "work", "crash", "die", "segfault", "inherited", "get-lock"),
+    }
 
 
 def test_a_reply_that_cannot_be_sent_becomes_a_failure_saying_so() -> None:
@@ -347,7 +359,7 @@ async def test_an_async_doer_runs_the_recipe_and_names_its_task() -> None:
     )
     task = asyncio.current_task()
     assert task is not None
-    assert f", task: {task.get_name()}, start method: none (a task)" in whoami.value
+    assert whoami.value.endswith(f", task {task.get_name()}, GIL on")
     assert ended == Ended(5, "hola!", os.getpid(), "")
 
 

@@ -28,6 +28,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from doer.lessons import LESSON_HANDLERS
 from doer.protocol import (
     OLDEST_PENDING,
     Ended,
@@ -264,18 +265,30 @@ def get_state(doer: Doer) -> str:
 
 
 def whoami(doer: Doer) -> str:
-    thread = threading.current_thread()
+    """``pid 4250, ppid 4242, thread MainThread 4250, by fork, GIL on``: where it runs.
+
+    Short enough, with its tag, for a line of 80 columns: the tag names the kind.
+    The thread's id is the operating system's (``ps -L``): a process's main
+    thread has the process's pid.
+    """
     task = _current_task_name()
-    return (
-        f"kind: {doer.kind}, pid: {os.getpid()}, parent pid: {os.getppid()}, "
-        f"thread: {thread.name} (tid {threading.get_native_id()}), "
-        + (f"task: {task}, " if task else "")
-        + f"start method: {doer.start_method or f'none (a {_unit(doer.kind)})'}"
-    )
+    where = [
+        f"pid {os.getpid()}",
+        f"ppid {os.getppid()}",
+        f"thread {threading.current_thread().name} {threading.get_native_id()}",
+        *([f"task {task}"] if task else []),
+        *([f"by {doer.start_method}"] if doer.start_method else []),
+        gil_text(),
+    ]
+    return ", ".join(where)
 
 
-def _unit(kind: str) -> str:
-    return "task" if kind == "asyncio" else kind
+def gil_text() -> str:
+    """``GIL on``, or ``GIL off`` on a free-threaded Python (3.13t and later can tell)."""
+    is_enabled = getattr(sys, "_is_gil_enabled", None)
+    if is_enabled is None or is_enabled():
+        return "GIL on"
+    return "GIL off: threads run in parallel"
 
 
 def _current_task_name() -> str | None:
@@ -320,6 +333,7 @@ BUILTIN_HANDLERS: dict[str, Handler] = {
     "get-state": get_state,
     "whoami": whoami,
     "sleep": sleep,
+    **LESSON_HANDLERS,
 }
 """The messages every worker understands, besides ``exit`` (handled by the loop)."""
 

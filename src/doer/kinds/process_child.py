@@ -24,7 +24,7 @@ from doer.protocol import Request, UnreadableRequest, decode, encode
 from doer.worker import Doer, Handler
 
 #: Exit status of a process worker that found its console gone.
-EXIT_CONSOLE_GONE = 3
+EXIT_CONSOLE_GONE = 4  # not 3: that is what a worker told to die exits with
 
 #: The console's ends of every process worker's pipes. A forked worker closes
 #: them: holding the write end of its own request pipe, it would never see

@@ -32,6 +32,7 @@ class ThreadLink:
     def __init__(self, name: str, state: Any, handlers: Mapping[str, Handler] | None) -> None:
         self.name = name
         self.pid = os.getpid()
+        self._uncaught: BaseException | None = None  # what ended the loop, if it raised
         self._requests: queue.Queue[Request] = queue.Queue()
         self._responses: queue.Queue[Any] = queue.Queue()
         doer = Doer(self._requests.get, self._responses.put, state, handlers=handlers)
@@ -43,6 +44,10 @@ class ThreadLink:
     def _run(self, doer: Doer) -> None:
         try:
             doer.run()
+        except BaseException as exc:
+            # Kept for end_reason(), not raised: an uncaught exception in a thread
+            # is printed by threading.excepthook, over the prompt.
+            self._uncaught = exc
         finally:
             self._responses.put(_GONE)
 
@@ -70,6 +75,10 @@ class ThreadLink:
         return False
 
     def end_reason(self) -> str:
+        self._thread.join(1.0)  # its end was just put on the queue: it is ending
+        if self._uncaught is not None:
+            error = self._uncaught
+            return f"its thread ended on an uncaught {type(error).__name__}: {error}"
         return "the worker thread stopped" if not self.is_alive() else "the worker thread hangs"
 
     def release(self) -> None:
