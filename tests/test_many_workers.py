@@ -217,7 +217,8 @@ def test_the_workers_table_has_a_row_per_worker_and_marks_the_current_one(
     header, *rows = [plain(line) for line in console.table("")]
 
     assert header.split() == [
-        "name", "kind", "pid", "status", "state", "pending", "start", "ready", "thread", "task",
+        "name", "kind", "pid", "status", "last", "state", "pending", "start", "ready", "thread",
+        "task",
     ]  # fmt: skip
     assert [row[:2] for row in rows] == ["  ", "* ", "  "]
     assert rows[0].split()[:7] == ["w1", "thread", str(os.getpid()), "running", "42", "0", "-"]
@@ -322,7 +323,7 @@ async def test_the_shell_spawns_routes_and_tags_every_answer_with_its_worker() -
         await d.wait_for_text("lines go to p now")
         assert d.shell.prompt()[0][1] == f"doer p process {p.pid}> "
         toolbar = "".join(text for _, text in d.shell.toolbar())
-        assert f" p process {p.pid} (alive) · state: 7 · running: 3 · pending: 0 " in toolbar
+        assert f" p process {p.pid} (alive) · last state: 7 · running: 3 · pending: 0 " in toolbar
 
         d.type(".workers\r")
         await d.wait_for_text("* p    process")

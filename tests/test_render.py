@@ -76,10 +76,12 @@ def test_the_console_s_own_lines() -> None:
 
 def test_the_status_line_says_everything_about_the_worker() -> None:
     line = status_line(P1, True, "hola", 2, "spawn")
-    assert plain(line) == "[p1 process 4242] alive, start method spawn, state: hola, pending: 2"
+    assert plain(line) == (
+        "[p1 process 4242] alive, start method spawn, last state: hola, pending: 2"
+    )
     assert line[1][0] == "class:reply"
     ended = plain(status_line(Shown("w2", "thread", 17), False, [1], 0, None))
-    assert ended == "[w2 thread 17] ended, state: [1], pending: 0"
+    assert ended == "[w2 thread 17] ended, last state: [1], pending: 0"
 
 
 def test_every_help_line_fits_an_80_column_screen() -> None:

@@ -21,7 +21,7 @@ import threading
 import time
 from typing import Any
 
-from doer.protocol import message_text
+from doer.protocol import value_text
 
 #: Added to by ``incr`` and ``race``: one counter per process.
 COUNTER = 0
@@ -192,7 +192,7 @@ def segfault(doer: Any) -> str:
 
 def inherited(doer: Any) -> str:
     """What this worker sees of the console's ``.mark``, and why."""
-    seen = "not set" if MARK is None else f"mark: {message_text(MARK)}"
+    seen = "not set" if MARK is None else f"mark: {value_text(MARK)}"
     if doer.kind != "process":
         return f"{seen} (live: the console's own memory)"
     if doer.start_method == "fork":

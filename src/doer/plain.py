@@ -93,6 +93,12 @@ class PlainRunner:
         self.ok = False
         self.write(error_line(text, about))
 
+    def late(self, worker: Worker, pending: Pending, error: TimeoutError) -> None:
+        """Say that ``pending`` has no answer yet: news, not an error (the status counts it)."""
+        self.ok = False
+        self.write(note_line(f"{error}; its answer is printed when it comes", worker))
+        self._late.append((worker, pending))
+
     def run(self, lines: Iterable[bytes]) -> int:
         """Carry out every line; return the exit status."""
         self.write(creating_line())
@@ -195,8 +201,7 @@ class PlainRunner:
                 self.wait_for(pending, max(deadline - time.monotonic(), 0))
                 answered.append((worker, pending))
             except TimeoutError as exc:
-                self.fail(str(exc), worker)
-                self._late.append((worker, pending))
+                self.late(worker, pending, exc)
         self._print_late_answers()  # answers come in order: any late ones came first
         for worker, pending in sorted(answered, key=lambda sent: sent[1].arrival):
             self._show(worker, pending.wait(0))
@@ -208,8 +213,7 @@ class PlainRunner:
         try:
             record = self.wait_for(pending)
         except TimeoutError as exc:
-            self.fail(str(exc))
-            self._late.append((worker, pending))
+            self.late(worker, pending, exc)
             return
         self._print_late_answers()  # answers come in order: any late ones came first
         self._show(worker, record)

@@ -223,6 +223,16 @@ def message_text(message: Any) -> str:
     return message if isinstance(message, str) else safe_repr(message)
 
 
+def value_text(value: Any) -> str:
+    """A value as a person reads it, with its type visible where a word would hide it.
+
+    A string is bare when typing it bare gives that string back (``hola!``);
+    otherwise it is quoted, so ``'42'`` (a string) does not look like ``42``
+    (a number), nor ``'a b'`` like two words. Anything else is its repr.
+    """
+    return _typed(value)
+
+
 def safe_repr(value: Any) -> str:
     """``repr(value)``, or a short note if it cannot be made.
 

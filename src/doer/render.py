@@ -22,6 +22,7 @@ from doer.protocol import (
     Started,
     message_text,
     printable,
+    value_text,
 )
 
 Fragments = list[tuple[str, str]]
@@ -32,8 +33,9 @@ STYLES = {
     "reply": "",
     "event": "#5faf5f bold",
     "error": "#d75f5f bold",
-    "note": "#8a8a8a italic",
-    "echo": "#8a8a8a",
+    # Notes and echoes in the terminal's own colour: grey italics fade on a projector.
+    "note": "",
+    "echo": "",
     "elided": "#8a8a8a italic",  # the note that stands for the hidden part of a long line
     "prompt": "bold",
     "toolbar": "reverse",
@@ -91,8 +93,11 @@ def error_line(text: str, about: Tagged | None = None, *, replaced: bool = False
     return line if about is None else [("class:tag", tag(about, replaced=replaced) + " "), *line]
 
 
-def note_line(text: str) -> Fragments:
-    return [("class:note", printable(text))]
+def note_line(text: str, about: Tagged | None = None, *, replaced: bool = False) -> Fragments:
+    """A line of news from the console (not an error), tagged with the worker it is
+    ``about``, if any."""
+    line = [("class:note", printable(text))]
+    return line if about is None else [("class:tag", tag(about, replaced=replaced) + " "), *line]
 
 
 def echo_line(line: str) -> Fragments:
@@ -127,7 +132,7 @@ def status_line(
     """One worker's line in ``.status``: ``[w1 process 4242] alive, start method spawn, ...``."""
     how = f", start method {start_method}" if start_method else ""
     life = "alive" if alive else "ended"
-    text = f"{life}{how}, state: {shown_value(state)}, pending: {pending}"
+    text = f"{life}{how}, last state: {shown_value(state)}, pending: {pending}"
     return [("class:tag", tag(worker) + " "), ("class:reply", printable(text))]
 
 
@@ -154,7 +159,7 @@ WORKERS_HEADER = (
     "kind",
     "pid",
     "status",
-    "state",
+    "last state",
     "pending",
     "start",
     "ready",
@@ -210,7 +215,7 @@ def _worker_cells(worker: Listed, replaced: bool) -> tuple[str, ...]:
         worker.kind,
         str(worker.pid),
         clipped(life_text(worker.started, worker.ended), 28),
-        clipped(message_text(worker.state), 16),
+        clipped(value_text(worker.state), 16),
         str(worker.pending),
         worker.start_method or "-",
         ready,
@@ -274,5 +279,5 @@ def record_text(record: Record) -> str:
 
 
 def shown_value(value: Any, limit: int = SHOWN_CHARS) -> str:
-    """A state or message as a person reads it: :func:`message_text`, shortened."""
-    return shorten(message_text(value), limit)
+    """A state as a person reads it, its type visible (:func:`value_text`), shortened."""
+    return shorten(value_text(value), limit)

@@ -74,8 +74,8 @@ from doer.protocol import (
     Record,
     Reply,
     Started,
-    message_text,
     printable,
+    value_text,
 )
 from doer.render import (
     STYLES,
@@ -263,8 +263,12 @@ class Shell:
         if worker is None:
             return FormattedText([("class:toolbar", f" no worker · {totals}")])
         life = "alive" if worker.ended is None else "ended"
-        state = clipped(message_text(worker.state), 16)  # the toolbar is one row of 80
-        text = f" {worker.name} {worker.kind} {worker.pid} ({life}) · state: {state} · {totals}"
+        # "last": the state the worker last reported, which for a process is not
+        # in the console's memory (.peek shows what is).
+        state = clipped(value_text(worker.state), 16)  # the toolbar is one row of 80
+        text = (
+            f" {worker.name} {worker.kind} {worker.pid} ({life}) · last state: {state} · {totals}"
+        )
         return FormattedText([("class:toolbar", printable(text))])
 
     def print(self, fragments: Fragments) -> None:
@@ -440,7 +444,8 @@ class Shell:
         text = f"no answer to {pending.summary()} within {self.console.settings.timeout:g} s;" + (
             " still waiting" if replaced else " still waiting (.restart replaces the worker)"
         )
-        self.print(error_line(text, worker, replaced=replaced))
+        # News, not an error: a long sleep is late on purpose (plain mode's status counts it).
+        self.print(note_line(text, worker, replaced=replaced))
 
     async def command(self, command: Command) -> bool:
         """Carry out a dot-command; False when the shell should leave."""

@@ -38,6 +38,7 @@ from doer.protocol import (
     Started,
     UnreadableRequest,
     message_text,
+    value_text,
 )
 
 Handler = Callable[..., Any]
@@ -257,11 +258,11 @@ def ping(doer: Doer) -> str:
 
 def set_state(doer: Doer, value: Any) -> str:
     doer.state = value
-    return f"new state: {message_text(value)}"
+    return f"new state: {value_text(value)}"
 
 
 def get_state(doer: Doer) -> str:
-    return f"state: {message_text(doer.state)}"
+    return f"state: {value_text(doer.state)}"
 
 
 def whoami(doer: Doer) -> str:
