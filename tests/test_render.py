@@ -84,11 +84,24 @@ def test_the_status_line_says_everything_about_the_worker() -> None:
     assert ended == "[w2 thread 17] ended, last state: [1], pending: 0"
 
 
-def test_every_help_line_fits_an_80_column_screen() -> None:
+@pytest.mark.parametrize("part", ["", "messages", "commands", "lessons"])
+def test_every_part_of_help_fits_an_80_by_24_screen(part: str) -> None:
     from doer.console import Console, Settings
 
-    lines = [plain(line) for line in Console(Settings()).help_lines()]
+    lines = [plain(line) for line in Console(Settings()).help_lines(part)]
     assert all(len(line) < 80 for line in lines), [line for line in lines if len(line) >= 80]
+    if part:  # the whole of .help is the parts together, and scrolls
+        assert len(lines) < 24, len(lines)
+
+
+def test_help_lessons_names_only_messages_and_commands_that_exist() -> None:
+    from doer.console import COMMANDS, LESSONS, MESSAGE_HELP
+
+    words = {usage.split()[0] for usage in MESSAGE_HELP} | set(COMMANDS)
+    for _, typed in LESSONS:
+        for line in typed.split(", "):
+            first = line.split()[1] if line.startswith("@") else line.split()[0]
+            assert first in words, line
 
 
 def test_every_command_names_a_method_of_the_console_that_carries_it_out() -> None:

@@ -49,11 +49,6 @@ Listener = Callable[["Worker", Record], None]
 
 _UNSET: Any = object()
 
-#: Stamps answers in the order they arrive, across every worker: a line sent to
-#: several workers prints its answers in that order (:attr:`Pending.arrival`).
-#: ``next()`` on a count is atomic in CPython, and costs tens of nanoseconds.
-_arrivals = itertools.count(1)
-
 
 class WorkerError(Exception):
     """The worker answered a request with an error (a handler raised, say)."""
@@ -71,7 +66,17 @@ class Pending:
     hot path of the whole console.
     """
 
-    __slots__ = ("_blocks_its_loop", "_done", "_record", "arrival", "message", "request_id")
+    __slots__ = (
+        "_blocks_its_loop",
+        "_done",
+        "_record",
+        "answered_at",
+        "bytes_back",
+        "bytes_out",
+        "message",
+        "request_id",
+        "sent_at",
+    )
 
     def __init__(
         self, request_id: int, message: Any, blocks_its_loop: Callable[[], bool] | None = None
@@ -82,8 +87,14 @@ class Pending:
         # waiting would block the loop the answer needs. None for other kinds.
         self._blocks_its_loop = blocks_its_loop
         self._record: Any = _UNSET
-        #: When the answer came, as a rank among every answer in this process (0: not yet).
-        self.arrival = 0
+        #: When it was sent and when its answer came (``time.perf_counter()``; 0: not
+        #: yet): a line sent to several workers prints its answers in that order,
+        #: and ``.trace`` shows the round trip.
+        self.sent_at = time.perf_counter()
+        self.answered_at = 0.0
+        #: Its size pickled, and its answer's (None: not pickled, for a thread or task).
+        self.bytes_out: int | None = None
+        self.bytes_back: int | None = None
         self._done = threading.Lock()
         self._done.acquire()
 
@@ -102,7 +113,7 @@ class Pending:
 
     def resolve(self, record: Reply | Failure | Ended) -> None:
         """Give this request its answer. Called once, by the reply reader."""
-        self.arrival = next(_arrivals)
+        self.answered_at = time.perf_counter()
         self._record = record
         self._done.release()
 
@@ -262,21 +273,23 @@ class Worker:
 
     # --- talking to it ----------------------------------------------------------
 
-    def tell(self, message: Any) -> Pending:
+    def tell(self, message: Any, *, timed: bool = False) -> Pending:
         """Send ``message`` without waiting; its answer arrives on the returned Pending.
+
+        ``timed``: the reply says when its handler started and ended (``Reply.times``).
 
         Raises:
             WorkerGone: the worker has ended or died.
             ValueError: the message could not be sent (it does not pickle).
         """
         try:
-            return self._send(message)
+            return self._send(message, timed)
         finally:
             # Its answer may come at any time, so the reply reader must be running
             # (it also keeps both pipes flowing when many requests are in flight).
             self._replies.start()
 
-    def _send(self, message: Any) -> Pending:
+    def _send(self, message: Any, timed: bool = False) -> Pending:
         with self._send_lock:
             with self._lock:
                 if self.ended is not None:
@@ -285,7 +298,7 @@ class Worker:
                 pending = Pending(next(self._ids), message, blocks)
                 self._pending[pending.request_id] = pending
             try:
-                self._link.send(Request(pending.request_id, message))
+                pending.bytes_out = self._link.send(Request(pending.request_id, message, timed))
             except Exception as exc:
                 with self._lock:
                     self._pending.pop(pending.request_id, None)
@@ -386,6 +399,15 @@ class Worker:
         except WorkerGone:
             self._replies.start()  # it reads the end of a worker that has gone
 
+    def peek(self) -> tuple[bool, Any]:
+        """``(live, state)`` without asking the worker: see :meth:`doer.kinds.Link.peek`."""
+        return self._link.peek()
+
+    @property
+    def transport(self) -> str:
+        """The queue or pipe its records travel on: ``queue.Queue``, ``Pipe``..."""
+        return self._link.transport
+
     def kill(self) -> bool:
         """Kill a process worker at once (SIGKILL), or cancel an asyncio task (at its
         next ``await``). Returns False for a thread: it cannot be killed."""
@@ -426,6 +448,7 @@ class Worker:
         if type(record) is Reply and record.state:
             self.state = record.state[0]
         if pending is not None:
+            pending.bytes_back = self._link.received_bytes  # read by this thread, just now
             pending.resolve(record)
         self._notify(record)
 

@@ -15,20 +15,78 @@ import weakref
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from doer import lessons
 from doer.client import Listener, Pending, Worker, WorkerGone, start, stop_all
 from doer.kinds import KINDS, START_METHODS
-from doer.protocol import ParseError, Record, parse_line
-from doer.render import Fragments, gone_text, note_line, status_line, workers_table
+from doer.protocol import ParseError, Record, message_summary, parse_line
+from doer.render import (
+    Fragments,
+    gone_text,
+    mark_line,
+    note_line,
+    peek_lines,
+    status_line,
+    timeline_lines,
+    workers_table,
+)
 from doer.worker import BUILTIN_MESSAGES, Handler
 
 MESSAGE_HELP: dict[str, str] = {
     "ping": "the worker answers pong",
     "set-state V": "set the state to V (a Python literal or a word)",
     "get-state": "show the worker's state",
-    "whoami": "kind, pid, parent pid, thread, task, start method",
+    "whoami": "pid, parent pid, thread, task, start method, GIL",
     "sleep S": "sleep S seconds, then answer (later messages wait)",
     "exit": "end the worker (its end event shows state and pid)",
+    "incr": "add 1 to a global counter of the worker's module",
+    "race N [lock]": "N unguarded increments of it (lock: under a lock)",
+    "work [N]": "N steps of arithmetic (about 1 s): wall and CPU time",
+    "crash": "raise in the handler: an error answer; it lives on",
+    "die": "end the worker abruptly (a process exits, status 3)",
+    "segfault": "crash a process with SIGSEGV (threads, tasks refuse)",
+    "inherited": "what the worker sees of the console's .mark",
+    "get-lock": "answer a threading.Lock (a process cannot pickle it)",
 }
+
+#: The lessons of ``.help lessons``: the idea, then the lines to type. They
+#: assume threads t1 and t2, processes p1 and p2 and a task a (:data:`LESSON_SETUP`).
+LESSONS: list[tuple[str, str]] = [
+    ("pids: threads and tasks are in the console's process", "@all whoami"),
+    (
+        "memory: a thread's state is live; a process's, a copy",
+        "@t1,p1 set-state 7, .peek t1, .peek p1",
+    ),
+    ("globals: one counter per process", "@t1,t2 incr, @p1,p2 incr"),
+    (
+        "a race: threads lose updates; a lock stops it",
+        "@t1,t2 race 100000, @t1,t2 race 100000 lock",
+    ),
+    (
+        "the GIL: threads take turns, processes run at once",
+        "@t1,t2 work, .timeline, @p1,p2 work, .timeline",
+    ),
+    ("an event loop: blocking freezes it, awaiting does not", "@a work, @a sleep 2"),
+    (
+        "start methods: how long each takes to start",
+        ".spawn f process --start-method fork, .workers",
+    ),
+    ("inheritance: live, copied at fork, or nothing", ".mark 5, @all inherited"),
+    ("crossing a process boundary: pickled bytes", ".trace on, @all ping, @p1 get-lock"),
+    (
+        "crashes: an error, a death, a refusal",
+        "crash, @p1 die, @t1 die, @p2 segfault, @t2 segfault",
+    ),
+    ("killing: a process dies, a task is cancelled, a thread not", ".kill f, .kill a, .kill t2"),
+]
+
+#: The workers the lessons talk to.
+LESSON_SETUP = [
+    ".spawn t1 thread",
+    ".spawn t2 thread",
+    ".spawn p1 process",
+    ".spawn p2 process",
+    ".spawn a asyncio",
+]
 
 ROUTING_HELP: dict[str, str] = {
     "@NAME LINE": "send LINE to worker NAME only (@a,b LINE: to a and b)",
@@ -105,6 +163,10 @@ COMMANDS: dict[str, Spec] = {
     ),
     ".workers": Spec(".workers", "a table of the workers; * marks the current one", "table"),
     ".use": Spec(".use NAME", "make NAME the current worker: bare lines go to it", "use"),
+    ".peek": Spec(".peek [NAME]", "a worker's state, read from the console's memory", "peek"),
+    ".mark": Spec(".mark [VALUE]", "set a global in the console (inherited reads it)", "mark"),
+    ".timeline": Spec(".timeline", "when the last line ran on each worker, as bars", "timeline"),
+    ".trace": Spec(".trace [on|off]", "on: how each message crossed: queue, bytes, time", "trace"),
     ".status": Spec(
         ".status [NAME]", "show a worker: kind, pid, state, pending requests", "status_lines"
     ),
@@ -161,6 +223,14 @@ def state_value(text: str) -> Any:
     except ValueError:
         return text
     return message[1] if isinstance(message, tuple) and len(message) == 2 else text
+
+
+class Run(NamedTuple):
+    """The last line sent to workers, for ``.timeline``: how it was typed, and each
+    worker it went to with its pending answer."""
+
+    line: str
+    sent: list[tuple[Worker, Pending]]
 
 
 class Message(NamedTuple):
@@ -257,6 +327,8 @@ class Settings:
         self.wait = wait
         #: The worker's name (``--name``): every line it prints is tagged with it.
         self.name = name
+        #: ``.trace on``: a line after each answer says how the message crossed.
+        self.trace = False
 
 
 class Console:
@@ -293,6 +365,8 @@ class Console:
         #: The front end that knows sets it.
         self.columns: Callable[[], int | None] = lambda: None
         self._left_behind: weakref.WeakSet[Worker] = weakref.WeakSet()
+        #: The last line sent to workers (``.timeline`` draws it).
+        self.last_run: Run | None = None
 
     @property
     def worker(self) -> Worker | None:
@@ -423,6 +497,34 @@ class Console:
         state = self.settings.state if state is _NO_STATE else state
         return Spawned(self.launch(name, kind, start_method, state))
 
+    def remember(self, message: Message, sent: list[tuple[Worker, Pending]]) -> None:
+        """Keep the line just sent, with its answers to come, for ``.timeline``."""
+        if sent:
+            to = f"@{','.join(message.to)} " if message.to else ""
+            self.last_run = Run(to + message_summary(message.message), sent)
+
+    def timeline(self, argument: str) -> list[Fragments]:
+        """Carry out ``.timeline``: the last line's handlers as bars on one time axis."""
+        run = self.last_run
+        if run is None:
+            return [note_line("no line sent yet: .timeline draws the last one (@all work, say)")]
+        rows = [
+            (worker, pending.wait(0) if pending.done() else None) for worker, pending in run.sent
+        ]
+        return timeline_lines(run.line, rows, self.columns() or 80)
+
+    def peek(self, argument: str) -> list[Fragments]:
+        """Carry out ``.peek [NAME]``: no message is sent."""
+        worker = self.named(argument)
+        live, state = worker.peek()
+        return peek_lines(worker, live, state, lessons.COUNTER)
+
+    def mark(self, argument: str) -> list[Fragments]:
+        """Carry out ``.mark [VALUE]``: set (or show) the global ``inherited`` reads."""
+        if argument:
+            lessons.MARK = state_value(argument)
+        return [mark_line(lessons.MARK)]
+
     def use(self, argument: str) -> list[Fragments]:
         """Carry out ``.use NAME``: bare lines go to NAME from now on."""
         if not argument:
@@ -548,6 +650,14 @@ class Console:
     def timeout_lines(self, argument: str) -> list[Fragments]:
         return [note_line(f"timeout: {self.set_timeout(argument):g} s")]
 
+    def trace(self, argument: str) -> list[Fragments]:
+        """Carry out ``.trace [on|off]``."""
+        if argument:
+            if argument not in ("on", "off"):
+                raise ValueError(f".trace takes on or off, not {argument}")
+            self.settings.trace = argument == "on"
+        return [note_line(f"trace: {'on' if self.settings.trace else 'off'}")]
+
     def wait_lines(self, argument: str) -> list[Fragments]:
         return [note_line(f"wait: {'on' if self.set_wait(argument) else 'off'}")]
 
@@ -585,13 +695,33 @@ class Console:
         return f"doer {worker.name} {worker.kind} {worker.pid}> "
 
     def help_lines(self, argument: str = "") -> list[Fragments]:
+        """Carry out ``.help [messages|commands|lessons]``; each part fits 80x24."""
+        parts = {
+            "messages": self._message_help,
+            "commands": self._command_help,
+            "lessons": _lesson_help,
+        }
+        if argument and argument not in parts:
+            raise ValueError(f".help takes {', '.join(parts)} or nothing, not {argument}")
+        if argument:
+            return parts[argument]()
         lines = [note_line("Type a message for the worker, or a command for the console.")]
+        lines += self._message_help() + self._command_help()
+        lines.append(note_line("The lessons, with the lines to type: .help lessons"))
+        return lines
+
+    def _message_help(self) -> list[Fragments]:
+        lines = [note_line("Messages (to the current worker, or to the workers after @):")]
         lines += [note_line(f"  {name:<23} {text}") for name, text in MESSAGE_HELP.items()]
         extra = sorted(set(self.settings.handlers) - set(BUILTIN_MESSAGES))
         lines += [note_line(f"  {name:<23} (a handler of this console)") for name in extra]
         lines += [note_line(f"  {usage:<23} {text}") for usage, text in ROUTING_HELP.items()]
-        lines += [note_line(f"  {spec.usage:<23} {spec.help}") for spec in COMMANDS.values()]
         lines.append(note_line("Anything else is sent as it is; the worker answers unknown."))
+        return lines
+
+    def _command_help(self) -> list[Fragments]:
+        lines = [note_line("Commands (for the console; NAME is the current worker if left out):")]
+        lines += [note_line(f"  {spec.usage:<23} {spec.help}") for spec in COMMANDS.values()]
         return lines
 
     def status_lines(self, argument: str = "") -> list[Fragments]:
@@ -666,6 +796,17 @@ def _one_kind(words: list[str], default: str, verb: str) -> str:
     if kind not in KINDS:
         raise ValueError(f"cannot {verb} as {kind!r}: choose {' or '.join(KINDS)}")
     return kind
+
+
+def _lesson_help() -> list[Fragments]:
+    """``.help lessons``: each lesson's idea, and under it the lines to type."""
+    lines = [
+        note_line("Lessons; first .spawn t1 thread, t2 thread, p1 process, p2 process, a asyncio")
+    ]
+    for number, (idea, typed) in enumerate(LESSONS, 1):
+        lines.append(note_line(f"{number:>2} {idea}"))
+        lines.append(note_line(f"     {typed}"))
+    return lines
 
 
 def prompt_argument(argument: str) -> str | None:

@@ -40,6 +40,7 @@ from doer.render import (
     plain,
     record_line,
     stuck_text,
+    trace_line,
 )
 
 EXIT_OK = 0
@@ -186,11 +187,12 @@ class PlainRunner:
         sent: list[tuple[Worker, Pending]] = []
         for worker in workers:
             try:
-                sent.append((worker, worker.tell(message.message)))
+                sent.append((worker, worker.tell(message.message, timed=True)))
             except WorkerGone:
                 self.fail(self.console.gone_text(worker))
             except ValueError as exc:  # it does not pickle: for a process, not for a thread
                 self.fail(str(exc), worker if len(workers) > 1 else None)
+        self.console.remember(message, sent)
         if len(sent) == 1:  # the common case, and the hot path: no sorting
             self._answer(*sent[0])
             return
@@ -203,8 +205,9 @@ class PlainRunner:
             except TimeoutError as exc:
                 self.late(worker, pending, exc)
         self._print_late_answers()  # answers come in order: any late ones came first
-        for worker, pending in sorted(answered, key=lambda sent: sent[1].arrival):
+        for worker, pending in sorted(answered, key=lambda sent: sent[1].answered_at):
             self._show(worker, pending.wait(0))
+            self._trace(worker, pending)
         for worker, _ in sent:
             self._report_end(worker)
 
@@ -217,7 +220,13 @@ class PlainRunner:
             return
         self._print_late_answers()  # answers come in order: any late ones came first
         self._show(worker, record)
+        self._trace(worker, pending)
         self._report_end(worker)
+
+    def _trace(self, worker: Worker, pending: Pending) -> None:
+        """With ``.trace on``, say how the request crossed to the worker and back."""
+        if self.console.settings.trace:
+            self.write(trace_line(worker, worker.transport, pending))
 
     def wait_for(self, pending: Pending, timeout: float | None = None) -> Record:
         """The answer to ``pending``.

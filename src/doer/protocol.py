@@ -28,10 +28,15 @@ MAX_LINE_CHARS = 64 * 1024
 
 
 class Request(NamedTuple):
-    """A message for the worker, with the id its answer will carry."""
+    """A message for the worker, with the id its answer will carry.
+
+    ``timed``: the reply is to say when its handler started and ended
+    (the console's lines are timed, for ``.timeline``).
+    """
 
     id: int
     message: Any
+    timed: bool = False
 
 
 class Reply(NamedTuple):
@@ -39,12 +44,15 @@ class Reply(NamedTuple):
 
     ``state`` is ``()`` when the handler left the worker's state alone and
     ``(new_state,)`` when it changed it, so the console can show the state
-    without asking for it.
+    without asking for it. ``times`` is ``(started, ended)`` on the machine's
+    monotonic clock (``time.monotonic()``, the same in every process) for a
+    timed request, ``()`` otherwise.
     """
 
     request_id: int
     value: Any
     state: tuple[Any, ...] = ()
+    times: tuple[float, ...] = ()
 
 
 class Failure(NamedTuple):

@@ -239,6 +239,128 @@ def life_text(started: Started | None, ended: Ended | Died | None) -> str:
     return "running" if started else "starting"
 
 
+def peek_lines(worker: Listed, live: bool, state: Any, counter: int) -> list[Fragments]:
+    """``.peek``: what the console's own memory holds of a worker, and why.
+
+    For a thread or a task that is the worker's live state; for a process, the
+    copy the console kept when it started it, which the process's own changes
+    never reach.
+    """
+    state_text = f"state: {shown_value(state, 40)}"
+    if live:
+        state_text += " (live: its memory is the console's)"
+        counter_text = f"counter: {counter} (the one the console, threads and tasks share)"
+    else:
+        said = "" if worker.state == state else f"; it last said {shown_value(worker.state, 20)}"
+        state_text += f" (the console's copy from its start{said})"
+        counter_text = f"counter: {counter} (the console's; the process counts its own)"
+    return [note_line(state_text, worker), note_line(counter_text, worker)]
+
+
+#: The widths of time one character of a timeline may stand for, in seconds: few
+#: and far apart, so that runs of 1 s and of 2 s get the same scale and their
+#: bars can be compared from one timeline to the next.
+_STEPS = [0.01, 0.05, 0.25, 1.0, 5.0, 25.0, 100.0]
+
+#: Eighths of a character, for the end of a bar.
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def timeline_lines(
+    line: str, rows: Sequence[tuple[Tagged, Record | None]], width: int = 80
+) -> list[Fragments]:
+    """``.timeline``: when each worker's handler ran, on one time axis.
+
+    ``rows`` pair each worker a line went to with its answer (None: not yet).
+    Bars start where the handler started and end where it ended (the times a
+    timed :class:`~doer.protocol.Reply` carries, on the machine's monotonic
+    clock), so handlers that ran side by side overlap and handlers that took
+    turns follow each other. One character is a fixed, round time (10 ms,
+    50 ms, 0.1 s...), so two timelines of similar runs can be compared by eye.
+    """
+    labels = [f"{worker.name} {worker.kind}" for worker, _ in rows]
+    label_width = max(map(len, labels), default=0) + 1
+    room = max(width - label_width - 10, 10)  # the bar, then "  12.34 s"
+    spans = [
+        record.times for _, record in rows if isinstance(record, Reply) and len(record.times) == 2
+    ]
+    if not spans:
+        return [note_line(f"timeline of {line}: no timed answer yet")]
+    start = min(began for began, _ in spans)
+    span = max(end for _, end in spans) - start
+    step = next((s for s in _STEPS if span / s <= room), _STEPS[-1])
+    lines = [note_line(f"timeline of {line} (one character: {_seconds(step)})")]
+    for label, (worker, record) in zip(labels, rows, strict=True):
+        lines.append(_timeline_row(label.ljust(label_width), worker, record, start, step))
+    lines.append(note_line(" " * label_width + _axis(step, span / step)))
+    return lines
+
+
+def _timeline_row(
+    label: str, worker: Tagged, record: Record | None, start: float, step: float
+) -> Fragments:
+    if not isinstance(record, Reply) or len(record.times) != 2:
+        why = "no answer yet" if record is None else "no time: " + record_text(record)
+        return [("class:tag", label), ("class:note", clipped(why, 60))]
+    began, ended = record.times
+    offset, length = (began - start) / step, (ended - began) / step
+    eighths = round((offset % 1 + length) * 8)  # the bar, from the first cell it touches
+    bar = " " * int(offset) + "█" * (eighths // 8) + _EIGHTHS[eighths % 8].strip()
+    took = ended - began
+    took_text = milliseconds(took) if took < 1 else f"{took:.2f} s"
+    return [("class:tag", label), ("class:event", bar or "▏"), ("", f"  {took_text}")]
+
+
+def _axis(step: float, length: float) -> str:
+    """Tick labels under bars of up to ``length`` characters, 10 characters apart."""
+    axis, tick = "", step * 10
+    for number in range(int(length // 10) + 2):
+        axis = axis.ljust(number * 10) + f"{number * tick:g} s"
+    return axis
+
+
+def _seconds(seconds: float) -> str:
+    return f"{seconds * 1000:g} ms" if seconds < 1 else f"{seconds:g} s"
+
+
+class Traced(Protocol):
+    """What ``.trace`` shows of one request (a :class:`~doer.client.Pending`)."""
+
+    request_id: int
+    sent_at: float
+    answered_at: float
+    bytes_out: int | None
+    bytes_back: int | None
+
+
+def trace_line(worker: Listed, transport: str, pending: Traced) -> Fragments:
+    """``.trace``: how one request crossed to its worker and back.
+
+    ``trace 3: Pipe, 52 B pickled there, 48 B back, in MainThread, 184 µs``.
+    The tag says which pid handled it; the line says on which queue or pipe,
+    how many bytes were pickled each way (none for a thread or a task: they
+    share the console's memory), in which thread, and the round trip.
+    """
+    if pending.bytes_out is None:
+        sizes = "not pickled (shared memory)"
+    else:
+        sizes = f"{pending.bytes_out} B pickled there, {pending.bytes_back or 0} B back"
+    thread = worker.started.thread_name if worker.started else "?"
+    took = max(pending.answered_at - pending.sent_at, 0.0)
+    took_text = f"{took * 1e6:.0f} µs" if took < 0.01 else milliseconds(took)
+    text = f"trace {pending.request_id}: {transport}, {sizes}, in {thread}, {took_text}"
+    return note_line(text, worker)
+
+
+def mark_line(mark: Any) -> Fragments:
+    """``.mark``: the value of the console's global, and what to do with it."""
+    if mark is None:
+        return note_line("mark: not set (.mark VALUE sets it; the message inherited reads it)")
+    return note_line(
+        f"mark: {shown_value(mark, 40)}, in the console's memory (try: @all inherited)"
+    )
+
+
 def plain(fragments: Fragments) -> str:
     """The text of ``fragments`` without styles (for plain mode and tests)."""
     return "".join(text for _, text in fragments)

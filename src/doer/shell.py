@@ -86,6 +86,7 @@ from doer.render import (
     note_line,
     record_line,
     stuck_text,
+    trace_line,
 )
 
 
@@ -235,6 +236,7 @@ class Shell:
         self.input_processors: list[Processor] = [LongLineView()]
         self._history_note: str | None = None
         self._held: list[Fragments] = []  # lines waiting for a cursor-position answer
+        self._traced: dict[tuple[Worker, int], Pending] = {}  # .trace on: sent, not answered
         if session is None:
             history, self._history_note = make_history()
             session = PromptSession(history=history)
@@ -329,6 +331,9 @@ class Shell:
         if isinstance(record, Reply | Failure):
             shown = self._answers_shown.get(worker, 0)
             self._answers_shown[worker] = max(shown, record.request_id)
+            traced = self._traced.pop((worker, record.request_id), None)
+            if traced is not None:
+                self.print(trace_line(worker, worker.transport, traced))
         elif isinstance(record, Started | Died):
             self._start_shown.add(worker)
         if self._waiter is not None and self._waiter[0]():
@@ -421,7 +426,7 @@ class Shell:
         sent = []
         for worker in workers:
             try:
-                pending = worker.tell(message.message)
+                pending = worker.tell(message.message, timed=True)
             except WorkerGone:
                 self.print(error_line(self.console.gone_text(worker)))
                 continue
@@ -429,12 +434,15 @@ class Shell:
                 self.print(error_line(str(exc), worker if len(workers) > 1 else None))
                 continue
             self._last_sent[worker] = pending.request_id
+            if self.console.settings.trace:
+                self._traced[worker, pending.request_id] = pending
             asyncio.get_running_loop().call_later(timeout, self.warn_if_late, worker, pending)
-            sent.append(worker)
+            sent.append((worker, pending))
+        self.console.remember(message, sent)
         self.session.app.invalidate()
         if self.console.settings.wait and sent:  # this line's answers are the last ones sent
             await self._wait_until(
-                lambda: all(self._all_answers_shown(worker) for worker in sent), timeout
+                lambda: all(self._all_answers_shown(worker) for worker, _ in sent), timeout
             )
 
     def warn_if_late(self, worker: Worker, pending: Pending) -> None:

@@ -114,13 +114,15 @@ class Doer:
     def answer(self, request: Request) -> Reply | Failure:
         """The reply to one request; a handler's exception becomes a Failure."""
         before = self.state
+        started = time.monotonic() if request.timed else 0.0
         try:
             value = self._dispatch(request.message)
         except Exception as exc:
             return Failure(request.id, f"{type(exc).__name__}: {exc}")
+        times = (started, time.monotonic()) if request.timed else ()
         if self.state is before:
-            return Reply(request.id, value)
-        return Reply(request.id, value, (self.state,))
+            return Reply(request.id, value, (), times)
+        return Reply(request.id, value, (self.state,), times)
 
     def _dispatch(self, message: Any) -> Any:
         if type(message) is str:
@@ -220,15 +222,17 @@ class AsyncDoer(Doer):
         import asyncio  # loaded already: this runs on an event loop
 
         before = self.state
+        started = time.monotonic() if request.timed else 0.0
         try:
             value = self._dispatch(request.message)
             if asyncio.iscoroutine(value):  # a coroutine handler's call: run it here
                 value = await value
         except Exception as exc:
             return Failure(request.id, f"{type(exc).__name__}: {exc}")
+        times = (started, time.monotonic()) if request.timed else ()
         if self.state is before:
-            return Reply(request.id, value)
-        return Reply(request.id, value, (self.state,))
+            return Reply(request.id, value, (), times)
+        return Reply(request.id, value, (self.state,), times)
 
 
 def _check_arity(action: str, handler: Handler, values: tuple[Any, ...]) -> None:

@@ -14,7 +14,7 @@ the loop and what carries the messages, and starts the same
 Every link offers the console the same small surface: ``send(request)``,
 ``receive(timeout)`` (raises ``EOFError`` once the worker is gone), ``pid``,
 ``is_alive()``, ``join(timeout)``, ``kill()``, ``end_reason()``, ``close()``,
-``release()`` and ``would_block_its_loop()``.
+``release()``, ``would_block_its_loop()`` and ``peek()``.
 A kind's module is imported only when a worker of that kind is started, so a
 spawned process worker never pays for asyncio, nor the console for a kind it
 does not use.
@@ -49,12 +49,24 @@ class Link(Protocol):
     name: str
     pid: int
     start_method: str | None
+    #: The queue or pipe the records travel on, as ``.trace`` names it.
+    transport: str
+    #: The size of the last record ``receive()`` read, pickled; None: not pickled.
+    received_bytes: int | None
 
-    def send(self, request: Request) -> None: ...
+    def send(self, request: Request) -> int | None:
+        """Send ``request``; return how many bytes it took pickled (None: not pickled)."""
+        ...
+
     def receive(self, timeout: float | None = None) -> Any: ...
     def is_alive(self) -> bool: ...
     def join(self, timeout: float | None = None) -> None: ...
     def kill(self) -> bool: ...
+    def peek(self) -> tuple[bool, Any]:
+        """``(live, state)``: the state as the console's own memory holds it, and
+        whether that is the worker's live state (a thread or task) or a copy."""
+        ...
+
     def end_reason(self) -> str: ...
     def close(self) -> None: ...
     def would_block_its_loop(self) -> bool:

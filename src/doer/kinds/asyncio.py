@@ -57,6 +57,7 @@ class AsyncioLink:
         self._requests: asyncio.Queue[Request] = asyncio.Queue()
         self._responses: asyncio.Queue[Any] = asyncio.Queue()
         doer = AsyncDoer(self._requests.get, self._responses.put_nowait, state, handlers=handlers)
+        self._doer = doer
         self._task = self._loop.create_task(doer.run_async(), name=f"{self.name}-task")
         self._task.add_done_callback(self._task_done)
 
@@ -90,6 +91,10 @@ class AsyncioLink:
             return False
 
     # --- the Link surface -------------------------------------------------------
+
+    #: What the transport is, as ``.trace`` names it; nothing is pickled on it.
+    transport = "asyncio.Queue"
+    received_bytes = None
 
     def send(self, request: Request) -> None:
         if self._ended.is_set():
@@ -151,6 +156,10 @@ class AsyncioLink:
 
     def join(self, timeout: float | None = None) -> None:
         self._ended.wait(timeout)
+
+    def peek(self) -> tuple[bool, Any]:
+        """The task's state, read from memory the console shares with it: live."""
+        return True, self._doer.state
 
     def kill(self) -> bool:
         """Cancel the task: it ends at its next ``await``, not in the middle of a handler."""

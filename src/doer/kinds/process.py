@@ -52,6 +52,8 @@ class ProcessLink:
             )
         context: Any = multiprocessing.get_context(start_method)  # typeshed lacks .Process
         self.name = name
+        self._state_at_start = state  # the console's copy: .peek shows it
+        self.received_bytes: int | None = None  # the size of the last record read
         self.start_method: str | None = context.get_start_method()
         worker_requests, self._requests = context.Pipe(duplex=False)
         self._responses, worker_responses = context.Pipe(duplex=False)
@@ -78,13 +80,20 @@ class ProcessLink:
         self._closed = False
         self._closing = threading.Lock()
 
-    def send(self, request: Request) -> None:
-        self._requests.send_bytes(encode(request))
+    #: What the transport is, as ``.trace`` names it.
+    transport = "Pipe"
+
+    def send(self, request: Request) -> int:
+        data = encode(request)
+        self._requests.send_bytes(data)
+        return len(data)
 
     def receive(self, timeout: float | None = None) -> Any:
         if timeout is not None and not self._responses.poll(timeout):
             raise TimeoutError
-        return decode(self._responses.recv_bytes())
+        data = self._responses.recv_bytes()
+        self.received_bytes = len(data)
+        return decode(data)
 
     def is_alive(self) -> bool:
         return not self._closed and self._process.is_alive()
@@ -92,6 +101,11 @@ class ProcessLink:
     def join(self, timeout: float | None = None) -> None:
         if not self._closed:
             self._process.join(timeout)
+
+    def peek(self) -> tuple[bool, Any]:
+        """What the console's memory holds of the worker's state: the value it was
+        started with. The worker's own memory is another process's."""
+        return False, self._state_at_start
 
     def kill(self) -> bool:
         if self.is_alive():

@@ -36,6 +36,7 @@ class ThreadLink:
         self._requests: queue.Queue[Request] = queue.Queue()
         self._responses: queue.Queue[Any] = queue.Queue()
         doer = Doer(self._requests.get, self._responses.put, state, handlers=handlers)
+        self._doer = doer
         self._thread = threading.Thread(
             target=self._run, args=(doer,), name=f"{name}-worker", daemon=True
         )
@@ -50,6 +51,10 @@ class ThreadLink:
             self._uncaught = exc
         finally:
             self._responses.put(_GONE)
+
+    #: What the transport is, as ``.trace`` names it; nothing is pickled on it.
+    transport = "queue.Queue"
+    received_bytes = None
 
     def send(self, request: Request) -> None:
         self._requests.put(request)
@@ -69,6 +74,10 @@ class ThreadLink:
 
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
+
+    def peek(self) -> tuple[bool, Any]:
+        """The worker's state, read from memory the console shares with it: live."""
+        return True, self._doer.state
 
     def kill(self) -> bool:
         """A thread cannot be killed from outside: that is the lesson. Returns False."""
