@@ -12,9 +12,11 @@ run: $(STAMP)
 	$(BIN)/doer $(ARGS)
 
 # Two pytest workers, one per core of the machines this runs on: most tests
-# wait on a pty or a child process, and the suite takes half the time.
+# wait on a pty or a child process, and the suite takes half the time. A worker
+# that runs out of tests takes some of the other's (worksteal), so the run does
+# not end on one worker's queue of slow tests.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist worksteal $(PYTEST_ARGS)
 
 # The long runs (a few minutes): 100,000 messages through the library and plain
 # mode, and the fuzz tests at length. DOER_FUZZ_SEED=N replays a pty fuzz run.

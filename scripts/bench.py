@@ -89,7 +89,9 @@ LAUNCH_TARGET_MS = 30.0
 LAUNCH_TIMEOUT_S = 10.0
 QUIT_ATTEMPTS = 5
 
-PROMPT = r"doer \S+ \w+ \d+>"  # without the trailing space: prompt-toolkit draws it as a cursor move
+PROMPT = (
+    r"doer \S+ \w+ \d+>"  # without the trailing space: prompt-toolkit draws it as a cursor move
+)
 IMPORTED = "prompt_toolkit imported"
 DOER_SCRIPT = str(Path(sys.executable).with_name("doer"))
 

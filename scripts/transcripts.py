@@ -23,6 +23,7 @@ program is not installed here (Tcl ``expect``, say) is left as it is.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import shutil
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCUMENTS = [ROOT / "README.md"]
+DOCUMENTS = [ROOT / "README.md", ROOT / "docs" / "classroom.md"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,15 @@ class ExampleRun:
 
     shown: str  # the command line as printed in the docs
     argv: tuple[str, ...]  # the program and its arguments, from the project's root
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """One lesson of a ``.doer`` script whose lines are run once, as a whole, in plain
+    mode: its part of the transcript, from its first line's echo to the next lesson's."""
+
+    script: str  # the script's path, from the project's root
+    name: str  # the lesson, as a "# lesson: NAME" line of the script names it
 
 
 RECIPE = "ping\nfoo\nset-state hola!\nexit\n"
@@ -91,6 +101,23 @@ TRANSCRIPTS: dict[str, Transcript] = {
         ".spawn p process\n.spawn a asyncio\n@all whoami\n@p,a set-state hola!\n"
         ".workers\n.use p\nget-state\n.stop a\n@all ping\n",
     ),
+    **{
+        f"classroom-{name}": Lesson("docs/classroom.doer", name)
+        for name in (
+            "setup",
+            "pids",
+            "memory",
+            "globals",
+            "race",
+            "gil",
+            "event-loop",
+            "start-methods",
+            "inheritance",
+            "pickling",
+            "crashes",
+            "killing",
+        )
+    },
     "example-pexpect": ExampleRun(
         "python examples/pexpect_spawn.py", ("python", "examples/pexpect_spawn.py")
     ),
@@ -122,12 +149,14 @@ class NotInstalled(Exception):
     """The program a transcript runs is not installed here."""
 
 
-def run(transcript: Transcript | ExampleRun) -> str:
+def run(transcript: Transcript | ExampleRun | Lesson) -> str:
     """Run the console as the transcript says; return the block's text.
 
     Raises:
         NotInstalled: the transcript's program is not on this machine.
     """
+    if isinstance(transcript, Lesson):
+        return lesson_text(transcript)
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
     if isinstance(transcript, ExampleRun):
         bin_dir = str(Path(sys.executable).parent)  # doer and this python
@@ -152,6 +181,49 @@ def run(transcript: Transcript | ExampleRun) -> str:
     return f"$ {transcript.shown}\n{output}{status}"
 
 
+def lessons_of(script: str) -> dict[str, list[str]]:
+    """The lines of each lesson of ``script``, in order."""
+    lessons: dict[str, list[str]] = {}
+    current: list[str] = []
+    for line in (ROOT / script).read_text().splitlines():
+        if line.startswith("# lesson: "):
+            current = lessons.setdefault(line.removeprefix("# lesson: ").strip(), [])
+        elif line.strip() and not line.startswith("#"):
+            current.append(line)
+    return lessons
+
+
+@functools.cache
+def script_output(script: str) -> list[str]:
+    """What ``doer --script SCRIPT`` prints (run once per regeneration), by line."""
+    result = subprocess.run(
+        [sys.executable, "-m", "doer", "--script", script],
+        capture_output=True,
+        env={k: v for k, v in os.environ.items() if k != "NO_COLOR"},
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    status = [f"(exit status {result.returncode})"] if result.returncode else []
+    return result.stdout.decode().splitlines() + status
+
+
+def lesson_text(lesson: Lesson) -> str:
+    """The part of the script's transcript that the lesson's lines printed.
+
+    It starts at the echo of the lesson's first line (the first lesson: at the
+    top) and ends where the next lesson's first line is echoed.
+    """
+    starts = [f"> {lines[0]}" for lines in lessons_of(lesson.script).values()]
+    names = list(lessons_of(lesson.script))
+    output = script_output(lesson.script)
+    begin = 0 if names.index(lesson.name) == 0 else output.index(starts[names.index(lesson.name)])
+    later = starts[names.index(lesson.name) + 1 :]
+    end = next((output.index(start) for start in later if start in output), len(output))
+    command = [f"$ doer --script {lesson.script}"] if begin == 0 else []
+    return "".join(line + "\n" for line in command + output[begin:end])
+
+
 def render(text: str) -> str:
     """``text`` with every transcript block replaced by a fresh run, every file block
     by the file."""
@@ -173,12 +245,22 @@ def render(text: str) -> str:
 def normalise(text: str) -> str:
     """What may vary from run to run, taken out before comparing.
 
-    - numbers (pids, thread ids, times), and the spaces that align them in a table;
+    - numbers (pids, thread ids, times, counts), their units, and the spaces
+      that align them in a table;
+    - what timing decides: the length of a timeline's bars and its axis, and
+      whether ``work`` waited (on a busy machine even a process does);
     - the order of a line's answers when it went to several workers (``@all``):
       they print as they arrive, so within a transcript the lines between two
-      echoed input lines are compared as a set.
+      echoed input lines are compared sorted (a ``.workers`` table: as the set
+      of its words, since where it splits depends on how wide its numbers are).
     """
     text = re.sub(r"\d+(\.\d+)?", "N", text)
+    # How long work took, and so the bars of a timeline, its axis and why a
+    # handler waited, are the machine's of the moment: only the shape is compared.
+    text = re.sub(r"(s CPU)(: N s waiting for [^\n]*| for N[N,]* steps)", r"\1", text)
+    text = re.sub(r"\bN (ms|s|µs)\b", "N T", text)
+    text = re.sub(r"(?m)^ *N T( +N T)*$", "AXIS", text)
+    text = re.sub(r"[█▏▎▍▌▋▊▉]+", "█", text)
     text = re.sub(r" +", " ", text)
     return BLOCK.sub(lambda match: _answers_unordered(match[0]), text)
 
@@ -190,20 +272,39 @@ def _answers_unordered(block: str) -> str:
             groups.append([line])
         else:
             groups[-1].append(line)
-    return "\n".join("\n".join(group[:1] + sorted(group[1:])) for group in groups)
+    return "\n".join("\n".join(_unordered(group)) for group in groups)
+
+
+def _unordered(group: list[str]) -> list[str]:
+    """A line's echo, then its answers in sorted order; a table, as the set of its words
+    (where it splits to fit 80 columns depends on how wide its numbers are)."""
+    if group[0] == "> .workers":
+        return group[:1] + sorted({word for line in group[1:] for word in line.split()})
+    return group[:1] + sorted(group[1:])
+
+
+def show_drift(path: Path, old: str, new: str) -> None:
+    """Print how the normalised transcripts differ, so a drift can be told from noise."""
+    import difflib
+
+    diff = difflib.unified_diff(old.splitlines(), new.splitlines(), "docs", "console", n=1)
+    print(f"--- {path.relative_to(ROOT)} (normalised) ---")
+    print("\n".join(list(diff)[:60]))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="compare only; exit 1 on drift")
+    parser.add_argument("documents", nargs="*", type=Path, help="only these (default: all)")
     args = parser.parse_args(argv)
     drifted = []
-    for path in DOCUMENTS:
+    for path in [ROOT / path for path in args.documents] or DOCUMENTS:
         old = path.read_text()
         new = render(old)
         if args.check:
             if normalise(new) != normalise(old):
                 drifted.append(path)
+                show_drift(path, normalise(old), normalise(new))
         elif new != old:
             path.write_text(new)
             print(f"rewrote {path.relative_to(ROOT)}")

@@ -151,9 +151,9 @@ def test_an_idle_worker_killed_without_a_reader_is_seen_dead_by_the_next_ask(
     assert worker.ask("ping", timeout=T) == "pong"
     worker.kill()
     wait_until(lambda: pid_is_gone(worker.pid), T, "the killed worker to exit")
-    with pytest.raises((WorkerGone, WorkerError), match=r"killed by SIGKILL|gone"):
+    with pytest.raises((WorkerGone, WorkerError), match=r"worker died|gone"):
         worker.ask("ping", timeout=T)
-    assert isinstance(worker.stop(), Died)
+    assert worker.stop() == Died("killed by SIGKILL")
 
 
 def test_whoami_reports_the_pid_the_thread_the_start_method_and_the_gil(
@@ -161,7 +161,7 @@ def test_whoami_reports_the_pid_the_thread_the_start_method_and_the_gil(
 ) -> None:
     text = worker.ask("whoami", timeout=T)
 
-    found = re.fullmatch(r"pid (\d+), ppid (\d+), thread (\S+) (\d+), (.*)GIL on", text)
+    found = re.fullmatch(r"pid (\d+), ppid (\d+), (\S+) (\d+), (.*)GIL on", text)
     assert found, text
     pid, ppid, thread, tid, rest = found.groups()
     assert int(pid) == worker.pid
@@ -431,9 +431,7 @@ def test_kill_reports_died_by_sigkill_within_a_second_and_fails_every_pending_re
     assert worker.ended == Died("killed by SIGKILL")
     assert recorder.records[-1] == worker.ended
     for pending in (held, queued):
-        with pytest.raises(
-            WorkerError, match=r"was not answered: the worker died \(killed by SIGKILL\)$"
-        ):
+        with pytest.raises(WorkerError, match=r"was not answered: the worker died$"):
             pending.result(timeout=0)
     assert not worker.alive
     assert pid_is_gone(worker.pid)
@@ -456,7 +454,7 @@ def test_a_reply_that_does_not_pickle_gives_a_worker_error_saying_it_could_not_b
 ) -> None:
     worker = make_process_worker(handlers=HANDLERS)
 
-    with pytest.raises(WorkerError, match=r"^the reply could not be sent: "):
+    with pytest.raises(WorkerError, match=r"^answer not sent: "):
         worker.ask("unpicklable", timeout=T)
 
     assert worker.ask("ping", timeout=T) == "pong"
@@ -754,7 +752,7 @@ async def test_an_asyncio_worker_on_the_caller_s_loop_is_used_by_awaiting_tell()
     try:
         assert await worker.tell("ping") == "pong"
         whoami = await worker.tell("whoami")
-        assert f"thread {threading.current_thread().name} " in whoami
+        assert f", {threading.current_thread().name} " in whoami
         assert f"task {worker.name}-task" in whoami
         # sleep awaits: the loop (this test) runs on meanwhile
         slow = worker.tell(("sleep", 0.2))

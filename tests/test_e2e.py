@@ -46,7 +46,7 @@ def test_the_prompt_shows_the_kind_and_pid_and_ping_gets_pong(launch: Launch, ki
     if kind == "process":
         assert whoami.startswith(f"pid {term.worker_pid}, ppid {term.console_pid},"), whoami
     elif kind == "asyncio":  # a task on the loop that runs the prompt: the main thread
-        assert f", thread MainThread {term.console_pid}, task w1-task," in whoami, whoami
+        assert f", MainThread {term.console_pid}, task w1-task," in whoami, whoami
     term.expect_prompt()
 
 

@@ -264,7 +264,7 @@ def test_record_text_gives_the_one_line_a_person_reads(record: Record, line: str
 
 
 def test_a_whoami_answer_and_a_value_at_the_limit_are_shown_whole() -> None:
-    whoami = "pid 4242, ppid 4241, thread MainThread 4242, by forkserver, GIL on"
+    whoami = "pid 4242, ppid 4241, MainThread 4242, by forkserver, GIL on"
     assert record_text(Reply(1, whoami)) == whoami
     assert record_text(Reply(2, "x" * SHOWN_CHARS)) == "x" * SHOWN_CHARS
 

@@ -7,6 +7,7 @@ in ``test_protocol.py``; here, the lines built around them.
 from __future__ import annotations
 
 import os
+import re
 from typing import NamedTuple
 
 import pytest
@@ -99,7 +100,7 @@ def test_help_lessons_names_only_messages_and_commands_that_exist() -> None:
 
     words = {usage.split()[0] for usage in MESSAGE_HELP} | set(COMMANDS)
     for _, typed in LESSONS:
-        for line in typed.split(", "):
+        for line in re.sub(r" \(.*?\)", "", typed).split(", "):
             first = line.split()[1] if line.startswith("@") else line.split()[0]
             assert first in words, line
 

@@ -258,7 +258,7 @@ async def test_ctrl_c_while_quit_waits_stops_waiting_and_says_what_was_dropped()
         assert await asyncio.wait_for(d.task, DEADLINE) == 0
         text = d.text()
         assert "stopped waiting: 0 of 1 answered, 1 dropped" in text
-        assert "request 1 (sleep 30) was not answered: the worker died (killed by SIGKILL)" in text
+        assert "request 1 (sleep 30) was not answered: the worker died\r\n" in text
         assert not worker.alive
 
 

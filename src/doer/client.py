@@ -460,11 +460,9 @@ class Worker:
             self.state = record.state
         self._started.set()
         exit_request = waiting.pop(record.request_id, None) if isinstance(record, Ended) else None
-        why = (
-            "the worker ended"
-            if isinstance(record, Ended)
-            else f"the worker died ({record.reason})"
-        )
+        # How it died is said once, by the Died record that follows (and in
+        # Worker.ended): a line of 80 columns has no room for it twice.
+        why = "the worker ended" if isinstance(record, Ended) else "the worker died"
         # stop()'s own exit needs no failure line when the worker ends another way:
         # that end is said once, by its own record.
         stop_request = waiting.pop(self._exit_id, None) if self._exit_id else None

@@ -68,9 +68,12 @@ LESSONS: list[tuple[str, str]] = [
     ("an event loop: blocking freezes it, awaiting does not", "@a work, @a sleep 2"),
     (
         "start methods: how long each takes to start",
-        ".spawn f process --start-method fork, .workers",
+        ".spawn f process --start-method fork (s: spawn, fs: forkserver), .workers",
     ),
-    ("inheritance: live, copied at fork, or nothing", ".mark 5, @all inherited"),
+    (
+        "inheritance: live, copied at fork, or nothing",
+        ".mark 5 before, .mark 6 after, @all inherited",
+    ),
     ("crossing a process boundary: pickled bytes", ".trace on, @all ping, @p1 get-lock"),
     (
         "crashes: an error, a death, a refusal",
@@ -568,17 +571,11 @@ class Console:
                 else "there is no worker to kill; .restart starts one"
             )
         if worker.kind == "thread":
-            why = (
-                f"{worker.name} is a thread, and Python cannot kill a thread from outside:"
-                " it goes on (.restart leaves it behind)"
-            )
+            why = f"{worker.name} goes on: Python cannot kill a thread from outside"
             return Kill(worker, [note_line(why)])
         worker.kill()
         if worker.kind == "asyncio":
-            why = (
-                f"{worker.name}'s task is cancelled: it ends at its next await"
-                " (a handler that blocks runs to its end first)"
-            )
+            why = f"{worker.name}'s task is cancelled: it ends at its next await"
             return Kill(worker, [note_line(why)])
         return Kill(worker, [])  # its death is reported when the console sees it
 

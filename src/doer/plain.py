@@ -61,6 +61,7 @@ class PlainRunner:
 
     def __init__(self, settings: Settings, out: TextIO) -> None:
         self.console = Console(settings, always_waits=self.WAITS_BECAUSE)
+        self.console.columns = lambda: 80  # a transcript is read on a screen, or printed
         self.out = out
         self.ok = True
         self._late: list[tuple[Worker, Pending]] = []  # timed out, answer may still come
@@ -97,7 +98,7 @@ class PlainRunner:
     def late(self, worker: Worker, pending: Pending, error: TimeoutError) -> None:
         """Say that ``pending`` has no answer yet: news, not an error (the status counts it)."""
         self.ok = False
-        self.write(note_line(f"{error}; its answer is printed when it comes", worker))
+        self.write(note_line(f"{error}; still waiting", worker))
         self._late.append((worker, pending))
 
     def run(self, lines: Iterable[bytes]) -> int:

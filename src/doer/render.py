@@ -251,8 +251,8 @@ def peek_lines(worker: Listed, live: bool, state: Any, counter: int) -> list[Fra
         state_text += " (live: its memory is the console's)"
         counter_text = f"counter: {counter} (the one the console, threads and tasks share)"
     else:
-        said = "" if worker.state == state else f"; it last said {shown_value(worker.state, 20)}"
-        state_text += f" (the console's copy from its start{said})"
+        said = "" if worker.state == state else f"; it said {shown_value(worker.state, 20)}"
+        state_text += f" (the console's copy from the start{said})"
         counter_text = f"counter: {counter} (the console's; the process counts its own)"
     return [note_line(state_text, worker), note_line(counter_text, worker)]
 
@@ -336,20 +336,19 @@ class Traced(Protocol):
 def trace_line(worker: Listed, transport: str, pending: Traced) -> Fragments:
     """``.trace``: how one request crossed to its worker and back.
 
-    ``trace 3: Pipe, 52 B pickled there, 48 B back, in MainThread, 184 µs``.
-    The tag says which pid handled it; the line says on which queue or pipe,
-    how many bytes were pickled each way (none for a thread or a task: they
-    share the console's memory), in which thread, and the round trip.
+    ``#3 Pipe: 52 B pickled out, 48 B back; MainThread; 184 µs``: request 3
+    went on a pipe, pickled each way (a thread or a task shares the console's
+    memory: nothing is pickled), was handled in the thread named (the tag says
+    which pid), and came back 184 µs after it was sent.
     """
     if pending.bytes_out is None:
-        sizes = "not pickled (shared memory)"
+        sizes = "not pickled (same memory)"
     else:
-        sizes = f"{pending.bytes_out} B pickled there, {pending.bytes_back or 0} B back"
+        sizes = f"{pending.bytes_out} B pickled out, {pending.bytes_back or 0} B back"
     thread = worker.started.thread_name if worker.started else "?"
     took = max(pending.answered_at - pending.sent_at, 0.0)
     took_text = f"{took * 1e6:.0f} µs" if took < 0.01 else milliseconds(took)
-    text = f"trace {pending.request_id}: {transport}, {sizes}, in {thread}, {took_text}"
-    return note_line(text, worker)
+    return note_line(f"#{pending.request_id} {transport}: {sizes}; {thread}; {took_text}", worker)
 
 
 def mark_line(mark: Any) -> Fragments:

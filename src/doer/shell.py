@@ -449,9 +449,8 @@ class Shell:
         if pending.done() or worker.ended is not None:
             return
         replaced = self.console.is_replaced(worker)
-        text = f"no answer to {pending.summary()} within {self.console.settings.timeout:g} s;" + (
-            " still waiting" if replaced else " still waiting (.restart replaces the worker)"
-        )
+        timeout = self.console.settings.timeout
+        text = f"no answer to {pending.summary()} within {timeout:g} s; still waiting"
         # News, not an error: a long sleep is late on purpose (plain mode's status counts it).
         self.print(note_line(text, worker, replaced=replaced))
 

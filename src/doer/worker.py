@@ -148,9 +148,9 @@ class Doer:
             raise
         except Exception as exc:
             request_id = getattr(record, "request_id", 0)
-            self.send(
-                Failure(request_id, f"the reply could not be sent: {type(exc).__name__}: {exc}")
-            )
+            # Short, for a line of 80 columns: the error itself says why
+            # ("cannot pickle '_thread.lock' object").
+            self.send(Failure(request_id, f"answer not sent: {exc}"))
 
     def _started(self) -> Started:
         thread = threading.current_thread()
@@ -270,17 +270,17 @@ def get_state(doer: Doer) -> str:
 
 
 def whoami(doer: Doer) -> str:
-    """``pid 4250, ppid 4242, thread MainThread 4250, by fork, GIL on``: where it runs.
+    """``pid 4250, ppid 4242, MainThread 4250, by fork, GIL on``: where it runs.
 
     Short enough, with its tag, for a line of 80 columns: the tag names the kind.
-    The thread's id is the operating system's (``ps -L``): a process's main
-    thread has the process's pid.
+    Then the thread that runs the handler, by name and by the operating
+    system's id (``ps -L``): a process's main thread has the process's pid.
     """
     task = _current_task_name()
     where = [
         f"pid {os.getpid()}",
         f"ppid {os.getppid()}",
-        f"thread {threading.current_thread().name} {threading.get_native_id()}",
+        f"{threading.current_thread().name} {threading.get_native_id()}",
         *([f"task {task}"] if task else []),
         *([f"by {doer.start_method}"] if doer.start_method else []),
         gil_text(),
@@ -315,7 +315,7 @@ def _seconds(seconds: Any) -> float:
         or not math.isfinite(seconds)
         or seconds < 0
     ):
-        raise ValueError(f"sleep takes a number of seconds >= 0, not {message_text(seconds)}")
+        raise ValueError(f"sleep takes seconds >= 0, not {message_text(seconds)}")
     return float(seconds)
 
 
