@@ -7,9 +7,10 @@ Two checks, each a function that a test calls with its own size:
 - :func:`fuzz_the_terminal` types random keys into ``doer`` in a real pty and
   checks that the console survives them.
 
-Lines that legitimately end things are left out: ``.quit`` and ``.restart``
-(and every other dot-command, whose answers are several lines), ``exit`` and
-``sleep``. Ctrl-D is never sent.
+Lines that legitimately end or stall things are left out: ``.quit`` and
+``.restart`` (and every other dot-command, whose answers are several lines),
+``exit``, ``sleep``, and the lessons ``die``, ``segfault`` and ``work``.
+Ctrl-D is never sent.
 """
 
 from __future__ import annotations
@@ -109,9 +110,13 @@ def ends_things(raw: bytes) -> bool:
         message: Any = parse_line(line)
     except ParseError:
         return False
-    if message == "exit":
+    if message in ENDS_OR_STALLS:
         return True
-    return type(message) is tuple and bool(message) and message[0] in ("exit", "sleep")
+    return type(message) is tuple and bool(message) and message[0] in ENDS_OR_STALLS
+
+
+#: Messages whose answer is not one prompt line, or that end or stall the worker.
+ENDS_OR_STALLS = ("exit", "sleep", "die", "segfault", "work")
 
 
 @dataclass
@@ -202,10 +207,11 @@ def check_plain_mode(lines: Sequence[bytes], state_home: Path) -> None:
 
 # --- a real terminal: random keys -------------------------------------------------------
 
-#: Typed text never holds ``.``, ``p``, ``q`` or ``x``, so no line typed (or recalled
-#: from the history, which holds only typed lines) can become ``.quit``, ``.restart``,
-#: ``exit`` or ``sleep``. Completion could: see COMPLETING_KEYS.
-_SAFE_ASCII = "".join(ch for ch in map(chr, range(0x20, 0x7F)) if ch not in ".pqxPQX")
+#: Typed text never holds ``.``, ``p``, ``q``, ``x``, ``d``, ``g`` or ``w``, so no line
+#: typed (or recalled from the history, which holds only typed lines) can become
+#: ``.quit``, ``.restart``, ``exit``, ``sleep``, ``die``, ``segfault`` or ``work``.
+#: Completion could: see COMPLETING_KEYS.
+_SAFE_ASCII = "".join(ch for ch in map(chr, range(0x20, 0x7F)) if ch not in ".pqxdgwPQXDGW")
 _SAFE_UNICODE = [
     "é",
     "ß",

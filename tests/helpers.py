@@ -160,6 +160,13 @@ def process_state(pid: int) -> str | None:
     return fields.rpartition(")")[2].split()[0]  # the name in parentheses may hold spaces
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU time process ``pid`` has used so far, user and system, in seconds."""
+    with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def pid_is_gone(pid: int) -> bool:
     """True when process ``pid`` has exited, reaped or not.
 

@@ -14,12 +14,13 @@ import re
 import signal
 import termios
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from helpers import CONSOLE_KINDS
+from helpers import CONSOLE_KINDS, cpu_seconds, wait_until
 from pty_helpers import Terminal, assert_alive, held, strip_ansi, wait_gone
 
 KINDS = CONSOLE_KINDS
@@ -181,6 +182,79 @@ def test_three_kinds_answer_one_line_side_by_side_and_quit_leaves_none(launch: L
     assert term.exit_status() == 0
     wait_gone(p, timeout=1.0)
     assert "Traceback" not in term.text
+
+
+# --- the lessons that only a terminal shows -------------------------------------------------
+
+
+def test_peek_and_timeline_on_a_thread_and_a_process(launch: Launch) -> None:
+    term = launch("--kind", "thread")
+    term.sendline(".spawn p process")
+    p = int(term.expect(r"\[p process (\d+)\] on start").group(1))
+    term.sendline("@w1,p set-state 7")
+    term.expect_count("new state: 7", 2)
+
+    term.sendline(".peek")
+    term.expect_text(f"[w1 thread {term.console_pid}] state: 7 (live: its memory is the console's)")
+    term.sendline(".peek p")
+    term.expect_text(f"[p process {p}] state: None (the console's copy from the start; it said 7)")
+
+    term.sendline("@w1,p work 2000000")
+    term.expect_count(" s CPU", 2)
+    term.sendline(".timeline")
+    term.expect_text("timeline of @w1,p work 2000000 (one character: ")
+    term.expect(r"\nw1 thread +[█▏▎▍▌▋▊▉]+ +\d")
+    term.expect(r"\np process +[█▏▎▍▌▋▊▉]+ +\d")
+    term.expect(r"\n +0 s +0\.")  # the axis
+
+
+def test_work_on_an_asyncio_worker_freezes_the_prompt_and_sleep_does_not(launch: Launch) -> None:
+    """The task runs on the loop that runs the prompt. Keys typed while it works
+    are drawn only once it is done: no sooner after they were typed than the
+    time the worker itself says the loop was blocked. While it sleeps (awaits),
+    they are drawn at once, before the sleep ends."""
+    term = launch("--kind", "asyncio")
+    before = cpu_seconds(term.console_pid)
+    sent = time.monotonic()
+    term.sendline("work 12000000")
+    # Type once the work is under way: a tenth of a second of CPU, more than
+    # drawing a prompt takes.
+    wait_until(lambda: cpu_seconds(term.console_pid) > before + 0.1, 10.0, "the work to begin")
+    typed = time.monotonic()
+    start = term.pos
+    term.send("typed-while-working")
+    term.expect_text("typed-while-working")
+    drawn_after = time.monotonic() - typed
+    term.pos = start  # the answer may be printed just before the keys are drawn, or after
+    blocked = float(term.expect(r"its event loop was blocked ([\d.]+) s").group(1))
+    still_blocked = blocked - (typed - sent)  # at least this long after the keys were typed
+    assert still_blocked > 0.1, "the work outlasted the typing"
+    assert drawn_after >= 0.9 * still_blocked, (drawn_after, still_blocked)
+    term.send("\x03")  # clear the line
+    term.expect_prompt()
+
+    term.sendline("sleep 2")
+    term.send("typed-while-sleeping")
+    term.expect_before("typed-while-sleeping", then="slept 2 s")
+    term.send("\x03")
+    term.sendline(".quit!")  # drops the sleep: nothing to wait for
+    term.expect_eof()
+
+
+def test_a_segfault_ends_a_process_worker_alone_and_the_console_goes_on(launch: Launch) -> None:
+    term = launch("--kind", "process")
+    pid = term.worker_pid
+    term.sendline(".spawn t thread")
+    term.expect_text("[t thread ")
+
+    term.sendline("segfault")
+    term.expect_text(f"[w1 process {pid}] died: killed by SIGSEGV")
+    term.sendline("@t segfault")
+    term.expect_text("refused: it would end the console, whose process it shares")
+    term.sendline("@t ping")
+    term.expect_text("] pong")
+    wait_gone(pid, timeout=1.0)
+    assert "Segmentation fault" not in term.text and "Traceback" not in term.text
 
 
 # --- bad input ---------------------------------------------------------------------------

@@ -419,7 +419,7 @@ def crash_and_restart(kind: Kind, cycle: int) -> None:
 @pytest.mark.parametrize(
     ("kind", "cycles"),
     [
-        (Kind("process", "fork"), 200),
+        (Kind("process", "fork"), 100),
         (Kind("process", "spawn"), 20),
         (Kind("process", "forkserver"), 20),
     ],

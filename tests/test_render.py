@@ -109,3 +109,140 @@ def test_every_command_names_a_method_of_the_console_that_carries_it_out() -> No
     from doer.console import COMMANDS, Console
 
     assert all(callable(getattr(Console, spec.does, None)) for spec in COMMANDS.values())
+
+
+# --- the lessons' lines -------------------------------------------------------------
+
+
+def bars(lines: list[str]) -> dict[str, tuple[int, int]]:
+    """Where each row's bar starts (from the axis's 0) and how long it is, by worker name."""
+    zero = lines[-1].index("0 s")
+    found = {}
+    for line in lines[1:-1]:
+        bar = re.match(r"( *)([█▏▎▍▌▋▊▉]+)", line[zero:])
+        if bar:
+            found[line.split()[0]] = (len(bar[1]), len(bar[2]))
+    return found
+
+
+def timed(start: float, end: float) -> Reply:
+    return Reply(1, "done", (), (start, end))
+
+
+def test_a_timeline_draws_each_handler_where_it_ran_on_one_fixed_scale() -> None:
+    from doer.render import timeline_lines
+
+    threads = [
+        (Shown("t1", "thread", 1), timed(10.0, 12.0)),
+        (Shown("t2", "thread", 1), timed(10.0, 11.95)),
+    ]
+    processes = [
+        (Shown("p1", "process", 2), timed(50.0, 51.0)),
+        (Shown("p2", "process", 3), timed(50.01, 51.0)),
+    ]
+    turns = [
+        (Shown("a1", "asyncio", 1), timed(5.0, 6.0)),
+        (Shown("a2", "asyncio", 1), timed(6.0, 7.0)),
+    ]
+
+    drawn = {
+        name: [plain(line) for line in timeline_lines(f"@{name} work", rows)]
+        for name, rows in (("threads", threads), ("processes", processes), ("turns", turns))
+    }
+
+    for lines in drawn.values():
+        assert lines[0].endswith("(one character: 50 ms)"), "one scale for runs of 1 s and 2 s"
+        assert all(len(line) <= 80 for line in lines), lines
+        assert (
+            lines[-1].split()
+            == ["0", "s", "0.5", "s", "1", "s", "1.5", "s", "2", "s"][: len(lines[-1].split())]
+        )
+    assert bars(drawn["threads"]) == {"t1": (0, 40), "t2": (0, 39)}, "stretched to 2 s"
+    assert bars(drawn["processes"]) == {"p1": (0, 20), "p2": (0, 20)}, "side by side, 1 s"
+    assert bars(drawn["turns"]) == {"a1": (0, 20), "a2": (20, 20)}, "one after the other"
+    assert drawn["threads"][1].endswith("  2.00 s") and drawn["turns"][2].endswith("  1.00 s")
+
+
+def test_a_timeline_says_which_workers_have_not_answered_and_what_failed() -> None:
+    from doer.render import timeline_lines
+
+    rows: list[tuple[Shown, Record | None]] = [
+        (P1, timed(1.0, 1.2)),
+        (Shown("w2", "thread", 5), None),
+        (Shown("w3", "thread", 5), Failure(1, "ValueError: no")),
+    ]
+    lines = [plain(line) for line in timeline_lines("@all work", rows)]
+    assert lines[0] == "timeline of @all work (one character: 10 ms)"
+    assert lines[2] == "w2 thread  no answer yet"
+    assert lines[3] == "w3 thread  no time: error: ValueError: no"
+    assert plain(timeline_lines("ping", [(P1, None)])[0]) == "timeline of ping: no timed answer yet"
+
+
+class Traced(NamedTuple):
+    request_id: int
+    sent_at: float
+    answered_at: float
+    bytes_out: int | None
+    bytes_back: int | None
+
+
+class Running(NamedTuple):
+    name: str
+    kind: str
+    pid: int
+    started: Started | None
+
+
+def test_a_trace_line_says_how_a_request_crossed() -> None:
+    from doer.render import trace_line
+
+    process = Running("p1", "process", 4242, STARTED)
+    thread = Running("t1", "thread", 17, Started("thread", 17, 1, "t1-worker", 18, None, 0))
+
+    piped = plain(trace_line(process, "Pipe", Traced(3, 1.0, 1.000184, 52, 48)))  # type: ignore[arg-type]
+    queued = plain(trace_line(thread, "queue.Queue", Traced(4, 1.0, 1.02, None, None)))  # type: ignore[arg-type]
+
+    assert piped == "[p1 process 4242] #3 Pipe: 52 B pickled out, 48 B back; MainThread; 184 µs"
+    assert queued == "[t1 thread 17] #4 queue.Queue: not pickled (same memory); t1-worker; 20 ms"
+
+
+class Peeked(NamedTuple):
+    name: str
+    kind: str
+    pid: int
+    state: object
+
+
+def test_peek_says_whether_the_console_sees_the_live_state_or_its_copy() -> None:
+    from doer.render import peek_lines
+
+    live = [plain(line) for line in peek_lines(Peeked("t1", "thread", 17, 7), True, 7, 3)]  # type: ignore[arg-type]
+    copy = [plain(line) for line in peek_lines(Peeked("p1", "process", 42, 7), False, None, 3)]  # type: ignore[arg-type]
+
+    assert live == [
+        "[t1 thread 17] state: 7 (live: its memory is the console's)",
+        "[t1 thread 17] counter: 3 (the one the console, threads and tasks share)",
+    ]
+    assert copy == [
+        "[p1 process 42] state: None (the console's copy from the start; it said 7)",
+        "[p1 process 42] counter: 3 (the console's; the process counts its own)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("hola!", "hola!"),
+        ("42", "'42'"),
+        (42, "42"),
+        ("a b", "'a b'"),
+        ("", "''"),
+        (None, "None"),
+        ("None", "'None'"),
+        ([1], "[1]"),
+    ],
+)
+def test_a_value_shows_its_type_where_a_word_would_hide_it(value: object, shown: str) -> None:
+    from doer.protocol import value_text
+
+    assert value_text(value) == shown

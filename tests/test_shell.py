@@ -357,6 +357,7 @@ async def test_with_wait_on_the_next_line_is_read_once_the_answer_is_printed(wai
 
 async def test_with_wait_on_the_first_prompt_comes_after_the_start_event() -> None:
     async with driven_shell("process", wait=True) as d:
+        await d.wait_for_text("doer w1 process")  # the prompt: drawn once the shell is ready
         text = d.text()
         assert text.index("on start: state: 42") < text.index("doer w1 process"), text
 

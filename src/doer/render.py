@@ -9,6 +9,7 @@ a fragment is just a ``(style, text)`` pair.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -314,7 +315,7 @@ def _timeline_row(
 def _axis(step: float, length: float) -> str:
     """Tick labels under bars of up to ``length`` characters, 10 characters apart."""
     axis, tick = "", step * 10
-    for number in range(int(length // 10) + 2):
+    for number in range(math.ceil(length / 10) + 1):
         axis = axis.ljust(number * 10) + f"{number * tick:g} s"
     return axis
 

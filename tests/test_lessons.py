@@ -1,0 +1,291 @@
+"""The lessons, through the library, on every kind they apply to.
+
+Timing-based lessons are checked on their shape (threads wait for the GIL;
+threads racing lose updates, a lock loses none), never on absolute times, and
+nothing here sleeps to synchronise. The console's side of the lessons (``.peek``,
+``.timeline``, ``.trace``) is in ``test_render.py`` for the words and in the
+pty tests of ``test_e2e.py``; plain mode runs every lesson in ``test_docs.py``
+(``docs/classroom.doer``).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+
+import pytest
+
+import doer
+from doer import Died, Failure, Reply, lessons
+from helpers import THREAD, Kind, WorkerFactory, pid_is_gone, wait_until
+
+T = 30.0
+
+#: Kinds whose worker runs in the test's own process, sharing its memory.
+IN_PROCESS = ("thread", "asyncio")
+
+
+@pytest.fixture
+def make_thread() -> Iterator[WorkerFactory]:
+    """Thread workers only, for the lessons about threads; stopped and checked after."""
+    factory = WorkerFactory(THREAD)
+    yield factory
+    factory.stop_all()
+
+
+@pytest.fixture
+def mark() -> Iterator[None]:
+    """The console-side globals of the lessons, put back after the test."""
+    saved = lessons.MARK, lessons.COUNTER
+    yield
+    lessons.MARK, lessons.COUNTER = saved
+
+
+# --- memory -----------------------------------------------------------------------
+
+
+def test_incr_adds_to_one_counter_per_process(
+    make_worker: WorkerFactory, kind: Kind, mark: None
+) -> None:
+    first, second = make_worker(), make_worker()
+    before = lessons.COUNTER
+
+    answers = [first.ask("incr", timeout=T), second.ask("incr", timeout=T)]
+
+    counts = [int(re.match(r"counter: (\d+) ", answer)[1]) for answer in answers]  # type: ignore[index]
+    if kind.kind in IN_PROCESS:  # one counter: the test's own, which both add to
+        assert counts == [before + 1, before + 2], answers
+        assert before + 2 == lessons.COUNTER
+        assert answers[0].endswith("(one for the console and its threads and tasks)")
+    else:  # each its own copy; the test's is untouched
+        assert counts[0] == counts[1], answers
+        assert before == lessons.COUNTER
+        assert answers[0].endswith("(this process's own)")
+
+
+def test_peek_reads_a_thread_s_live_state_and_a_process_s_copy(worker: doer.Worker) -> None:
+    worker.ask(("set-state", "hola!"), timeout=T)
+
+    live, state = worker.peek()
+
+    if worker.kind in IN_PROCESS:
+        assert (live, state) == (True, "hola!")
+    else:  # the console's memory holds what it was started with
+        assert (live, state) == (False, 42)
+    assert worker.state == "hola!", "what the worker last reported, either way"
+
+
+def test_inherited_is_live_for_a_thread_a_copy_for_fork_and_nothing_for_a_fresh_interpreter(
+    make_worker: WorkerFactory, kind: Kind, mark: None
+) -> None:
+    lessons.MARK = 5
+    worker = make_worker()
+    lessons.MARK = 6  # after the start: only a worker that shares memory sees it
+
+    seen = worker.ask("inherited", timeout=T)
+
+    if kind.kind in IN_PROCESS:
+        assert seen == "mark: 6 (live: the console's own memory)"
+    elif kind.start_method == "fork":
+        assert seen == "mark: 5 (a copy, made when the console forked it)"
+    else:
+        assert seen == f"not set ({kind.start_method}: a fresh interpreter, nothing copied)"
+
+
+# --- a race -----------------------------------------------------------------------
+
+
+def race(workers: list[doer.Worker], *message: object) -> list[str]:
+    """Send the same race to every worker at once; their answers, in the order sent."""
+    pendings = [worker.tell(("race", *message)) for worker in workers]
+    return [pending.result(T) for pending in pendings]
+
+
+def summary(answers: list[str]) -> tuple[int, int, str]:
+    """(lost, expected, why) from the answer of the last racer to end."""
+    [last] = [answer for answer in answers if "increments lost" in answer]
+    found = re.fullmatch(r"([\d,]+) of ([\d,]+) increments lost: (.*)", last)
+    assert found, last
+    return int(found[1].replace(",", "")), int(found[2].replace(",", "")), found[3]
+
+
+@pytest.mark.parametrize("attempt", range(2))  # the shape must hold every time, not once in a while
+def test_two_threads_racing_lose_updates_and_a_lock_loses_none(
+    make_thread: WorkerFactory, attempt: int
+) -> None:
+    workers = [make_thread(), make_thread()]
+
+    lost, expected, why = summary(race(workers, 100_000))
+    assert expected == 200_000
+    assert lost > 0 and why == "read, switch, overwrite"
+
+    lost, expected, why = summary(race(workers, 100_000, "lock"))
+    assert (lost, expected, why) == (0, 200_000, "the lock took turns")
+
+
+def test_two_processes_racing_lose_nothing_as_they_share_nothing(
+    make_process_worker: WorkerFactory,
+) -> None:
+    answers = race([make_process_worker(), make_process_worker()], 100_000)
+
+    assert answers == ["0 of 100,000 increments lost: its counter is its own"] * 2
+
+
+async def test_two_tasks_on_one_loop_take_turns_and_lose_nothing() -> None:
+    """On one event loop a task runs until it awaits: a race never overlaps another."""
+    first, second = doer.start("asyncio", name="a1"), doer.start("asyncio", name="a2")
+    try:
+        answers = [await first.tell(("race", 20_000)), await second.tell(("race", 20_000))]
+    finally:
+        await first.stop_async()
+        await second.stop_async()
+    assert answers == ["0 of 20,000 increments lost: no other racer overlapped"] * 2
+
+
+@pytest.mark.parametrize(
+    ("message", "error"),
+    [
+        (("race", 0), "race takes a whole number from 1"),
+        (("race", "many"), "race takes a whole number from 1"),
+        (("race", 10, "loudly"), "race takes N and, if you like, lock"),
+        (("work", -1), "work takes a whole number from 1"),
+        (("work", True), "work takes a whole number from 1"),
+    ],
+)
+def test_a_bad_count_is_an_error_answer(
+    make_thread: WorkerFactory, message: tuple[object, ...], error: str
+) -> None:
+    with pytest.raises(doer.WorkerError, match=f"ValueError: {error}"):
+        make_thread().ask(message, timeout=T)
+
+
+# --- the GIL and the event loop ---------------------------------------------------
+
+WORK = 2_000_000  # about a fifth of a second here: enough to overlap, quick to run
+
+
+def work(workers: list[doer.Worker]) -> list[tuple[float, float, str]]:
+    """Give every worker ``work`` at once; (wall, CPU, rest of the answer) for each."""
+    pendings = [worker.tell(("work", WORK), timed=True) for worker in workers]
+    answers = []
+    for pending in pendings:
+        text = pending.result(T)
+        found = re.fullmatch(r"([\d.]+) s wall, ([\d.]+) s CPU(.*)", text)
+        assert found, text
+        answers.append((float(found[1]), float(found[2]), found[3]))
+    return answers
+
+
+def test_two_threads_working_take_turns_for_the_gil(make_thread: WorkerFactory) -> None:
+    answers = work([make_thread(), make_thread()])
+
+    for wall, cpu, why in answers:
+        # Each waited about as long as it worked: the other held the GIL.
+        assert wall > 1.4 * cpu and why.startswith(": "), answers
+        assert why.endswith(" s waiting for the GIL"), answers
+
+
+def test_two_processes_working_run_side_by_side_and_never_wait_for_a_gil(
+    make_process_worker: WorkerFactory,
+) -> None:
+    """Each process has its own interpreter: its answer never blames the GIL.
+
+    Whether the two finish in half the time of two threads depends on two
+    cores being free, which a test suite running beside it cannot promise:
+    ``make bench`` measures that (the GIL row), next to the threads.
+    """
+    workers = [make_process_worker(), make_process_worker()]
+    pendings = [worker.tell(("work", WORK), timed=True) for worker in workers]
+    records = [pending.wait(T) for pending in pendings]
+
+    assert all(isinstance(record, Reply) for record in records), records
+    spans = [record.times for record in records if isinstance(record, Reply)]
+    assert max(start for start, _ in spans) < min(end for _, end in spans), "side by side"
+    for record in records:
+        assert isinstance(record, Reply) and "GIL" not in record.value, record
+
+
+async def test_work_on_an_asyncio_worker_blocks_its_loop_and_says_so() -> None:
+    worker = doer.start("asyncio", name="blocker")  # a task on this very loop
+    try:
+        started = time.monotonic()
+        pending = worker.tell(("work", WORK))
+        loop_was_free = time.monotonic() - started  # tell() returned at once
+        text = await pending
+    finally:
+        await worker.stop_async()
+    wall = float(text.split(" s wall")[0])
+    assert text.endswith(f": its event loop was blocked {wall:.2f} s"), text
+    assert loop_was_free < wall
+
+
+# --- timed requests ----------------------------------------------------------------
+
+
+def test_a_timed_reply_says_when_its_handler_ran_on_the_machine_wide_clock(
+    worker: doer.Worker,
+) -> None:
+    before = time.monotonic()
+    record = worker.tell(("sleep", 0.05), timed=True).wait(T)
+    after = time.monotonic()
+
+    assert isinstance(record, Reply)
+    started, ended = record.times
+    assert before <= started < ended <= after, (before, record.times, after)
+    assert ended - started >= 0.05
+    assert worker.tell("ping").wait(T) == Reply(2, "pong"), "untimed: no times"
+
+
+# --- crashes ----------------------------------------------------------------------
+
+
+def test_crash_is_an_error_answer_and_the_worker_lives_on(worker: doer.Worker) -> None:
+    record = worker.tell("crash").wait(T)
+
+    assert record == Failure(1, "RuntimeError: raised on purpose; the worker lives on")
+    assert worker.ask("ping", timeout=T) == "pong"
+
+
+def test_die_ends_the_worker_abruptly_and_the_console_says_how(
+    make_worker: WorkerFactory, kind: Kind, capfd: pytest.CaptureFixture[str]
+) -> None:
+    worker, bystander = make_worker(), make_worker()
+    dying = worker.tell("die")
+
+    assert dying.wait(T) == Failure(1, "request 1 (die) was not answered: the worker died")
+    if kind.kind == "process":
+        assert worker.ended == Died("exit code 3")
+        wait_until(lambda: pid_is_gone(worker.pid), T, "the process to exit")
+    elif kind.kind == "thread":
+        assert worker.ended == Died("its thread ended on an uncaught Died: raised by die")
+    else:
+        assert worker.ended == Died("its task raised Died: raised by die")
+    assert bystander.ask("ping", timeout=T) == "pong", "every other worker carries on"
+    assert "Traceback" not in capfd.readouterr().err, "nothing is printed over the prompt"
+
+
+def test_segfault_kills_a_process_and_is_refused_where_it_would_kill_the_console(
+    make_worker: WorkerFactory, kind: Kind
+) -> None:
+    worker = make_worker()
+    record = worker.tell("segfault").wait(T)
+
+    if kind.kind == "process":
+        assert isinstance(record, Failure)
+        assert worker.ended == Died("killed by SIGSEGV")
+    else:
+        assert record == Reply(1, "refused: it would end the console, whose process it shares")
+        assert worker.ask("ping", timeout=T) == "pong"
+
+
+def test_a_lock_can_be_handed_over_by_a_thread_but_not_pickled_by_a_process(
+    worker: doer.Worker,
+) -> None:
+    record = worker.tell("get-lock").wait(T)
+
+    if worker.kind in IN_PROCESS:
+        assert isinstance(record, Reply) and type(record.value).__name__ == "lock"
+    else:
+        assert record == Failure(1, "answer not sent: cannot pickle '_thread.lock' object")
+        assert worker.ask("ping", timeout=T) == "pong"
