@@ -39,6 +39,15 @@ Stopping 32 workers at once (milliseconds)
     every worker's end. What ``.quit`` does with many workers. Target: well
     under a second (at most 500 ms); median of the rounds.
 
+The lessons' shapes (the GIL and a race, five runs)
+    The GIL lesson: ``work`` given to two thread workers at once, against the
+    same given to two process workers; the time from the first handler's
+    start to the last one's end. Target: the threads take at least 1.6 times
+    as long, in each of five runs (the GIL lets one run at a time; the
+    processes run on two cores). The race lesson: ``race 100000`` on two
+    threads at once, five runs, against ``race 100000 lock``. Target: updates
+    lost in every run without the lock, none with it.
+
 Why it is measured this way: the machine is small (2 cores) and shared, so its
 speed drifts within a run. Every subject is started once and warmed up, then
 the bench runs several rounds; in each round the doer subject and its baseline
@@ -653,6 +662,74 @@ def stop_rows(together: list[float], in_turn: list[float]) -> list[Row]:
     ]
 
 
+# --- the lessons' shapes ----------------------------------------------------------------
+
+LESSON_RUNS = 5
+GIL_TARGET = 1.6
+
+
+def span_of(workers: list[doer.Worker], message: Any) -> float:
+    """Seconds from the first handler's start to the last one's end, all sent at once."""
+    pendings = [worker.tell(message, timed=True) for worker in workers]
+    times = [pending.wait(60).times for pending in pendings]  # type: ignore[union-attr]
+    return max(end for _, end in times) - min(start for start, _ in times)
+
+
+def lost_in(answers: list[str]) -> int:
+    [last] = [answer for answer in answers if "increments lost" in answer]
+    return int(last.split(" of ")[0].replace(",", ""))
+
+
+def run_lessons() -> tuple[list[float], list[float], list[int], list[int]]:
+    """Five GIL runs (threads, processes) and five races (without, with the lock)."""
+    threads = [doer.start("thread", name=f"gil-t{n}") for n in (1, 2)]
+    processes = [doer.start("process", name=f"gil-p{n}") for n in (1, 2)]
+    try:
+        for worker in threads + processes:
+            worker.ask("ping", timeout=30)
+        thread_spans, process_spans, lost, lost_locked = [], [], [], []
+        for _ in range(LESSON_RUNS):
+            thread_spans.append(span_of(threads, "work"))
+            process_spans.append(span_of(processes, "work"))
+            lost.append(
+                lost_in([p.result(60) for p in [w.tell(("race", 100_000)) for w in threads]])
+            )
+            lost_locked.append(
+                lost_in(
+                    [p.result(60) for p in [w.tell(("race", 100_000, "lock")) for w in threads]]
+                )
+            )
+        return thread_spans, process_spans, lost, lost_locked
+    finally:
+        doer.stop_all(threads + processes)
+
+
+def lesson_rows(
+    thread_spans: list[float], process_spans: list[float], lost: list[int], lost_locked: list[int]
+) -> list[Row]:
+    ratios = [t / p for t, p in zip(thread_spans, process_spans, strict=True)]
+    runs = ", ".join(f"{ratio:.2f}" for ratio in ratios)
+    race_ok = all(n > 0 for n in lost) and not any(lost_locked)
+    return [
+        (
+            "GIL lesson: @t1,t2 work vs @p1,p2 work",
+            f"{statistics.median(thread_spans):.2f} s",
+            f"{statistics.median(process_spans):.2f} s  two processes",
+            f"{statistics.median(ratios):.2f}x ({runs})",
+            f">= {GIL_TARGET}x each run",
+            verdict(min(ratios) >= GIL_TARGET),
+        ),
+        (
+            "race lesson: lost updates, 2 threads x 100,000",
+            ", ".join(f"{n:,}" for n in lost),
+            ", ".join(f"{n:,}" for n in lost_locked) + "  with the lock",
+            "",
+            "> 0 each run; 0 locked",
+            verdict(race_ok),
+        ),
+    ]
+
+
 # --- the table -----------------------------------------------------------------------
 
 
@@ -733,10 +810,12 @@ def main() -> int:
     echo_s = time.perf_counter() - started - round_trips_s - launches_s
     stops = run_stops()
     stops_s = time.perf_counter() - started - round_trips_s - launches_s - echo_s
+    shapes = run_lessons()
     rows = [row for comparison in comparisons for row in round_trip_rows(comparison)]
     rows += launch_rows(subjects[0], subjects[1:])
     rows += echo_rows(echo)
     rows += stop_rows(*stops)
+    rows += lesson_rows(*shapes)
     print_table(rows)
     print(
         f"(round trips {round_trips_s:.1f} s, launches {launches_s:.1f} s, key echo "
