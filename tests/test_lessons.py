@@ -13,12 +13,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 import doer
 from doer import Died, Failure, Reply, lessons
 from helpers import THREAD, Kind, WorkerFactory, pid_is_gone, wait_until
+from pty_helpers import run_doer
 
 T = 30.0
 
@@ -289,3 +291,40 @@ def test_a_lock_can_be_handed_over_by_a_thread_but_not_pickled_by_a_process(
     else:
         assert record == Failure(1, "answer not sent: cannot pickle '_thread.lock' object")
         assert worker.ask("ping", timeout=T) == "pong"
+
+
+# --- plain mode: the console's side of the lessons ---------------------------------
+
+
+def test_the_console_side_of_the_lessons_in_plain_mode(tmp_path: Path) -> None:
+    """.peek, .mark and inherited, .trace and .timeline print what they mean, in a
+    transcript (``docs/classroom.doer`` runs them all too, checked against the plan)."""
+    lines = b"".join(
+        [
+            b".mark 5\n",
+            b".spawn p process --start-method fork\n",
+            b".mark 6\n",
+            b"@w1,p set-state 7\n",
+            b".peek\n.peek p\n",
+            b"@w1,p inherited\n",
+            b".trace on\n@p ping\n.trace off\n",
+            b"@w1,p work 1000000\n.timeline\n",
+        ]
+    )
+    done = run_doer([], tmp_path, stdin=lines)
+    out = done.stdout.decode()
+    p = int(re.findall(r"\[p process (\d+)\] on start", out)[0])
+    me = int(re.findall(r"creating doer from process (\d+)", out)[0])
+
+    assert f"[w1 thread {me}] state: 7 (live: its memory is the console's)\n" in out
+    assert f"[p process {p}] state: None (the console's copy from the start; it said 7)\n" in out
+    assert f"[w1 thread {me}] mark: 6 (live: the console's own memory)\n" in out
+    assert f"[p process {p}] mark: 5 (a copy, made when the console forked it)\n" in out
+    assert re.search(
+        rf"\[p process {p}\] #\d+ Pipe: \d+ B pickled out, \d+ B back; MainThread; ", out
+    )
+    timeline = out.split("> .timeline\n")[1].splitlines()
+    assert timeline[0].startswith("timeline of @w1,p work 1000000 (one character: ")
+    assert [row.split()[:2] for row in timeline[1:3]] == [["w1", "thread"], ["p", "process"]]
+    assert all("█" in row or "▏" in row for row in timeline[1:3]), timeline
+    assert done.returncode == 0, out + done.stderr.decode()

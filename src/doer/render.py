@@ -348,7 +348,7 @@ def trace_line(worker: Listed, transport: str, pending: Traced) -> Fragments:
         sizes = f"{pending.bytes_out} B pickled out, {pending.bytes_back or 0} B back"
     thread = worker.started.thread_name if worker.started else "?"
     took = max(pending.answered_at - pending.sent_at, 0.0)
-    took_text = f"{took * 1e6:.0f} µs" if took < 0.01 else milliseconds(took)
+    took_text = f"{took * 1e6:.0f} µs" if took < 0.001 else milliseconds(took)
     return note_line(f"#{pending.request_id} {transport}: {sizes}; {thread}; {took_text}", worker)
 
 
