@@ -325,3 +325,20 @@ def test_the_worker_s_name_tags_every_line_and_a_malformed_name_is_a_usage_error
         refused = run_doer(["--name", bad], tmp_path)
         assert refused.returncode == 2, bad
         assert "argument --name: not a worker name" in refused.stderr.decode(), bad
+
+
+def test_an_output_that_cannot_encode_a_line_gets_escapes_not_a_traceback(tmp_path: Path) -> None:
+    env = console_env(tmp_path, no_color=False)
+    env["PYTHONIOENCODING"] = "latin-1"
+    done = subprocess.run(
+        [DOER],
+        input="set-state 中文\n.spawn t2\n@w1,t2 work 100000\n.timeline\n".encode(),
+        capture_output=True,
+        env=env,
+        timeout=30,
+        check=False,
+    )
+    out = done.stdout.decode("latin-1")
+    assert "new state: \\u4e2d\\u6587" in out
+    assert re.search(r"\nw1 thread #+  ", out), out
+    assert done.returncode == 0 and done.stderr == b"", done.stderr.decode()

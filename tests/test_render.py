@@ -246,3 +246,17 @@ def test_a_value_shows_its_type_where_a_word_would_hide_it(value: object, shown:
     from doer.protocol import value_text
 
     assert value_text(value) == shown
+
+
+def test_a_timeline_for_an_output_without_block_characters_draws_hashes() -> None:
+    from doer.render import timeline_lines
+
+    rows = [
+        (Shown("t1", "thread", 1), timed(10.0, 10.5)),
+        (Shown("t2", "thread", 1), timed(10.25, 10.5)),
+    ]
+    lines = [plain(line) for line in timeline_lines("@all work", rows, blocks=False)]
+
+    assert lines[0].endswith("(one character: 10 ms)")
+    assert lines[1] == "t1 thread " + "#" * 50 + "  500 ms"
+    assert lines[2] == "t2 thread " + " " * 25 + "#" * 25 + "  250 ms"

@@ -111,6 +111,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.start_method and args.kind != "process":
         parser.error("--start-method applies to --kind process only")
     settings = settings_from(args)
+    # Text the terminal's encoding cannot hold (a reply in Chinese under a Latin-1
+    # locale) is written as escapes rather than ending the console.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     _exit_cleanly_on(signal.SIGTERM, signal.SIGHUP)
     try:
         if args.script is not None:

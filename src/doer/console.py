@@ -514,7 +514,7 @@ class Console:
         rows = [
             (worker, pending.wait(0) if pending.done() else None) for worker, pending in run.sent
         ]
-        return timeline_lines(run.line, rows, self.columns() or 80)
+        return timeline_lines(run.line, rows, self.columns() or 80, blocks=_can_show("█▏▉"))
 
     def peek(self, argument: str) -> list[Fragments]:
         """Carry out ``.peek [NAME]``: no message is sent."""
@@ -793,6 +793,17 @@ def _one_kind(words: list[str], default: str, verb: str) -> str:
     if kind not in KINDS:
         raise ValueError(f"cannot {verb} as {kind!r}: choose {' or '.join(KINDS)}")
     return kind
+
+
+def _can_show(characters: str) -> bool:
+    """Whether standard output can encode ``characters`` (not in a Latin-1 locale)."""
+    import sys
+
+    try:
+        characters.encode(sys.stdout.encoding or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
 
 
 def _lesson_help() -> list[Fragments]:

@@ -268,7 +268,11 @@ _EIGHTHS = " ▏▎▍▌▋▊▉"
 
 
 def timeline_lines(
-    line: str, rows: Sequence[tuple[Tagged, Record | None]], width: int = 80
+    line: str,
+    rows: Sequence[tuple[Tagged, Record | None]],
+    width: int = 80,
+    *,
+    blocks: bool = True,
 ) -> list[Fragments]:
     """``.timeline``: when each worker's handler ran, on one time axis.
 
@@ -277,7 +281,8 @@ def timeline_lines(
     timed :class:`~doer.protocol.Reply` carries, on the machine's monotonic
     clock), so handlers that ran side by side overlap and handlers that took
     turns follow each other. One character is a fixed, round time (10 ms,
-    50 ms, 0.1 s...), so two timelines of similar runs can be compared by eye.
+    50 ms, 0.25 s...), so two timelines of similar runs can be compared by eye.
+    Without ``blocks`` (an output that cannot encode them), bars are ``#``.
     """
     labels = [f"{worker.name} {worker.kind}" for worker, _ in rows]
     label_width = max(map(len, labels), default=0) + 1
@@ -291,25 +296,32 @@ def timeline_lines(
     span = max(end for _, end in spans) - start
     step = next((s for s in _STEPS if span / s <= room), _STEPS[-1])
     lines = [note_line(f"timeline of {line} (one character: {_seconds(step)})")]
-    for label, (worker, record) in zip(labels, rows, strict=True):
-        lines.append(_timeline_row(label.ljust(label_width), worker, record, start, step))
+    for label, (_, record) in zip(labels, rows, strict=True):
+        lines.append(_timeline_row(label.ljust(label_width), record, start, step, blocks))
     lines.append(note_line(" " * label_width + _axis(step, span / step)))
     return lines
 
 
 def _timeline_row(
-    label: str, worker: Tagged, record: Record | None, start: float, step: float
+    label: str, record: Record | None, start: float, step: float, blocks: bool
 ) -> Fragments:
     if not isinstance(record, Reply) or len(record.times) != 2:
         why = "no answer yet" if record is None else "no time: " + record_text(record)
         return [("class:tag", label), ("class:note", clipped(why, 60))]
     began, ended = record.times
     offset, length = (began - start) / step, (ended - began) / step
-    eighths = round((offset % 1 + length) * 8)  # the bar, from the first cell it touches
-    bar = " " * int(offset) + "█" * (eighths // 8) + _EIGHTHS[eighths % 8].strip()
+    if blocks:  # in eighths of a character, from the first cell the bar touches
+        eighths = round((offset % 1 + length) * 8)
+        bar = "█" * (eighths // 8) + _EIGHTHS[eighths % 8].strip()
+    else:
+        bar = "#" * round(offset % 1 + length)
     took = ended - began
     took_text = milliseconds(took) if took < 1 else f"{took:.2f} s"
-    return [("class:tag", label), ("class:event", bar or "▏"), ("", f"  {took_text}")]
+    return [
+        ("class:tag", label),
+        ("class:event", " " * int(offset) + (bar or ("▏" if blocks else "|"))),
+        ("", f"  {took_text}"),
+    ]
 
 
 def _axis(step: float, length: float) -> str:
