@@ -19,19 +19,10 @@ from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 
 from doer.client import Worker
-from doer.console import (
-    ALL,
-    Console,
-    Invalid,
-    Message,
-    Restart,
-    Settings,
-    Spawned,
-    check_name,
-    interpret,
-)
+from doer.console import Console, Restart, Settings, Spawned
 from doer.render import plain, workers_table
 from doer.shell import ConsoleCompleter
+from doer.typed import ALL, Invalid, Message, check_name, interpret
 from helpers import leftovers, pid_is_gone, wait_until
 from pty_helpers import run_doer
 from shell_helpers import driven_shell

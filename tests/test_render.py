@@ -96,7 +96,7 @@ def test_every_part_of_help_fits_an_80_by_24_screen(part: str) -> None:
 
 
 def test_help_lessons_names_only_messages_and_commands_that_exist() -> None:
-    from doer.console import COMMANDS, LESSONS, MESSAGE_HELP
+    from doer.typed import COMMANDS, LESSONS, MESSAGE_HELP
 
     words = {usage.split()[0] for usage in MESSAGE_HELP} | set(COMMANDS)
     for _, typed in LESSONS:
@@ -106,7 +106,8 @@ def test_help_lessons_names_only_messages_and_commands_that_exist() -> None:
 
 
 def test_every_command_names_a_method_of_the_console_that_carries_it_out() -> None:
-    from doer.console import COMMANDS, Console
+    from doer.console import Console
+    from doer.typed import COMMANDS
 
     assert all(callable(getattr(Console, spec.does, None)) for spec in COMMANDS.values())
 

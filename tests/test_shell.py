@@ -24,8 +24,9 @@ from prompt_toolkit.output.plain_text import PlainTextOutput
 from prompt_toolkit.output.vt100 import Vt100_Output
 from prompt_toolkit.renderer import CPR_Support
 
-from doer.console import COMMANDS, Console, Mailbox, Settings
+from doer.console import Console, Mailbox, Settings
 from doer.shell import ConsoleCompleter, Shell, history_path, make_history, probe_cpr
+from doer.typed import COMMANDS
 from handlers import HANDLERS
 from helpers import CONSOLE_KINDS
 from shell_helpers import DEADLINE, driven_shell

@@ -18,10 +18,11 @@ from typing import NoReturn
 
 from doer import __version__
 from doer.client import Worker
-from doer.console import Console, Mailbox, Settings, check_name, state_value
+from doer.console import Console, Mailbox, Settings
 from doer.kinds import KINDS, START_METHODS
 from doer.protocol import Record
 from doer.render import creating_line, plain, record_line
+from doer.typed import check_name, state_value
 
 EXIT_USAGE = 2
 

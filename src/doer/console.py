@@ -1,14 +1,15 @@
-"""What a typed line means, and the worker it goes to: shared by both front ends.
+"""The workers, by name, and what the console's commands do to them: shared by both
+front ends.
 
 The interactive shell (:mod:`doer.shell`) and plain mode (:mod:`doer.plain`)
 read lines differently and print differently, but a line means the same thing
-in both. :func:`interpret` classifies a line; :class:`Console` owns the current
-worker and carries out what the line asks for. Nothing here touches a terminal.
+in both: :func:`doer.typed.interpret` says what it means, and :class:`Console`,
+which owns the workers and the current one, carries it out. Nothing here
+touches a terminal.
 """
 
 from __future__ import annotations
 
-import re
 import shlex
 import threading
 import weakref
@@ -18,7 +19,7 @@ from typing import Any, NamedTuple
 from doer import lessons
 from doer.client import Listener, Pending, Worker, WorkerGone, start, stop_all
 from doer.kinds import KINDS, START_METHODS
-from doer.protocol import ParseError, Record, message_summary, parse_line
+from doer.protocol import Record, message_summary
 from doer.render import (
     Fragments,
     gone_text,
@@ -29,73 +30,19 @@ from doer.render import (
     timeline_lines,
     workers_table,
 )
+from doer.typed import (
+    ALL,
+    COMMANDS,
+    MESSAGE_HELP,
+    ROUTING_HELP,
+    Command,
+    Message,
+    check_name,
+    lesson_help,
+    prompt_argument,
+    state_value,
+)
 from doer.worker import BUILTIN_MESSAGES, Handler
-
-MESSAGE_HELP: dict[str, str] = {
-    "ping": "the worker answers pong",
-    "set-state V": "set the state to V (a Python literal or a word)",
-    "get-state": "show the worker's state",
-    "whoami": "pid, parent pid, thread, task, start method, GIL",
-    "sleep S": "sleep S seconds, then answer (later messages wait)",
-    "exit": "end the worker (its end event shows state and pid)",
-    "incr": "add 1 to a global counter of the worker's module",
-    "race N [lock]": "N unguarded increments of it (lock: under a lock)",
-    "work [N]": "N steps of arithmetic (about 1 s): wall and CPU time",
-    "crash": "raise in the handler: an error answer; it lives on",
-    "die": "end the worker abruptly (a process exits, status 3)",
-    "segfault": "crash a process with SIGSEGV (threads, tasks refuse)",
-    "inherited": "what the worker sees of the console's .mark",
-    "get-lock": "answer a threading.Lock (a process cannot pickle it)",
-}
-
-#: The lessons of ``.help lessons``: the idea, then the lines to type. They
-#: assume threads t1 and t2, processes p1 and p2 and a task a (:data:`LESSON_SETUP`).
-LESSONS: list[tuple[str, str]] = [
-    ("pids: threads and tasks are in the console's process", "@all whoami"),
-    (
-        "memory: a thread's state is live; a process's, a copy",
-        "@t1,p1 set-state 7, .peek t1, .peek p1",
-    ),
-    ("globals: one counter per process", "@t1,t2 incr, @p1,p2 incr"),
-    (
-        "a race: threads lose updates; a lock stops it",
-        "@t1,t2 race 100000, @t1,t2 race 100000 lock",
-    ),
-    (
-        "the GIL: threads take turns, processes run at once",
-        "@t1,t2 work, .timeline, @p1,p2 work, .timeline",
-    ),
-    ("an event loop: blocking freezes it, awaiting does not", "@a work, @a sleep 2"),
-    (
-        "start methods: how long each takes to start",
-        ".spawn f process --start-method fork (s: spawn, fs: forkserver), .workers",
-    ),
-    (
-        "inheritance: live, copied at fork, or nothing",
-        ".mark 5 before, .mark 6 after, @all inherited",
-    ),
-    ("crossing a process boundary: pickled bytes", ".trace on, @all ping, @p1 get-lock"),
-    (
-        "crashes: an error, a death, a refusal",
-        "crash, @p1 die, @t1 die, @p2 segfault, @t2 segfault",
-    ),
-    ("killing: a process dies, a task is cancelled, a thread not", ".kill f, .kill a, .kill t2"),
-]
-
-#: The workers the lessons talk to.
-LESSON_SETUP = [
-    ".spawn t1 thread",
-    ".spawn t2 thread",
-    ".spawn p1 process",
-    ".spawn p2 process",
-    ".spawn a asyncio",
-]
-
-ROUTING_HELP: dict[str, str] = {
-    "@NAME LINE": "send LINE to worker NAME only (@a,b LINE: to a and b)",
-    "@all LINE": "send LINE to every running worker, each answer tagged",
-}
-
 
 # NamedTuples rather than dataclasses: the shell imports this module before its
 # first prompt, and dataclasses cost several milliseconds more to import and build.
@@ -141,167 +88,12 @@ class Kill(NamedTuple):
 Outcome = list[Fragments] | Quit | Restart | Spawned | Stop | Kill
 
 
-class Spec(NamedTuple):
-    """One command of the console: how it is typed, what ``.help`` says, what it does.
-
-    ``does`` names the :class:`Console` method that carries it out, given the
-    rest of the line.
-    """
-
-    usage: str
-    help: str
-    does: str
-
-
-#: The console's own commands. Both front ends read lines through
-#: :func:`interpret` and carry commands out through :meth:`Console.carry_out`;
-#: ``.help`` is written from this table. A command's NAME defaults to the
-#: current worker.
-COMMANDS: dict[str, Spec] = {
-    ".help": Spec(".help", "show this help", "help_lines"),
-    ".spawn": Spec(
-        ".spawn NAME [KIND]",
-        "start another worker (--start-method M, --state V)",
-        "spawn",
-    ),
-    ".workers": Spec(".workers", "a table of the workers; * marks the current one", "table"),
-    ".use": Spec(".use NAME", "make NAME the current worker: bare lines go to it", "use"),
-    ".peek": Spec(".peek [NAME]", "a worker's state, read from the console's memory", "peek"),
-    ".mark": Spec(".mark [VALUE]", "set a global in the console (inherited reads it)", "mark"),
-    ".timeline": Spec(".timeline", "when the last line ran on each worker, as bars", "timeline"),
-    ".trace": Spec(".trace [on|off]", "on: how each message crossed: queue, bytes, time", "trace"),
-    ".status": Spec(
-        ".status [NAME]", "show a worker: kind, pid, state, pending requests", "status_lines"
-    ),
-    ".stop": Spec(
-        ".stop [NAME]", "end a worker: pending requests, then exit, then join", "stop_for"
-    ),
-    ".restart": Spec(
-        ".restart [NAME] [KIND]", "a fresh worker in its place (--start-method M)", "restart_for"
-    ),
-    ".kill": Spec(".kill [NAME]", "end a worker at once: what its kind allows, said", "kill"),
-    ".timeout": Spec(
-        ".timeout [S]", "show or set the seconds to wait for an answer", "timeout_lines"
-    ),
-    ".prompt": Spec(
-        ".prompt [TEXT]", "a fixed prompt (.prompt 'X> '); alone: the usual one", "set_prompt"
-    ),
-    ".wait": Spec(".wait [on|off]", "on: the prompt waits for each line's answers", "wait_lines"),
-    ".quit": Spec(
-        ".quit", "wait for pending requests, stop all, leave (Ctrl-D)", "quit_after_pending"
-    ),
-    ".quit!": Spec(".quit!", "leave now: pending requests are dropped, and said so", "quit_now"),
-}
-
-#: The commands whose first word may be a worker's name (completion offers them).
-NAMED_COMMANDS = (".use", ".status", ".stop", ".restart", ".kill")
-
-#: ``@all ping``: every running worker.
-ALL = "all"
-
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,15}")
-
-
-def check_name(text: str) -> str:
-    """``text``, if it can name a worker: a short word, as a class would call out.
-
-    Raises:
-        ValueError: it cannot (the text is the one-line reason).
-    """
-    if not _NAME.fullmatch(text):
-        raise ValueError(
-            f"not a worker name: {text!r} (a letter, then up to 15 letters, digits, - or _)"
-        )
-    if text == ALL:
-        raise ValueError(f"{text!r} cannot name a worker: @all means every running worker")
-    if text in KINDS:
-        raise ValueError(f"{text!r} cannot name a worker: it is a kind (.spawn NAME {text})")
-    return text
-
-
-def state_value(text: str) -> Any:
-    """``--state 42`` is the number 42; ``--state hola!`` the word, as typed messages are."""
-    try:
-        message = parse_line(f"set-state {text}")
-    except ValueError:
-        return text
-    return message[1] if isinstance(message, tuple) and len(message) == 2 else text
-
-
 class Run(NamedTuple):
     """The last line sent to workers, for ``.timeline``: how it was typed, and each
     worker it went to with its pending answer."""
 
     line: str
     sent: list[tuple[Worker, Pending]]
-
-
-class Message(NamedTuple):
-    """A line to send, already parsed; ``to`` names its workers (empty: the current one)."""
-
-    message: Any
-    to: tuple[str, ...] = ()
-
-
-class Command(NamedTuple):
-    """A dot-command for the console itself."""
-
-    name: str
-    argument: str = ""
-
-
-class Invalid(NamedTuple):
-    """A line that cannot be carried out; ``error`` is the one-line reason."""
-
-    error: str
-
-
-class Blank(NamedTuple):
-    """An empty line or a ``#`` comment: nothing to do."""
-
-
-Line = Message | Command | Invalid | Blank
-
-
-def interpret(line: str) -> Line:
-    """Say what ``line`` asks for, without doing it."""
-    stripped = line.strip()
-    if not stripped or stripped.startswith("#"):
-        return Blank()
-    if stripped.startswith("@"):
-        return _routed(stripped)
-    if stripped.startswith("."):
-        name, _, argument = stripped.partition(" ")
-        if name not in COMMANDS:
-            return Invalid(f"unknown command {name} (.help lists the commands)")
-        return Command(name, argument.strip())
-    try:
-        return Message(parse_line(line))
-    except ParseError as exc:
-        return Invalid(str(exc))
-
-
-def _routed(stripped: str) -> Line:
-    """``@NAME line``, ``@a,b line``, ``@all line``: a message for the workers named."""
-    names, _, rest = stripped[1:].partition(" ")
-    to = tuple(dict.fromkeys(names.split(",")))  # each once, in the order given
-    for name in to:
-        if not _NAME.fullmatch(name):
-            return Invalid(
-                f"@ takes worker names: @p1 ping, @p1,p2 ping or @all ping, not @{names}"
-            )
-    what = interpret(rest)
-    if isinstance(what, Blank):
-        return Invalid(f"@{names} needs a message to send: @{names} ping")
-    if isinstance(what, Command):
-        return Invalid(
-            f"{what.name} is for the console, not for a worker: it takes the name itself"
-        )
-    if isinstance(what, Message) and what.to:
-        return Invalid("one @ per line: @p1,p2 ping sends to both")
-    if isinstance(what, Message):
-        return Message(what.message, (ALL,) if ALL in to else to)
-    return what
 
 
 class Settings:
@@ -696,7 +488,7 @@ class Console:
         parts = {
             "messages": self._message_help,
             "commands": self._command_help,
-            "lessons": _lesson_help,
+            "lessons": lesson_help,
         }
         if argument and argument not in parts:
             raise ValueError(f".help takes {', '.join(parts)} or nothing, not {argument}")
@@ -804,28 +596,6 @@ def _can_show(characters: str) -> bool:
     except (UnicodeEncodeError, LookupError):
         return False
     return True
-
-
-def _lesson_help() -> list[Fragments]:
-    """``.help lessons``: each lesson's idea, and under it the lines to type."""
-    lines = [
-        note_line("Lessons; first .spawn t1 thread, t2 thread, p1 process, p2 process, a asyncio")
-    ]
-    for number, (idea, typed) in enumerate(LESSONS, 1):
-        lines.append(note_line(f"{number:>2} {idea}"))
-        lines.append(note_line(f"     {typed}"))
-    return lines
-
-
-def prompt_argument(argument: str) -> str | None:
-    """The prompt ``.prompt ARGUMENT`` asks for; None (the usual prompt) when empty.
-
-    The text is taken as typed; quote it to keep spaces at its ends:
-    ``.prompt 'X> '``. (A line's own ends are stripped before this.)
-    """
-    if argument[:1] in ("'", '"') and argument[-1:] == argument[:1] and len(argument) > 1:
-        return argument[1:-1]
-    return argument or None
 
 
 class Mailbox:

@@ -16,20 +16,7 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from doer.client import Pending, Worker, WorkerGone, stop_all
-from doer.console import (
-    Blank,
-    Command,
-    Console,
-    Invalid,
-    Kill,
-    Message,
-    Quit,
-    Restart,
-    Settings,
-    Spawned,
-    Stop,
-    interpret,
-)
+from doer.console import Console, Kill, Quit, Restart, Settings, Spawned, Stop
 from doer.protocol import Died, Ended, Failure, Record
 from doer.render import (
     Fragments,
@@ -42,6 +29,7 @@ from doer.render import (
     stuck_text,
     trace_line,
 )
+from doer.typed import Blank, Command, Invalid, Message, interpret
 
 EXIT_OK = 0
 EXIT_FAILED = 1

@@ -47,23 +47,7 @@ from prompt_toolkit.renderer import print_formatted_text as print_above
 from prompt_toolkit.styles import Style
 
 from doer.client import Pending, Worker, WorkerGone, stop_all
-from doer.console import (
-    ALL,
-    COMMANDS,
-    NAMED_COMMANDS,
-    Blank,
-    Command,
-    Console,
-    Invalid,
-    Kill,
-    Mailbox,
-    Message,
-    Quit,
-    Restart,
-    Spawned,
-    Stop,
-    interpret,
-)
+from doer.console import Console, Kill, Mailbox, Quit, Restart, Spawned, Stop
 from doer.input_line import LineLimit, LongLineView, bulk_typing_bindings
 from doer.kinds import KINDS, START_METHODS
 from doer.protocol import (
@@ -88,6 +72,7 @@ from doer.render import (
     stuck_text,
     trace_line,
 )
+from doer.typed import ALL, COMMANDS, NAMED_COMMANDS, Blank, Command, Invalid, Message, interpret
 
 
 def history_path() -> str:
