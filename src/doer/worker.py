@@ -119,6 +119,11 @@ class Doer:
             value = self._dispatch(request.message)
         except Exception as exc:
             return Failure(request.id, f"{type(exc).__name__}: {exc}")
+        return self._reply(request, value, before, started)
+
+    def _reply(self, request: Request, value: Any, before: Any, started: float) -> Reply:
+        """The reply carrying ``value``, the new state if the handler changed it, and
+        when it ran (``started`` until now) if the request is timed."""
         times = (started, time.monotonic()) if request.timed else ()
         if self.state is before:
             return Reply(request.id, value, (), times)
@@ -229,10 +234,7 @@ class AsyncDoer(Doer):
                 value = await value
         except Exception as exc:
             return Failure(request.id, f"{type(exc).__name__}: {exc}")
-        times = (started, time.monotonic()) if request.timed else ()
-        if self.state is before:
-            return Reply(request.id, value, (), times)
-        return Reply(request.id, value, (self.state,), times)
+        return self._reply(request, value, before, started)
 
 
 def _check_arity(action: str, handler: Handler, values: tuple[Any, ...]) -> None:
