@@ -11,6 +11,7 @@ pty tests of ``test_e2e.py``; plain mode runs every lesson in ``test_docs.py``
 from __future__ import annotations
 
 import re
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -328,3 +329,22 @@ def test_the_console_side_of_the_lessons_in_plain_mode(tmp_path: Path) -> None:
     assert [row.split()[:2] for row in timeline[1:3]] == [["w1", "thread"], ["p", "process"]]
     assert all("█" in row or "▏" in row for row in timeline[1:3]), timeline
     assert done.returncode == 0, out + done.stderr.decode()
+
+
+def test_a_forked_worker_s_segfault_writes_nothing_where_the_console_s_faulthandler_writes(
+    tmp_path: Path,
+) -> None:
+    """A console running with faulthandler (pytest, ``-X faulthandler``) would pass it
+    to a forked worker, whose crash would then write a traceback over the prompt."""
+    import faulthandler
+
+    with open(tmp_path / "faults", "w+") as faults:
+        faulthandler.enable(file=faults)
+        try:
+            worker = doer.start("process", start_method="fork")
+            worker.tell("segfault").wait(T)
+            assert worker.stop(T) == Died("killed by SIGSEGV")
+        finally:
+            faulthandler.enable(file=sys.__stderr__)  # as pytest had it, on stderr
+        faults.seek(0)
+        assert faults.read() == ""

@@ -10,6 +10,7 @@ Keep its imports light: every spawned worker pays for them.
 
 from __future__ import annotations
 
+import faulthandler
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -93,12 +94,17 @@ def _restore_default_signal_handlers() -> None:
 
 
 def _detach_from_terminal() -> None:
-    """Point stdin, stdout and stderr at /dev/null.
+    """Point stdin, stdout and stderr at /dev/null, and keep faulthandler quiet.
 
     The worker never prints (its answers go on the response pipe), and a worker
     holding the terminal open would keep the terminal alive after the console
-    is gone.
+    is gone. A forked worker also inherits faulthandler if the console runs with
+    it (``-X faulthandler``, pytest), writing to a copy of the console's stderr:
+    a worker's crash would print a traceback over the prompt. Its death is
+    reported by the console (``died: killed by SIGSEGV``) instead.
     """
+    if faulthandler.is_enabled():
+        faulthandler.disable()
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
