@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 import doer
-from helpers import CONSOLE_KINDS
+from helpers import CONSOLE_KINDS, pid_is_gone, wait_until
 from pty_helpers import (
     DOER,
     assert_no_traceback,
@@ -258,7 +258,10 @@ def test_a_worker_that_dies_idle_after_the_last_line_makes_the_status_1(tmp_path
     try:
         before, worker = feed(console, b"ping\n", until=r"\] pong\n")
         os.kill(worker, signal.SIGKILL)
-        wait_gone(worker, timeout=5.0)  # dead (a zombie until the console reaps it)
+        # Dead: a zombie until the console reaps it. Plain mode reads a worker's
+        # answers itself, between lines, so it sees the death at the next line,
+        # or, as here, when it stops its workers at the end of input.
+        wait_until(lambda: pid_is_gone(worker), 5.0, "the worker to die")
         out, err = console.communicate(timeout=10)  # end of input
     finally:
         if console.poll() is None:
@@ -267,6 +270,7 @@ def test_a_worker_that_dies_idle_after_the_last_line_makes_the_status_1(tmp_path
     transcript = before + out.decode()
     assert console.returncode == 1, transcript + err.decode()
     assert f"[w1 process {worker}] died: killed by SIGKILL\n" in transcript
+    wait_gone(worker, timeout=1.0)  # and reaped
 
 
 def test_restart_compares_start_methods_without_relaunching_the_console(tmp_path: Path) -> None:

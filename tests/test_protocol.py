@@ -150,6 +150,53 @@ def test_a_hash_is_an_ordinary_character_not_a_comment(line: str, message: Any) 
     assert parse_line(line) == message
 
 
+#: The characters that decide how a line parses: digits, signs, quotes, brackets,
+#: dots, blanks of every kind, and letters that spell constants.
+_PARSE_ALPHABET = st.sampled_from(
+    [
+        *"0123456789-+~.'\"\\[](){}#ej_!,:",
+        " ",
+        "  ",
+        "\t",
+        "\u3000",
+        "\x85",
+        "é",
+        "True",
+        "False",
+        "None",
+        "ping",
+        "set-state",
+        "007",
+        "1e3",
+        "0x1f",
+        "inf",
+    ]
+)
+
+
+@given(st.lists(_PARSE_ALPHABET, max_size=8).map("".join))
+@example("42 7")
+@example("-0")
+@example("007")
+@example("set-state True")
+@example("set-state -True")
+@example("x\u3000y")
+def test_the_quick_parse_of_common_lines_agrees_with_the_full_rules(line: str) -> None:
+    from doer.protocol import _NOT_QUICK, _parse_fully, _parse_quickly
+
+    quick = _parse_quickly(line)
+    if quick is _NOT_QUICK:
+        return
+    assert quick == _parse_fully(line) and type(quick) is type(_parse_fully(line)), line
+
+
+@pytest.mark.parametrize("line", ["ping", "set-state 42", "set-state hola!", "exit", "sleep 2"])
+def test_the_common_lines_take_the_quick_parse(line: str) -> None:
+    from doer.protocol import _NOT_QUICK, _parse_quickly
+
+    assert _parse_quickly(line) is not _NOT_QUICK
+
+
 def test_a_parse_error_is_a_value_error() -> None:
     assert issubclass(ParseError, ValueError)
 

@@ -322,21 +322,46 @@ class Worker:
         pending = self._ask_inline(message, timeout)
         if pending is None:
             pending = self.tell(message)
+        elif not pending.done():  # it waited the timeout already
+            raise pending.timeout_error(timeout)
         return pending.result(timeout)
 
-    def _ask_inline(self, message: Any, timeout: float | None) -> Pending | None:
+    def request(
+        self, message: Any, timeout: float | None = None, *, timed: bool = False
+    ) -> Pending:
+        """Send ``message`` and wait up to ``timeout`` for its answer; return its Pending.
+
+        :meth:`ask` without the raising: the Pending comes back answered or,
+        after the timeout, still pending (a reply reader then delivers its late
+        answer). Plain mode's round trip: read inline when nobody else reads.
+
+        Raises:
+            WorkerGone, ValueError: as :meth:`tell`.
+        """
+        if self._on_a_loop:
+            self._refuse_to_block_the_workers_loop("request()")
+        pending = self._ask_inline(message, timeout, timed)
+        if pending is None:
+            pending = self.tell(message, timed=timed)
+            try:
+                pending.wait(timeout)
+            except TimeoutError:
+                pass  # still pending: the reply reader delivers it when it comes
+        return pending
+
+    def _ask_inline(
+        self, message: Any, timeout: float | None, timed: bool = False
+    ) -> Pending | None:
         """Send ``message`` and read its answer in this thread, if nobody else reads.
 
         While the worker is used one request at a time (the common case, and
         the hot path) there is no reply-reader thread: the caller reads its own
         answer, which saves a thread hand-off on every round trip. Returns None
-        when that is not possible (a reader runs, or requests are in flight).
-        With one request in flight the pipes cannot fill, so reading only after
-        sending cannot deadlock.
-
-        Raises:
-            TimeoutError: no answer within ``timeout``; a reply reader is then
-                started, so the late answer is still delivered.
+        when that is not possible (a reader runs, or requests are in flight),
+        else the Pending, answered unless ``timeout`` passed first. Then, or if
+        the wait is interrupted (Ctrl-C), a reply reader is started, so the late
+        answer is still delivered. With one request in flight the pipes cannot
+        fill, so reading only after sending cannot deadlock.
         """
         reading = self._replies.reading
         if self._replies.thread is not None or not reading.acquire(blocking=False):
@@ -344,11 +369,12 @@ class Worker:
         try:
             if self._replies.thread is not None or self._pending:
                 return None
-            pending = self._send(message)
-            self._replies.read_inline(pending.done, timeout)
-            if not pending.done():
-                self._replies.start()  # it waits for `reading`, released below
-                raise pending.timeout_error(timeout)
+            pending = self._send(message, timed)
+            try:
+                self._replies.read_inline(pending.done, timeout)
+            finally:
+                if not pending.done():
+                    self._replies.start()  # it waits for `reading`, released below
             return pending
         finally:
             reading.release()

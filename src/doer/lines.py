@@ -124,6 +124,15 @@ class LineRunner(PlainRunner):
     def echo(self, line: str) -> None:
         """Nothing: the terminal has echoed the line already, or was told not to."""
 
+    def request(self, worker: Worker, message: object) -> tuple[Pending, TimeoutError | None]:
+        """Send ``message``; Ctrl-C stops waiting for its answer, as the timeout does."""
+        pending = worker.tell(message, timed=True)
+        try:
+            self.wait_for(pending)
+        except TimeoutError as exc:
+            return pending, exc
+        return pending, None
+
     def wait_for(self, pending: Pending, timeout: float | None = None) -> Record:
         """The answer to ``pending``; Ctrl-C stops waiting, as the timeout does."""
         try:

@@ -173,6 +173,9 @@ class PlainRunner:
         except ValueError as exc:
             self.fail(str(exc))
             return
+        if len(workers) == 1:  # the common case, and the hot path
+            self._ask_one(workers[0], message)
+            return
         sent: list[tuple[Worker, Pending]] = []
         for worker in workers:
             try:
@@ -182,9 +185,6 @@ class PlainRunner:
             except ValueError as exc:  # it does not pickle: for a process, not for a thread
                 self.fail(str(exc), worker if len(workers) > 1 else None)
         self.console.remember(message, sent)
-        if len(sent) == 1:  # the common case, and the hot path: no sorting
-            self._answer(*sent[0])
-            return
         deadline = time.monotonic() + self.console.settings.timeout
         answered = []
         for worker, pending in sent:
@@ -200,13 +200,21 @@ class PlainRunner:
         for worker, _ in sent:
             self._report_end(worker)
 
-    def _answer(self, worker: Worker, pending: Pending) -> None:
-        """Wait for the answer to ``pending``, and print it."""
+    def _ask_one(self, worker: Worker, message: Message) -> None:
+        """Send ``message`` to ``worker``, wait for its answer, and print it."""
         try:
-            record = self.wait_for(pending)
-        except TimeoutError as exc:
-            self.late(worker, pending, exc)
+            pending, late = self.request(worker, message.message)
+        except WorkerGone:
+            self.fail(self.console.gone_text(worker))
             return
+        except ValueError as exc:  # it does not pickle
+            self.fail(str(exc))
+            return
+        self.console.remember(message, [(worker, pending)])
+        if late is not None:
+            self.late(worker, pending, late)
+            return
+        record = pending.wait(0)
         self._print_late_answers()  # answers come in order: any late ones came first
         self._show(worker, record)
         self._trace(worker, pending)
@@ -216,6 +224,17 @@ class PlainRunner:
         """With ``.trace on``, say how the request crossed to the worker and back."""
         if self.console.settings.trace:
             self.write(trace_line(worker, worker.transport, pending))
+
+    def request(self, worker: Worker, message: object) -> tuple[Pending, TimeoutError | None]:
+        """Send ``message`` and wait for its answer, up to the timeout; the error
+        that says why it is late, if it is.
+
+        This thread reads the answer itself while nobody else reads: no thread
+        hand-off on each line, which is plain mode's throughput.
+        """
+        timeout = self.console.settings.timeout
+        pending = worker.request(message, timeout, timed=True)
+        return pending, None if pending.done() else pending.timeout_error(timeout)
 
     def wait_for(self, pending: Pending, timeout: float | None = None) -> Record:
         """The answer to ``pending``.

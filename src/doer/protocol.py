@@ -16,6 +16,7 @@ import ast
 import io
 import itertools
 import pickle
+import re
 import shlex
 import unicodedata
 import warnings
@@ -164,6 +165,12 @@ def parse_line(line: str) -> Any:
         raise ParseError(
             f"line too long: {len(line):,} characters (the limit is {MAX_LINE_CHARS:,})"
         )
+    quick = _parse_quickly(line)
+    return _parse_fully(line) if quick is _NOT_QUICK else quick
+
+
+def _parse_fully(line: str) -> Any:
+    """:func:`parse_line` by its full rules (shlex, then Python literals)."""
     try:
         words = shlex.split(line)
     except ValueError as exc:  # shlex says "No closing quotation" / "No escaped character"
@@ -179,6 +186,37 @@ def parse_line(line: str) -> Any:
 
 
 _NOT_A_LITERAL = object()
+_NOT_QUICK = object()
+
+#: A word that is surely not a Python literal: no digit, quote, bracket or dot,
+#: and not a keyword constant. It is sent as it is, as the slow path would.
+_PLAIN_WORD = re.compile(r"[^\s0-9'\"\\\[\](){}.]+")
+#: A word that is surely an int literal, as Python spells one (no leading zero).
+_INT_WORD = re.compile(r"-?(?:0|[1-9][0-9]*)")
+_CONSTANTS = ("True", "False", "None")
+
+
+def _parse_quickly(line: str) -> Any:
+    """``ping`` and ``set-state 42`` without shlex, tokenize and ast: the common lines.
+
+    One or two words that need no quoting rules and are surely plain words or
+    ints give what :func:`parse_line` gives, in a tenth of the time (plain
+    mode's throughput is made of lines like these). Anything else:
+    ``_NOT_QUICK``, and the full rules apply.
+    """
+    if not line.isascii():  # shlex splits at ASCII blanks only; str.split at others too
+        return _NOT_QUICK
+    words = line.split()
+    if not 0 < len(words) <= 2 or any(not _quick_word(word) for word in words):
+        return _NOT_QUICK
+    last = int(words[-1]) if _INT_WORD.fullmatch(words[-1]) else words[-1]
+    return last if len(words) == 1 else (words[0], last)  # an action is a word, always
+
+
+def _quick_word(word: str) -> bool:
+    if _INT_WORD.fullmatch(word):
+        return True
+    return _PLAIN_WORD.fullmatch(word) is not None and word.lstrip("+-~") not in _CONSTANTS
 
 
 def _literal(text: str) -> Any:
