@@ -39,6 +39,18 @@ Stopping 32 workers at once (milliseconds)
     every worker's end. What ``.quit`` does with many workers. Target: well
     under a second (at most 500 ms); median of the rounds.
 
+Plain mode throughput (lines a second)
+    100,000 lines (``ping`` and ``set-state i``, in turn) piped into ``doer``
+    per kind, every answer counted in the transcript, against the library
+    doing the same round trips with ``Worker.ask`` (the floor plain mode is
+    built on: 20,000 of them, a rate). Target: at least 30,000 lines a second.
+
+A typed round trip through a pty (milliseconds)
+    pexpect types ``ping`` into ``doer --kind K`` at 24x80 and waits for
+    ``pong`` and the prompt after it; p50 and p99 over 200, next to the same
+    console's ``.wait`` (a command answered by the console itself). Target:
+    p50 at most 5 ms, p99 at most 20 ms.
+
 The lessons' shapes (the GIL and a race, five runs)
     The GIL lesson: ``work`` given to two thread workers at once, against the
     same given to two process workers; the time from the first handler's
@@ -73,6 +85,7 @@ import os
 import queue
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -662,6 +675,94 @@ def stop_rows(together: list[float], in_turn: list[float]) -> list[Row]:
     ]
 
 
+# --- what a person feels: plain mode, a typed round trip -------------------------------
+
+PLAIN_LINES = 100_000
+PLAIN_TARGET = 30_000
+LIBRARY_ASKS = 20_000  # a rate: fewer asks than lines measure it as well, and sooner
+TYPED_ROUND_TRIPS = 200
+TYPED_P50_MS, TYPED_P99_MS = 5.0, 20.0
+
+
+def plain_rate(kind: str) -> tuple[float, float]:
+    """Lines a second through plain mode, and ask()s a second through the library."""
+    lines = [("ping" if n % 2 else f"set-state {n}") for n in range(PLAIN_LINES)]
+    started = time.perf_counter()
+    done = subprocess.run(
+        [DOER_SCRIPT, "--kind", kind],
+        input="".join(line + "\n" for line in lines).encode(),
+        capture_output=True,
+        check=False,
+    )
+    elapsed = time.perf_counter() - started
+    answers = done.stdout.count(b"] pong\n") + done.stdout.count(b"] new state: ")
+    if answers != PLAIN_LINES:
+        return float("nan"), float("nan")
+    messages = [doer.parse_line(line) for line in lines[:LIBRARY_ASKS]]
+    with doer.start(kind) as worker:
+        worker.ask("ping", timeout=30)
+        started = time.perf_counter()
+        for message in messages:
+            worker.ask(message, timeout=30)
+        library = time.perf_counter() - started
+    return PLAIN_LINES / elapsed, LIBRARY_ASKS / library
+
+
+def typed_round_trips(kind: str, scratch: Path) -> tuple[list[float], list[float]]:
+    """Milliseconds from typing a line to its answer and the prompt after it: ping, .wait."""
+    child = spawn_in_pty([DOER_SCRIPT, "--kind", kind], pty_env(scratch), rows=24, columns=80)
+    try:
+        child.expect(r"on start.*?" + PROMPT)
+        times: dict[str, list[float]] = {"ping": [], ".wait": []}
+        answers = {"ping": r"\] pong", ".wait": r"wait: off"}
+        for _ in range(TYPED_ROUND_TRIPS):
+            for line, answer in answers.items():
+                started = time.perf_counter()
+                child.send(line + "\r")
+                child.expect(answer)
+                child.expect(PROMPT)
+                times[line].append((time.perf_counter() - started) * 1000)
+        return times["ping"], times[".wait"]
+    finally:
+        if child.isalive():
+            child.send(".quit!\r")
+            child.expect([pexpect.EOF, pexpect.TIMEOUT], timeout=5)
+        child.close(force=True)
+
+
+def feel_rows(scratch: Path) -> list[Row]:
+    rows: list[Row] = []
+    for kind in doer.KINDS:
+        plain, library = plain_rate(kind)
+        rows.append(
+            (
+                f"plain mode, {PLAIN_LINES:,} piped lines, {kind}",
+                f"{plain:,.0f} lines/s",
+                f"{library:,.0f}/s  Worker.ask",
+                f"{plain / library:.2f}x",
+                f">= {PLAIN_TARGET:,}/s",
+                verdict(plain >= PLAIN_TARGET),
+            )
+        )
+    for kind in doer.KINDS:
+        pings, commands = typed_round_trips(kind, scratch)
+        for name, pick in (("p50", 0.50), ("p99", 0.99)):
+            mine = sorted(pings)[int(pick * (len(pings) - 1))]
+            base = sorted(commands)[int(pick * (len(commands) - 1))]
+            target = TYPED_P50_MS if name == "p50" else TYPED_P99_MS
+            rows.append(
+                (
+                    f"typed ping -> pong -> prompt, pty 24x80, {kind}, {name}",
+                    f"{mine:.1f} ms",
+                    f"{base:.1f} ms  .wait (the console alone)",
+                    f"{mine / base:.2f}x",
+                    f"<= {target:.0f} ms",
+                    verdict(mine <= target),
+                )
+            )
+    return rows
+
+
 # --- the lessons' shapes ----------------------------------------------------------------
 
 LESSON_RUNS = 5
@@ -811,11 +912,14 @@ def main() -> int:
     stops = run_stops()
     stops_s = time.perf_counter() - started - round_trips_s - launches_s - echo_s
     shapes = run_lessons()
+    with tempfile.TemporaryDirectory() as scratch:
+        feel = feel_rows(Path(scratch))
     rows = [row for comparison in comparisons for row in round_trip_rows(comparison)]
     rows += launch_rows(subjects[0], subjects[1:])
     rows += echo_rows(echo)
     rows += stop_rows(*stops)
     rows += lesson_rows(*shapes)
+    rows += feel
     print_table(rows)
     print(
         f"(round trips {round_trips_s:.1f} s, launches {launches_s:.1f} s, key echo "
