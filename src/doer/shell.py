@@ -226,6 +226,11 @@ class Shell:
             history, self._history_note = make_history()
             session = PromptSession(history=history)
         self.session = session
+        # Redraw as soon as the loop is free, not up to 10 ms later (prompt-toolkit's
+        # default postpones a redraw while other callbacks are ready, to spare a
+        # busy CPU): an answer printed above the prompt is followed by a redraw
+        # of the prompt, and a client waiting for that prompt waits for it.
+        session.app.max_render_postpone_time = 0
         self.line_limit = LineLimit(session.default_buffer, MAX_LINE_CHARS, self._refused)
 
     # --- what is drawn ------------------------------------------------------------
