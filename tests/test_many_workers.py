@@ -440,3 +440,16 @@ def test_thirty_two_mixed_workers_each_answer_at_all_once_and_quit_leaves_none(
     processes = [int(pid) for name, pid in started.items() if f"[{name} process " in out]
     assert len(processes) == 1 + 8 + 8, "w1, and every fourth from w2 and from w3"
     assert [pid for pid in processes if not pid_is_gone(pid)] == []
+
+
+async def test_timeline_in_the_shell_draws_tasks_on_its_own_loop() -> None:
+    """The answers of tasks on the shell's loop are read there: done, they need no wait."""
+    async with driven_shell("asyncio") as d:
+        d.type(".spawn b asyncio\r")
+        await d.wait_for_text("[b asyncio")
+        d.type("@all work 200000\r")
+        await d.wait_for(lambda: d.text().count(" s CPU") == 2, "both answers")
+        d.type(".timeline\r")
+        await d.wait_for_text("timeline of @all work 200000 (one character: ")
+        await d.wait_for_text("b asyncio ")
+        assert "Traceback" not in d.text()

@@ -346,3 +346,24 @@ def test_an_output_that_cannot_encode_a_line_gets_escapes_not_a_traceback(tmp_pa
     assert "new state: \\u4e2d\\u6587" in out
     assert re.search(r"\nw1 thread +#+  \d", out), out
     assert done.returncode == 0 and done.stderr == b"", done.stderr.decode()
+
+
+def test_a_command_that_fails_unforeseen_is_one_line_and_the_console_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    from doer.console import Console, Settings
+    from doer.plain import PlainRunner
+
+    def broken(self: Console, argument: str) -> None:
+        raise KeyError("nope")
+
+    monkeypatch.setattr(Console, "table", broken)
+    out = io.StringIO()
+    status = PlainRunner(Settings(), out).run([b".workers\n", b"ping\n"])
+
+    text = out.getvalue()
+    assert "error: .workers failed: KeyError: 'nope' (a bug of doer's; please report it)\n" in text
+    assert "] pong\n" in text and "Traceback" not in text
+    assert status == 1

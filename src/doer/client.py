@@ -124,7 +124,7 @@ class Pending:
             TimeoutError: no answer within ``timeout`` seconds. The request stays
                 pending; its answer may still come.
         """
-        if self._blocks_its_loop is not None and self._blocks_its_loop():
+        if self._blocks_its_loop is not None and not self.done() and self._blocks_its_loop():
             raise RuntimeError(
                 "waiting here would block the event loop the worker runs on, and its"
                 " answer needs that loop: await the Pending instead"

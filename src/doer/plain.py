@@ -23,6 +23,7 @@ from doer.render import (
     creating_line,
     echo_line,
     error_line,
+    failed_text,
     note_line,
     plain,
     record_line,
@@ -141,6 +142,9 @@ class PlainRunner:
             outcome = self.console.carry_out(command)
         except ValueError as exc:
             self.fail(str(exc))
+            return True
+        except Exception as exc:  # a bug of doer's: one line, and the console goes on
+            self.fail(failed_text(command.name, exc))
             return True
         if isinstance(outcome, Quit):
             self._quit_now = not outcome.wait

@@ -106,6 +106,11 @@ def echo_line(line: str) -> Fragments:
     return [("class:echo", "> " + printable(shorten(line)))]
 
 
+def failed_text(command: str, error: Exception) -> str:
+    """A command that failed in a way doer did not foresee: said in one line, not a traceback."""
+    return f"{command} failed: {type(error).__name__}: {error} (a bug of doer's; please report it)"
+
+
 def stuck_text(name: str, kind: str) -> str:
     """Why a worker that would not stop is left behind, in a clause that fits its kind."""
     if kind == "asyncio":

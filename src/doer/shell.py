@@ -67,6 +67,7 @@ from doer.render import (
     clipped,
     ended_hint,
     error_line,
+    failed_text,
     note_line,
     record_line,
     stuck_text,
@@ -450,6 +451,9 @@ class Shell:
             outcome = self.console.carry_out(command)
         except ValueError as exc:
             self.print(error_line(str(exc)))
+            return True
+        except Exception as exc:  # a bug of doer's: one line, and the console goes on
+            self.print(error_line(failed_text(command.name, exc)))
             return True
         if isinstance(outcome, Quit):
             self._wait_on_quit = outcome.wait
