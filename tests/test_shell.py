@@ -432,3 +432,20 @@ async def test_kill_in_the_shell_reports_the_death_and_restart_works() -> None:
         await d.wait_for(lambda: d.console.worker is not worker, "a fresh worker")
         d.type("ping\n")
         await d.wait_for_text("pong")
+
+
+async def test_a_record_that_fails_to_print_is_one_line_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with driven_shell("thread") as d:
+
+        def broken(worker: object, record: object) -> None:
+            raise KeyError("nope")
+
+        monkeypatch.setattr(d.shell, "show", broken)
+        d.type("ping\r")
+        await d.wait_for_text("error: printing Reply failed: KeyError: 'nope' (a bug of doer's")
+        monkeypatch.undo()
+        d.type("ping\r")
+        await d.wait_for_text("] pong")
+        assert "Traceback" not in d.text()

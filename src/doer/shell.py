@@ -315,6 +315,14 @@ class Shell:
         # Called while a key is being handled: print once the keys are done.
         asyncio.get_running_loop().call_soon(self.print, error_line(text))
 
+    def show_safely(self, worker: Worker, record: Record) -> None:
+        """:meth:`show`, with a failure of doer's own said in one line, not as asyncio's
+        traceback over the prompt (the record itself was delivered: only its line is lost)."""
+        try:
+            self.show(worker, record)
+        except Exception as exc:
+            self.print(error_line(failed_text(f"printing {type(record).__name__}", exc)))
+
     def show(self, worker: Worker, record: Record) -> None:
         """Print a record from a worker. Runs in the event loop, never in another thread."""
         replaced = self.console.is_replaced(worker)
@@ -344,7 +352,7 @@ class Shell:
         context = contextvars.copy_context()
 
         def forward(worker: Worker, record: Record) -> None:
-            loop.call_soon_threadsafe(self.show, worker, record, context=context)
+            loop.call_soon_threadsafe(self.show_safely, worker, record, context=context)
 
         self.mailbox.attach(forward)
         try:
