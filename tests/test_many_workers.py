@@ -163,7 +163,7 @@ def test_use_makes_bare_lines_and_the_prompt_go_to_another_worker(console: Conso
     assert plain(line) == "lines go to p now"
     assert console.worker is p
     assert console.prompt_text() == f"doer p process {p.pid}> "
-    assert console.send("ping").result(T) == "pong"
+    assert console.targets(()) == [p] and p.ask("ping", timeout=T) == "pong"
     with pytest.raises(ValueError, match="no worker named nobody"):
         console.carry_out(interpret(".use nobody"))  # type: ignore[arg-type]
 

@@ -319,12 +319,10 @@ class Worker:
         """
         if self._on_a_loop:
             self._refuse_to_block_the_workers_loop("ask()")
-        pending = self._ask_inline(message, timeout)
-        if pending is None:
-            pending = self.tell(message)
-        elif not pending.done():  # it waited the timeout already
+        pending = self._request(message, timeout)
+        if not pending.done():  # it waited the timeout already
             raise pending.timeout_error(timeout)
-        return pending.result(timeout)
+        return pending.result(0)
 
     def request(
         self, message: Any, timeout: float | None = None, *, timed: bool = False
@@ -340,6 +338,10 @@ class Worker:
         """
         if self._on_a_loop:
             self._refuse_to_block_the_workers_loop("request()")
+        return self._request(message, timeout, timed)
+
+    def _request(self, message: Any, timeout: float | None, timed: bool = False) -> Pending:
+        """:meth:`request`, for a caller that has checked where it runs."""
         pending = self._ask_inline(message, timeout, timed)
         if pending is None:
             pending = self.tell(message, timed=timed)

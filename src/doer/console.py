@@ -245,18 +245,27 @@ class Console:
         """True for a worker left behind by ``.restart``: its late lines must say so."""
         return worker in self._left_behind
 
-    def send(self, message: Any) -> Pending:
-        """Send ``message`` to the current worker.
+    def tell_each(
+        self, message: Message, workers: list[Worker]
+    ) -> tuple[list[tuple[Worker, Pending]], list[tuple[str, Worker | None]]]:
+        """Send ``message`` to each of ``workers`` without waiting, timed, and keep the
+        line for ``.timeline``.
 
-        Raises:
-            WorkerGone: there is no live worker.
-            ValueError: the message could not be sent.
+        Returns what was sent, and an error for each worker it could not go to
+        (ended; or, for a process, a message that does not pickle), with the
+        worker to tag it with when there are several.
         """
-        [worker] = self.targets(())
-        try:
-            return worker.tell(message)
-        except WorkerGone:
-            raise WorkerGone(self.gone_text(worker)) from None
+        sent: list[tuple[Worker, Pending]] = []
+        errors: list[tuple[str, Worker | None]] = []
+        for worker in workers:
+            try:
+                sent.append((worker, worker.tell(message.message, timed=True)))
+            except WorkerGone:
+                errors.append((self.gone_text(worker), None))
+            except ValueError as exc:  # it does not pickle: for a process, not for a thread
+                errors.append((str(exc), worker if len(workers) > 1 else None))
+        self.remember(message, sent)
+        return sent, errors
 
     # --- the commands ---------------------------------------------------------------
 

@@ -67,11 +67,12 @@ class Round:
             self.racing += 1
 
     def end(self, increments: int) -> tuple[int, int, int]:
-        """Add ``increments``; return (racers still running, expected, got)."""
+        """Add ``increments``; return (racers still running, increments made in the
+        round, increments the counter shows), read together under the lock."""
         with self.lock:
             self.done += increments
             self.racing -= 1
-            return self.racing, self.start + self.done, COUNTER
+            return self.racing, self.done, COUNTER - self.start
 
 
 _round = Round()
@@ -103,10 +104,10 @@ def race(doer: Any, increments: Any = 100_000, how: Any = None) -> str:
         else:
             _increment_racily(count)
     finally:
-        still_racing, expected, got = _round.end(count)
+        still_racing, total, counted = _round.end(count)
     if still_racing:
         return f"{count:,} done; {still_racing} racing on: the last one to end sums up"
-    lost, total = expected - got, expected - _round.start
+    lost = total - counted
     if doer.kind == "process":
         why = "its counter is its own"
     elif lost:

@@ -180,15 +180,9 @@ class PlainRunner:
         if len(workers) == 1:  # the common case, and the hot path
             self._ask_one(workers[0], message)
             return
-        sent: list[tuple[Worker, Pending]] = []
-        for worker in workers:
-            try:
-                sent.append((worker, worker.tell(message.message, timed=True)))
-            except WorkerGone:
-                self.fail(self.console.gone_text(worker))
-            except ValueError as exc:  # it does not pickle: for a process, not for a thread
-                self.fail(str(exc), worker if len(workers) > 1 else None)
-        self.console.remember(message, sent)
+        sent, errors = self.console.tell_each(message, workers)
+        for text, about in errors:
+            self.fail(text, about)
         deadline = time.monotonic() + self.console.settings.timeout
         answered = []
         for worker, pending in sent:

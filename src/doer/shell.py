@@ -46,7 +46,7 @@ from prompt_toolkit.renderer import CPR_Support
 from prompt_toolkit.renderer import print_formatted_text as print_above
 from prompt_toolkit.styles import Style
 
-from doer.client import Pending, Worker, WorkerGone, stop_all
+from doer.client import Pending, Worker, stop_all
 from doer.console import Console, Kill, Mailbox, Quit, Restart, Spawned, Stop
 from doer.input_line import LineLimit, LongLineView, bulk_typing_bindings
 from doer.kinds import KINDS, START_METHODS
@@ -422,22 +422,14 @@ class Shell:
             self.print(error_line(str(exc)))
             return
         timeout = self.console.settings.timeout
-        sent = []
-        for worker in workers:
-            try:
-                pending = worker.tell(message.message, timed=True)
-            except WorkerGone:
-                self.print(error_line(self.console.gone_text(worker)))
-                continue
-            except ValueError as exc:  # it does not pickle: for a process, not for a thread
-                self.print(error_line(str(exc), worker if len(workers) > 1 else None))
-                continue
+        sent, errors = self.console.tell_each(message, workers)
+        for text, about in errors:
+            self.print(error_line(text, about))
+        for worker, pending in sent:
             self._last_sent[worker] = pending.request_id
             if self.console.settings.trace:
                 self._traced[worker, pending.request_id] = pending
             asyncio.get_running_loop().call_later(timeout, self.warn_if_late, worker, pending)
-            sent.append((worker, pending))
-        self.console.remember(message, sent)
         self.session.app.invalidate()
         if self.console.settings.wait and sent:  # this line's answers are the last ones sent
             await self._wait_until(
