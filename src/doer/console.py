@@ -23,11 +23,13 @@ from doer.protocol import Record, message_summary
 from doer.render import (
     Fragments,
     gone_text,
+    kill_lines,
     mark_line,
     note_line,
     peek_lines,
     status_line,
     timeline_lines,
+    use_line,
     workers_table,
 )
 from doer.typed import (
@@ -335,8 +337,7 @@ class Console:
             raise ValueError(".use needs a worker's name (.workers lists them)")
         worker = self.named(argument)
         self.current = worker.name
-        ended = "" if worker.ended is None else f" (it has ended: .restart {worker.name})"
-        return [note_line(f"lines go to {worker.name} now{ended}")]
+        return [use_line(worker.name, ended=worker.ended is not None)]
 
     def stop_for(self, argument: str) -> Stop:
         """Carry out ``.stop [NAME]``.
@@ -371,14 +372,10 @@ class Console:
                 if argument
                 else "there is no worker to kill; .restart starts one"
             )
-        if worker.kind == "thread":
-            why = f"{worker.name} goes on: Python cannot kill a thread from outside"
-            return Kill(worker, [note_line(why)])
-        worker.kill()
-        if worker.kind == "asyncio":
-            why = f"{worker.name}'s task is cancelled: it ends at its next await"
-            return Kill(worker, [note_line(why)])
-        return Kill(worker, [])  # its death is reported when the console sees it
+        if worker.kind != "thread":
+            worker.kill()
+        # A process's death is reported when the console sees it: no line of its own.
+        return Kill(worker, kill_lines(worker.name, worker.kind))
 
     def restart_for(self, argument: str) -> Restart:
         """What ``.restart [NAME] [KIND] [--start-method M] [--state V]`` asks for.

@@ -111,6 +111,22 @@ def failed_text(command: str, error: Exception) -> str:
     return f"{command} failed: {type(error).__name__}: {error} (a bug of doer's; please report it)"
 
 
+def kill_lines(name: str, kind: str) -> list[Fragments]:
+    """What ``.kill`` says of a worker of ``kind``: a process's death speaks for itself."""
+    if kind == "thread":
+        return [note_line(f"{name} goes on: Python cannot kill a thread from outside")]
+    if kind == "asyncio":
+        return [note_line(f"{name}'s task is cancelled: it ends at its next await")]
+    return []
+
+
+def use_line(name: str, *, ended: bool) -> Fragments:
+    """``.use NAME``: where bare lines go now."""
+    return note_line(
+        f"lines go to {name} now" + (f" (it has ended: .restart {name})" if ended else "")
+    )
+
+
 def stuck_text(name: str, kind: str) -> str:
     """Why a worker that would not stop is left behind, in a clause that fits its kind."""
     if kind == "asyncio":
