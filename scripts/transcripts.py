@@ -14,6 +14,9 @@ from what it prints. A transcript sits in a Markdown file between two markers::
 and an example program is shown whole between ``<!-- file: PATH -->`` and
 ``<!-- /file -->``.
 
+A run of more than three identical lines (the answers of ``.repeat 10000
+ping``) is shown as its first line and ``… 9,999 more lines the same …``.
+
 ``python scripts/transcripts.py`` rewrites every block; ``--check`` only
 compares, treating any run of digits as equal (pids change on every run), and
 exits 1 if a block differs. The test suite runs the check. A transcript whose
@@ -176,7 +179,9 @@ def run(transcript: Transcript | ExampleRun | Lesson) -> str:
         timeout=60,
         check=False,
     )
-    output = result.stdout.decode().replace("\r\n", "\n")
+    output = "".join(
+        line + "\n" for line in fold_runs(result.stdout.decode().replace("\r\n", "\n").splitlines())
+    )
     status = f"(exit status {result.returncode})\n" if result.returncode else ""
     return f"$ {transcript.shown}\n{output}{status}"
 
@@ -205,7 +210,28 @@ def script_output(script: str) -> list[str]:
         check=False,
     )
     status = [f"(exit status {result.returncode})"] if result.returncode else []
-    return result.stdout.decode().splitlines() + status
+    return fold_runs(result.stdout.decode().splitlines()) + status
+
+
+#: The longest run of identical lines a transcript shows whole.
+LONGEST_RUN = 3
+
+
+def fold_runs(lines: list[str]) -> list[str]:
+    """``lines`` with each run of more than :data:`LONGEST_RUN` identical lines shown as
+    its first line and a count of the rest."""
+    folded: list[str] = []
+    run = 0
+    for number, line in enumerate(lines):
+        run = run + 1 if number and line == lines[number - 1] else 1
+        ends = number + 1 == len(lines) or lines[number + 1] != line
+        if not ends:
+            continue
+        if run > LONGEST_RUN:
+            folded += [line, f"… {run - 1:,} more lines the same …"]
+        else:
+            folded += [line] * run
+    return folded
 
 
 def lesson_text(lesson: Lesson) -> str:

@@ -183,7 +183,11 @@ class Worker:
         self._listener = listener
         self._ids = itertools.count(1)
         self._pending: dict[int, Pending] = {}
-        self._lock = threading.Lock()  # guards _pending and ended
+        # Guards ended against a request being added as the worker ends, and a
+        # walk over _pending. Taking one answer out of _pending needs no lock
+        # (a dict pop is atomic), so the reader, answering thousands a second,
+        # does not contend with the thread sending them.
+        self._lock = threading.Lock()
         self._send_lock = threading.Lock()  # requests go out in id order
         self._started = threading.Event()
         self.started: Started | None = None
@@ -433,7 +437,7 @@ class Worker:
 
     @property
     def transport(self) -> str:
-        """The queue or pipe its records travel on: ``queue.Queue``, ``Pipe``..."""
+        """The queue or pipe its records travel on: ``queue.SimpleQueue``, ``Pipe``..."""
         return self._link.transport
 
     def kill(self) -> bool:
@@ -469,10 +473,11 @@ class Worker:
             self._end(record)  # type: ignore[arg-type]
 
     def _answer(self, record: Reply | Failure) -> None:
-        with self._lock:
-            if record.request_id == OLDEST_PENDING and self._pending:
-                record = record._replace(request_id=min(self._pending))
-            pending = self._pending.pop(record.request_id, None)
+        if record.request_id == OLDEST_PENDING:
+            with self._lock:
+                if self._pending:
+                    record = record._replace(request_id=min(self._pending))
+        pending = self._pending.pop(record.request_id, None)
         if type(record) is Reply and record.state:
             self.state = record.state[0]
         if pending is not None:

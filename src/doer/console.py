@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from doer import lessons
 from doer.client import Listener, Pending, Worker, WorkerGone, start, stop_all
 from doer.kinds import KINDS, START_METHODS
-from doer.protocol import Record, message_summary
+from doer.protocol import Failure, Record, message_summary
 from doer.render import (
     Fragments,
     gone_text,
@@ -27,6 +27,7 @@ from doer.render import (
     mark_line,
     note_line,
     peek_lines,
+    repeat_line,
     status_line,
     timeline_lines,
     use_line,
@@ -38,8 +39,10 @@ from doer.typed import (
     MESSAGE_HELP,
     ROUTING_HELP,
     Command,
+    Invalid,
     Message,
     check_name,
+    interpret,
     lesson_help,
     prompt_argument,
     state_value,
@@ -84,10 +87,21 @@ class Kill(NamedTuple):
     lines: list[Fragments]
 
 
+class Repeat(NamedTuple):
+    """``.repeat N LINE``: send ``message`` ``times`` times without waiting, print every
+    answer, then each worker's rate (:func:`~doer.render.repeat_line`)."""
+
+    times: int
+    message: Message
+
+
 #: What carrying out a command asks of the front end: lines to print, or a
 #: step only it can take, because only it knows how to wait (the shell
 #: awaits, with Ctrl-C to stop waiting; plain mode blocks).
-Outcome = list[Fragments] | Quit | Restart | Spawned | Stop | Kill
+Outcome = list[Fragments] | Quit | Restart | Spawned | Stop | Kill | Repeat
+
+#: The most ``.repeat`` sends at once: each request waits in memory for its answer.
+MAX_REPEAT = 100_000
 
 
 class Run(NamedTuple):
@@ -308,6 +322,30 @@ class Console:
         if sent:
             to = f"@{','.join(message.to)} " if message.to else ""
             self.last_run = Run(to + message_summary(message.message), sent)
+
+    def repeat(self, argument: str) -> Repeat:
+        """Carry out ``.repeat N LINE`` as far as the console can: check it.
+
+        Raises:
+            ValueError: no count, a bad one, or a LINE that is not a message.
+        """
+        count_text, _, line = argument.partition(" ")
+        usage = ".repeat takes a count and a line: .repeat 10000 ping"
+        if not count_text or not line.strip():
+            raise ValueError(usage)
+        try:
+            count = int(count_text.replace(",", "").replace("_", ""))
+        except ValueError:
+            raise ValueError(f"{usage}, not {count_text}") from None
+        if not 1 <= count <= MAX_REPEAT:
+            raise ValueError(f".repeat sends 1 to {MAX_REPEAT:,} times, not {count_text}")
+        what = interpret(line)
+        if isinstance(what, Invalid):
+            raise ValueError(what.error)
+        if not isinstance(what, Message):
+            raise ValueError(f".repeat sends a message to workers, not {line.strip()}")
+        self.targets(what.to)  # an unknown name is said now, before anything is sent
+        return Repeat(count, what)
 
     def timeline(self, argument: str) -> list[Fragments]:
         """Carry out ``.timeline``: the last line's handlers as bars on one time axis."""
@@ -544,6 +582,15 @@ class Console:
 
 #: ``--state`` was not given.
 _NO_STATE: Any = object()
+
+
+def repeat_summary(worker: Worker, pendings: list[Pending]) -> Fragments:
+    """``.repeat``'s last line for ``worker``: how many answers, how fast, from the
+    first request sent to the last answer in (those not answered are not counted)."""
+    done = [pending for pending in pendings if pending.done()]
+    errors = sum(isinstance(pending.wait(0), Failure) for pending in done)
+    took = max((pending.answered_at for pending in done), default=0.0) - pendings[0].sent_at
+    return repeat_line(worker, len(done), errors, max(took, 0.0))
 
 
 def _options(argument: str) -> tuple[list[str], str | None, Any]:

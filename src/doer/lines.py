@@ -118,10 +118,11 @@ class LineRunner(PlainRunner):
             return super()._stop(workers, quick=True)
 
     def write_prompt(self) -> None:
+        self.flush()  # every line before it
         self.out.write(printable(self.console.prompt_text()))
         self.out.flush()
 
-    def echo(self, line: str) -> None:
+    def echo(self, line: str, *, flush: bool = True) -> None:
         """Nothing: the terminal has echoed the line already, or was told not to."""
 
     def request(self, worker: Worker, message: object) -> tuple[Pending, TimeoutError | None]:

@@ -1,10 +1,26 @@
 """Plain mode: the console without prompt-toolkit, for pipes and ``--script`` files.
 
-Each line is read, echoed as ``> line``, carried out, and its answer (or a
-timeout) printed before the next line is read, so the output is a transcript
-that can go into handouts, docs and tests. The text is the interactive shell's,
-without colours or escape codes. The exit status is 0 only if every line went
-well: no error reply, no timeout, no bad line, no dead worker.
+Each line is echoed as ``> line``, then its answer (or a timeout) is printed,
+before the next line's echo, so the output is a transcript that can go into
+handouts, docs and tests. The text is the interactive shell's, without colours
+or escape codes. The exit status is 0 only if every line went well: no error
+reply, no timeout, no bad line, no dead worker.
+
+Lines are *sent* ahead of their answers, though, while more lines are already
+waiting to be read::
+
+    stdin ──> LineSource ──> message lines ──> worker.tell() ──> worker
+                                  │                                 │
+                                  ▼                                 ▼
+                       in flight: deque of          answers, in order, on each
+                       (line, worker, Pending) ──>  Pending ──> echo + answer printed
+
+A message for one worker joins the lines in flight; anything else (a
+dot-command, a line for several workers, a bad line) first prints every line
+in flight, then runs as before. When no further line can be read without
+waiting (a program typing one line at a time), every line in flight is printed
+before reading: it never waits for input with an answer unprinted. The
+transcript is the same as one line at a time; only the waiting overlaps.
 """
 
 from __future__ import annotations
@@ -12,12 +28,24 @@ from __future__ import annotations
 import os
 import time
 import weakref
-from collections.abc import Iterable
-from typing import TextIO
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import BinaryIO, NamedTuple, TextIO
 
 from doer.client import Pending, Worker, WorkerGone, stop_all
-from doer.console import Console, Kill, Quit, Restart, Settings, Spawned, Stop
+from doer.console import (
+    Console,
+    Kill,
+    Quit,
+    Repeat,
+    Restart,
+    Settings,
+    Spawned,
+    Stop,
+    repeat_summary,
+)
 from doer.protocol import Died, Ended, Failure, Record
+from doer.readahead import LineSource
 from doer.render import (
     Fragments,
     creating_line,
@@ -38,8 +66,28 @@ EXIT_INTERRUPTED = 130
 EXIT_OUTPUT_GONE = 141  # 128 + SIGPIPE, as a shell reports a pipeline cut short
 
 
+#: The most lines in flight at once: enough to keep a worker busy, few enough
+#: that the answers waiting to be printed stay small.
+MAX_IN_FLIGHT = 1000
+
+#: The most lines kept in the runner's buffer before they are written out.
+BUFFERED_LINES = 256
+
+#: Messages after which the worker is gone: lines after them wait for their
+#: answer, so that a line sent to an ended worker says so, as one at a time.
+ENDS_THE_WORKER = frozenset({"exit", "die", "segfault"})
+
+
 class OutputGone(Exception):
     """Whoever read the transcript has gone (``doer ... | head``)."""
+
+
+class InFlight(NamedTuple):
+    """A message line sent, its answer not printed yet."""
+
+    line: str
+    worker: Worker
+    pending: Pending
 
 
 class PlainRunner:
@@ -53,6 +101,11 @@ class PlainRunner:
         self.console.columns = lambda: 80  # a transcript is read on a screen, or printed
         self.out = out
         self.ok = True
+        self._in_flight: deque[InFlight] = deque()
+        self._buffer: list[str] = []  # lines written, not yet flushed
+        # Whether the next line can be read without waiting; never, unless the
+        # lines say otherwise (LineSource): then each line is answered first.
+        self._more_ready: Callable[[], bool] = lambda: False
         self._late: list[tuple[Worker, Pending]] = []  # timed out, answer may still come
         # The workers whose end was printed. Weak: a stopped worker is let go, and
         # an id() could be reused by a later worker.
@@ -60,25 +113,47 @@ class PlainRunner:
         self._quit_now = False  # .quit! stops the worker without waiting
         self._output_gone = False
 
-    def write(self, fragments: Fragments) -> None:
-        """Write one line of the transcript.
+    def write(self, fragments: Fragments, *, flush: bool = True) -> None:
+        """Write one line of the transcript; ``flush=False`` keeps it in this runner's
+        buffer, which a later :meth:`flush` writes out (before anything waits).
+
+        The buffer is the runner's own, not the stream's: with ``PYTHONUNBUFFERED``
+        set, every write to ``sys.stdout`` would be a system call.
 
         Raises:
             OutputGone: the reader closed the pipe; later writes do nothing.
         """
+        self._buffer.append(plain(fragments))
+        if flush or len(self._buffer) >= BUFFERED_LINES:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write out the lines buffered.
+
+        Raises:
+            OutputGone: as :meth:`write`.
+        """
         if self._output_gone:
+            self._buffer.clear()
             return
+        if not self._buffer:
+            return
+        text = "\n".join(self._buffer) + "\n"
+        self._buffer.clear()
         try:
-            self.out.write(plain(fragments) + "\n")
+            self.out.write(text)
             self.out.flush()
         except BrokenPipeError:
-            self._output_gone = True
-            _silence(self.out)
-            raise OutputGone from None
+            self._gone()
 
-    def echo(self, line: str) -> None:
+    def _gone(self) -> None:
+        self._output_gone = True
+        _silence(self.out)
+        raise OutputGone from None
+
+    def echo(self, line: str, *, flush: bool = True) -> None:
         """Show the line being carried out: ``> ping``, so the transcript reads alone."""
-        self.write(echo_line(line))
+        self.write(echo_line(line), flush=flush)
 
     def fail(self, text: str, about: Worker | None = None) -> None:
         self.ok = False
@@ -91,7 +166,13 @@ class PlainRunner:
         self._late.append((worker, pending))
 
     def run(self, lines: Iterable[bytes]) -> int:
-        """Carry out every line; return the exit status."""
+        """Carry out every line; return the exit status.
+
+        ``lines`` with a ``ready()`` method (a :class:`LineSource`) are sent ahead
+        of their answers while ``ready()`` says more are there; other lines are
+        answered one at a time.
+        """
+        self._more_ready = getattr(lines, "ready", self._more_ready)
         self.write(creating_line())
         interrupted = output_gone = False
         # Any way out but the end of the lines (Ctrl-C, or SIGTERM/SIGHUP raised as
@@ -102,6 +183,9 @@ class PlainRunner:
             for number, raw in enumerate(lines, 1):
                 if not self._run_line(number, raw):
                     break
+                if self._in_flight and not self._more_ready():
+                    self._print_in_flight()  # before reading waits: nothing left unsaid
+            self._print_in_flight()
             quick = self._quit_now
         except KeyboardInterrupt:
             interrupted = True
@@ -118,15 +202,19 @@ class PlainRunner:
 
     def _run_line(self, number: int, raw: bytes) -> bool:
         """Carry out one line; False when the line was ``.quit``."""
-        self._print_late_answers()
         try:
             line = raw.decode("utf-8").rstrip("\r\n")
         except UnicodeDecodeError as exc:
+            self._print_in_flight()
             self.fail(f"line {number} is not valid UTF-8 ({exc.reason} at byte {exc.start})")
             return True
         what = interpret(line)
         if isinstance(what, Blank):
             return True
+        if isinstance(what, Message) and self._send_ahead(line, what):
+            return True
+        self._print_in_flight()
+        self._print_late_answers()
         self.echo(line)
         if isinstance(what, Invalid):
             self.fail(what.error)
@@ -149,6 +237,9 @@ class PlainRunner:
         if isinstance(outcome, Quit):
             self._quit_now = not outcome.wait
             return False
+        if isinstance(outcome, Repeat):
+            self._repeat(outcome)
+            return True
         if isinstance(outcome, Restart):
             old = self.console.workers.get(outcome.name)
             if old is not None:
@@ -198,6 +289,93 @@ class PlainRunner:
         for worker, _ in sent:
             self._report_end(worker)
 
+    def _send_ahead(self, line: str, message: Message) -> bool:
+        """Send a line for one worker without waiting, if more lines wait behind it.
+
+        Returns False, having sent nothing, when the line is to be carried out
+        the usual way: several workers, a name no worker has, a worker gone or
+        a message that does not pickle (their errors are printed in their
+        turn), or nothing in flight and no next line to send.
+        """
+        if len(message.to) > 1 or not (self._in_flight or self._more_ready()):
+            return False
+        if _action(message.message) in ENDS_THE_WORKER:
+            return False
+        try:
+            [worker] = self.console.targets(message.to)
+            pending = worker.tell(message.message, timed=True)
+        except (ValueError, WorkerGone):
+            return False
+        self.console.remember(message, [(worker, pending)])
+        self._in_flight.append(InFlight(line, worker, pending))
+        if len(self._in_flight) >= MAX_IN_FLIGHT:
+            self._print_oldest()
+        return True
+
+    def _print_in_flight(self) -> None:
+        """Print every line in flight with its answer, in the order they were read."""
+        while self._in_flight:
+            self._print_oldest()
+        self.flush()
+
+    def _print_oldest(self, timeout: float | None = None) -> None:
+        """Print the oldest line in flight and its answer, waiting for it if need be
+        (``timeout``: by default, the console's)."""
+        line, worker, pending = self._in_flight.popleft()
+        if self._late:
+            self._print_late_answers()
+        self.echo(line, flush=False)
+        if not pending.done():
+            self.flush()  # what is answered shows while this one is awaited
+        try:
+            record = self.wait_for(pending, timeout)
+        except TimeoutError as exc:
+            self.late(worker, pending, exc)
+            return
+        self._show(worker, record, flush=False)
+        self._trace(worker, pending)
+        if worker.ended is not None and not self._has_in_flight(worker):
+            self._report_end(worker)  # after its last line: it may be that line's answer
+
+    def _has_in_flight(self, worker: Worker) -> bool:
+        return any(entry.worker is worker for entry in self._in_flight)
+
+    def _repeat(self, repeat: Repeat) -> None:
+        """``.repeat N LINE``: send it N times to each worker, print every answer as it
+        came, then each worker's rate."""
+        workers = self.console.targets(repeat.message.to)
+        message = repeat.message.message
+        sending: dict[Worker, list[Pending]] = {worker: [] for worker in workers}
+        for _ in range(repeat.times):  # in turn, as the shell sends them
+            for worker in [worker for worker in sending if worker.ended is None]:
+                try:
+                    sending[worker].append(worker.tell(message))
+                except WorkerGone:
+                    self.fail(self.console.gone_text(worker))
+                    del sending[worker]
+                except ValueError as exc:  # it does not pickle
+                    self.fail(str(exc), worker if len(workers) > 1 else None)
+                    del sending[worker]
+        sent = [(worker, pendings) for worker, pendings in sending.items() if pendings]
+        answered: list[tuple[Worker, Pending]] = []
+        for worker, pendings in sent:
+            for number, pending in enumerate(pendings):
+                try:  # the timeout counts from the answer before: a worker that stalls
+                    self.wait_for(pending)
+                except TimeoutError as exc:
+                    self.late(worker, pending, exc)
+                    self._late += [(worker, later) for later in pendings[number + 1 :]]
+                    break  # the rest wait behind it: each is printed if it comes
+                answered.append((worker, pending))
+        if len(sent) > 1:
+            answered.sort(key=lambda each: each[1].answered_at)
+        for worker, pending in answered:
+            self._show(worker, pending.wait(0), flush=False)
+        for worker, pendings in sent:
+            self.write(repeat_summary(worker, pendings), flush=False)
+            self._report_end(worker)
+        self.flush()
+
     def _ask_one(self, worker: Worker, message: Message) -> None:
         """Send ``message`` to ``worker``, wait for its answer, and print it."""
         try:
@@ -242,11 +420,11 @@ class PlainRunner:
         """
         return pending.wait(self.console.settings.timeout if timeout is None else timeout)
 
-    def _show(self, worker: Worker, record: Record) -> None:
+    def _show(self, worker: Worker, record: Record, *, flush: bool = True) -> None:
         if isinstance(record, Failure):
             self.ok = False
         replaced = self.console.is_replaced(worker)
-        self.write(record_line(worker, record, replaced=replaced))
+        self.write(record_line(worker, record, replaced=replaced), flush=flush)
         if isinstance(record, Ended):
             self._reported_end.add(worker)
 
@@ -298,9 +476,21 @@ class PlainRunner:
     def _finish(self, quick: bool) -> None:
         # Every worker, the ended ones too: one may have died since its last line,
         # and its death is reported (and makes the status 1).
+        # Lines left in flight by Ctrl-C: those answered, then the workers' ends, then
+        # the rest (answered or failed as their workers stopped; else late).
+        while self._in_flight and self._in_flight[0].pending.done():
+            self._print_oldest()
         self._stop(list(self.console.workers.values()), quick)
+        while self._in_flight:
+            self._print_oldest(timeout=0.0)
+        self.flush()
         for _, pending in self._late:
             self.fail(f"request {pending.request_id} was never answered")
+
+
+def _action(message: object) -> object:
+    """The first word of a message: ``sleep`` of ``("sleep", 2)``."""
+    return message[0] if type(message) is tuple and message else message
 
 
 def _silence(out: TextIO) -> None:
@@ -313,6 +503,6 @@ def _silence(out: TextIO) -> None:
         pass
 
 
-def run_plain(lines: Iterable[bytes], out: TextIO, settings: Settings) -> int:
-    """Run plain mode over ``lines`` (bytes, one line each); return the exit status."""
-    return PlainRunner(settings, out).run(lines)
+def run_plain(stream: BinaryIO, out: TextIO, settings: Settings) -> int:
+    """Run plain mode over the lines of ``stream``; return the exit status."""
+    return PlainRunner(settings, out).run(LineSource(stream))

@@ -64,6 +64,8 @@ class ReplyReader:
 
     def start(self) -> None:
         """Start the reader thread, once; from then on it does all the reading."""
+        if self._thread is not None:  # the common case, on every tell(): no lock
+            return
         with self._starting:
             if self._thread is not None:
                 return

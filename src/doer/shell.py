@@ -27,6 +27,7 @@ import asyncio
 import contextvars
 import os
 import weakref
+from collections import deque
 from collections.abc import Callable, Iterable
 
 from prompt_toolkit import PromptSession
@@ -46,8 +47,19 @@ from prompt_toolkit.renderer import CPR_Support
 from prompt_toolkit.renderer import print_formatted_text as print_above
 from prompt_toolkit.styles import Style
 
-from doer.client import Pending, Worker, stop_all
-from doer.console import Console, Kill, Mailbox, Quit, Restart, Spawned, Stop
+from doer.client import Pending, Worker, WorkerGone, stop_all
+from doer.console import (
+    Console,
+    Kill,
+    Mailbox,
+    Quit,
+    Repeat,
+    Restart,
+    Spawned,
+    Stop,
+    repeat_summary,
+)
+from doer.handoff import Handoff
 from doer.input_line import LineLimit, LongLineView, bulk_typing_bindings
 from doer.kinds import KINDS, START_METHODS
 from doer.protocol import (
@@ -223,6 +235,10 @@ class Shell:
         self._history_note: str | None = None
         self._held: list[Fragments] = []  # lines waiting for a cursor-position answer
         self._traced: dict[tuple[Worker, int], Pending] = {}  # .trace on: sent, not answered
+        self._to_show: deque[tuple[Worker, Record]] = deque()  # handed over, not yet shown
+        self._showing = False  # a batch of them is due to be shown
+        self._repeats: list[tuple[Worker, list[Pending]]] = []  # .repeat: each worker's sent
+        self._sending: set[asyncio.Task[None]] = set()  # .repeat: still sending
         if session is None:
             history, self._history_note = make_history()
             session = PromptSession(history=history)
@@ -265,20 +281,26 @@ class Shell:
         return FormattedText([("class:toolbar", printable(text))])
 
     def print(self, fragments: Fragments) -> None:
-        """Print one line above the prompt (or plainly, when no prompt is shown).
+        """Print one line above the prompt (or plainly, when no prompt is shown)."""
+        self.print_lines([fragments])
+
+    def print_lines(self, lines: list[Fragments]) -> None:
+        """Print lines above the prompt, erasing and redrawing it once for all of them.
 
         prompt-toolkit's own way (``run_in_terminal``) puts the terminal in
         cooked mode while it prints: a Ctrl-D typed in that moment is taken by
         the terminal as end-of-file, and a Ctrl-C becomes a SIGINT. So while the
-        prompt is up, erase it, write the line and redraw, staying in raw mode.
+        prompt is up, erase it, write the lines and redraw, staying in raw mode.
         This runs in the event loop, the only place that draws.
         """
+        if not lines:
+            return
         app = self.session.app
         drawn = app.is_running and not app._running_in_terminal
         if drawn and (app.renderer.waiting_for_cpr or self._held):
             # Erasing needs to know where the cursor is, which the terminal is
-            # about to say (a few ms): hold the line until then, keeping order.
-            self._hold(fragments)
+            # about to say (a few ms): hold the lines until then, keeping order.
+            self._hold(lines)
             return
         # Between prompts there is no prompt to erase: just write. Never through
         # prompt-toolkit's print_formatted_text: it finds the application through
@@ -286,9 +308,13 @@ class Shell:
         # prints by run_in_terminal, in cooked mode.
         if drawn:
             app.renderer.erase()
+        text: list[tuple[str, str]] = []
+        for fragments in lines:
+            text += fragments
+            text.append(("", "\n"))
         print_above(
             app.output,
-            FormattedText([*fragments, ("", "\n")]),
+            FormattedText(text),
             self.style,
             color_depth=self.color_depth or app.output.get_default_color_depth(),
         )
@@ -297,17 +323,16 @@ class Shell:
             app.renderer.request_absolute_cursor_position()
             app.invalidate()
 
-    def _hold(self, fragments: Fragments) -> None:
-        """Keep a line until the terminal has answered where its cursor is, then print."""
-        self._held.append(fragments)
-        if len(self._held) == 1:
+    def _hold(self, lines: list[Fragments]) -> None:
+        """Keep lines until the terminal has answered where its cursor is, then print."""
+        self._held += lines
+        if len(self._held) == len(lines):
             asyncio.get_running_loop().create_task(self._print_held())
 
     async def _print_held(self) -> None:
         await self.session.app.renderer.wait_for_cpr_responses()
         held, self._held = self._held, []
-        for fragments in held:
-            self.print(fragments)
+        self.print_lines(held)
 
     def _refused(self) -> None:
         """Say, once per line, that typed or pasted text did not fit."""
@@ -315,46 +340,73 @@ class Shell:
         # Called while a key is being handled: print once the keys are done.
         asyncio.get_running_loop().call_soon(self.print, error_line(text))
 
-    def show_safely(self, worker: Worker, record: Record) -> None:
-        """:meth:`show`, with a failure of doer's own said in one line, not as asyncio's
-        traceback over the prompt (the record itself was delivered: only its line is lost)."""
-        try:
-            self.show(worker, record)
-        except Exception as exc:
-            self.print(error_line(failed_text(f"printing {type(record).__name__}", exc)))
+    def take(self, records: list[tuple[Worker, Record]]) -> None:
+        """Records handed over from the reply readers: show them, a batch at a time.
+
+        A burst (``.repeat 10000 ping``) arrives faster than lines can be drawn
+        one by one; drawn :data:`SHOWN_AT_ONCE` at a time, with the prompt
+        erased and redrawn once per batch, and the loop free between batches
+        for the keys typed meanwhile.
+        """
+        self._to_show += records
+        if not self._showing:
+            self._showing = True
+            asyncio.get_running_loop().call_soon(self._show_some)
+
+    def _show_some(self) -> None:
+        batch = [self._to_show.popleft() for _ in range(min(SHOWN_AT_ONCE, len(self._to_show)))]
+        if self._to_show:
+            asyncio.get_running_loop().call_soon(self._show_some)  # after the keys waiting
+        else:
+            self._showing = False
+        self.show_all(batch)
 
     def show(self, worker: Worker, record: Record) -> None:
-        """Print a record from a worker. Runs in the event loop, never in another thread."""
+        """Print one record from a worker. Runs in the event loop, never in another thread."""
+        self.show_all([(worker, record)])
+
+    def show_all(self, records: list[tuple[Worker, Record]]) -> None:
+        """Print records from workers, in order, then redraw the prompt and toolbar once."""
+        lines: list[Fragments] = []
+        for worker, record in records:
+            try:
+                lines += self.lines_for(worker, record)
+            except Exception as exc:  # doer's own bug: one line, not a traceback over the prompt
+                lines.append(error_line(failed_text(f"printing {type(record).__name__}", exc)))
+        lines += self._repeats_done()
+        self.print_lines(lines)
+        if self._waiter is not None and self._waiter[0]():
+            self._waiter[1].set()
+        self.session.app.invalidate()  # the prompt and toolbar show pid, state, pending
+
+    def lines_for(self, worker: Worker, record: Record) -> list[Fragments]:
+        """The lines a record prints, with what the shell keeps track of updated."""
         replaced = self.console.is_replaced(worker)
-        self.print(record_line(worker, record, replaced=replaced))
+        lines = [record_line(worker, record, replaced=replaced)]
         if isinstance(record, Reply | Failure):
             shown = self._answers_shown.get(worker, 0)
             self._answers_shown[worker] = max(shown, record.request_id)
             traced = self._traced.pop((worker, record.request_id), None)
             if traced is not None:
-                self.print(trace_line(worker, worker.transport, traced))
+                lines.append(trace_line(worker, worker.transport, traced))
         elif isinstance(record, Started | Died):
             self._start_shown.add(worker)
-        if self._waiter is not None and self._waiter[0]():
-            self._waiter[1].set()
         ended = isinstance(record, Ended | Died)
         if ended and not self._quitting and worker is self.console.worker:
-            self.print(ended_hint(self.console.name_if_needed(worker)))
-        self.session.app.invalidate()  # the prompt and toolbar show pid, state, pending
+            lines.append(ended_hint(self.console.name_if_needed(worker)))
+        return lines
 
     # --- the loop -----------------------------------------------------------------
 
     async def run(self) -> int:
         """Read and carry out lines until ``.quit`` or Ctrl-D; return the exit status."""
         loop = asyncio.get_running_loop()
-        # Run show() in this task's context, not the reader thread's: prompt-toolkit
+        # Show records in this task's context, not the reader thread's: prompt-toolkit
         # finds the running application (to print above it) through a context variable.
-        context = contextvars.copy_context()
-
-        def forward(worker: Worker, record: Record) -> None:
-            loop.call_soon_threadsafe(self.show_safely, worker, record, context=context)
-
-        self.mailbox.attach(forward)
+        handoff: Handoff[tuple[Worker, Record]] = Handoff(
+            loop, self.take, contextvars.copy_context()
+        )
+        self.mailbox.attach(lambda worker, record: handoff.put((worker, record)))
         try:
             return await self._run_attached()
         finally:
@@ -458,7 +510,9 @@ class Shell:
         if isinstance(outcome, Quit):
             self._wait_on_quit = outcome.wait
             return False
-        if isinstance(outcome, Restart):
+        if isinstance(outcome, Repeat):
+            await self.repeat(outcome)
+        elif isinstance(outcome, Restart):
             await self.restart(outcome)
         elif isinstance(outcome, Spawned):
             await self.wait_for_start(outcome.worker)
@@ -471,6 +525,79 @@ class Shell:
             for fragments in outcome:
                 self.print(fragments)
         return True
+
+    async def repeat(self, repeat: Repeat) -> None:
+        """``.repeat N LINE``: send the line N times without waiting for answers.
+
+        The sending runs as a task of its own, so the prompt is back at once
+        (with ``.wait off``) and keys typed meanwhile echo. It yields to the
+        loop every :data:`SENT_AT_ONCE` messages, so that answers print while
+        it goes on. Each answer prints as it comes; once a worker's last answer
+        is shown, so is its rate. With ``.wait on``, the prompt comes back
+        after the last rate.
+        """
+        sending = asyncio.get_running_loop().create_task(self._send_repeat(repeat))
+        self._sending.add(sending)
+        sending.add_done_callback(self._sending.discard)
+        if self.console.settings.wait:
+            await sending
+            await self._wait_until(lambda: not self._repeats, at_most=None)
+
+    async def _send_repeat(self, repeat: Repeat) -> None:
+        try:
+            sent = await self._send_repeatedly(repeat)
+        except Exception as exc:  # a bug of doer's: one line, not a traceback over the prompt
+            self.print(error_line(failed_text(".repeat", exc)))
+            return
+        for worker, pendings in sent.items():
+            if pendings:
+                self._repeats.append((worker, pendings))
+                self._watch_repeat(worker, pendings, -1)
+        self.print_lines(self._repeats_done())  # all answered and shown already: say so now
+
+    async def _send_repeatedly(self, repeat: Repeat) -> dict[Worker, list[Pending]]:
+        """Send the line ``repeat.times`` times to each of its workers, in turn."""
+        message = repeat.message.message
+        workers = self.console.targets(repeat.message.to)
+        sent: dict[Worker, list[Pending]] = {worker: [] for worker in workers}
+        for count in range(repeat.times):
+            for worker in [worker for worker in sent if worker.ended is None]:
+                try:
+                    pending = worker.tell(message)
+                except (WorkerGone, ValueError) as exc:
+                    text = self.console.gone_text(worker) if isinstance(exc, WorkerGone) else exc
+                    self.print(error_line(str(text), worker if len(workers) > 1 else None))
+                    del sent[worker]
+                    continue
+                sent[worker].append(pending)
+                self._last_sent[worker] = pending.request_id  # what .quit waits for
+            if count % SENT_AT_ONCE == SENT_AT_ONCE - 1:
+                self.session.app.invalidate()  # the toolbar's pending count
+                await asyncio.sleep(0)
+        return sent
+
+    def _watch_repeat(self, worker: Worker, pendings: list[Pending], shown_before: int) -> None:
+        """Say once if a ``.repeat``'s answers stop coming for the timeout."""
+        if not any(repeat[1] is pendings for repeat in self._repeats):
+            return  # all shown
+        shown = self._answers_shown.get(worker, 0)
+        if shown == shown_before:
+            waiting = next((pending for pending in pendings if not pending.done()), None)
+            if waiting is not None:
+                self.warn_if_late(worker, waiting)
+                return
+        loop = asyncio.get_running_loop()
+        loop.call_later(self.console.settings.timeout, self._watch_repeat, worker, pendings, shown)
+
+    def _repeats_done(self) -> list[Fragments]:
+        """The rate of each ``.repeat`` whose answers have all been shown; forget those."""
+        lines = []
+        for worker, pendings in list(self._repeats):
+            last = pendings[-1].request_id
+            if self._answers_shown.get(worker, 0) >= last or worker.ended is not None:
+                self._repeats.remove((worker, pendings))
+                lines.append(repeat_summary(worker, pendings))
+        return lines
 
     async def restart(self, restart: Restart) -> None:
         """Stop the worker (waiting at most the timeout), then start the one asked for."""
@@ -507,6 +634,8 @@ class Shell:
 
     async def quit(self) -> None:
         self._quitting = True
+        for sending in list(self._sending):  # a .repeat still sending: what it sent is waited for
+            sending.cancel()
         for worker in await self._stop_workers(self.console.running(), wait=self._wait_on_quit):
             self.console.leave_behind(worker)
 
@@ -589,6 +718,13 @@ class Shell:
             return met.is_set()
         finally:
             self._waiter = None
+
+
+#: The most records drawn in one go: the keys typed during a burst wait for no more.
+SHOWN_AT_ONCE = 250
+
+#: How many messages ``.repeat`` sends before letting the loop draw and read keys.
+SENT_AT_ONCE = 250
 
 
 def run_shell(console: Console, mailbox: Mailbox, *, color: bool = True) -> int:

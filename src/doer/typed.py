@@ -60,7 +60,10 @@ LESSONS: list[tuple[str, str]] = [
         "inheritance: live, copied at fork, or nothing",
         ".mark 5 before, .mark 6 after, @all inherited",
     ),
-    ("crossing a process boundary: pickled bytes", ".trace on, @all ping, @p1 get-lock"),
+    (
+        "crossing a process boundary: pickled bytes, and messages a second",
+        ".trace on, @all ping, @p1 get-lock, .trace off, .repeat 10000 @p1 ping",
+    ),
     (
         "crashes: an error, a death, a refusal",
         "crash, @p1 die, @t1 die, @p2 segfault, @t2 segfault",
@@ -104,6 +107,9 @@ COMMANDS: dict[str, Spec] = {
     ".mark": Spec(".mark [VALUE]", "set a global in the console (inherited reads it)", "mark"),
     ".timeline": Spec(".timeline", "when the last line ran on each worker, as bars", "timeline"),
     ".trace": Spec(".trace [on|off]", "on: how each message crossed: queue, bytes, time", "trace"),
+    ".repeat": Spec(
+        ".repeat N LINE", "send LINE N times at once; each answer, then the rate", "repeat"
+    ),
     ".status": Spec(
         ".status [NAME]", "show a worker: kind, pid, state, pending requests", "status_lines"
     ),

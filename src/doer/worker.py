@@ -13,7 +13,7 @@ The loop has three phases, as in the recipe::
 
 A handler that raises becomes a :class:`~doer.protocol.Failure`; the loop goes
 on. The inbox and outbox are plain callables (``receive()`` and ``send(record)``)
-so the same class runs over ``queue.Queue`` in a thread or over pipes in a
+so the same class runs over ``queue.SimpleQueue`` in a thread or over pipes in a
 process: that is the recipe's two-import switch. :class:`AsyncDoer` is the same
 loop as a coroutine, for a worker that is an asyncio task.
 """

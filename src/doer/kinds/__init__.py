@@ -6,7 +6,7 @@ the loop and what carries the messages, and starts the same
 :class:`~doer.worker.Doer`::
 
     kind      module        runs the Doer in                       request / response queues
-    thread    thread.py     threading.Thread                       queue.Queue
+    thread    thread.py     threading.Thread                       queue.SimpleQueue
     process   process.py    multiprocessing Process (fork, spawn,  Pipe, one-way each
                             forkserver); its side: process_child.py
     asyncio   asyncio.py    a task on an event loop                asyncio.Queue

@@ -6,7 +6,9 @@ while a handler that blocks freezes the prompt until it returns (the lesson of
 this kind). Started from code with no running event loop (plain mode, a
 script), the worker gets a loop of its own in a thread named ``NAME-loop``.
 
-Requests and replies travel on two ``asyncio.Queue``. The console's reply
+Requests and replies travel on two ``asyncio.Queue``. Requests sent from
+another thread reach the loop through a :class:`~doer.handoff.Handoff`: one
+wake-up of the loop for all the requests sent meanwhile, not one each. The console's reply
 reader is a thread (one at a time, as for every kind): a small task on the
 loop hands each reply over to it, through a ``queue.SimpleQueue`` it can
 block on. (Waiting for each reply with ``run_coroutine_threadsafe`` cost a
@@ -26,6 +28,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from doer.handoff import Handoff
 from doer.protocol import Request
 from doer.worker import AsyncDoer, Handler
 
@@ -53,6 +56,7 @@ class AsyncioLink:
         self._ended = threading.Event()
         self._task: asyncio.Task[None] | None = None
         self._handed_over: queue.SimpleQueue[Any] = queue.SimpleQueue()  # replies, for the reader
+        self._sent: Handoff[Request] = Handoff(self._loop, self._put_requests)
         started = self._in_loop(self._start, state, handlers)
         started.result()  # the queues exist before the first send
 
@@ -77,6 +81,10 @@ class AsyncioLink:
                     return
         finally:  # cancelled with its loop (the shell has ended): so has the worker
             self._handed_over.put(_GONE)
+
+    def _put_requests(self, requests: list[Request]) -> None:
+        for request in requests:
+            self._requests.put_nowait(request)
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._responses.put_nowait(_GONE)
@@ -116,7 +124,14 @@ class AsyncioLink:
     def send(self, request: Request) -> None:
         if self._ended.is_set():
             raise EOFError("the worker's task has ended")
-        self._in_loop(self._requests.put_nowait, request)
+        if self._on_loop_thread():
+            self._sent.deliver_now()  # any sent from other threads first: order is kept
+            self._requests.put_nowait(request)
+            return
+        try:
+            self._sent.put(request)
+        except RuntimeError:  # the loop has closed (the shell has ended): so has the task
+            raise EOFError("its event loop has closed") from None
 
     def would_block_its_loop(self) -> bool:
         return self._on_loop_thread()

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from doer.kinds import START_METHODS
+from doer.kinds.frames import FrameReader, send_frame
 from doer.kinds.process_child import CONSOLE_FDS, EXIT_CONSOLE_GONE, process_main
 from doer.protocol import Request, decode, encode
 from doer.worker import Handler
@@ -57,6 +58,7 @@ class ProcessLink:
         self.start_method: str | None = context.get_start_method()
         worker_requests, self._requests = context.Pipe(duplex=False)
         self._responses, worker_responses = context.Pipe(duplex=False)
+        self._answers = FrameReader(self._responses)  # answers that came together, read so
         self._process = context.Process(
             target=process_main,
             args=(worker_requests, worker_responses, state, self.start_method, handlers),
@@ -85,13 +87,13 @@ class ProcessLink:
 
     def send(self, request: Request) -> int:
         data = encode(request)
-        self._requests.send_bytes(data)
+        send_frame(self._requests, data)
         return len(data)
 
     def receive(self, timeout: float | None = None) -> Any:
-        if timeout is not None and not self._responses.poll(timeout):
+        if timeout is not None and not self._answers.poll(timeout):
             raise TimeoutError
-        data = self._responses.recv_bytes()
+        data = self._answers.recv_bytes()
         self.received_bytes = len(data)
         return decode(data)
 

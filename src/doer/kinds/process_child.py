@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from multiprocessing.connection import Connection
 from typing import Any
 
+from doer.kinds.frames import FrameReader, send_frame
 from doer.protocol import Request, UnreadableRequest, decode, encode
 from doer.worker import Doer, Handler
 
@@ -53,8 +54,10 @@ def process_main(
     _close_console_fds()
     _exit_when_parent_dies()
 
+    reader = FrameReader(requests)  # requests sent together are read together
+
     def receive() -> Request:
-        data = requests.recv_bytes()
+        data = reader.recv_bytes()
         try:
             request: Request = decode(data)
         except Exception as exc:
@@ -64,7 +67,7 @@ def process_main(
         return request
 
     def send(record: Any) -> None:
-        responses.send_bytes(encode(record))
+        send_frame(responses, encode(record))
 
     Doer(
         receive,

@@ -1,0 +1,119 @@
+"""``.repeat N LINE``: a line sent N times without waiting, every answer, then the rate.
+
+Three layers: what the command accepts (no terminal), the shell driven
+in-process, and a real terminal for what only it shows (keys typed during a
+burst echo, and the prompt comes back). Plain mode's side is in
+``test_pipelining.py`` and ``test_many_workers.py``-style runs below.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from doer.console import MAX_REPEAT, Console, Repeat, Settings
+from doer.typed import Message
+from pty_helpers import Terminal, run_doer
+from shell_helpers import driven_shell
+
+RATE = re.compile(r"([\d,]+) answers in [\d.]+ (ms|s), [\d,]+ per second")
+Launch = Callable[..., Terminal]  # the conftest fixture `launch`
+
+# --- what it accepts ---------------------------------------------------------------------
+
+
+def test_repeat_takes_a_count_and_a_message() -> None:
+    console = Console(Settings())
+    console.start()
+    try:
+        assert console.repeat("10000 ping") == Repeat(10_000, Message("ping"))
+        assert console.repeat("1,000 set-state 5") == Repeat(1000, Message(("set-state", 5)))
+        assert console.repeat("3 @w1 ping") == Repeat(3, Message("ping", ("w1",)))
+    finally:
+        console.stop_all()
+
+
+@pytest.mark.parametrize(
+    ("argument", "error"),
+    [
+        ("", ".repeat takes a count and a line: .repeat 10000 ping"),
+        ("5", ".repeat takes a count and a line"),
+        ("x ping", ".repeat takes a count and a line: .repeat 10000 ping, not x"),
+        ("0 ping", f".repeat sends 1 to {MAX_REPEAT:,} times, not 0"),
+        (f"{MAX_REPEAT + 1} ping", f".repeat sends 1 to {MAX_REPEAT:,} times"),
+        ("3 .workers", ".repeat sends a message to workers, not .workers"),
+        ("3 @nobody ping", "no worker named nobody"),
+        ("3 set-state 'open", "cannot split the line: no closing quotation"),
+    ],
+)
+def test_a_bad_repeat_is_one_error_before_anything_is_sent(argument: str, error: str) -> None:
+    console = Console(Settings())
+    with pytest.raises(ValueError, match=re.escape(error)):
+        console.repeat(argument)
+
+
+# --- plain mode ----------------------------------------------------------------------------
+
+
+def test_plain_mode_prints_every_answer_then_each_worker_s_rate(tmp_path: Path) -> None:
+    lines = b".spawn p process\n.repeat 300 @all ping\n.repeat 2 @p get-lock\nping\n"
+    done = run_doer(["--kind", "thread"], tmp_path, stdin=lines)
+    out = done.stdout.decode()
+    assert len(re.findall(r"\[w1 thread \d+\] pong", out)) == 300 + 1  # and the last line's
+    assert len(re.findall(r"\[p process \d+\] pong", out)) == 300
+    rates = RATE.findall(out)
+    assert [count for count, _ in rates] == ["300", "300", "2"], out
+    assert out.index("> .repeat 300") < out.index("300 answers") < out.index("> .repeat 2 ")
+    assert "2 answers in" in out and "; 2 of them errors" in out  # a lock does not pickle
+    assert done.returncode == 1  # those errors fail the run
+
+
+# --- the shell, in-process ------------------------------------------------------------------
+
+
+async def test_the_shell_prints_every_answer_then_the_rate_and_the_prompt_is_back_at_once() -> None:
+    async with driven_shell("thread") as d:
+        d.type(".repeat 2000 ping\r")
+        end = await d.wait_for_text("2,000 answers in")
+        assert d.text()[:end].count("] pong") == 2000
+        d.type("ping\r")  # the prompt takes lines while (and after) the answers print
+        await d.wait_for_text("] pong", after=end)
+
+
+async def test_with_wait_on_the_prompt_comes_back_after_the_rate() -> None:
+    async with driven_shell("process", wait=True) as d:
+        d.type(".repeat 500 @w1 whoami\r.status\r")
+        end = await d.wait_for_text("] alive, start method")  # .status's answer
+        text = d.text()[:end]
+        assert text.count(", GIL ") == 500
+        assert text.index("500 answers in") < text.index("] alive, start method")
+
+
+async def test_quitting_during_a_repeat_waits_for_what_was_sent() -> None:
+    async with driven_shell("asyncio") as d:
+        d.type(".repeat 3000 ping\r.quit\r")
+        await d.wait_for(d.task.done, "the shell to end")
+        text = d.text()
+        pongs = text.count("] pong")
+        assert f"all {pongs} pending request(s) answered" in text or "3,000 answers" in text, text
+        assert "stopped waiting" not in text
+
+
+# --- a real terminal -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["thread", "process"])
+def test_keys_typed_during_a_burst_echo_and_the_prompt_comes_back(
+    launch: Launch, kind: str
+) -> None:
+    term = launch("--kind", kind)
+    term.sendline(".repeat 5000 ping")
+    term.expect_text("] pong")
+    term.send("whoami")  # typed while answers print: it must land in the prompt's line
+    term.expect(r"5,000 answers in [\d.]+ m?s, [\d,]+ per second")
+    term.sendline("")
+    term.expect(r"pid \d+, ppid \d+")
+    term.expect_prompt()
