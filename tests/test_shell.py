@@ -211,6 +211,18 @@ def test_history_is_kept_under_the_xdg_state_directory(
     assert "set-state hola!" in (tmp_path / "doer" / "history").read_text()
 
 
+def test_only_the_newest_thousand_lines_of_history_are_offered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    history, _ = make_history()
+    for number in range(1500):
+        history.store_string(f"set-state {number}")
+    offered = list(make_history()[0].load_history_strings())  # as a new session reads it
+    assert offered == [f"set-state {number}" for number in range(1499, 499, -1)]
+    assert (tmp_path / "doer" / "history").read_text().count("+set-state") == 1500  # all kept
+
+
 def test_an_unwritable_history_falls_back_to_memory_and_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

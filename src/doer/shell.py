@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import itertools
 import os
 import weakref
 from collections import deque
@@ -103,7 +104,21 @@ def make_history() -> tuple[History, str | None]:
             pass
     except OSError as exc:
         return InMemoryHistory(), f"history is not saved: cannot write {path}: {exc.strerror}"
-    return FileHistory(path), None
+    return RecentHistory(path), None
+
+
+class RecentHistory(FileHistory):
+    """The history file, of which the newest :attr:`KEPT` lines are offered (Up, Ctrl-R).
+
+    prompt-toolkit copies the whole history into the line being typed at
+    every prompt, so a history that only grows (the file keeps every line)
+    would make every prompt a little slower than the one before.
+    """
+
+    KEPT = 1000
+
+    def load_history_strings(self) -> Iterable[str]:
+        return itertools.islice(super().load_history_strings(), self.KEPT)  # newest first
 
 
 class ConsoleCompleter(Completer):
@@ -350,15 +365,13 @@ class Shell:
         """
         self._to_show += records
         if not self._showing:
-            self._showing = True
-            asyncio.get_running_loop().call_soon(self._show_some)
+            self._show_some()
 
     def _show_some(self) -> None:
         batch = [self._to_show.popleft() for _ in range(min(SHOWN_AT_ONCE, len(self._to_show)))]
-        if self._to_show:
+        self._showing = bool(self._to_show)
+        if self._showing:
             asyncio.get_running_loop().call_soon(self._show_some)  # after the keys waiting
-        else:
-            self._showing = False
         self.show_all(batch)
 
     def show(self, worker: Worker, record: Record) -> None:
