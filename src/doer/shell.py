@@ -586,7 +586,12 @@ class Shell:
                 self._last_sent[worker] = pending.request_id  # what .quit waits for
             if count % SENT_AT_ONCE == SENT_AT_ONCE - 1:
                 self.session.app.invalidate()  # the toolbar's pending count
-                await asyncio.sleep(0)
+                try:
+                    await asyncio.sleep(0)
+                except asyncio.CancelledError:  # .quit: what was sent is waited for
+                    said = f".repeat stopped: {count + 1:,} of {repeat.times:,} sent"
+                    self.print(note_line(said))
+                    raise
         return sent
 
     def _watch_repeat(self, worker: Worker, pendings: list[Pending], shown_before: int) -> None:
@@ -647,8 +652,10 @@ class Shell:
 
     async def quit(self) -> None:
         self._quitting = True
-        for sending in list(self._sending):  # a .repeat still sending: what it sent is waited for
-            sending.cancel()
+        sending = list(self._sending)  # a .repeat still sending: what it sent is waited for
+        for task in sending:
+            task.cancel()
+        await asyncio.gather(*sending, return_exceptions=True)
         for worker in await self._stop_workers(self.console.running(), wait=self._wait_on_quit):
             self.console.leave_behind(worker)
 
