@@ -9,7 +9,7 @@ the loop and what carries the messages, and starts the same
     thread    thread.py     threading.Thread                       queue.SimpleQueue
     process   process.py    multiprocessing Process (fork, spawn,  Pipe, one-way each
                             forkserver); its side: process_child.py
-    asyncio   asyncio.py    a task on an event loop                asyncio.Queue
+    asyncio   asyncio.py    a task on an event loop                asyncio.Queue / queue.SimpleQueue
 
 Every link offers the console the same small surface: ``send(request)``,
 ``receive(timeout)`` (raises ``EOFError`` once the worker is gone), ``pid``,

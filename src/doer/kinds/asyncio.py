@@ -6,13 +6,15 @@ while a handler that blocks freezes the prompt until it returns (the lesson of
 this kind). Started from code with no running event loop (plain mode, a
 script), the worker gets a loop of its own in a thread named ``NAME-loop``.
 
-Requests and replies travel on two ``asyncio.Queue``. Requests sent from
-another thread reach the loop through a :class:`~doer.handoff.Handoff`: one
-wake-up of the loop for all the requests sent meanwhile, not one each. The console's reply
-reader is a thread (one at a time, as for every kind): a small task on the
-loop hands each reply over to it, through a ``queue.SimpleQueue`` it can
-block on. (Waiting for each reply with ``run_coroutine_threadsafe`` cost a
-task and two wake-ups a round trip: 190 µs against 80 µs for a thread.)
+Requests travel on an ``asyncio.Queue``, which the task awaits. Requests sent
+from another thread reach the loop through a :class:`~doer.handoff.Handoff`:
+one wake-up of the loop for all the requests sent meanwhile, not one each.
+The console's reply reader is a thread (one at a time, as for every kind):
+the task puts each reply straight on a ``queue.SimpleQueue`` that the reader
+blocks on (thread-safe, and putting never blocks the loop). Waiting for each
+reply with ``run_coroutine_threadsafe`` cost a task and two wake-ups a round
+trip (190 µs against 80 µs for a thread); a task moving each reply from an
+``asyncio.Queue`` to the reader's cost one more hop.
 Called on the loop's own thread, :meth:`AsyncioLink.receive` would wait for
 itself, and is refused.
 """
@@ -36,7 +38,8 @@ _GONE = object()  # put on the response queue when the task has ended
 
 
 class AsyncioLink:
-    """A worker that is an asyncio task, reached by two ``asyncio.Queue``."""
+    """A worker that is an asyncio task: requests on an ``asyncio.Queue``, replies on a
+    ``queue.SimpleQueue``."""
 
     kind = "asyncio"
     start_method: str | None = None
@@ -64,30 +67,18 @@ class AsyncioLink:
 
     def _start(self, state: Any, handlers: Mapping[str, Handler] | None) -> None:
         self._requests: asyncio.Queue[Request] = asyncio.Queue()
-        self._responses: asyncio.Queue[Any] = asyncio.Queue()
-        doer = AsyncDoer(self._requests.get, self._responses.put_nowait, state, handlers=handlers)
+        doer = AsyncDoer(self._requests.get, self._handed_over.put, state, handlers=handlers)
         self._doer = doer
+        # Cancelled with its loop too (the shell has ended): the callback still runs.
         self._task = self._loop.create_task(doer.run_async(), name=f"{self.name}-task")
         self._task.add_done_callback(self._task_done)
-        self._hand_over = self._loop.create_task(self._hand_replies_over(), name=f"{self.name}-out")
-
-    async def _hand_replies_over(self) -> None:
-        """Move each reply from the response queue to the reader's, until the end."""
-        try:
-            while True:
-                record = await self._responses.get()
-                self._handed_over.put(record)
-                if record is _GONE:
-                    return
-        finally:  # cancelled with its loop (the shell has ended): so has the worker
-            self._handed_over.put(_GONE)
 
     def _put_requests(self, requests: list[Request]) -> None:
         for request in requests:
             self._requests.put_nowait(request)
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._responses.put_nowait(_GONE)
+        self._handed_over.put(_GONE)
         self._ended.set()
 
     def _in_loop(self, function: Any, *args: Any) -> concurrent.futures.Future[Any]:
