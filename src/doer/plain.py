@@ -25,6 +25,7 @@ transcript is the same as one line at a time; only the waiting overlaps.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import weakref
@@ -189,11 +190,10 @@ class PlainRunner:
             quick = self._quit_now
         except KeyboardInterrupt:
             interrupted = True
-            self.fail("interrupted")
         except OutputGone:
             output_gone = True  # nobody reads the answers: stop, quietly and quickly
         finally:
-            self._finish(quick=quick)
+            self._finish(quick=quick, interrupted=interrupted)
         if output_gone or self._output_gone:
             return EXIT_OUTPUT_GONE
         if interrupted:
@@ -473,19 +473,28 @@ class PlainRunner:
             self._report_end(worker)
         return stuck
 
-    def _finish(self, quick: bool) -> None:
-        # Every worker, the ended ones too: one may have died since its last line,
-        # and its death is reported (and makes the status 1).
+    def _finish(self, quick: bool, interrupted: bool = False) -> None:
+        """Print what is left, stop every worker, and say what was never answered.
+
+        The workers are stopped even when the output has gone.
+        """
         # Lines left in flight by Ctrl-C: those answered, then the workers' ends, then
         # the rest (answered or failed as their workers stopped; else late).
-        while self._in_flight and self._in_flight[0].pending.done():
-            self._print_oldest()
-        self._stop(list(self.console.workers.values()), quick)
-        while self._in_flight:
-            self._print_oldest(timeout=0.0)
-        self.flush()
-        for _, pending in self._late:
-            self.fail(f"request {pending.request_id} was never answered")
+        with contextlib.suppress(OutputGone):
+            while self._in_flight and self._in_flight[0].pending.done():
+                self._print_oldest()
+            if interrupted:
+                self.fail("interrupted")
+        with contextlib.suppress(OutputGone):
+            # Every worker, the ended ones too: one may have died since its last line,
+            # and its death is reported (and makes the status 1).
+            self._stop(list(self.console.workers.values()), quick)
+        with contextlib.suppress(OutputGone):
+            while self._in_flight:
+                self._print_oldest(timeout=0.0)
+            for _, pending in self._late:
+                self.fail(f"request {pending.request_id} was never answered")
+            self.flush()
 
 
 def _action(message: object) -> object:
