@@ -209,8 +209,12 @@ def test_a_worker_that_dies_with_lines_in_flight_fails_each_of_them_and_its_deat
 ) -> None:
     done = run_doer(["--kind", "process"], tmp_path, stdin=b"ping\n.repeat 3 die\nping\n")
     out = done.stdout.decode()
-    assert out.count("was not answered: the worker died") == 3, out
-    assert "3 answers in" in out and "; 3 of them errors" in out
+    # Each die sent gets its failure. If the console saw the death before it had
+    # sent all three, one error says the rest could not be sent.
+    failed = out.count("was not answered: the worker died")
+    refused = out.count("error: the worker has ended") - 1  # less the last line's
+    assert 1 <= failed <= 3 and refused == (0 if failed == 3 else 1), out
+    assert f"{failed} answers in" in out and f"; {failed} of them errors" in out
     assert out.count("died: exit code 3") == 1  # said once
     assert out.endswith("> ping\nerror: the worker has ended; .restart starts a fresh one\n")
     assert done.returncode == 1

@@ -49,6 +49,9 @@ Listener = Callable[["Worker", Record], None]
 
 _UNSET: Any = object()
 
+#: Held while a waiter makes a Pending's lock: two waiters must not make two.
+_MAKING_LOCKS = threading.Lock()
+
 
 class WorkerError(Exception):
     """The worker answered a request with an error (a handler raised, say)."""
@@ -61,9 +64,11 @@ class WorkerGone(Exception):
 class Pending:
     """One request waiting for its answer: a small future.
 
-    A plain lock, held until the answer arrives, is the cheapest wake-up
-    CPython offers (cheaper than ``threading.Event``), and the round trip is the
-    hot path of the whole console.
+    Whoever waits for an answer not yet in blocks on a plain lock, held until
+    the answer arrives: the cheapest wake-up CPython offers (cheaper than
+    ``threading.Event``). The lock is made only then: most answers are in
+    before anyone waits for them (a request read inline, answers drained after
+    a burst), and the round trip is the hot path of the whole console.
     """
 
     __slots__ = (
@@ -95,8 +100,7 @@ class Pending:
         #: Its size pickled, and its answer's (None: not pickled, for a thread or task).
         self.bytes_out: int | None = None
         self.bytes_back: int | None = None
-        self._done = threading.Lock()
-        self._done.acquire()
+        self._done: threading.Lock | None = None  # held until the answer; made by a waiter
 
     def __repr__(self) -> str:
         return f"<Pending {self.request_id} {message_summary(self.message)!r} done={self.done()}>"
@@ -112,10 +116,16 @@ class Pending:
         return TimeoutError(f"no answer to {self.summary()} within {timeout or 0:g} s")
 
     def resolve(self, record: Reply | Failure | Ended) -> None:
-        """Give this request its answer. Called once, by the reply reader."""
+        """Give this request its answer. Called once, by the reply reader.
+
+        The answer is set before the lock is looked at: a waiter that made its
+        lock too late to be released here finds the answer when it looks again.
+        """
         self.answered_at = time.perf_counter()
         self._record = record
-        self._done.release()
+        done = self._done
+        if done is not None:
+            done.release()
 
     def wait(self, timeout: float | None = None) -> Reply | Failure | Ended:
         """Block until the answer arrives and return it.
@@ -124,16 +134,28 @@ class Pending:
             TimeoutError: no answer within ``timeout`` seconds. The request stays
                 pending; its answer may still come.
         """
-        if self._blocks_its_loop is not None and not self.done() and self._blocks_its_loop():
-            raise RuntimeError(
-                "waiting here would block the event loop the worker runs on, and its"
-                " answer needs that loop: await the Pending instead"
-            )
-        if not self._done.acquire(timeout=-1 if timeout is None else max(timeout, 0)):
-            raise self.timeout_error(timeout)
-        self._done.release()  # leave it open for any other waiter
+        if self._record is _UNSET:
+            if self._blocks_its_loop is not None and self._blocks_its_loop():
+                raise RuntimeError(
+                    "waiting here would block the event loop the worker runs on, and its"
+                    " answer needs that loop: await the Pending instead"
+                )
+            done = self._waited_on()
+            if self._record is _UNSET:  # answered since: the lock may never be released
+                if not done.acquire(timeout=-1 if timeout is None else max(timeout, 0)):
+                    raise self.timeout_error(timeout)
+                done.release()  # leave it open for any other waiter
         record: Reply | Failure | Ended = self._record
         return record
+
+    def _waited_on(self) -> threading.Lock:
+        """The lock a waiter blocks on, made (held) by the first waiter."""
+        with _MAKING_LOCKS:
+            if self._done is None:
+                done = threading.Lock()
+                done.acquire()
+                self._done = done
+            return self._done
 
     def result(self, timeout: float | None = None) -> Any:
         """The reply's value (an ``exit`` request gives the Ended event).

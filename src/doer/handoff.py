@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -22,6 +22,11 @@ T = TypeVar("T")
 
 class Handoff(Generic[T]):
     """Items put from any thread, given to ``deliver`` on ``loop``, in batches, in order.
+
+    No lock: a deque's ``append`` and ``popleft`` are atomic, and the loop
+    clears :attr:`_scheduled` *before* it takes the items, so an item put
+    meanwhile is either taken by that run or schedules another (at worst an
+    extra run that finds nothing).
 
     Args:
         loop: the loop ``deliver`` runs on.
@@ -39,8 +44,7 @@ class Handoff(Generic[T]):
         self._loop = loop
         self._deliver = deliver
         self._context = context
-        self._lock = threading.Lock()
-        self._items: list[T] = []
+        self._items: deque[T] = deque()
         self._scheduled = False
 
     def put(self, item: T) -> None:
@@ -49,17 +53,14 @@ class Handoff(Generic[T]):
         Raises:
             RuntimeError: the loop is closed (nothing will ever take the item).
         """
-        with self._lock:
-            self._items.append(item)
-            if self._scheduled:
-                return
-            self._scheduled = True
+        self._items.append(item)
+        if self._scheduled:
+            return
+        self._scheduled = True
         try:
             self._loop.call_soon_threadsafe(self._run, context=self._context)
-        except RuntimeError:
-            with self._lock:  # nothing will take them
-                self._scheduled = False
-                self._items.clear()
+        except RuntimeError:  # nothing will take them
+            self._items.clear()
             raise
 
     def deliver_now(self) -> None:
@@ -67,8 +68,8 @@ class Handoff(Generic[T]):
         self._run()
 
     def _run(self) -> None:
-        with self._lock:
-            items, self._items = self._items, []
-            self._scheduled = False
-        if items:
-            self._deliver(items)
+        self._scheduled = False
+        items = self._items
+        taken = [items.popleft() for _ in range(len(items))]
+        if taken:
+            self._deliver(taken)

@@ -214,24 +214,31 @@ class AsyncDoer(Doer):
         self._send_safely(Ended(exit_id, self.state, os.getpid(), reason))
 
     async def _serve_async(self) -> int:
-        """Answer requests until ``exit``; return the id of the ``exit`` request."""
+        """Answer requests until ``exit``; return the id of the ``exit`` request.
+
+        A handler's call is awaited only if it gave a coroutine: the others
+        are answered without a coroutine of their own (the hot path).
+        """
+        import asyncio  # loaded already: this runs on an event loop
+
+        receive, answer, send = self.receive_async, self.answer, self._send_safely
+        iscoroutine = asyncio.iscoroutine
         while True:
-            request = await self.receive_async()
+            request = await receive()
             message = request.message
             if type(message) is str and message == "exit":
                 return request.id
-            self._send_safely(await self.answer_async(request))
+            reply = answer(request)
+            if type(reply) is Reply and iscoroutine(reply.value):
+                reply = await self._awaited(request, reply)
+            send(reply)
 
-    async def answer_async(self, request: Request) -> Reply | Failure:
-        """The reply to one request, awaiting a coroutine handler."""
-        import asyncio  # loaded already: this runs on an event loop
-
+    async def _awaited(self, request: Request, called: Reply) -> Reply | Failure:
+        """The reply to ``request`` once its handler's coroutine has run."""
         before = self.state
         started = time.monotonic() if request.timed else 0.0
         try:
-            value = self._dispatch(request.message)
-            if asyncio.iscoroutine(value):  # a coroutine handler's call: run it here
-                value = await value
+            value = await called.value
         except Exception as exc:
             return Failure(request.id, f"{type(exc).__name__}: {exc}")
         return self._reply(request, value, before, started)
