@@ -50,12 +50,15 @@ class AsyncioLink:
         self._own_thread: threading.Thread | None = None
         try:
             self._loop = asyncio.get_running_loop()
+            self._loop_thread = threading.get_ident()  # the thread the loop runs in
         except RuntimeError:  # no loop here: give the worker one of its own
             self._loop = asyncio.new_event_loop()
             self._own_thread = threading.Thread(
                 target=self._run_own_loop, name=f"{name}-loop", daemon=True
             )
             self._own_thread.start()
+            assert self._own_thread.ident is not None  # set once started
+            self._loop_thread = self._own_thread.ident
         self._ended = threading.Event()
         self._task: asyncio.Task[None] | None = None
         self._handed_over: queue.SimpleQueue[Any] = queue.SimpleQueue()  # replies, for the reader
@@ -101,10 +104,10 @@ class AsyncioLink:
         return future
 
     def _on_loop_thread(self) -> bool:
-        try:
-            return asyncio.get_running_loop() is self._loop
-        except RuntimeError:
-            return False
+        """True when called on the worker's loop, as it runs (checked on every send:
+        comparing thread ids costs less than asking asyncio, which raises when no
+        loop runs in the calling thread)."""
+        return threading.get_ident() == self._loop_thread and self._loop.is_running()
 
     # --- the Link surface -------------------------------------------------------
 
