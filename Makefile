@@ -37,8 +37,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests scripts examples
 	$(BIN)/mypy
 
+# make bench ARGS=--markdown prints the table for the README; ARGS="--only burst,plain"
+# runs some groups (scripts/bench.py names them).
 bench: $(STAMP)
-	$(BIN)/python scripts/bench.py
+	$(BIN)/python scripts/bench.py $(ARGS)
 
 docs: $(STAMP)
 	$(BIN)/python scripts/transcripts.py
