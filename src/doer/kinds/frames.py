@@ -34,10 +34,13 @@ def send_frame(connection: Connection, data: bytes) -> None:
     if len(data) >= 0x7FFFFFFF:  # the long header: rare enough to leave to multiprocessing
         connection.send_bytes(data)
         return
-    frame = memoryview(_SHORT.pack(len(data)) + data)
+    frame = _SHORT.pack(len(data)) + data
     fd = connection.fileno()
-    while frame:
-        frame = frame[os.write(fd, frame) :]
+    written = os.write(fd, frame)
+    if written < len(frame):  # a pipe takes a big record in parts
+        rest = memoryview(frame)[written:]
+        while rest:
+            rest = rest[os.write(fd, rest) :]
 
 
 class FrameReader:
