@@ -71,6 +71,31 @@ def test_plain_mode_prints_every_answer_then_each_worker_s_rate(tmp_path: Path) 
     assert done.returncode == 1  # those errors fail the run
 
 
+def test_a_worker_gone_midway_keeps_the_answers_to_what_was_sent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    from doer.client import Worker, WorkerGone
+    from doer.plain import PlainRunner
+
+    real_tell, calls = Worker.tell, []
+
+    def tell(self: Worker, message: object, **options: bool) -> object:
+        calls.append(message)
+        if len(calls) == 2:  # as if the worker had ended after the first
+            raise WorkerGone(f"{self.name} has ended")
+        return real_tell(self, message, **options)
+
+    monkeypatch.setattr(Worker, "tell", tell)
+    out = io.StringIO()
+    PlainRunner(Settings(), out).run([b".repeat 3 ping\n"])
+    text = out.getvalue()
+    assert calls.count("ping") == 2  # nothing more is sent to a worker gone
+    assert text.count("] pong") == 1 and "error: the worker has ended" in text
+    assert re.search(r"\] 1 answer in [\d.]+ ms, [\d,]+ per second\n", text), text
+
+
 # --- the shell, in-process ------------------------------------------------------------------
 
 

@@ -313,7 +313,8 @@ class Worker:
         finally:
             # Its answer may come at any time, so the reply reader must be running
             # (it also keeps both pipes flowing when many requests are in flight).
-            self._replies.start()
+            if self._replies.thread is None:
+                self._replies.start()
 
     def _send(self, message: Any, timed: bool = False) -> Pending:
         with self._send_lock:
@@ -505,7 +506,8 @@ class Worker:
         if pending is not None:
             pending.bytes_back = self._link.received_bytes  # read by this thread, just now
             pending.resolve(record)
-        self._notify(record)
+        if self._listener is not None:
+            self._notify(record)
 
     def _end(self, record: Ended | Died) -> None:
         with self._lock:

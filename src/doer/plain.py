@@ -346,16 +346,17 @@ class PlainRunner:
         workers = self.console.targets(repeat.message.to)
         message = repeat.message.message
         sending: dict[Worker, list[Pending]] = {worker: [] for worker in workers}
+        refused: set[Worker] = set()  # gone, or the message does not pickle: sent no more
         for _ in range(repeat.times):  # in turn, as the shell sends them
-            for worker in [worker for worker in sending if worker.ended is None]:
+            for worker in [worker for worker in sending if worker not in refused]:
                 try:
                     sending[worker].append(worker.tell(message))
                 except WorkerGone:
                     self.fail(self.console.gone_text(worker))
-                    del sending[worker]
+                    refused.add(worker)
                 except ValueError as exc:  # it does not pickle
                     self.fail(str(exc), worker if len(workers) > 1 else None)
-                    del sending[worker]
+                    refused.add(worker)
         sent = [(worker, pendings) for worker, pendings in sending.items() if pendings]
         answered: list[tuple[Worker, Pending]] = []
         for worker, pendings in sent:
@@ -373,6 +374,7 @@ class PlainRunner:
             self._show(worker, pending.wait(0), flush=False)
         for worker, pendings in sent:
             self.write(repeat_summary(worker, pendings), flush=False)
+        for worker in workers:
             self._report_end(worker)
         self.flush()
 

@@ -393,7 +393,7 @@ def repeat_line(worker: Tagged, answers: int, errors: int, seconds: float) -> Fr
     """
     rate = answers / seconds if seconds > 0 else 0.0
     took = milliseconds(seconds) if seconds < 10 else f"{seconds:.1f} s"
-    text = f"{answers:,} answers in {took}, {rate:,.0f} per second"
+    text = f"{answers:,} answer{'' if answers == 1 else 's'} in {took}, {rate:,.0f} per second"
     if errors:
         text += f"; {errors:,} of them errors"
     return note_line(text, worker)

@@ -573,14 +573,15 @@ class Shell:
         message = repeat.message.message
         workers = self.console.targets(repeat.message.to)
         sent: dict[Worker, list[Pending]] = {worker: [] for worker in workers}
+        refused: set[Worker] = set()  # gone, or the message does not pickle: sent no more
         for count in range(repeat.times):
-            for worker in [worker for worker in sent if worker.ended is None]:
+            for worker in [worker for worker in sent if worker not in refused]:
                 try:
                     pending = worker.tell(message)
                 except (WorkerGone, ValueError) as exc:
                     text = self.console.gone_text(worker) if isinstance(exc, WorkerGone) else exc
                     self.print(error_line(str(text), worker if len(workers) > 1 else None))
-                    del sent[worker]
+                    refused.add(worker)
                     continue
                 sent[worker].append(pending)
                 self._last_sent[worker] = pending.request_id  # what .quit waits for

@@ -70,7 +70,13 @@ class AsyncioLink:
 
     def _start(self, state: Any, handlers: Mapping[str, Handler] | None) -> None:
         self._requests: asyncio.Queue[Request] = asyncio.Queue()
-        doer = AsyncDoer(self._requests.get, self._handed_over.put, state, handlers=handlers)
+        doer = AsyncDoer(
+            self._requests.get,
+            self._handed_over.put,
+            state,
+            handlers=handlers,
+            receive_now=self._requests.get_nowait,
+        )
         self._doer = doer
         # Cancelled with its loop too (the shell has ended): the callback still runs.
         self._task = self._loop.create_task(doer.run_async(), name=f"{self.name}-task")
