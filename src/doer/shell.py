@@ -249,6 +249,7 @@ class Shell:
         self.input_processors: list[Processor] = [LongLineView()]
         self._history_note: str | None = None
         self._held: list[Fragments] = []  # lines waiting for a cursor-position answer
+        self._flush_due = False  # printed lines wait to be written (see _flush_soon)
         self._traced: dict[tuple[Worker, int], Pending] = {}  # .trace on: sent, not answered
         self._to_show: deque[tuple[Worker, Record]] = deque()  # handed over, not yet shown
         self._showing = False  # a batch of them is due to be shown
@@ -333,10 +334,25 @@ class Shell:
             self.style,
             color_depth=self.color_depth or app.output.get_default_color_depth(),
         )
-        app.output.flush()
+        self._flush_soon()
         if drawn:
             app.renderer.request_absolute_cursor_position()
             app.invalidate()
+
+    def _flush_soon(self) -> None:
+        """Write out what was printed once this turn of the loop is over, not at once.
+
+        The output is the application's, buffered until flushed: a prompt drawn
+        in the same turn (the next one, after a quick answer) goes out in the
+        same write, and a program reading the terminal wakes once for both.
+        """
+        if not self._flush_due:
+            self._flush_due = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_due = False
+        self.session.app.output.flush()
 
     def _hold(self, lines: list[Fragments]) -> None:
         """Keep lines until the terminal has answered where its cursor is, then print."""
@@ -475,11 +491,17 @@ class Shell:
         return True
 
     async def send(self, message: Message) -> None:
-        """Send ``message`` to its workers; with ``.wait on``, return once their answers
-        are printed.
+        """Send ``message`` to its workers; return once their answers are printed, or
+        after :data:`QUICK_ANSWER_S` (``.wait on``: after the timeout).
 
-        Waiting stops at the timeout (a late answer is reported then, and
-        printed when it comes) or at Ctrl-C.
+        The short wait puts a quick answer (a ``ping``: well under a
+        millisecond) above the next prompt before that prompt is drawn, rather
+        than drawing the prompt, erasing it for the answer and drawing it again:
+        one redraw a line instead of two, and the worker's threads need not
+        wait for the loop to finish drawing before they may run. A slow answer
+        (``sleep 5``) leaves the prompt usable after those few milliseconds;
+        keys typed meanwhile go to it. The long wait (``.wait on``) stops at
+        Ctrl-C.
         """
         try:
             workers = self.console.targets(message.to)
@@ -496,10 +518,16 @@ class Shell:
                 self._traced[worker, pending.request_id] = pending
             asyncio.get_running_loop().call_later(timeout, self.warn_if_late, worker, pending)
         self.session.app.invalidate()
-        if self.console.settings.wait and sent:  # this line's answers are the last ones sent
-            await self._wait_until(
-                lambda: all(self._all_answers_shown(worker) for worker, _ in sent), timeout
-            )
+        if not sent:
+            return
+
+        def answered() -> bool:  # this line's answers are the last ones sent
+            return all(self._all_answers_shown(worker) for worker, _ in sent)
+
+        if self.console.settings.wait:
+            await self._wait_until(answered, timeout)
+        else:
+            await self._wait_briefly(answered, QUICK_ANSWER_S)
 
     def warn_if_late(self, worker: Worker, pending: Pending) -> None:
         if pending.done() or worker.ended is not None:
@@ -706,6 +734,23 @@ class Shell:
         shown = self._answers_shown.get(worker, 0)
         return worker.ended is not None or shown >= self._last_sent.get(worker, 0)
 
+    async def _wait_briefly(self, condition: Callable[[], bool], at_most: float) -> None:
+        """Wait until ``condition`` holds after a record is shown, for ``at_most`` seconds.
+
+        Keys are not read meanwhile: whatever is typed, Ctrl-C included, waits
+        in the terminal for the next prompt, as if typed there.
+        """
+        if condition():
+            return
+        met = asyncio.Event()
+        self._waiter = (condition, met)
+        try:
+            await asyncio.wait_for(met.wait(), at_most)
+        except TimeoutError:
+            pass
+        finally:
+            self._waiter = None
+
     async def _wait_until(self, condition: Callable[[], bool], at_most: float | None) -> bool:
         """Wait until ``condition`` holds after a record is shown (True), or Ctrl-C, or timeout.
 
@@ -740,6 +785,10 @@ class Shell:
         finally:
             self._waiter = None
 
+
+#: How long a line waits for its answers before the next prompt is drawn (with
+#: ``.wait off``): long enough for a quick answer, too short to notice.
+QUICK_ANSWER_S = 0.01
 
 #: The most records drawn in one go: the keys typed during a burst wait for no more.
 SHOWN_AT_ONCE = 250
