@@ -15,7 +15,6 @@ from __future__ import annotations
 import ast
 import io
 import itertools
-import pickle
 import re
 import shlex
 import unicodedata
@@ -114,37 +113,6 @@ class Died(NamedTuple):
 
 
 Record = Reply | Failure | Started | Ended | Died
-
-
-# --- the wire format of process workers -----------------------------------------
-
-_WIRE_TYPES: tuple[type[tuple[Any, ...]], ...] = (Request, Reply, Failure, Started, Ended)
-_WIRE_CODES = {cls: bytes((code,)) for code, cls in enumerate(_WIRE_TYPES)}
-
-
-def encode(record: Request | Reply | Failure | Started | Ended) -> bytes:
-    """``record`` as bytes for a pipe: one byte for its type, then its fields as a
-    plain tuple, pickled.
-
-    A plain tuple, because a NamedTuple costs several times more to pickle (its
-    class is looked up by name on every dump and rebuilt in Python on every
-    load). The type goes in a byte of its own rather than in the tuple: every
-    object made on the hot path counts towards the next garbage collection,
-    and on a round trip those collections are the slowest 1%.
-
-    Raises:
-        pickle.PicklingError, TypeError, AttributeError: a field does not pickle.
-    """
-    return _WIRE_CODES[type(record)] + pickle.dumps(record[:], pickle.HIGHEST_PROTOCOL)
-
-
-def decode(data: bytes) -> Any:
-    """The record :func:`encode` made ``data`` from.
-
-    Raises:
-        Exception: whatever unpickling raises (a class unknown here, say).
-    """
-    return tuple.__new__(_WIRE_TYPES[data[0]], pickle.loads(data[1:]))
 
 
 class ParseError(ValueError):

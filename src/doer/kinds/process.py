@@ -23,9 +23,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from doer.kinds import START_METHODS
-from doer.kinds.frames import FrameReader, send_frame
+from doer.kinds.frames import FrameReader, decode, encode, send_frame
 from doer.kinds.process_child import CONSOLE_FDS, EXIT_CONSOLE_GONE, process_main
-from doer.protocol import Request, decode, encode
+from doer.protocol import Request
 from doer.worker import Handler
 
 

@@ -21,8 +21,8 @@ from collections.abc import Mapping
 from multiprocessing.connection import Connection
 from typing import Any
 
-from doer.kinds.frames import FrameReader, send_frame
-from doer.protocol import Request, UnreadableRequest, decode, encode
+from doer.kinds.frames import FrameReader, decode, encode, send_frame
+from doer.protocol import Request, UnreadableRequest
 from doer.worker import Doer, Handler
 
 #: Exit status of a process worker that found its console gone.
