@@ -313,6 +313,27 @@ def test_a_process_worker_ignores_sigint_sent_to_it(launch: Launch, method: str)
     assert_alive(pid)
 
 
+def test_a_sigint_sent_to_the_console_does_what_ctrl_c_does(launch: Launch) -> None:
+    """``kill -INT`` on the console: at a prompt the line is cleared; while ``.quit``
+    waits for an answer, it stops waiting. The workers are not touched."""
+    term = launch("--kind", "process")
+    worker = term.worker_pid
+    term.send("half a line")
+    term.expect_text("half a line")
+    os.kill(term.child.pid, signal.SIGINT)
+    term.expect_prompt()
+    term.ask("ping", "pong")  # the half line is gone: only ping was sent
+    assert "unknown message half" not in term.text
+    assert_alive(worker)
+    term.sendline("sleep 5")
+    term.sendline(".quit")
+    term.expect_text("waiting for 1 pending request(s)")
+    os.kill(term.child.pid, signal.SIGINT)
+    term.expect_text("stopped waiting: 0 of 1 answered, 1 dropped")
+    term.expect_eof()
+    assert term.exit_status() == 0
+
+
 def test_strip_ansi_leaves_the_text() -> None:
     """The helper these tests rely on: what a person would read, nothing else."""
     drawn = "\x1b[0m\x1b[?7l\x1b[Jdoer process 42>\x1b[0m \x08\x1b[7A\r\r\n[process 42] pong\r\r\n"

@@ -24,12 +24,14 @@ terminal sends it as a key, not as SIGINT, so it cannot reach a worker.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import itertools
 import os
+import signal
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.application import Application
@@ -250,6 +252,7 @@ class Shell:
         self._history_note: str | None = None
         self._held: list[Fragments] = []  # lines waiting for a cursor-position answer
         self._flush_due = False  # printed lines wait to be written (see _flush_soon)
+        self._interrupted: asyncio.Event | None = None  # set by Ctrl-C while _wait_until waits
         self._traced: dict[tuple[Worker, int], Pending] = {}  # .trace on: sent, not answered
         self._to_show: deque[tuple[Worker, Record]] = deque()  # handed over, not yet shown
         self._showing = False  # a batch of them is due to be shown
@@ -447,7 +450,7 @@ class Shell:
         # The terminal stays in raw mode between prompts too: keys typed while a
         # line is being handled wait for the next prompt instead of being echoed
         # by the terminal over the output, and a Ctrl-C there is still a key.
-        with self.session.input.raw_mode(), patch_stdout(raw=True):
+        with self.session.input.raw_mode(), patch_stdout(raw=True), self._sigint_handled():
             probe_cpr(self.session.app)
             if self.console.worker is None:  # an asyncio worker: a task on this loop
                 self.console.start()
@@ -467,6 +470,7 @@ class Shell:
                         include_default_pygments_style=False,
                         key_bindings=self.key_bindings,
                         input_processors=self.input_processors,
+                        handle_sigint=False,  # handled once for the session: _sigint_handled
                     )
                 except KeyboardInterrupt:
                     continue  # Ctrl-C clears the line; the worker is not touched
@@ -476,6 +480,30 @@ class Shell:
                     break
             await self.quit()
         return 0
+
+    @contextlib.contextmanager
+    def _sigint_handled(self) -> Iterator[None]:
+        """A SIGINT from outside (``kill -INT``) does what Ctrl-C does, for the whole session.
+
+        The terminal is raw, so a Ctrl-C typed reaches the shell as a key, not
+        as SIGINT. prompt-toolkit would install its own handler around every
+        prompt (and import ctypes for it at the first one, 3 ms of the first
+        prompt); one handler for the session clears the line at a prompt, and
+        stops a wait for answers between prompts, as the key does there.
+        """
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, self._on_sigint)
+        try:
+            yield
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
+
+    def _on_sigint(self) -> None:
+        app = self.session.app
+        if app.is_running:
+            app.key_processor.send_sigint()
+        elif self._interrupted is not None:
+            self._interrupted.set()
 
     async def handle(self, line: str) -> bool:
         """Carry out one line; False when the shell should leave."""
@@ -759,7 +787,7 @@ class Shell:
         """
         met = asyncio.Event()
         self._waiter = (condition, met)
-        interrupted = asyncio.Event()
+        interrupted = self._interrupted = asyncio.Event()
         keys = self.session.input
 
         def read_keys() -> None:
@@ -784,6 +812,7 @@ class Shell:
             return met.is_set()
         finally:
             self._waiter = None
+            self._interrupted = None
 
 
 #: How long a line waits for its answers before the next prompt is drawn (with
