@@ -82,6 +82,39 @@ def test_ten_thousand_pipelined_tells_are_answered_once_each_in_order(
     assert answered == [pending.request_id for pending in pendings]
 
 
+def test_many_told_at_once_are_answered_once_each_in_order(worker: doer.Worker) -> None:
+    """tell_many: one write to a process's pipe, far more than the pipe holds."""
+    count = 20_000  # about 600 kB pickled: ten times a pipe's buffer
+
+    pendings = worker.tell_many([("set-state", n) for n in range(count)])
+
+    assert [pending.result(timeout=T) for pending in pendings] == [
+        f"new state: {n}" for n in range(count)
+    ]
+    assert [pending.request_id for pending in pendings] == list(
+        range(pendings[0].request_id, pendings[0].request_id + count)
+    )
+    assert worker.ask("ping", timeout=T) == "pong"
+
+
+def test_many_told_at_once_to_a_worker_gone_raise_worker_gone(worker: doer.Worker) -> None:
+    worker.stop()
+    with pytest.raises(doer.WorkerGone):
+        worker.tell_many(["ping", "ping"])
+
+
+def test_many_told_at_once_are_all_sent_or_none_when_one_does_not_pickle(
+    make_process_worker: WorkerFactory,
+) -> None:
+    worker = make_process_worker()
+
+    with pytest.raises(ValueError, match="could not be sent"):
+        worker.tell_many(["ping", threading.Lock(), "ping"])
+
+    assert worker.pending == 0  # none was sent, none waits
+    assert worker.ask("get-state", timeout=T) == "state: 42"
+
+
 def test_callers_on_several_threads_each_get_their_own_reply(worker: doer.Worker) -> None:
     def caller(name: str) -> list[str]:
         values = [f"{name}-{n}" for n in range(100)]

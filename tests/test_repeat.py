@@ -77,23 +77,23 @@ def test_a_worker_gone_midway_keeps_the_answers_to_what_was_sent(
     import io
 
     from doer.client import Worker, WorkerGone
-    from doer.plain import PlainRunner
+    from doer.plain import REPEATED_TOGETHER, PlainRunner
 
-    real_tell, calls = Worker.tell, []
+    real_tell_many, calls = Worker.tell_many, []
 
-    def tell(self: Worker, message: object, **options: bool) -> object:
-        calls.append(message)
-        if len(calls) == 2:  # as if the worker had ended after the first
+    def tell_many(self: Worker, messages: list[object], **options: bool) -> object:
+        calls.append(len(messages))
+        if len(calls) == 2:  # as if the worker had ended after the first copies
             raise WorkerGone(f"{self.name} has ended")
-        return real_tell(self, message, **options)
+        return real_tell_many(self, messages, **options)
 
-    monkeypatch.setattr(Worker, "tell", tell)
+    monkeypatch.setattr(Worker, "tell_many", tell_many)
     out = io.StringIO()
-    PlainRunner(Settings(), out).run([b".repeat 3 ping\n"])
+    PlainRunner(Settings(), out).run([b".repeat 600 ping\n"])
     text = out.getvalue()
-    assert calls.count("ping") == 2  # nothing more is sent to a worker gone
-    assert text.count("] pong") == 1 and "error: the worker has ended" in text
-    assert re.search(r"\] 1 answer in [\d.]+ ms, [\d,]+ per second\n", text), text
+    assert calls == [REPEATED_TOGETHER, REPEATED_TOGETHER]  # nothing more once it has gone
+    assert text.count("] pong") == REPEATED_TOGETHER and "error: the worker has ended" in text
+    assert re.search(rf"\] {REPEATED_TOGETHER} answers in [\d.]+ ms, [\d,]+ per second\n", text)
 
 
 # --- the shell, in-process ------------------------------------------------------------------

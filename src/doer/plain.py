@@ -71,6 +71,12 @@ EXIT_OUTPUT_GONE = 141  # 128 + SIGPIPE, as a shell reports a pipeline cut short
 #: that the answers waiting to be printed stay small.
 MAX_IN_FLIGHT = 1000
 
+#: The most lines for one worker sent together (one write to a process's pipe).
+SENT_TOGETHER = 64
+
+#: How many copies ``.repeat`` sends a worker at once, before the next worker's turn.
+REPEATED_TOGETHER = 250
+
 #: The most lines kept in the runner's buffer before they are written out.
 BUFFERED_LINES = 256
 
@@ -103,6 +109,8 @@ class PlainRunner:
         self.out = out
         self.ok = True
         self._in_flight: deque[InFlight] = deque()
+        # Lines taken to be sent together, not sent yet: (line, worker, message).
+        self._unsent: list[tuple[str, Worker, Message]] = []
         self._buffer: list[str] = []  # lines written, not yet flushed
         # Whether the next line can be read without waiting; never, unless the
         # lines say otherwise (LineSource): then each line is answered first.
@@ -184,7 +192,7 @@ class PlainRunner:
             for number, raw in enumerate(lines, 1):
                 if not self._run_line(number, raw):
                     break
-                if self._in_flight and not self._more_ready():
+                if (self._in_flight or self._unsent) and not self._more_ready():
                     self._print_in_flight()  # before reading waits: nothing left unsaid
             self._print_in_flight()
             quick = self._quit_now
@@ -290,30 +298,61 @@ class PlainRunner:
             self._report_end(worker)
 
     def _send_ahead(self, line: str, message: Message) -> bool:
-        """Send a line for one worker without waiting, if more lines wait behind it.
+        """Take a line for one worker to be sent without waiting, if more lines wait
+        behind it.
 
-        Returns False, having sent nothing, when the line is to be carried out
-        the usual way: several workers, a name no worker has, a worker gone or
-        a message that does not pickle (their errors are printed in their
-        turn), or nothing in flight and no next line to send.
+        Lines for the same worker are gathered (at most :data:`SENT_TOGETHER`)
+        and sent together when the run of them ends: one write to a process
+        worker's pipe for all of them. Returns False, having taken nothing,
+        when the line is to be carried out the usual way: several workers, a
+        name no worker has, a worker gone, or nothing in flight and no next
+        line to send.
         """
-        if len(message.to) > 1 or not (self._in_flight or self._more_ready()):
+        if len(message.to) > 1 or not (self._in_flight or self._unsent or self._more_ready()):
             return False
         if _action(message.message) in ENDS_THE_WORKER:
             return False
         try:
             [worker] = self.console.targets(message.to)
-            pending = worker.tell(message.message, timed=True)
-        except (ValueError, WorkerGone):
+        except ValueError:
             return False
-        self.console.remember(message, [(worker, pending)])
-        self._in_flight.append(InFlight(line, worker, pending))
-        if len(self._in_flight) >= MAX_IN_FLIGHT:
-            self._print_oldest()
+        if worker.ended is not None:
+            return False
+        if self._unsent and self._unsent[0][1] is not worker:
+            self._send_unsent()
+        self._unsent.append((line, worker, message))
+        if len(self._unsent) >= SENT_TOGETHER or not self._more_ready():
+            self._send_unsent()
         return True
+
+    def _send_unsent(self) -> None:
+        """Send the lines gathered by :meth:`_send_ahead`; they join the lines in flight.
+
+        If they cannot go together (the worker has gone, or one of them does
+        not pickle: then none was sent), each is carried out the usual way,
+        in its turn, and says what happened to it.
+        """
+        unsent, self._unsent = self._unsent, []
+        if not unsent:
+            return
+        worker = unsent[0][1]
+        try:
+            pendings = worker.tell_many([message.message for _, _, message in unsent], timed=True)
+        except (ValueError, WorkerGone):
+            for line, _, message in unsent:
+                self._print_in_flight()
+                self.echo(line)
+                self._message(message)
+            return
+        for (line, _, _), pending in zip(unsent, pendings, strict=True):
+            self._in_flight.append(InFlight(line, worker, pending))
+        self.console.remember(unsent[-1][2], [(worker, pendings[-1])])
+        while len(self._in_flight) >= MAX_IN_FLIGHT:
+            self._print_oldest()
 
     def _print_in_flight(self) -> None:
         """Print every line in flight with its answer, in the order they were read."""
+        self._send_unsent()
         while self._in_flight:
             self._print_oldest()
         self.flush()
@@ -347,10 +386,11 @@ class PlainRunner:
         message = repeat.message.message
         sending: dict[Worker, list[Pending]] = {worker: [] for worker in workers}
         refused: set[Worker] = set()  # gone, or the message does not pickle: sent no more
-        for _ in range(repeat.times):  # in turn, as the shell sends them
+        for start in range(0, repeat.times, REPEATED_TOGETHER):  # in turn, as the shell does
+            copies = [message] * min(REPEATED_TOGETHER, repeat.times - start)
             for worker in [worker for worker in sending if worker not in refused]:
                 try:
-                    sending[worker].append(worker.tell(message))
+                    sending[worker] += worker.tell_many(copies)
                 except WorkerGone:
                     self.fail(self.console.gone_text(worker))
                     refused.add(worker)

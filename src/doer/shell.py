@@ -630,25 +630,25 @@ class Shell:
         workers = self.console.targets(repeat.message.to)
         sent: dict[Worker, list[Pending]] = {worker: [] for worker in workers}
         refused: set[Worker] = set()  # gone, or the message does not pickle: sent no more
-        for count in range(repeat.times):
+        for start in range(0, repeat.times, SENT_AT_ONCE):
+            copies = [message] * min(SENT_AT_ONCE, repeat.times - start)
             for worker in [worker for worker in sent if worker not in refused]:
                 try:
-                    pending = worker.tell(message)
+                    pendings = worker.tell_many(copies)
                 except (WorkerGone, ValueError) as exc:
                     text = self.console.gone_text(worker) if isinstance(exc, WorkerGone) else exc
                     self.print(error_line(str(text), worker if len(workers) > 1 else None))
                     refused.add(worker)
                     continue
-                sent[worker].append(pending)
-                self._last_sent[worker] = pending.request_id  # what .quit waits for
-            if count % SENT_AT_ONCE == SENT_AT_ONCE - 1:
-                self.session.app.invalidate()  # the toolbar's pending count
-                try:
-                    await asyncio.sleep(0)
-                except asyncio.CancelledError:  # .quit: what was sent is waited for
-                    said = f".repeat stopped: {count + 1:,} of {repeat.times:,} sent"
-                    self.print(note_line(said))
-                    raise
+                sent[worker] += pendings
+                self._last_sent[worker] = pendings[-1].request_id  # what .quit waits for
+            self.session.app.invalidate()  # the toolbar's pending count
+            try:
+                await asyncio.sleep(0)  # answers print, keys echo
+            except asyncio.CancelledError:  # .quit: what was sent is waited for
+                said = f".repeat stopped: {start + len(copies):,} of {repeat.times:,} sent"
+                self.print(note_line(said))
+                raise
         return sent
 
     def _watch_repeat(self, worker: Worker, pendings: list[Pending], shown_before: int) -> None:

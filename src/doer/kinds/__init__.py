@@ -12,6 +12,7 @@ the loop and what carries the messages, and starts the same
     asyncio   asyncio.py    a task on an event loop                asyncio.Queue / queue.SimpleQueue
 
 Every link offers the console the same small surface: ``send(request)``,
+``send_many(requests)``,
 ``receive(timeout)`` (raises ``EOFError`` once the worker is gone), ``pid``,
 ``is_alive()``, ``join(timeout)``, ``kill()``, ``end_reason()``, ``close()``,
 ``release()``, ``would_block_its_loop()`` and ``peek()``.
@@ -56,6 +57,10 @@ class Link(Protocol):
 
     def send(self, request: Request) -> int | None:
         """Send ``request``; return how many bytes it took pickled (None: not pickled)."""
+        ...
+
+    def send_many(self, requests: list[Request]) -> list[int | None]:
+        """Send ``requests`` in order, all or none (a process: in one write); their sizes."""
         ...
 
     def receive(self, timeout: float | None = None) -> Any: ...

@@ -133,6 +133,11 @@ class AsyncioLink:
         except RuntimeError:  # the loop has closed (the shell has ended): so has the task
             raise EOFError("its event loop has closed") from None
 
+    def send_many(self, requests: list[Request]) -> list[int | None]:
+        for request in requests:
+            self.send(request)
+        return [None] * len(requests)
+
     def would_block_its_loop(self) -> bool:
         return self._on_loop_thread()
 

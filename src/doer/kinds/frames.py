@@ -81,6 +81,23 @@ def send_frame(connection: Connection, data: bytes) -> None:
             rest = rest[os.write(fd, rest) :]
 
 
+def send_frames(connection: Connection, records: list[bytes]) -> None:
+    """Write ``records`` as :func:`send_frame` would, one after another, in one write.
+
+    Raises:
+        OSError: as :func:`send_frame`.
+    """
+    if any(len(data) >= 0x7FFFFFFF for data in records):
+        for data in records:
+            send_frame(connection, data)
+        return
+    frames = b"".join(_SHORT.pack(len(data)) + data for data in records)
+    rest = memoryview(frames)
+    fd = connection.fileno()
+    while rest:
+        rest = rest[os.write(fd, rest) :]
+
+
 class FrameReader:
     """The reading end of a one-way pipe whose writer uses ``Connection.send_bytes``.
 

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from doer.kinds import START_METHODS
-from doer.kinds.frames import FrameReader, decode, encode, send_frame
+from doer.kinds.frames import FrameReader, decode, encode, send_frame, send_frames
 from doer.kinds.process_child import CONSOLE_FDS, EXIT_CONSOLE_GONE, process_main
 from doer.protocol import Request
 from doer.worker import Handler
@@ -89,6 +89,12 @@ class ProcessLink:
         data = encode(request)
         send_frame(self._requests, data)
         return len(data)
+
+    def send_many(self, requests: list[Request]) -> list[int | None]:
+        """All pickled first (one that does not pickle: none is sent), then one write."""
+        records = [encode(request) for request in requests]
+        send_frames(self._requests, records)
+        return [len(data) for data in records]
 
     def receive(self, timeout: float | None = None) -> Any:
         if timeout is not None and not self._answers.poll(timeout):

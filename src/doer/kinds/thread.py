@@ -61,6 +61,12 @@ class ThreadLink:
     def send(self, request: Request) -> None:
         self._requests.put(request)
 
+    def send_many(self, requests: list[Request]) -> list[int | None]:
+        put = self._requests.put
+        for request in requests:
+            put(request)
+        return [None] * len(requests)
+
     def receive(self, timeout: float | None = None) -> Any:
         try:
             record = self._responses.get(timeout=timeout)
