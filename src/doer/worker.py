@@ -188,11 +188,10 @@ class AsyncDoer(Doer):
         receive: a coroutine function that returns the next :class:`Request`.
         send: puts one record on the response queue (does not block).
         state, handlers: as for :class:`Doer`.
-        receive_now: the next request if one is there, else raises
-            ``asyncio.QueueEmpty`` (an ``asyncio.Queue``'s ``get_nowait``): read
+        receive_now: the next request if one is there, else None: asked
             first, it spares a coroutine per request while requests wait. It
-            changes nothing else: awaiting ``get()`` does not yield to the loop
-            either while the queue holds something.
+            changes nothing else: awaiting an ``asyncio.Queue``'s ``get()`` does
+            not yield to the loop either while the queue holds something.
     """
 
     def __init__(
@@ -202,7 +201,7 @@ class AsyncDoer(Doer):
         state: Any = None,
         *,
         handlers: Mapping[str, Handler] | None = None,
-        receive_now: Callable[[], Request] | None = None,
+        receive_now: Callable[[], Request | None] | None = None,
     ) -> None:
         super().__init__(
             receive,  # type: ignore[arg-type]  # awaited by run_async, never called by run
@@ -234,16 +233,11 @@ class AsyncDoer(Doer):
         import asyncio  # loaded already: this runs on an event loop
 
         receive, answer, send = self.receive_async, self.answer, self._send_safely
-        receive_now, empty = self.receive_now, asyncio.QueueEmpty
+        receive_now = self.receive_now
         iscoroutine = asyncio.iscoroutine
         while True:
-            if receive_now is None:
-                request = await receive()
-            else:
-                try:
-                    request = receive_now()
-                except empty:
-                    request = await receive()
+            waiting = receive_now() if receive_now is not None else None
+            request = waiting if waiting is not None else await receive()
             message = request.message
             if type(message) is str and message == "exit":
                 return request.id

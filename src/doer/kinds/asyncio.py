@@ -75,7 +75,7 @@ class AsyncioLink:
             self._handed_over.put,
             state,
             handlers=handlers,
-            receive_now=self._requests.get_nowait,
+            receive_now=self._waiting_request,
         )
         self._doer = doer
         # Cancelled with its loop too (the shell has ended): the callback still runs.
@@ -85,6 +85,11 @@ class AsyncioLink:
     def _put_requests(self, requests: list[Request]) -> None:
         for request in requests:
             self._requests.put_nowait(request)
+
+    def _waiting_request(self) -> Request | None:
+        """The next request if one waits (no exception when none does: one an ask)."""
+        requests = self._requests
+        return requests.get_nowait() if requests.qsize() else None
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._handed_over.put(_GONE)
