@@ -181,6 +181,8 @@ _PARSE_ALPHABET = st.sampled_from(
 @example("set-state True")
 @example("set-state -True")
 @example("x\u3000y")
+@example("True,")
+@example("set-state None,False")
 def test_the_quick_parse_of_common_lines_agrees_with_the_full_rules(line: str) -> None:
     from doer.protocol import _NOT_QUICK, _parse_fully, _parse_quickly
 

@@ -158,9 +158,10 @@ def _parse_fully(line: str) -> Any:
 _NOT_A_LITERAL = object()
 _NOT_QUICK = object()
 
-#: A word that is surely not a Python literal: no digit, quote, bracket or dot,
-#: and not a keyword constant. It is sent as it is, as the slow path would.
-_PLAIN_WORD = re.compile(r"[^\s0-9'\"\\\[\](){}.]+")
+#: A word that is surely not a Python literal: no digit, quote, bracket, dot or
+#: comma (``True,`` is a tuple), and not a keyword constant. It is sent as it is,
+#: as the slow path would.
+_PLAIN_WORD = re.compile(r"[^\s0-9'\"\\\[\](){}.,]+")
 #: A word that is surely an int literal, as Python spells one (no leading zero).
 _INT_WORD = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _CONSTANTS = ("True", "False", "None")
