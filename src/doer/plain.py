@@ -521,7 +521,8 @@ class PlainRunner:
         The workers are stopped even when the output has gone.
         """
         # Lines left in flight by Ctrl-C: those answered, then the workers' ends, then
-        # the rest (answered or failed as their workers stopped; else late).
+        # the rest (answered or failed as their workers stopped; else late). Lines
+        # gathered but not sent yet are dropped, as lines not read yet are.
         with contextlib.suppress(OutputGone):
             while self._in_flight and self._in_flight[0].pending.done():
                 self._print_oldest()
