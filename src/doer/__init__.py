@@ -15,6 +15,7 @@ notebook::
 from __future__ import annotations
 
 from doer.client import Pending, Worker, WorkerError, WorkerGone, start, stop_all
+from doer.handler_modules import HandlerError, handler
 from doer.kinds import KINDS, START_METHODS
 from doer.protocol import Died, Ended, Failure, ParseError, Reply, Request, Started, parse_line
 from doer.worker import BUILTIN_MESSAGES, Doer
@@ -29,6 +30,7 @@ __all__ = [
     "Doer",
     "Ended",
     "Failure",
+    "HandlerError",
     "ParseError",
     "Pending",
     "Reply",
@@ -38,6 +40,7 @@ __all__ = [
     "WorkerError",
     "WorkerGone",
     "__version__",
+    "handler",
     "parse_line",
     "start",
     "stop_all",

@@ -69,6 +69,13 @@ def create_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="the prompt comes back once a line's answers are printed (for programs)",
     )
+    parser.add_argument(
+        "--handlers",
+        action="append",
+        default=[],
+        metavar="FILE|MODULE",
+        help="your @doer.handler functions, from a file or a dotted module (repeatable)",
+    )
     parser.add_argument("--no-color", action="store_true", help="no colours (also: NO_COLOR=1)")
     parser.add_argument("--version", action="version", version=f"doer {__version__}")
     return parser
@@ -93,6 +100,8 @@ def _positive_seconds(text: str) -> float:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
+    from doer.handler_modules import where
+
     state = None if args.state is None else state_value(args.state)
     return Settings(
         kind=args.kind,
@@ -102,6 +111,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         prompt=args.prompt,
         wait=args.wait,
         name=args.name,
+        handler_modules=[where(source) for source in args.handlers],
     )
 
 
@@ -112,6 +122,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.start_method and args.kind != "process":
         parser.error("--start-method applies to --kind process only")
     settings = settings_from(args)
+    if settings.handler_modules:  # checked here: a module that does not load is a usage error
+        from doer.handler_modules import HandlerError, HandlerModules
+
+        try:
+            HandlerModules(settings.handler_modules).loaded()
+        except HandlerError as exc:
+            print(f"doer: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     # Text the terminal's encoding cannot hold (a reply in Chinese under a Latin-1
     # locale) is written as escapes rather than ending the console.
     for stream in (sys.stdout, sys.stderr):

@@ -13,15 +13,17 @@ from __future__ import annotations
 import shlex
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from doer import lessons
 from doer.client import Listener, Pending, Worker, WorkerGone, start, stop_all
+from doer.handler_modules import HandlerError, HandlerModules, first_line, where
 from doer.kinds import KINDS, START_METHODS
 from doer.protocol import Failure, Record, message_summary
 from doer.render import (
     Fragments,
+    clipped,
     gone_text,
     kill_lines,
     mark_line,
@@ -125,6 +127,7 @@ class Settings:
         prompt: str | None = None,
         wait: bool = False,
         name: str = "w1",
+        handler_modules: list[str] | None = None,
     ) -> None:
         self.kind = kind
         self.state = state
@@ -140,6 +143,9 @@ class Settings:
         self.name = name
         #: ``.trace on``: a line after each answer says how the message crossed.
         self.trace = False
+        #: Your handler modules (``--handlers``, ``.handlers``): files or dotted
+        #: names, loaded by each worker as it starts (see :mod:`doer.handler_modules`).
+        self.handler_modules: list[str] = list(handler_modules or [])
 
 
 class Console:
@@ -178,6 +184,13 @@ class Console:
         self._left_behind: weakref.WeakSet[Worker] = weakref.WeakSet()
         #: The last line sent to workers (``.timeline`` draws it).
         self.last_run: Run | None = None
+        #: The handlers of the handler modules, as last loaded here (for .help).
+        self.module_handlers: dict[str, Handler] = {}
+        if settings.handler_modules:
+            try:
+                self.load_handler_modules()
+            except HandlerError:
+                pass  # the command line said so already; each worker will say so too
 
     @property
     def worker(self) -> Worker | None:
@@ -201,13 +214,57 @@ class Console:
             kind,
             state,
             start_method=start_method,
-            handlers=self.settings.handlers,
+            handlers=self.worker_handlers(),
             name=name,
             listener=self.listener,
         )
         self.workers[name] = worker
         self._states[name] = state
         return worker
+
+    def worker_handlers(self) -> Mapping[str, Handler]:
+        """What a worker starting now is given: the handler modules (each worker loads
+        them afresh) and the handlers given as functions."""
+        if not self.settings.handler_modules:
+            return self.settings.handlers
+        return HandlerModules(self.settings.handler_modules, self.settings.handlers)
+
+    def load_handler_modules(self, sources: list[str] | None = None) -> dict[str, Handler]:
+        """Load ``sources`` (by default the settings' modules) here, to check them and
+        to know their handlers; keep what they define for ``.help``.
+
+        Raises:
+            HandlerError: one does not load (the text names the file and line).
+        """
+        sources = self.settings.handler_modules if sources is None else sources
+        loaded = HandlerModules(sources).loaded()
+        self.module_handlers = loaded
+        return loaded
+
+    def add_handlers(self, argument: str) -> list[Fragments]:
+        """Carry out ``.handlers FILE|MODULE``: for the workers started from now on.
+
+        Raises:
+            ValueError: no argument, or a module that does not load.
+        """
+        if not argument:
+            if not self.settings.handler_modules:
+                return [note_line("no handler modules (.handlers FILE adds one)")]
+            return [note_line(f"handler modules: {', '.join(self.settings.handler_modules)}")]
+        sources = [*self.settings.handler_modules, where(argument)]
+        try:
+            before = set(self.module_handlers)
+            loaded = self.load_handler_modules(sources)
+        except HandlerError as exc:
+            raise ValueError(str(exc)) from None
+        self.settings.handler_modules = sources
+        new = sorted(set(loaded) - before) or sorted(loaded)
+        return [
+            note_line(
+                f"handlers from {argument}: {', '.join(new)}"
+                " (for workers started from now on: .restart, .spawn)"
+            )
+        ]
 
     def running(self) -> list[Worker]:
         """The workers that have not ended, in spawn order."""
@@ -442,6 +499,11 @@ class Console:
             raise ValueError(f"--start-method applies to process workers, not to a {kind}")
         if state is _NO_STATE:
             state = self._states.get(name, self.settings.state)
+        if self.settings.handler_modules:  # an edited module that does not load: keep the worker
+            try:
+                self.load_handler_modules()
+            except HandlerError as exc:
+                raise ValueError(f"{exc}; {name} keeps running as it was") from None
         return Restart(name, kind, start_method, state)
 
     def relaunch(self, restart: Restart) -> Worker:
@@ -548,6 +610,10 @@ class Console:
         lines += [note_line(f"  {name:<23} {text}") for name, text in MESSAGE_HELP.items()]
         extra = sorted(set(self.settings.handlers) - set(BUILTIN_MESSAGES))
         lines += [note_line(f"  {name:<23} (a handler of this console)") for name in extra]
+        lines += [
+            note_line(f"  {name:<23} {clipped(first_line(function), 54)}")
+            for name, function in sorted(self.module_handlers.items())
+        ]
         lines += [note_line(f"  {usage:<23} {text}") for usage, text in ROUTING_HELP.items()]
         lines.append(note_line("Anything else is sent as it is; the worker answers unknown."))
         return lines
@@ -573,7 +639,8 @@ class Console:
 
     def completion_words(self) -> list[str]:
         """Every word worth completing at the start of a line."""
-        return [*BUILTIN_MESSAGES, *sorted(set(self.settings.handlers) - set(BUILTIN_MESSAGES))]
+        yours = {*self.settings.handlers, *self.module_handlers} - set(BUILTIN_MESSAGES)
+        return [*BUILTIN_MESSAGES, *sorted(yours)]
 
     def names(self) -> list[str]:
         """The workers' names, for completion."""

@@ -107,6 +107,9 @@ COMMANDS: dict[str, Spec] = {
     ".mark": Spec(".mark [VALUE]", "set a global in the console (inherited reads it)", "mark"),
     ".timeline": Spec(".timeline", "when the last line ran on each worker, as bars", "timeline"),
     ".trace": Spec(".trace [on|off]", "on: how each message crossed: queue, bytes, time", "trace"),
+    ".handlers": Spec(
+        ".handlers [FILE]", "your @doer.handler module, for workers started after", "add_handlers"
+    ),
     ".repeat": Spec(
         ".repeat N LINE", "send LINE N times at once; each answer, then the rate", "repeat"
     ),

@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from types import CoroutineType
 from typing import Any
 
 from doer.lessons import LESSON_HANDLERS
@@ -109,7 +110,25 @@ class Doer:
             message = request.message
             if type(message) is str and message == "exit":
                 return request.id
-            send(answer(request))
+            reply = answer(request)
+            if type(reply) is Reply and type(reply.value) is CoroutineType:
+                reply = self._run_coroutine(request, reply)
+            send(reply)
+
+    def _run_coroutine(self, request: Request, called: Reply) -> Reply | Failure:
+        """An ``async def`` handler, in a thread or a process: run on a loop of its own.
+
+        (An asyncio worker awaits it on its loop instead: :class:`AsyncDoer`.)
+        """
+        import asyncio  # only for a worker given async handlers
+
+        before = self.state
+        started = time.monotonic() if request.timed else 0.0
+        try:
+            value = asyncio.run(called.value)
+        except Exception as exc:
+            return Failure(request.id, f"{type(exc).__name__}: {exc}")
+        return self._reply(request, value, before, started)
 
     def answer(self, request: Request) -> Reply | Failure:
         """The reply to one request; a handler's exception becomes a Failure."""
