@@ -104,6 +104,21 @@ TRANSCRIPTS: dict[str, Transcript] = {
         ".spawn p process\n.spawn a asyncio\n@all whoami\n@p,a set-state hola!\n"
         ".workers\n.use p\nget-state\n.stop a\n@all ping\n",
     ),
+    "handlers": Transcript(
+        "printf 'add\\nadd 41\\nwhose\\n.restart thread\\nwhose\\n' | doer --state 0"
+        " --kind process --start-method spawn --handlers examples/handlers/counter.py",
+        (
+            "--state",
+            "0",
+            "--kind",
+            "process",
+            "--start-method",
+            "spawn",
+            "--handlers",
+            "examples/handlers/counter.py",
+        ),
+        "add\nadd 41\nwhose\n.restart thread\nwhose\n",
+    ),
     **{
         f"classroom-{name}": Lesson("docs/classroom.doer", name)
         for name in (

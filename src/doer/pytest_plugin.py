@@ -9,6 +9,9 @@ Installed with doer (a ``pytest11`` entry point), so any test can ask for:
             worker = doer_worker("process", state=0, handlers={"double": double})
             assert worker.ask(("double", 21)) == 42
 
+    ``handler_modules=["my_handlers.py"]`` gives it your ``@doer.handler``
+    functions from files or dotted modules, loaded by the worker itself.
+
     Every worker is stopped at teardown; the test fails if one could not be.
 
 ``doer_console``
@@ -229,7 +232,12 @@ def doer_worker() -> Iterator[Callable[..., Worker]]:
         *,
         start_method: str | None = None,
         handlers: Mapping[str, Handler] | None = None,
+        handler_modules: list[str] | None = None,
     ) -> Worker:
+        if handler_modules:  # files or dotted modules of @doer.handler functions
+            from doer.handler_modules import HandlerModules
+
+            handlers = HandlerModules(handler_modules, handlers)
         worker = start(kind, state, start_method=start_method, handlers=handlers)
         workers.append(worker)
         worker.wait_started(TIMEOUT_S)
