@@ -142,6 +142,26 @@ def test_a_missing_file_or_module_says_so() -> None:
         load("no.such.module")
 
 
+def test_a_process_worker_whose_handlers_do_not_load_there_says_so_in_one_line(
+    make_process_worker: WorkerFactory, tmp_path: Path
+) -> None:
+    """Loaded in the console but not in the worker's process: the worker says why."""
+    path = tmp_path / "console_only.py"
+    path.write_text(
+        "import multiprocessing\n\nimport doer\n\n"
+        "if multiprocessing.parent_process() is not None:\n"
+        "    raise ImportError('only in the console')\n\n"
+        "@doer.handler\ndef hi(worker):\n    return 'hi'\n"
+    )
+    assert sorted(load(str(path))) == ["hi"]  # here, it loads
+    with pytest.raises(doer.WorkerGone) as raised:
+        make_process_worker(handlers=HandlerModules([str(path)]))
+    assert str(raised.value).endswith(
+        f"did not start: its handlers did not load: cannot load handlers from {path}:"
+        " line 6: ImportError: only in the console"
+    )
+
+
 def test_the_command_line_refuses_a_module_that_does_not_load(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("import doer\n\n\nraise RuntimeError('not today')\n")

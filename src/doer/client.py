@@ -294,6 +294,8 @@ class Worker:
         if not self._started.wait(timeout):
             raise TimeoutError(f"{self.name} did not start within {timeout or 0:g} s")
         if self.started is None:
+            if isinstance(self.ended, Ended) and self.ended.reason:  # it said why
+                raise WorkerGone(f"{self.name} did not start: {self.ended.reason}")
             raise WorkerGone(f"{self.name} died before it started: {self._end_text()}")
         return self.started
 
@@ -590,6 +592,8 @@ class Worker:
     def _end_text(self) -> str:
         if isinstance(self.ended, Died):
             return f"died ({self.ended.reason})"
+        if isinstance(self.ended, Ended) and self.ended.reason:
+            return f"ended: {self.ended.reason}"
         return "ended"
 
 

@@ -21,8 +21,9 @@ from collections.abc import Mapping
 from multiprocessing.connection import Connection
 from typing import Any
 
+from doer.handler_modules import HandlerError
 from doer.kinds.frames import FrameReader, decode, encode, send_frame
-from doer.protocol import Request, UnreadableRequest
+from doer.protocol import Ended, Request, UnreadableRequest
 from doer.worker import Doer, Handler
 
 #: Exit status of a process worker that found its console gone.
@@ -69,14 +70,14 @@ def process_main(
     def send(record: Any) -> None:
         send_frame(responses, encode(record))
 
-    Doer(
-        receive,
-        send,
-        state,
-        kind="process",
-        start_method=start_method,
-        handlers=handlers,
-    ).run()
+    try:
+        doer = Doer(
+            receive, send, state, kind="process", start_method=start_method, handlers=handlers
+        )
+    except HandlerError as exc:  # its handler modules do not load here: say so, and end
+        send(Ended(0, state, os.getpid(), f"its handlers did not load: {exc}"))
+        return
+    doer.run()
 
 
 def _restore_default_signal_handlers() -> None:
