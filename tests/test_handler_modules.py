@@ -172,6 +172,19 @@ def test_the_command_line_refuses_a_module_that_does_not_load(tmp_path: Path) ->
     )
 
 
+def test_a_module_added_at_the_prompt_is_completed_at_once(counter: Path) -> None:
+    from prompt_toolkit.completion import CompleteEvent
+    from prompt_toolkit.document import Document
+
+    from doer.shell import ConsoleCompleter
+
+    console = Console(Settings())
+    completer = ConsoleCompleter(console)
+    console.add_handlers(str(counter))
+    words = [c.text for c in completer.get_completions(Document("whe"), CompleteEvent())]
+    assert words == ["where-am-i"]
+
+
 def test_handlers_are_in_help_and_completion(counter: Path) -> None:
     console = Console(Settings(handler_modules=[str(counter)]))
     help_text = "\n".join("".join(text for _, text in line) for line in console.help_lines())
@@ -188,7 +201,7 @@ def run_plain(lines: str, settings: Settings) -> str:
 def test_dot_handlers_adds_a_module_for_workers_started_after(counter: Path) -> None:
     text = run_plain(f"add\n.handlers {counter}\nadd\n.restart\nadd\n", Settings(state=1))
     assert "] unknown message add" in text  # the worker running then did not load it
-    assert f"handlers from {counter}: add, where-am-i (for workers started from now on" in text
+    assert f"add, where-am-i from {counter}: .restart or .spawn to use them" in text
     assert text.rstrip().splitlines()[-2].endswith("] 2")  # after .restart: it has
 
 

@@ -259,12 +259,7 @@ class Console:
             raise ValueError(str(exc)) from None
         self.settings.handler_modules = sources
         new = sorted(set(loaded) - before) or sorted(loaded)
-        return [
-            note_line(
-                f"handlers from {argument}: {', '.join(new)}"
-                " (for workers started from now on: .restart, .spawn)"
-            )
-        ]
+        return [note_line(f"{', '.join(new)} from {argument}: .restart or .spawn to use them")]
 
     def running(self) -> list[Worker]:
         """The workers that have not ended, in spawn order."""

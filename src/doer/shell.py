@@ -136,7 +136,6 @@ class ConsoleCompleter(Completer):
 
     def __init__(self, console: Console) -> None:
         self.console = console
-        self.first_words = [*console.completion_words(), *COMMANDS]  # fixed for a session
 
     def get_completions(
         self, document: Document, complete_event: CompleteEvent
@@ -150,13 +149,13 @@ class ConsoleCompleter(Completer):
                 start = f"@{done}," if done else "@"
                 choices = [start + name for name in [*self.console.names(), ALL]]
                 return self._matching(choices, typed)
-            return self._matching(self.first_words, typed)
+            return self._matching([*self.console.completion_words(), *COMMANDS], typed)
         return self._matching(self._choices_after(words[0], words[1:-1]), typed)
 
     def _choices_after(self, first: str, middle: list[str]) -> list[str]:
         """What may come next after ``first`` and the ``middle`` words already typed."""
         if first.startswith("@") and not middle:
-            return self.first_words[: len(self.console.completion_words())]
+            return self.console.completion_words()  # .handlers may have added some
         if middle and middle[-1] == "--start-method":
             return list(START_METHODS)
         if first == ".wait" and not middle:
