@@ -198,6 +198,21 @@ def run_plain(lines: str, settings: Settings) -> str:
     return out.getvalue()
 
 
+def test_spawning_a_thread_after_the_module_broke_is_one_error_line(counter: Path) -> None:
+    def lines() -> object:
+        yield b"add\n"
+        counter.write_text("import doer\n\nraise RuntimeError('broken now')\n")
+        yield b".spawn t2 thread\n"
+        yield b"add\n"
+
+    out = io.StringIO()
+    PlainRunner(Settings(state=1, handler_modules=[str(counter)]), out).run(lines())  # type: ignore[arg-type]
+    text = out.getvalue()
+    assert f"error: cannot load handlers from {counter}: line 3: RuntimeError: broken now" in text
+    assert "a bug of doer's" not in text
+    assert text.count("] 2\n") == 1 and text.count("] 3\n") == 1  # w1 goes on
+
+
 def test_dot_handlers_adds_a_module_for_workers_started_after(counter: Path) -> None:
     text = run_plain(f"add\n.handlers {counter}\nadd\n.restart\nadd\n", Settings(state=1))
     assert "] unknown message add" in text  # the worker running then did not load it

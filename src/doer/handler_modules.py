@@ -41,8 +41,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 MARK = "__doer_handler__"
 
 
-class HandlerError(Exception):
-    """A handler module could not be loaded; the text is the one-line reason."""
+class HandlerError(ValueError):
+    """A handler module could not be loaded; the text is the one-line reason.
+
+    A ValueError, as every bad argument the console reports in one line is.
+    """
 
 
 def handler(name: str | F | None = None) -> Any:
