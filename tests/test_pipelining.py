@@ -107,16 +107,22 @@ def test_a_frame_reader_polls_records_it_has_already_read() -> None:
 async def test_a_handoff_gives_the_loop_every_item_in_order_in_few_wake_ups() -> None:
     loop = asyncio.get_running_loop()
     batches: list[list[int]] = []
-    handoff: Handoff[int] = Handoff(loop, batches.append)
     count = 20_000
+    all_in = asyncio.Event()
+
+    def take(batch: list[int]) -> None:
+        batches.append(batch)
+        if sum(map(len, batches)) >= count:
+            all_in.set()
+
+    handoff: Handoff[int] = Handoff(loop, take)
 
     def put_all() -> None:
         for n in range(count):
             handoff.put(n)
 
     await loop.run_in_executor(None, put_all)
-    while sum(map(len, batches)) < count:
-        await asyncio.sleep(0.001)
+    await asyncio.wait_for(all_in.wait(), 10)
     assert [n for batch in batches for n in batch] == list(range(count))
     assert len(batches) < count  # batched: fewer wake-ups than items
 

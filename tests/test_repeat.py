@@ -77,7 +77,8 @@ def test_a_worker_gone_midway_keeps_the_answers_to_what_was_sent(
     import io
 
     from doer.client import Worker, WorkerGone
-    from doer.plain import REPEATED_TOGETHER, PlainRunner
+    from doer.console import REPEATED_AT_ONCE as REPEATED_TOGETHER
+    from doer.plain import PlainRunner
 
     real_tell_many, calls = Worker.tell_many, []
 

@@ -19,6 +19,7 @@ from typing import NoReturn
 from doer import __version__
 from doer.client import Worker
 from doer.console import Console, Mailbox, Settings
+from doer.handler_modules import HandlerError, where
 from doer.kinds import KINDS, START_METHODS
 from doer.protocol import Record
 from doer.render import creating_line, plain, record_line
@@ -100,7 +101,6 @@ def _positive_seconds(text: str) -> float:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    from doer.handler_modules import where
 
     state = None if args.state is None else state_value(args.state)
     return Settings(
@@ -122,14 +122,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.start_method and args.kind != "process":
         parser.error("--start-method applies to --kind process only")
     settings = settings_from(args)
-    if settings.handler_modules:  # checked here: a module that does not load is a usage error
-        from doer.handler_modules import HandlerError, HandlerModules
-
-        try:
-            HandlerModules(settings.handler_modules).loaded()
-        except HandlerError as exc:
-            print(f"doer: {exc}", file=sys.stderr)
-            return EXIT_USAGE
     # Text the terminal's encoding cannot hold (a reply in Chinese under a Latin-1
     # locale) is written as escapes rather than ending the console.
     for stream in (sys.stdout, sys.stderr):
@@ -149,6 +141,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_lines(settings)
         color = not (args.no_color or os.environ.get("NO_COLOR"))
         return _run_interactive(settings, color)
+    except HandlerError as exc:  # the console loads the handler modules as it is made
+        print(f"doer: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except Terminated as exc:
         return int(exc.code or 1)
     except KeyboardInterrupt:

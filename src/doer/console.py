@@ -13,7 +13,7 @@ from __future__ import annotations
 import shlex
 import threading
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from doer import lessons
@@ -105,6 +105,21 @@ Outcome = list[Fragments] | Quit | Restart | Spawned | Stop | Kill | Repeat
 #: The most ``.repeat`` sends at once: each request waits in memory for its answer.
 MAX_REPEAT = 100_000
 
+#: How many copies ``.repeat`` sends a worker at once, before the next worker's
+#: turn (and, in the shell, before the loop draws answers and reads keys).
+REPEATED_AT_ONCE = 250
+
+
+class RepeatRound(NamedTuple):
+    """How far :meth:`Console.send_repeated` has got, after one round of sending."""
+
+    #: Each worker's requests sent so far (the same dict from round to round).
+    sent: dict[Worker, list[Pending]]
+    #: How many copies each worker was to get by now.
+    copies: int
+    #: What could not be sent in this round, with the worker to tag it with.
+    errors: list[tuple[str, Worker | None]]
+
 
 class Run(NamedTuple):
     """The last line sent to workers, for ``.timeline``: how it was typed, and each
@@ -158,6 +173,9 @@ class Console:
         settings: how to start workers.
         listener: receives every record from every worker this console starts
             (called in that worker's reply-reader thread).
+
+    Raises:
+        HandlerError: one of the settings' handler modules does not load.
         always_waits: why the front end cannot do ``.wait off`` (plain and
             line mode wait for every answer), or None.
     """
@@ -187,10 +205,7 @@ class Console:
         #: The handlers of the handler modules, as last loaded here (for .help).
         self.module_handlers: dict[str, Handler] = {}
         if settings.handler_modules:
-            try:
-                self.load_handler_modules()
-            except HandlerError:
-                pass  # the command line said so already; each worker will say so too
+            self.load_handler_modules()  # HandlerError: the command line says so
 
     @property
     def worker(self) -> Worker | None:
@@ -398,6 +413,34 @@ class Console:
             raise ValueError(f".repeat sends a message to workers, not {line.strip()}")
         self.targets(what.to)  # an unknown name is said now, before anything is sent
         return Repeat(count, what)
+
+    def send_repeated(self, repeat: Repeat) -> Iterator[RepeatRound]:
+        """Send ``.repeat``'s copies to each of its workers in turn, :data:`REPEATED_AT_ONCE`
+        at a time (one write each to a process), yielding after every round.
+
+        A worker that has gone, or that cannot be sent the message (it does not
+        pickle), is sent no more; the error is in the round's ``errors``, as
+        :meth:`tell_each` words it.
+        """
+        workers = self.targets(repeat.message.to)
+        message = repeat.message.message
+        sent: dict[Worker, list[Pending]] = {worker: [] for worker in workers}
+        refused: set[Worker] = set()
+        for first in range(0, repeat.times, REPEATED_AT_ONCE):
+            copies = [message] * min(REPEATED_AT_ONCE, repeat.times - first)
+            errors: list[tuple[str, Worker | None]] = []
+            for worker in workers:
+                if worker in refused:
+                    continue
+                try:
+                    sent[worker] += worker.tell_many(copies)
+                except WorkerGone:
+                    errors.append((self.gone_text(worker), None))
+                    refused.add(worker)
+                except ValueError as exc:  # it does not pickle
+                    errors.append((str(exc), worker if len(workers) > 1 else None))
+                    refused.add(worker)
+            yield RepeatRound(sent, first + len(copies), errors)
 
     def timeline(self, argument: str) -> list[Fragments]:
         """Carry out ``.timeline``: the last line's handlers as bars on one time axis."""

@@ -9,13 +9,14 @@ reply, no timeout, no bad line, no dead worker.
 Lines are *sent* ahead of their answers, though, while more lines are already
 waiting to be read::
 
-    stdin ──> LineSource ──> message lines ──> worker.tell() ──> worker
-                                  │                                 │
-                                  ▼                                 ▼
-                       in flight: deque of          answers, in order, on each
-                       (line, worker, Pending) ──>  Pending ──> echo + answer printed
+    stdin ──> LineSource ──> message lines ──> worker.tell_many() ──> worker
+                                  │                                      │
+                                  ▼                                      ▼
+                       in flight: deque of               answers, in order, on each
+                       (line, worker, Pending) ──>       Pending ──> echo + answer printed
 
-A message for one worker joins the lines in flight; anything else (a
+Message lines for one worker are gathered and sent together, then join the
+lines in flight; anything else (a
 dot-command, a line for several workers, a bad line) first prints every line
 in flight, then runs as before. When no further line can be read without
 waiting (a program typing one line at a time), every line in flight is printed
@@ -74,9 +75,6 @@ MAX_IN_FLIGHT = 1000
 #: The most lines for one worker sent together (one write to a process's pipe).
 SENT_TOGETHER = 64
 
-#: How many copies ``.repeat`` sends a worker at once, before the next worker's turn.
-REPEATED_TOGETHER = 250
-
 #: The most lines kept in the runner's buffer before they are written out.
 BUFFERED_LINES = 256
 
@@ -98,7 +96,7 @@ class InFlight(NamedTuple):
 
 
 class PlainRunner:
-    """Runs lines one at a time against a console and writes the transcript."""
+    """Runs lines against a console and writes the transcript, in the order of the lines."""
 
     #: Why ``.wait off`` cannot be done here: every answer is awaited, one line at a time.
     WAITS_BECAUSE = "plain mode answers one line at a time"
@@ -382,22 +380,11 @@ class PlainRunner:
     def _repeat(self, repeat: Repeat) -> None:
         """``.repeat N LINE``: send it N times to each worker, print every answer as it
         came, then each worker's rate."""
-        workers = self.console.targets(repeat.message.to)
-        message = repeat.message.message
-        sending: dict[Worker, list[Pending]] = {worker: [] for worker in workers}
-        refused: set[Worker] = set()  # gone, or the message does not pickle: sent no more
-        for start in range(0, repeat.times, REPEATED_TOGETHER):  # in turn, as the shell does
-            copies = [message] * min(REPEATED_TOGETHER, repeat.times - start)
-            for worker in [worker for worker in sending if worker not in refused]:
-                try:
-                    sending[worker] += worker.tell_many(copies)
-                except WorkerGone:
-                    self.fail(self.console.gone_text(worker))
-                    refused.add(worker)
-                except ValueError as exc:  # it does not pickle
-                    self.fail(str(exc), worker if len(workers) > 1 else None)
-                    refused.add(worker)
-        sent = [(worker, pendings) for worker, pendings in sending.items() if pendings]
+        for round_ in self.console.send_repeated(repeat):
+            for text, about in round_.errors:
+                self.fail(text, about)
+        workers = list(round_.sent)
+        sent = [(worker, pendings) for worker, pendings in round_.sent.items() if pendings]
         answered: list[tuple[Worker, Pending]] = []
         for worker, pendings in sent:
             for number, pending in enumerate(pendings):

@@ -50,7 +50,7 @@ from prompt_toolkit.renderer import CPR_Support
 from prompt_toolkit.renderer import print_formatted_text as print_above
 from prompt_toolkit.styles import Style
 
-from doer.client import Pending, Worker, WorkerGone, stop_all
+from doer.client import Pending, Worker, stop_all
 from doer.console import (
     Console,
     Kill,
@@ -598,11 +598,11 @@ class Shell:
         """``.repeat N LINE``: send the line N times without waiting for answers.
 
         The sending runs as a task of its own, so the prompt is back at once
-        (with ``.wait off``) and keys typed meanwhile echo. It yields to the
-        loop every :data:`SENT_AT_ONCE` messages, so that answers print while
-        it goes on. Each answer prints as it comes; once a worker's last answer
-        is shown, so is its rate. With ``.wait on``, the prompt comes back
-        after the last rate.
+        (with ``.wait off``) and keys typed meanwhile echo. It lets the loop
+        run after every round of copies (:meth:`Console.send_repeated`), so
+        that answers print while it goes on. Each answer prints as it comes;
+        once a worker's last answer is shown, so is its rate. With ``.wait
+        on``, the prompt comes back after the last rate.
         """
         sending = asyncio.get_running_loop().create_task(self._send_repeat(repeat))
         self._sending.add(sending)
@@ -624,31 +624,22 @@ class Shell:
         self.print_lines(self._repeats_done())  # all answered and shown already: say so now
 
     async def _send_repeatedly(self, repeat: Repeat) -> dict[Worker, list[Pending]]:
-        """Send the line ``repeat.times`` times to each of its workers, in turn."""
-        message = repeat.message.message
-        workers = self.console.targets(repeat.message.to)
-        sent: dict[Worker, list[Pending]] = {worker: [] for worker in workers}
-        refused: set[Worker] = set()  # gone, or the message does not pickle: sent no more
-        for start in range(0, repeat.times, SENT_AT_ONCE):
-            copies = [message] * min(SENT_AT_ONCE, repeat.times - start)
-            for worker in [worker for worker in sent if worker not in refused]:
-                try:
-                    pendings = worker.tell_many(copies)
-                except (WorkerGone, ValueError) as exc:
-                    text = self.console.gone_text(worker) if isinstance(exc, WorkerGone) else exc
-                    self.print(error_line(str(text), worker if len(workers) > 1 else None))
-                    refused.add(worker)
-                    continue
-                sent[worker] += pendings
-                self._last_sent[worker] = pendings[-1].request_id  # what .quit waits for
+        """Send the line ``repeat.times`` times to each of its workers, in turn, letting
+        the loop run between rounds."""
+        for round_ in self.console.send_repeated(repeat):
+            for text, about in round_.errors:
+                self.print(error_line(text, about))
+            for worker, pendings in round_.sent.items():
+                if pendings:
+                    self._last_sent[worker] = pendings[-1].request_id  # what .quit waits for
             self.session.app.invalidate()  # the toolbar's pending count
             try:
                 await asyncio.sleep(0)  # answers print, keys echo
             except asyncio.CancelledError:  # .quit: what was sent is waited for
-                said = f".repeat stopped: {start + len(copies):,} of {repeat.times:,} sent"
+                said = f".repeat stopped: {round_.copies:,} of {repeat.times:,} sent"
                 self.print(note_line(said))
                 raise
-        return sent
+        return round_.sent
 
     def _watch_repeat(self, worker: Worker, pendings: list[Pending], shown_before: int) -> None:
         """Say once if a ``.repeat``'s answers stop coming for the timeout."""
@@ -820,9 +811,6 @@ QUICK_ANSWER_S = 0.01
 
 #: The most records drawn in one go: the keys typed during a burst wait for no more.
 SHOWN_AT_ONCE = 250
-
-#: How many messages ``.repeat`` sends before letting the loop draw and read keys.
-SENT_AT_ONCE = 250
 
 
 def run_shell(console: Console, mailbox: Mailbox, *, color: bool = True) -> int:

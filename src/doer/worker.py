@@ -122,10 +122,14 @@ class Doer:
         """
         import asyncio  # only for a worker given async handlers
 
+        return asyncio.run(self._awaited(request, called))
+
+    async def _awaited(self, request: Request, called: Reply) -> Reply | Failure:
+        """The reply to ``request`` once its handler's coroutine has run."""
         before = self.state
         started = time.monotonic() if request.timed else 0.0
         try:
-            value = asyncio.run(called.value)
+            value = await called.value
         except Exception as exc:
             return Failure(request.id, f"{type(exc).__name__}: {exc}")
         return self._reply(request, value, before, started)
@@ -268,16 +272,6 @@ class AsyncDoer(Doer):
             ):
                 reply = await self._awaited(request, reply)
             send(reply)
-
-    async def _awaited(self, request: Request, called: Reply) -> Reply | Failure:
-        """The reply to ``request`` once its handler's coroutine has run."""
-        before = self.state
-        started = time.monotonic() if request.timed else 0.0
-        try:
-            value = await called.value
-        except Exception as exc:
-            return Failure(request.id, f"{type(exc).__name__}: {exc}")
-        return self._reply(request, value, before, started)
 
 
 def _check_arity(action: str, handler: Handler, values: tuple[Any, ...]) -> None:
