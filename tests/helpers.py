@@ -40,7 +40,9 @@ PROCESS_KINDS = [Kind("process", method) for method in doer.START_METHODS]
 ALL_KINDS = [THREAD, ASYNCIO, *PROCESS_KINDS]
 
 #: The kinds as the console's --kind names them (process: the default start method).
-CONSOLE_KINDS = list(doer.KINDS)
+#: The ray kind needs a cluster, seconds to start: tests/test_ray.py shares one
+#: per module, and runs the same checks there.
+CONSOLE_KINDS = [kind for kind in doer.KINDS if kind != "ray"]
 
 
 class WorkerFactory:

@@ -191,7 +191,13 @@ def test_completion_offers_messages_and_dot_commands_at_the_start_of_a_line() ->
 
 
 def test_completion_offers_the_kinds_after_restart() -> None:
-    assert set(completions(Console(Settings()), ".restart ")) == {"thread", "process", "asyncio"}
+    assert set(completions(Console(Settings()), ".restart ")) == {
+        "thread",
+        "process",
+        "asyncio",
+        "ray",
+    }
+    assert completions(Console(Settings()), ".restart ray ") == ["--address", "--shared", "--state"]
     assert completions(Console(Settings()), ".restart process ") == ["--start-method", "--state"]
     assert set(completions(Console(Settings()), ".restart process --start-method ")) == {
         "fork",

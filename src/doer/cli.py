@@ -35,8 +35,8 @@ class Terminated(SystemExit):
 def create_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="doer",
-        description="Talk to a long-lived worker (a thread, a process or an asyncio task) over a "
-        "request queue and a response queue.",
+        description="Talk to a long-lived worker (a thread, a process, an asyncio task or a Ray "
+        "actor) over a request queue and a response queue.",
         epilog="Type .help at the prompt for the messages and commands.",
     )
     parser.add_argument("--kind", choices=KINDS, default="thread", help="how the worker runs")
@@ -77,6 +77,12 @@ def create_parser() -> argparse.ArgumentParser:
         metavar="FILE|MODULE",
         help="your @doer.handler functions, from a file or a dotted module (repeatable)",
     )
+    parser.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="for --kind ray: the Ray cluster to join (host:port, auto, ray://host:port);"
+        " without it doer starts a private one on this machine",
+    )
     parser.add_argument("--no-color", action="store_true", help="no colours (also: NO_COLOR=1)")
     parser.add_argument("--version", action="version", version=f"doer {__version__}")
     return parser
@@ -112,6 +118,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         wait=args.wait,
         name=args.name,
         handler_modules=[where(source) for source in args.handlers],
+        ray_address=args.address,
     )
 
 
@@ -121,6 +128,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.start_method and args.kind != "process":
         parser.error("--start-method applies to --kind process only")
+    if args.kind == "ray" or args.address:
+        from doer.kinds.ray import NOT_INSTALLED, installed
+
+        if not installed():
+            parser.exit(2, f"doer: {NOT_INSTALLED}\n")
     settings = settings_from(args)
     # Text the terminal's encoding cannot hold (a reply in Chinese under a Latin-1
     # locale) is written as escapes rather than ending the console.

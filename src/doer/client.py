@@ -36,6 +36,7 @@ from doer.protocol import (
     Died,
     Ended,
     Failure,
+    Note,
     Record,
     Reply,
     Request,
@@ -496,6 +497,31 @@ class Worker:
         except WorkerGone:
             self._replies.start()  # it reads the end of a worker that has gone
 
+    def details(self) -> list[str]:
+        """Lines of what only its kind knows, for ``.status`` (a Ray worker's cluster
+        and log file); none for the other kinds."""
+        details = getattr(self._link, "details", None)
+        return details() if details is not None else []
+
+    @property
+    def shared(self) -> bool:
+        """True for a Ray worker several consoles share: ``.quit`` leaves it running."""
+        return bool(getattr(self._link, "shared", False))
+
+    def leave(self) -> None:
+        """Ask to stop, but leave a shared worker running for the others: its link
+        ends (with an end event that says so) and the actor lives on. Any other
+        worker is asked to stop (:meth:`ask_to_stop`)."""
+        if not self.shared:
+            self.ask_to_stop()
+            return
+        with self._send_lock:
+            if self._exit_id is not None:
+                return
+            self._exit_id = 0  # no exit: stop() now only waits for the end
+        self._link.detach()  # type: ignore[attr-defined]  # a RayLink: shared is its own
+        self._replies.start()
+
     def peek(self) -> tuple[bool, Any]:
         """``(live, state)`` without asking the worker: see :meth:`doer.kinds.Link.peek`."""
         return self._link.peek()
@@ -528,6 +554,8 @@ class Worker:
         kind = type(record)
         if kind is Reply or kind is Failure:
             self._answer(record)  # type: ignore[arg-type]
+        elif kind is Note:
+            self._notify(record)
         elif kind is Started:
             self.ready_after = time.perf_counter() - self.asked_at
             self.started = record  # type: ignore[assignment]
@@ -605,11 +633,13 @@ def start(
     handlers: Mapping[str, Handler] | None = None,
     name: str | None = None,
     listener: Listener | None = None,
+    address: str | None = None,
+    shared: bool = False,
 ) -> Worker:
     """Start a worker and return its :class:`Worker` handle.
 
     Args:
-        kind: ``"thread"``, ``"process"`` or ``"asyncio"``.
+        kind: ``"thread"``, ``"process"``, ``"asyncio"`` or ``"ray"``.
         state: the worker's initial state.
         start_method: for a process: ``"fork"``, ``"spawn"`` or ``"forkserver"``
             (default: the platform's default).
@@ -619,17 +649,34 @@ def start(
         listener: called in the reply-reader thread with ``(worker, record)`` for
             every record the worker sends (and for the failures made for requests
             it can no longer answer).
+        address: for a Ray worker, the cluster to join (``host:port``, ``auto``,
+            ``ray://host:port``); None starts a private one on this machine.
+        shared: for a Ray worker, a named actor several consoles share (see
+            :class:`doer.kinds.ray.RayLink`).
 
     Raises:
         ValueError: an unknown kind or start method.
     """
     asked_at = time.perf_counter()
-    link = open_link(kind, state, start_method=start_method, handlers=handlers, name=name)
+    link = open_link(
+        kind,
+        state,
+        start_method=start_method,
+        handlers=handlers,
+        name=name,
+        address=address,
+        shared=shared,
+    )
     return Worker(link, listener, asked_at=asked_at)
 
 
-def stop_all(workers: list[Worker], timeout: float = 5.0) -> list[Worker]:
+def stop_all(
+    workers: list[Worker], timeout: float = 5.0, *, leave_shared: bool = False
+) -> list[Worker]:
     """Stop ``workers`` together; return those stuck in a handler (left running).
+
+    ``leave_shared``: a shared Ray worker is left running for the other
+    consoles (:meth:`Worker.leave`) rather than ended: what leaving does.
 
     Every ``exit`` is sent first, so the workers wind down side by side: the
     wait is the slowest one's, not the sum (32 workers stop in a few tens of
@@ -639,7 +686,10 @@ def stop_all(workers: list[Worker], timeout: float = 5.0) -> list[Worker]:
     a task stuck in a handler that blocks, cannot be ended: it is returned.
     """
     for worker in workers:
-        worker.ask_to_stop()
+        if leave_shared:
+            worker.leave()
+        else:
+            worker.ask_to_stop()
     _wait_ended(workers, timeout)
     running = [worker for worker in workers if worker.ended is None]
     killed = [worker for worker in running if worker.kill()]  # a thread cannot be

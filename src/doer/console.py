@@ -11,6 +11,7 @@ touches a terminal.
 from __future__ import annotations
 
 import shlex
+import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Mapping
@@ -68,6 +69,14 @@ class Restart(NamedTuple):
     kind: str
     start_method: str | None = None
     state: Any = None
+    ray: RayOptions | None = None
+
+
+class RayOptions(NamedTuple):
+    """A Ray worker's ``--address`` (None: the private cluster) and ``--shared``."""
+
+    address: str | None = None
+    shared: bool = False
 
 
 class Spawned(NamedTuple):
@@ -101,6 +110,9 @@ class Repeat(NamedTuple):
 #: step only it can take, because only it knows how to wait (the shell
 #: awaits, with Ctrl-C to stop waiting; plain mode blocks).
 Outcome = list[Fragments] | Quit | Restart | Spawned | Stop | Kill | Repeat
+
+#: How long a Ray worker may take to start, at least (a cluster boots in seconds).
+RAY_START_S = 60.0
 
 #: The most ``.repeat`` sends at once: each request waits in memory for its answer.
 MAX_REPEAT = 100_000
@@ -143,6 +155,7 @@ class Settings:
         wait: bool = False,
         name: str = "w1",
         handler_modules: list[str] | None = None,
+        ray_address: str | None = None,
     ) -> None:
         self.kind = kind
         self.state = state
@@ -161,6 +174,8 @@ class Settings:
         #: Your handler modules (``--handlers``, ``.handlers``): files or dotted
         #: names, loaded by each worker as it starts (see :mod:`doer.handler_modules`).
         self.handler_modules: list[str] = list(handler_modules or [])
+        #: The Ray cluster Ray workers join (``--address``); None: a private one.
+        self.ray_address = ray_address
 
 
 class Console:
@@ -204,6 +219,8 @@ class Console:
         self.last_run: Run | None = None
         #: The handlers of the handler modules, as last loaded here (for .help).
         self.module_handlers: dict[str, Handler] = {}
+        #: Each Ray worker's cluster and sharing, by name, for ``.restart``.
+        self._ray_options: dict[str, RayOptions] = {}
         if settings.handler_modules:
             self.load_handler_modules()  # HandlerError: the command line says so
 
@@ -220,11 +237,26 @@ class Console:
         state = self._states.get(self.current, self.settings.state)
         return self.launch(self.current, kind, start_method, state)
 
-    def launch(self, name: str, kind: str, start_method: str | None, state: Any) -> Worker:
-        """Start a worker called ``name`` (in the place of any ended one of that name)."""
+    def launch(
+        self,
+        name: str,
+        kind: str,
+        start_method: str | None,
+        state: Any,
+        ray: RayOptions | None = None,
+    ) -> Worker:
+        """Start a worker called ``name`` (in the place of any ended one of that name).
+
+        A Ray worker joins ``ray.address``, else the command line's ``--address``,
+        else this console's private cluster.
+        """
         old = self.workers.get(name)
         if old is not None and old.ended is not None:
             old.stop(1.0)  # join and close what is left of it (it has ended: no wait)
+        if kind == "ray":
+            ray = ray or RayOptions()
+            ray = ray._replace(address=ray.address or self.settings.ray_address)
+            self._ray_options[name] = ray
         worker = start(
             kind,
             state,
@@ -232,6 +264,8 @@ class Console:
             handlers=self.worker_handlers(),
             name=name,
             listener=self.listener,
+            address=ray.address if ray else None,
+            shared=ray.shared if ray else False,
         )
         self.workers[name] = worker
         self._states[name] = state
@@ -369,7 +403,7 @@ class Console:
         Raises:
             ValueError: no name, a bad one, one in use, or a bad option.
         """
-        words, start_method, state = _options(argument)
+        words, start_method, state, ray = _options(argument)
         if not words:
             raise ValueError(".spawn needs a name: .spawn p1 process")
         name = check_name(words.pop(0))
@@ -381,8 +415,9 @@ class Console:
             start_method = start_method or self.settings.start_method
         elif start_method is not None:
             raise ValueError(f"--start-method applies to process workers, not to a {kind}")
+        _check_ray_options(kind, ray)
         state = self.settings.state if state is _NO_STATE else state
-        return Spawned(self.launch(name, kind, start_method, state))
+        return Spawned(self.launch(name, kind, start_method, state, ray))
 
     def remember(self, message: Message, sent: list[tuple[Worker, Pending]]) -> None:
         """Keep the line just sent, with its answers to come, for ``.timeline``."""
@@ -520,7 +555,7 @@ class Console:
             ValueError: no such worker, not a kind, not a start method, or a
                 start method for a kind that has none.
         """
-        words, start_method, state = _options(argument)
+        words, start_method, state, ray = _options(argument)
         name = words.pop(0) if words and words[0] not in KINDS else ""
         old = self.workers.get(name or self.current)
         if old is None and name:
@@ -537,16 +572,22 @@ class Console:
             raise ValueError(f"--start-method applies to process workers, not to a {kind}")
         if state is _NO_STATE:
             state = self._states.get(name, self.settings.state)
+        _check_ray_options(kind, ray)
+        if kind == "ray":  # as it was, but for what is said again
+            was = self._ray_options.get(name, RayOptions())
+            ray = RayOptions(ray.address or was.address, ray.shared or was.shared)
         if self.settings.handler_modules:  # an edited module that does not load: keep the worker
             try:
                 self.load_handler_modules()
             except HandlerError as exc:
                 raise ValueError(f"{exc}; {name} keeps running as it was") from None
-        return Restart(name, kind, start_method, state)
+        return Restart(name, kind, start_method, state, ray if kind == "ray" else None)
 
     def relaunch(self, restart: Restart) -> Worker:
         """Start the fresh worker of ``restart`` (once the old one is stopped)."""
-        return self.launch(restart.name, restart.kind, restart.start_method, restart.state)
+        return self.launch(
+            restart.name, restart.kind, restart.start_method, restart.state, restart.ray
+        )
 
     def set_timeout(self, argument: str) -> float:
         """Carry out ``.timeout [S]``: set the timeout if given; return it.
@@ -567,12 +608,34 @@ class Console:
         return self.settings.timeout
 
     def stop_all(self, timeout: float | None = None) -> list[Worker]:
-        """Stop every worker at once; return those stuck in a handler.
+        """Stop every worker at once (leaving shared ones running); return those stuck
+        in a handler. Then stop the private Ray cluster, if one runs.
 
         The ended ones too: stopping them joins and closes what is left of them.
         """
         workers = [worker for worker in self.workers.values() if not self.is_replaced(worker)]
-        return stop_all(workers, self.settings.timeout if timeout is None else timeout)
+        timeout = self.settings.timeout if timeout is None else timeout
+        stuck = stop_all(workers, timeout, leave_shared=True)
+        self.stop_ray_cluster()
+        return stuck
+
+    def start_timeout(self, worker: Worker) -> float:
+        """How long to wait for ``worker``'s start event: the timeout, or for a Ray
+        worker at least a minute (a cluster boots in seconds, more when busy)."""
+        if worker.kind == "ray":
+            return max(self.settings.timeout, RAY_START_S)
+        return self.settings.timeout
+
+    def ray_cluster_runs(self) -> bool:
+        """Whether this console started a private Ray cluster that still runs."""
+        ray = sys.modules.get("doer.kinds.ray")  # never imported: no Ray worker, no cluster
+        return ray is not None and ray.running_cluster() is not None
+
+    def stop_ray_cluster(self) -> None:
+        """Shut down the private Ray cluster, if one runs (a second or two)."""
+        ray = sys.modules.get("doer.kinds.ray")
+        if ray is not None:
+            ray.stop_local_cluster()
 
     def quit_after_pending(self, argument: str) -> Quit:
         return Quit(wait=True)
@@ -663,7 +726,10 @@ class Console:
 
     def status_lines(self, argument: str = "") -> list[Fragments]:
         w = self.named(argument)
-        return [status_line(w, w.alive, w.state, w.pending, w.start_method)]
+        return [
+            status_line(w, w.alive, w.state, w.pending, w.start_method),
+            *(note_line("  " + detail) for detail in w.details()),
+        ]
 
     def table(self, argument: str = "") -> list[Fragments]:
         """Carry out ``.workers``: one row per worker, the current one marked."""
@@ -698,8 +764,9 @@ def repeat_summary(worker: Worker, pendings: list[Pending]) -> Fragments:
     return repeat_line(worker, len(done), errors, max(took, 0.0))
 
 
-def _options(argument: str) -> tuple[list[str], str | None, Any]:
-    """Split ``.spawn``'s or ``.restart``'s argument: its words, ``--start-method``, ``--state``.
+def _options(argument: str) -> tuple[list[str], str | None, Any, RayOptions]:
+    """Split ``.spawn``'s or ``.restart``'s argument: its words, ``--start-method``,
+    ``--state``, and a Ray worker's ``--address`` and ``--shared``.
 
     Raises:
         ValueError: an option without its value, an unknown option, or a bad method.
@@ -708,14 +775,20 @@ def _options(argument: str) -> tuple[list[str], str | None, Any]:
         words = shlex.split(argument)
     except ValueError as exc:
         raise ValueError(f"cannot read {argument!r}: {exc}") from None
-    plain, start_method, state = [], None, _NO_STATE
+    plain, start_method, state, ray = [], None, _NO_STATE, RayOptions()
     words.reverse()
     while words:
         word = words.pop()
         option, equals, value = word.partition("=")
-        if option not in ("--start-method", "--state"):
+        if word == "--shared":
+            ray = ray._replace(shared=True)
+            continue
+        if option not in ("--start-method", "--state", "--address"):
             if word.startswith("--"):
-                raise ValueError(f"unknown option {word}: --start-method M or --state V")
+                raise ValueError(
+                    f"unknown option {word}: --start-method M, --state V,"
+                    " or for ray --address A and --shared"
+                )
             plain.append(word)
             continue
         if not equals:
@@ -724,11 +797,19 @@ def _options(argument: str) -> tuple[list[str], str | None, Any]:
             value = words.pop()
         if option == "--state":
             state = state_value(value)
+        elif option == "--address":
+            ray = ray._replace(address=value)
         elif value not in START_METHODS:
             raise ValueError(f"no start method {value!r}: choose {' or '.join(START_METHODS)}")
         else:
             start_method = value
-    return plain, start_method, state
+    return plain, start_method, state, ray
+
+
+def _check_ray_options(kind: str, ray: RayOptions) -> None:
+    """Raises ValueError: ``--address`` or ``--shared`` for a worker that is not a Ray one."""
+    if kind != "ray" and (ray.address is not None or ray.shared):
+        raise ValueError(f"--address and --shared apply to ray workers, not to a {kind}")
 
 
 def _one_kind(words: list[str], default: str, verb: str) -> str:

@@ -177,14 +177,14 @@ class Died(BaseException):
 def die(doer: Any) -> str:
     """End the worker abruptly: a process exits at once, a thread's or a task's loop
     ends with an exception it does not catch."""
-    if doer.kind == "process":
+    if doer.kind in ("process", "ray"):
         os._exit(DIE_EXIT_CODE)  # no end event, no clean-up: as a crash would
     raise Died("raised by die")
 
 
 def segfault(doer: Any) -> str:
     """Crash a process worker with SIGSEGV; refuse in a thread or a task, and say why."""
-    if doer.kind != "process":
+    if doer.kind not in ("process", "ray"):
         return "refused: it would end the console, whose process it shares"
     import ctypes
 
@@ -195,6 +195,8 @@ def segfault(doer: Any) -> str:
 def inherited(doer: Any) -> str:
     """What this worker sees of the console's ``.mark``, and why."""
     seen = "not set" if MARK is None else f"mark: {value_text(MARK)}"
+    if doer.kind == "ray":
+        return f"{seen} (a Ray worker process: nothing of the console's is there)"
     if doer.kind != "process":
         return f"{seen} (live: the console's own memory)"
     if doer.start_method == "fork":

@@ -110,12 +110,14 @@ class LineRunner(PlainRunner):
             self.fail("interrupted")
             return True
 
-    def _stop(self, workers: list[Worker], quick: bool = False) -> list[Worker]:
+    def _stop(
+        self, workers: list[Worker], quick: bool = False, leave: bool = False
+    ) -> list[Worker]:
         """Stop ``workers``; a Ctrl-C while waiting for them to end stops them at once."""
         try:
-            return super()._stop(workers, quick)
+            return super()._stop(workers, quick, leave)
         except KeyboardInterrupt:
-            return super()._stop(workers, quick=True)
+            return super()._stop(workers, quick=True, leave=leave)
 
     def write_prompt(self) -> None:
         self.flush()  # every line before it

@@ -49,6 +49,7 @@ from doer.console import (
 from doer.protocol import Died, Ended, Failure, Record
 from doer.readahead import LineSource
 from doer.render import (
+    STOPPING_RAY_CLUSTER,
     Fragments,
     creating_line,
     echo_line,
@@ -485,16 +486,20 @@ class PlainRunner:
     def _started(self, worker: Worker) -> None:
         """Wait for ``worker``'s start event and print it."""
         try:
-            started = worker.wait_started(self.console.settings.timeout)
+            started = worker.wait_started(self.console.start_timeout(worker))
         except (TimeoutError, WorkerGone) as exc:
             self.fail(str(exc))
             self._report_end(worker)
             return
         self.write(record_line(worker, started))
 
-    def _stop(self, workers: list[Worker], quick: bool = False) -> list[Worker]:
-        """Stop ``workers`` together and print how each ended; return those stuck."""
-        stuck = stop_all(workers, 1.0 if quick else self.console.settings.timeout)
+    def _stop(
+        self, workers: list[Worker], quick: bool = False, leave: bool = False
+    ) -> list[Worker]:
+        """Stop ``workers`` together and print how each ended; return those stuck.
+        ``leave``: plain mode is ending, and leaves shared Ray workers running."""
+        timeout = 1.0 if quick else self.console.settings.timeout
+        stuck = stop_all(workers, timeout, leave_shared=leave)
         self._print_late_answers()
         for worker in workers:
             if worker in stuck:
@@ -518,7 +523,11 @@ class PlainRunner:
         with contextlib.suppress(OutputGone):
             # Every worker, the ended ones too: one may have died since its last line,
             # and its death is reported (and makes the status 1).
-            self._stop(list(self.console.workers.values()), quick)
+            self._stop(list(self.console.workers.values()), quick, leave=True)
+        if self.console.ray_cluster_runs():
+            with contextlib.suppress(OutputGone):
+                self.write(note_line(STOPPING_RAY_CLUSTER))
+            self.console.stop_ray_cluster()
         with contextlib.suppress(OutputGone):
             while self._in_flight:
                 self._print_oldest(timeout=0.0)

@@ -90,6 +90,8 @@ class Started(NamedTuple):
     start_method: str | None
     state: Any
     task: str | None = None
+    #: A Ray actor's place on its cluster: ``node 8c225365 on vm (192.0.2.2)``.
+    node: str | None = None
 
 
 class Ended(NamedTuple):
@@ -107,12 +109,28 @@ class Ended(NamedTuple):
 
 
 class Died(NamedTuple):
-    """Made by the console, never sent: the worker vanished without an end event."""
+    """The worker vanished without an end event. Made by the console, or for a Ray
+    worker by its driver process (the actor died: the driver saw it)."""
 
     reason: str
 
 
-Record = Reply | Failure | Started | Ended | Died
+class Note(NamedTuple):
+    """News about a worker that is neither an answer nor an event: a Ray worker's
+    driver says what it is waiting for (a cluster starting takes seconds)."""
+
+    text: str
+
+
+class Control(NamedTuple):
+    """From the console to a Ray worker's driver process, never to a worker:
+    ``connect`` (to the cluster at ``argument``), ``detach`` or ``kill``."""
+
+    action: str
+    argument: Any = None
+
+
+Record = Reply | Failure | Started | Ended | Died | Note
 
 
 class ParseError(ValueError):

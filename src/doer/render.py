@@ -18,6 +18,7 @@ from doer.protocol import (
     Died,
     Ended,
     Failure,
+    Note,
     Record,
     Reply,
     Started,
@@ -79,6 +80,8 @@ def _record_style(record: Record) -> str:
         return "class:event"
     if isinstance(record, Failure | Died):
         return "class:error"
+    if isinstance(record, Note):
+        return "class:note"
     return "class:reply"
 
 
@@ -125,6 +128,10 @@ def use_line(name: str, *, ended: bool) -> Fragments:
     return note_line(
         f"lines go to {name} now" + (f" (it has ended: .restart {name})" if ended else "")
     )
+
+
+#: Said at ``.quit`` before the wait for the private Ray cluster to shut down.
+STOPPING_RAY_CLUSTER = "stopping the private Ray cluster (a second or two)"
 
 
 def stuck_text(name: str, kind: str) -> str:
@@ -440,7 +447,10 @@ def record_text(record: Record) -> str:
     if isinstance(record, Failure):
         return printable(f"error: {shorten(record.error)}")
     if isinstance(record, Started):
-        return printable(f"on start: state: {shown_value(record.state)}, pid: {record.pid}")
+        node = f", {record.node}" if record.node else ""
+        return printable(f"on start: state: {shown_value(record.state)}, pid: {record.pid}{node}")
+    if isinstance(record, Note):
+        return printable(record.text)
     if isinstance(record, Ended):
         why = f" ({record.reason})" if record.reason else ""
         return printable(f"on end: state: {shown_value(record.state)}, pid: {record.pid}{why}")

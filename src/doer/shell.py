@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import itertools
 import os
 import signal
@@ -77,6 +78,7 @@ from doer.protocol import (
     value_text,
 )
 from doer.render import (
+    STOPPING_RAY_CLUSTER,
     STYLES,
     Fragments,
     clipped,
@@ -176,7 +178,10 @@ class ConsoleCompleter(Completer):
 def _kind_and_options(typed: list[str]) -> list[str]:
     """What ``.spawn NAME`` or ``.restart [NAME]`` may take next, after the ``typed`` words."""
     kinds = [word for word in typed if word in KINDS]
-    options = ["--state"] if not kinds or kinds[0] != "process" else ["--start-method", "--state"]
+    options = {
+        "process": ["--start-method", "--state"],
+        "ray": ["--address", "--shared", "--state"],
+    }.get(kinds[0] if kinds else "", ["--state"])
     if not kinds:
         return [*KINDS, *options]
     return [option for option in options if option not in typed]
@@ -694,7 +699,7 @@ class Shell:
             return
         await self._wait_until(
             lambda: worker in self._start_shown or worker.ended is not None,
-            at_most=self.console.settings.timeout,
+            at_most=self.console.start_timeout(worker),
         )
 
     async def quit(self) -> None:
@@ -703,18 +708,28 @@ class Shell:
         for task in sending:
             task.cancel()
         await asyncio.gather(*sending, return_exceptions=True)
-        for worker in await self._stop_workers(self.console.running(), wait=self._wait_on_quit):
+        running = self.console.running()
+        for worker in await self._stop_workers(running, wait=self._wait_on_quit, leave=True):
             self.console.leave_behind(worker)
+        if self.console.ray_cluster_runs():
+            self.print(note_line(STOPPING_RAY_CLUSTER))
+            await asyncio.get_running_loop().run_in_executor(None, self.console.stop_ray_cluster)
 
     async def _stop_workers(
-        self, workers: list[Worker], *, wait: bool, at_most: float | None = None
+        self,
+        workers: list[Worker],
+        *,
+        wait: bool,
+        at_most: float | None = None,
+        leave: bool = False,
     ) -> list[Worker]:
         """Stop ``workers`` together, after their pending requests if ``wait``; return
         those stuck in a handler (each said so).
 
         Waiting lasts ``at_most`` seconds (None: until they are answered) and
         can be cut short with Ctrl-C. Every request not answered is said so:
-        its own failure line, and a count.
+        its own failure line, and a count. ``leave``: the console is quitting,
+        and leaves shared Ray workers running.
         """
         workers = [worker for worker in workers if worker.ended is None]
         if not workers:
@@ -743,7 +758,9 @@ class Shell:
         # Answered all: the workers end at once. Otherwise give them a moment, then kill.
         timeout = self.console.settings.timeout if answered_all else 0.2
         # stop_all() blocks until the end events: run it off the loop so replies keep printing.
-        stuck = await asyncio.get_running_loop().run_in_executor(None, stop_all, workers, timeout)
+        stuck = await asyncio.get_running_loop().run_in_executor(
+            None, functools.partial(stop_all, workers, timeout, leave_shared=leave)
+        )
         for worker in stuck:
             self.print(error_line(stuck_text(worker.name, worker.kind)))
         return stuck

@@ -324,6 +324,9 @@ def whoami(doer: Doer) -> str:
         *([f"by {doer.start_method}"] if doer.start_method else []),
         gil_text(),
     ]
+    node = getattr(doer, "node", None)  # a Ray actor's: node 8c225365 on vm (192.0.2.2)
+    if node is not None:
+        where[2:] = [node]  # the thread is Ray's, not one a class would look for
     return ", ".join(where)
 
 

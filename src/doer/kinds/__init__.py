@@ -10,6 +10,8 @@ the loop and what carries the messages, and starts the same
     process   process.py    multiprocessing Process (fork, spawn,  Pipe, one-way each
                             forkserver); its side: process_child.py
     asyncio   asyncio.py    a task on an event loop                asyncio.Queue / queue.SimpleQueue
+    ray       ray.py        a Ray actor, reached through a driver  Pipe to the driver, then Ray's
+                            process (ray_driver.py, ray_actor.py)  actor calls
 
 Every link offers the console the same small surface: ``send(request)``,
 ``send_many(requests)``,
@@ -36,6 +38,7 @@ _LINKS = {
     "thread": ("doer.kinds.thread", "ThreadLink"),
     "process": ("doer.kinds.process", "ProcessLink"),
     "asyncio": ("doer.kinds.asyncio", "AsyncioLink"),
+    "ray": ("doer.kinds.ray", "RayLink"),
 }
 KINDS = tuple(_LINKS)
 START_METHODS = ("fork", "spawn", "forkserver")
@@ -95,22 +98,30 @@ def open_link(
     start_method: str | None = None,
     handlers: Mapping[str, Handler] | None = None,
     name: str | None = None,
+    address: str | None = None,
+    shared: bool = False,
 ) -> Link:
     """Start a worker of ``kind`` and return the console's end of it.
 
+    ``address`` and ``shared`` are for a Ray worker only (see :mod:`doer.kinds.ray`).
+
     Raises:
-        ValueError: an unknown kind or start method, or a start method for a
-            kind that has none.
+        ValueError: an unknown kind or start method, a start method for a kind
+            that has none, a Ray option for another kind, or Ray not installed.
     """
     if kind not in _LINKS:
         raise ValueError(f"unknown kind {kind!r} (choose from {', '.join(KINDS)})")
     if start_method is not None and kind != "process":
         raise ValueError(f"a {kind} worker has no start method")
+    if (address is not None or shared) and kind != "ray":
+        raise ValueError(f"--address and --shared are for ray workers, not for a {kind}")
     module, class_name = _LINKS[kind]
     link_class = getattr(importlib.import_module(module), class_name)
     name = name or next_name()
     if kind == "process":
         link: Link = link_class(name, state, handlers, start_method)
+    elif kind == "ray":
+        link = link_class(name, state, handlers, address, shared)
     else:
         link = link_class(name, state, handlers)
     return link

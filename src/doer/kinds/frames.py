@@ -27,13 +27,23 @@ import struct
 from multiprocessing.connection import Connection
 from typing import Any
 
-from doer.protocol import Ended, Failure, Reply, Request, Started
+from doer.protocol import Control, Died, Ended, Failure, Note, Reply, Request, Started
 
-_WIRE_TYPES: tuple[type[tuple[Any, ...]], ...] = (Request, Reply, Failure, Started, Ended)
+# Died, Note and Control travel only between the console and a Ray worker's driver process.
+_WIRE_TYPES: tuple[type[tuple[Any, ...]], ...] = (
+    Request,
+    Reply,
+    Failure,
+    Started,
+    Ended,
+    Died,
+    Control,
+    Note,
+)
 _WIRE_CODES = {cls: bytes((code,)) for code, cls in enumerate(_WIRE_TYPES)}
 
 
-def encode(record: Request | Reply | Failure | Started | Ended) -> bytes:
+def encode(record: Any) -> bytes:
     """``record`` as bytes for a pipe: one byte for its type, then its fields as a
     plain tuple, pickled.
 

@@ -54,22 +54,26 @@ class ProcessLink:
         context: Any = multiprocessing.get_context(start_method)  # typeshed lacks .Process
         self.name = name
         self._state_at_start = state  # the console's copy: .peek shows it
-        self.received_bytes: int | None = None  # the size of the last record read
         self.start_method: str | None = context.get_start_method()
+        self._start(context, process_main, (state, self.start_method, handlers), f"{name}-worker")
+
+    def _start(self, context: Any, target: Any, args: tuple[Any, ...], process_name: str) -> None:
+        """Start ``target(requests, responses, *args)`` in a process, its pipes wired."""
+        self.received_bytes: int | None = None  # the size of the last record read
         worker_requests, self._requests = context.Pipe(duplex=False)
         self._responses, worker_responses = context.Pipe(duplex=False)
         self._answers = FrameReader(self._responses)  # answers that came together, read so
         self._process = context.Process(
-            target=process_main,
-            args=(worker_requests, worker_responses, state, self.start_method, handlers),
-            name=f"{name}-worker",
+            target=target,
+            args=(worker_requests, worker_responses, *args),
+            name=process_name,
             daemon=True,
         )
         # A forked child inherits every descriptor; it closes the console's ends
         # (its own and other workers') so that only the console holds them.
         self._console_fds = (self._requests.fileno(), self._responses.fileno())
         CONSOLE_FDS.update(self._console_fds)
-        start_helpers(self.start_method)
+        start_helpers(context.get_start_method())
         _start_with_sigint_blocked(self._process)
         # Close our copies of the worker's ends: then the worker's death shows
         # up at once as end-of-file on the response pipe, not as a long wait.

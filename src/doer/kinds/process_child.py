@@ -44,16 +44,7 @@ def process_main(
     handlers: Mapping[str, Handler] | None,
 ) -> None:
     """The body of a process worker: guard against the terminal, then run the Doer."""
-    _restore_default_signal_handlers()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-    try:
-        signal.set_wakeup_fd(-1)  # a forked child must not wake the console's event loop
-    except ValueError:
-        pass
-    _detach_from_terminal()
-    _close_console_fds()
-    _exit_when_parent_dies()
+    guard_worker_process()
 
     reader = FrameReader(requests)  # requests sent together are read together
 
@@ -80,6 +71,26 @@ def process_main(
     doer.run()
 
 
+def guard_worker_process(output: str | None = None) -> None:
+    """What every process the console starts does first (a Ray worker's driver too).
+
+    It ignores the terminal's Ctrl-C, undoes what a fork copied of the console
+    (signal handlers, the event loop's wake-up, pipe ends), points its stdio
+    at /dev/null or, given ``output``, stdout and stderr at that file, and
+    ends itself when the console is gone.
+    """
+    _restore_default_signal_handlers()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    try:
+        signal.set_wakeup_fd(-1)  # a forked child must not wake the console's event loop
+    except ValueError:
+        pass
+    _detach_from_terminal(output)
+    _close_console_fds()
+    _exit_when_parent_dies()
+
+
 def _restore_default_signal_handlers() -> None:
     """Undo the console's Python signal handlers, which a forked worker inherits.
 
@@ -97,8 +108,9 @@ def _restore_default_signal_handlers() -> None:
             pass  # SIGKILL, SIGSTOP and the like cannot be changed
 
 
-def _detach_from_terminal() -> None:
-    """Point stdin, stdout and stderr at /dev/null, and keep faulthandler quiet.
+def _detach_from_terminal(output: str | None = None) -> None:
+    """Point stdin, stdout and stderr at /dev/null (or the last two at ``output``,
+    appended to), and keep faulthandler quiet.
 
     The worker never prints (its answers go on the response pipe), and a worker
     holding the terminal open would keep the terminal alive after the console
@@ -110,7 +122,11 @@ def _detach_from_terminal() -> None:
     if faulthandler.is_enabled():
         faulthandler.disable()
     devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
+    os.dup2(devnull, 0)
+    if output is not None:
+        os.close(devnull)
+        devnull = os.open(output, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    for fd in (1, 2):
         os.dup2(devnull, fd)
     os.close(devnull)
 

@@ -1,0 +1,111 @@
+"""The Ray kind, actor side: the :class:`~doer.worker.Doer` inside a Ray actor.
+
+Nothing here runs in the console. The driver process
+(:mod:`doer.kinds.ray_driver`) creates one :class:`DoerActor` per worker and
+calls it; Ray runs it in a worker process of its own, on whichever node of the
+cluster it chose.
+
+A Ray actor is called, not fed from a queue, so the Doer's loop is turned
+inside out: :meth:`DoerActor.handle` answers a batch of requests with their
+records, in order, as the loop would have sent them. The actor's default
+concurrency group runs one call at a time, so its handlers run one at a time
+in the order they were sent, as in every other kind. :meth:`DoerActor.watch`
+runs in a group of its own and never returns: its caller learns of the
+actor's death from it at once, even when no request is waiting.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import socket
+import threading
+from collections.abc import Mapping
+from types import CoroutineType
+from typing import Any
+
+import ray
+
+from doer.protocol import Ended, Failure, Reply, Request, Started
+from doer.worker import Doer, Handler
+
+#: The actor's one concurrency group besides the default (which runs the handlers).
+WATCH_GROUP = "watch"
+
+
+def node_text() -> str:
+    """``node 8c225365 on vm (192.0.2.2)``: where on the cluster this process runs."""
+    node_id = ray.get_runtime_context().get_node_id()
+    address = ray.util.get_node_ip_address()  # type: ignore[no-untyped-call]
+    return f"node {node_id[:8]} on {socket.gethostname()} ({address})"
+
+
+def _never_called(*args: Any) -> Any:
+    raise RuntimeError("a Ray actor is called, not fed from a queue")  # pragma: no cover
+
+
+class DoerActor:
+    """One worker's Doer, as a Ray actor (made remote by :func:`remote_class`)."""
+
+    def __init__(self, state: Any, handlers: Mapping[str, Handler] | None) -> None:
+        self.doer = Doer(_never_called, _never_called, state, kind="ray", handlers=handlers)
+        self.doer.node = node_text()  # type: ignore[attr-defined]  # whoami says it
+        self._stopped = threading.Event()
+
+    def started(self) -> Started:
+        """The start event, as a process worker's first record (its state now: a shared
+        actor may have run for a while)."""
+        started = self.doer._started()
+        return started._replace(node=self.doer.node)  # type: ignore[attr-defined]
+
+    def handle(self, requests: list[Request]) -> list[Reply | Failure | Ended]:
+        """The records for ``requests``, in order; an ``exit`` (or a handler's
+        ``sys.exit``) ends the list with the end event, and what came after it is
+        left unanswered, as in every kind."""
+        records: list[Reply | Failure | Ended] = []
+        doer = self.doer
+        for request in requests:
+            if request.message == "exit":
+                records.append(Ended(request.id, doer.state, os.getpid(), ""))
+                break
+            try:
+                reply = doer.answer(request)
+                if type(reply) is Reply and type(reply.value) is CoroutineType:
+                    reply = doer._run_coroutine(request, reply)
+            except SystemExit as exc:
+                reason = f"a handler called sys.exit({exc.code!r})"
+                records.append(Ended(0, doer.state, os.getpid(), reason))
+                break
+            records.append(_sendable(reply))
+        return records
+
+    def watch(self) -> None:
+        """Never returns (while the actor lives): see the module's docstring."""
+        self._stopped.wait()
+
+
+def _sendable(reply: Reply | Failure) -> Reply | Failure:
+    """``reply``, or a Failure saying why it cannot travel (it does not pickle).
+
+    Ray pickles the whole batch at once: one answer that does not pickle must
+    not cost the others theirs.
+    """
+    if type(reply) is Reply and type(reply.value) not in _PLAIN:
+        try:
+            pickle.dumps(reply, pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:
+            return Failure(reply.request_id, f"answer not sent: {exc}")
+    return reply
+
+
+#: Values that always pickle: not worth checking one by one.
+_PLAIN = frozenset({str, int, float, bool, bytes, type(None)})
+
+
+def remote_class() -> Any:
+    """:class:`DoerActor` as a Ray actor class, its ``watch`` in a group of its own."""
+    remote: Any = ray.remote
+    return remote(concurrency_groups={WATCH_GROUP: 1})(DoerActor)
+
+
+DoerActor.watch = ray.method(concurrency_group=WATCH_GROUP)(DoerActor.watch)  # type: ignore[assignment,method-assign]

@@ -1,0 +1,404 @@
+"""The Ray kind, driver side: the process between the console and one Ray actor.
+
+Nothing here runs in the console. :func:`driver_main` is the target of a
+spawned ``multiprocessing`` process, one per Ray worker: it connects to the
+cluster (``ray.init``), creates the worker's :class:`~doer.kinds.ray_actor.DoerActor`
+and relays records both ways::
+
+    console (ray.py)           driver process (this module)              Ray actor (ray_actor.py)
+    RayLink.send ─ pipe ─> "requests" thread ─> inbox ─> main thread:
+                           (a kill: at once)              batches ─ handle.remote ─> DoerActor
+                                                          refs, in order
+    RayLink.receive <─ pipe ─ "answers" thread: ray.get(ref) <┘
+                              "watch" thread: ray.get(watch.remote()) fails
+                              when the actor dies, idle or not
+
+Why a process of its own rather than Ray in the console: Ray prints, from
+threads of its own, on the process's stdout and stderr (start-up notices,
+``(raylet)`` lines, warnings every second while it retries), and no public
+setting silences all of it. Here both go to the log file the console names in
+``.status``, and the prompt stays clean. Ray also allows one ``ray.init`` per
+process; one driver per worker lets each worker choose its cluster.
+
+The driver ends with its worker: after the end event (``exit``), the actor's
+death, ``.kill``, a ``detach`` (a shared actor left running at ``.quit``) or
+the console's going away. A worker's actor that is not shared is killed then,
+and would die with its driver's job anyway; a shared one (named, detached)
+lives on until ``.stop`` or its cluster ends.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import tempfile
+import threading
+from collections.abc import Mapping
+from multiprocessing.connection import Connection
+from typing import Any, NamedTuple
+
+from doer.handler_modules import HandlerError, HandlerModules, is_file
+from doer.kinds.frames import FrameReader, decode, encode, send_frame
+from doer.kinds.process_child import guard_worker_process
+from doer.protocol import Control, Died, Ended, Failure, Reply, Request, Started
+from doer.worker import Handler
+
+#: The most requests sent to the actor in one call (one batch of answers back).
+BATCH = 1000
+
+#: Ray's own words, on stderr, when a cluster refuses the token it was given: it
+#: says so every second for 20 s, then blames a crashed instance.
+_REFUSED = ("InvalidAuthToken", "Unauthenticated")
+
+
+class DriverConfig(NamedTuple):
+    """What the console tells a driver process when it starts it."""
+
+    name: str
+    state: Any
+    handlers: Mapping[str, Handler] | None
+    shared: bool
+    log_path: str
+
+
+def driver_main(requests: Connection, responses: Connection, config: DriverConfig) -> None:
+    """The body of a Ray worker's driver process."""
+    guard_worker_process(output=config.log_path)
+    lock = threading.Lock()
+
+    def send(record: Any) -> None:
+        with lock:
+            send_frame(responses, encode(record))
+
+    driver = Driver(send, config)
+    _watch_stderr(driver)
+    threading.Thread(
+        target=driver.read_requests, args=(requests,), name="requests", daemon=True
+    ).start()
+    driver.run()
+
+
+class Driver:
+    """One worker's relay between the console's pipes and its actor."""
+
+    def __init__(self, send: Any, config: DriverConfig) -> None:
+        self.send = send
+        self.config = config
+        self.inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()  # from the console
+        self.calls: queue.SimpleQueue[Any] = queue.SimpleQueue()  # refs, in order
+        self.actor: Any = None
+        self.address = ""
+        self.pid = os.getpid()  # the actor's, once known
+        self.state = config.state  # the last state seen: said by a detach's end event
+        self._finishing = threading.Lock()
+        self._kill_asked = False
+
+    # --- the console's side ------------------------------------------------------
+
+    def read_requests(self, requests: Connection) -> None:
+        """The "requests" thread: the pipe into the inbox, always, so the console's
+        writes never wait on a driver busy connecting. ``kill`` is carried out here."""
+        reader = FrameReader(requests)
+        while True:
+            try:
+                record = decode(reader.recv_bytes())
+            except (EOFError, OSError):
+                self.inbox.put(None)  # the console has gone, or closed the worker
+                return
+            if type(record) is Control and record.action == "kill":
+                self.kill()
+            else:
+                self.inbox.put(record)
+
+    def kill(self) -> None:
+        """``.kill``: ``ray.kill`` the actor; the answers thread reports its death."""
+        self._kill_asked = True
+        if self.actor is None:
+            self.finish(Died("killed before it started"))
+        import ray
+
+        ray.kill(self.actor, no_restart=True)
+
+    def run(self) -> None:
+        """Wait for the cluster's address, connect, then relay until the end."""
+        held: list[Request] = []
+        while True:
+            item = self.inbox.get()
+            if item is None:
+                self.finish(None)
+            if type(item) is Control and item.action == "connect":
+                break
+            if type(item) is Control and item.action == "fail":  # no cluster to join
+                self.finish(Ended(0, self.state, self.pid, item.argument))
+            if type(item) is Control:  # detach before it started: nothing to leave running
+                self.finish(Ended(0, self.state, self.pid, "stopped before it started"))
+            held.append(item)
+        self.address = item.argument
+        try:
+            self.connect(self.address)
+        except HandlerError as exc:
+            self.finish(Ended(0, self.state, self.pid, f"its handlers did not load: {exc}"))
+        except Exception as exc:
+            self.finish(Ended(0, self.state, self.pid, connect_error(self.address, exc)))
+        threading.Thread(target=self.answer, name="answers", daemon=True).start()
+        threading.Thread(target=self.watch, name="watch", daemon=True).start()
+        if held:
+            self.call(held)
+        self.relay()
+
+    def relay(self) -> None:
+        """Send the inbox's requests to the actor in batches, until the end."""
+        inbox = self.inbox
+        while True:
+            item = inbox.get()
+            if type(item) is Request:
+                batch = [item]
+                while len(batch) < BATCH:
+                    try:
+                        item = inbox.get_nowait()
+                    except queue.Empty:
+                        item = None
+                        break
+                    if type(item) is not Request:
+                        break
+                    batch.append(item)
+                self.call(batch)
+                if item is None or type(item) is Request:
+                    continue
+            if item is None:  # the console is gone: end (the answers cannot be read)
+                self.finish(None)
+            if type(item) is Control and item.action == "detach":
+                self.calls.put(item)  # after the answers to what was sent before it
+
+    def call(self, batch: list[Request]) -> None:
+        self.calls.put((self.actor.handle.remote(batch), [request.id for request in batch]))
+
+    # --- the actor's side --------------------------------------------------------
+
+    def connect(self, address: str) -> None:
+        """Join the cluster, start (or, shared, find) the actor, send its start event.
+
+        Raises:
+            HandlerError: its handler modules do not load in the actor.
+            Exception: Ray's, when the cluster cannot be reached or refuses.
+        """
+        import logging
+
+        # An explicit address does not pick up the token file unless told to:
+        # without this, a cluster that wants one is retried for 20 s. (Before
+        # Ray is imported: it reads the mode then.)
+        os.environ.setdefault("RAY_AUTH_MODE", "token")
+        import ray
+
+        from doer.kinds.ray_actor import remote_class
+
+        ray.init(
+            address=address,
+            namespace=NAMESPACE,
+            log_to_driver=False,
+            logging_level=logging.ERROR,
+        )
+        handlers, runtime_env = ship(self.config.handlers)
+        options: dict[str, Any] = {"runtime_env": runtime_env} if runtime_env else {}
+        if self.config.shared:
+            options.update(
+                name=self.config.name, lifetime="detached", get_if_exists=True, namespace=NAMESPACE
+            )
+        self.actor = remote_class().options(**options).remote(self.config.state, handlers)
+        try:
+            started: Started = ray.get(self.actor.started.remote())
+        except ray.exceptions.RayActorError as exc:
+            raise _handler_error(exc) or exc from None
+        self.pid, self.state = started.pid, started.state
+        self.send(started)
+
+    def answer(self) -> None:
+        """The "answers" thread: each call's records to the console, in order."""
+        import ray
+
+        while True:
+            call = self.calls.get()
+            if type(call) is Control:  # detach: everything sent before is answered
+                self.finish(Ended(0, self.state, self.pid, LEFT_RUNNING))
+            if type(call) is Died:
+                self.finish(call)
+            ref, ids = call
+            try:
+                records = ray.get(ref)
+            except ray.exceptions.RayActorError as exc:
+                self.finish(Died(self.death_reason(exc)))
+            except Exception as exc:  # Ray failed the call itself: each request is told
+                error = f"the Ray call failed: {type(exc).__name__}: {first_line_of(exc)}"
+                for request_id in ids:
+                    self.send(Failure(request_id, error))
+                continue
+            for record in records:
+                if type(record) is Reply and record.state:
+                    self.state = record.state[0]
+                if type(record) is Ended:
+                    self.state = record.state
+                    self.finish(record)
+                self.send(record)
+
+    def watch(self) -> None:
+        """The "watch" thread: an actor that dies while nothing waits is seen at once."""
+        import ray
+
+        try:
+            ray.get(self.actor.watch.remote())
+        except ray.exceptions.RayActorError as exc:
+            self.calls.put(Died(self.death_reason(exc)))  # after what it answered before
+        except Exception:
+            pass  # the driver is ending
+
+    def death_reason(self, error: Exception) -> str:
+        if self._kill_asked:
+            return "killed with ray.kill (.kill)"
+        return actor_death_text(error)
+
+    def finish(self, record: Any) -> None:
+        """Send the worker's last record (if any), end its actor unless it stays, and
+        end this process. Once: the first caller wins; the others wait for the exit."""
+        with self._finishing:
+            if record is not None:
+                try:
+                    self.send(record)
+                except OSError:
+                    pass  # the console has gone
+            leaves_running = self.config.shared and record is not None
+            leaves_running = leaves_running and getattr(record, "reason", None) == LEFT_RUNNING
+            if self.actor is not None and not leaves_running:
+                try:
+                    import ray
+
+                    ray.kill(self.actor, no_restart=True)
+                except Exception:
+                    pass  # it is dead already
+            _remove_shipped()
+            os._exit(0)
+
+
+#: The namespace of doer's actors on a cluster: shared workers are found by name in it.
+NAMESPACE = "doer"
+
+#: A shared worker's end at ``.quit``: this console leaves, the actor stays.
+LEFT_RUNNING = "left running for the other consoles: it is shared (.stop ends it)"
+
+
+def first_line_of(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def actor_death_text(error: Exception) -> str:
+    """One line for Ray's long account of an actor's death: its first sentence."""
+    text = str(error)
+    if "connection error code 2" in text:  # what Ray says of every abrupt end
+        return "its actor's process ended abruptly (a crash, a signal or os._exit)"
+    for marker in ("Worker exit detail: ", "The actor died because ", "The actor "):
+        if marker in text:
+            detail = text.split(marker, 1)[1].strip().splitlines()[0]
+            detail = detail.split(". ", 1)[0].rstrip(".")
+            if marker != "Worker exit detail: ":
+                detail = marker.strip() + " " + detail
+            return f"its actor died: {detail}"[:160]
+    return f"its actor died ({type(error).__name__})"
+
+
+def _handler_error(error: Exception) -> HandlerError | None:
+    """The HandlerError inside Ray's report of an actor that could not start, if any."""
+    for line in str(error).splitlines():
+        if "HandlerError: " in line:
+            return HandlerError(line.split("HandlerError: ", 1)[1].strip())
+    return None
+
+
+def connect_error(address: str, error: Exception) -> str:
+    """One line for a cluster that cannot be reached or refuses."""
+    name = type(error).__name__
+    text = str(error).strip().splitlines()[0] if str(error).strip() else name
+    if name == "AuthenticationError":
+        return (
+            f"the Ray cluster at {address} wants a token and none was found here:"
+            " set RAY_AUTH_TOKEN, or RAY_AUTH_TOKEN_PATH to its file"
+        )
+    if "ray[client]" in text or "ray.util.client" in text or name == "ModuleNotFoundError":
+        return f"a ray:// address needs Ray's client: pip install 'ray[client]' ({text})"
+    return f"cannot connect to the Ray cluster at {address}: {name}: {text}"[:300]
+
+
+# --- handler modules, shipped ---------------------------------------------------
+
+_shipped_dir: str | None = None
+
+
+def ship(handlers: Mapping[str, Handler] | None) -> tuple[Any, dict[str, Any]]:
+    """``handlers`` as the actor can load them, and the runtime environment that
+    ships them: each handler file travels as a package of its own (Ray's
+    ``py_modules``), so a cluster on other machines gets it too. Dotted modules
+    travel by name: they must be importable where the actor runs.
+    """
+    if not isinstance(handlers, HandlerModules) or not any(map(is_file, handlers.sources)):
+        return handlers, {}
+    global _shipped_dir
+    _shipped_dir = tempfile.mkdtemp(prefix="doer-ship-")
+    sources, packages = [], []
+    for source in handlers.sources:
+        if not is_file(source):
+            sources.append(source)
+            continue
+        package = _package_for(source, _shipped_dir)
+        packages.append(os.path.join(_shipped_dir, package))
+        sources.append(package)
+    return HandlerModules(sources, handlers.extra), {"py_modules": packages}
+
+
+def _package_for(path: str, folder: str) -> str:
+    """Copy the file at ``path`` into ``folder`` as a package's ``__init__.py``; its name."""
+    import hashlib
+    import re
+
+    with open(path, "rb") as file:
+        content = file.read()
+    stem = re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0])
+    package = f"doer_shipped_{stem}_{hashlib.sha1(content).hexdigest()[:8]}"
+    os.makedirs(os.path.join(folder, package))
+    with open(os.path.join(folder, package, "__init__.py"), "wb") as file:
+        file.write(content)
+    return package
+
+
+def _remove_shipped() -> None:
+    if _shipped_dir is not None:
+        shutil.rmtree(_shipped_dir, ignore_errors=True)
+
+
+# --- Ray's output ---------------------------------------------------------------
+
+
+def _watch_stderr(driver: Driver) -> None:
+    """Pass stderr on to the log file, and give up at once when Ray says the
+    cluster refused our token (Ray itself would retry for 20 s, then blame a
+    crashed instance)."""
+    log = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+
+    def copy() -> None:
+        with os.fdopen(read_end, "rb", buffering=0) as pipe:
+            for line in iter(pipe.readline, b""):
+                os.write(log, line)
+                if driver.actor is None and any(word.encode() in line for word in _REFUSED):
+                    driver.finish(
+                        Ended(
+                            0,
+                            driver.state,
+                            driver.pid,
+                            f"the Ray cluster at {driver.address} refused this machine's token:"
+                            " set RAY_AUTH_TOKEN to the cluster's",
+                        )
+                    )
+
+    threading.Thread(target=copy, name="stderr", daemon=True).start()
