@@ -3,9 +3,10 @@
 ``doer_worker`` starts workers through the library (stopped at teardown);
 ``doer_console`` drives the real command (quit at teardown, and the test
 fails if a worker process is left). The same module is tested as a thread, a
-process by each start method and a task: it runs unchanged in each.
+process by each start method, a task and a Ray actor: it runs unchanged in each.
 """
 
+from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,15 @@ WAYS = [
     ("process", "fork"),
     ("process", "spawn"),
     ("process", "forkserver"),
+    # A Ray actor: the cluster in $DOER_RAY_ADDRESS, else a private one (seconds).
+    pytest.param(
+        "ray",
+        None,
+        marks=[
+            pytest.mark.ray,
+            pytest.mark.skipif(not find_spec("ray"), reason="Ray is not installed"),
+        ],
+    ),
 ]
 
 

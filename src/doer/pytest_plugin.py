@@ -9,6 +9,9 @@ Installed with doer (a ``pytest11`` entry point), so any test can ask for:
             worker = doer_worker("process", state=0, handlers={"double": double})
             assert worker.ask(("double", 21)) == 42
 
+    A ``"ray"`` worker joins ``address=`` (or ``$DOER_RAY_ADDRESS``), else
+    starts a private cluster for the test session's process (seconds).
+
     ``handler_modules=["my_handlers.py"]`` gives it your ``@doer.handler``
     functions from files or dotted modules, loaded by the worker itself.
 
@@ -58,6 +61,8 @@ if TYPE_CHECKING:
 PROMPT = "[doer-test]> "
 #: Seconds to wait for the library's workers to start and to stop.
 TIMEOUT_S = 10.0
+#: Seconds to wait for a Ray worker to start: a private cluster boots in seconds.
+RAY_TIMEOUT_S = 60.0
 
 _KIND = "|".join(KINDS)
 _TAGGED = re.compile(rf"\[\S+ (?:{_KIND}) \d+\] ")
@@ -190,7 +195,8 @@ class DrivenConsole:
 
 
 def _console_timeout(args: list[str]) -> float:
-    """How long to wait for a prompt: the console's ``--timeout`` (10 s by default), plus 5 s."""
+    """How long to wait for a prompt: the console's ``--timeout`` (10 s by default), plus 5 s;
+    with a Ray worker, a minute at least (its cluster may have to start)."""
     seconds = 10.0
     for number, arg in enumerate(args):
         value = args[number + 1] if arg == "--timeout" and number + 1 < len(args) else None
@@ -201,6 +207,8 @@ def _console_timeout(args: list[str]) -> float:
                 seconds = float(value)
             except ValueError:
                 pass  # the console will say so itself
+    if "ray" in args or "--kind=ray" in args:
+        seconds = max(seconds, RAY_TIMEOUT_S)
     return seconds + 5.0
 
 
@@ -233,14 +241,23 @@ def doer_worker() -> Iterator[Callable[..., Worker]]:
         start_method: str | None = None,
         handlers: Mapping[str, Handler] | None = None,
         handler_modules: list[str] | None = None,
+        address: str | None = None,
+        shared: bool = False,
     ) -> Worker:
         if handler_modules:  # files or dotted modules of @doer.handler functions
             from doer.handler_modules import HandlerModules
 
             handlers = HandlerModules(handler_modules, handlers)
-        worker = start(kind, state, start_method=start_method, handlers=handlers)
+        worker = start(
+            kind,
+            state,
+            start_method=start_method,
+            handlers=handlers,
+            address=address,
+            shared=shared,
+        )
         workers.append(worker)
-        worker.wait_started(TIMEOUT_S)
+        worker.wait_started(RAY_TIMEOUT_S if kind == "ray" else TIMEOUT_S)
         return worker
 
     yield start_worker
@@ -269,7 +286,7 @@ def doer_console(request: pytest.FixtureRequest) -> Iterator[Callable[..., Drive
     for console in consoles:
         console.quit()
         for kind, pid in console.workers:
-            if kind == "process" and not _worker_is_gone(pid):
+            if kind in ("process", "ray") and not _worker_is_gone(pid):
                 left.append(pid)
     assert not left, f"worker processes left running after the console ended: {left}"
 

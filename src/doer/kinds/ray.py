@@ -45,6 +45,10 @@ from doer.kinds.ray_driver import DriverConfig, driver_main
 from doer.protocol import Control, Note, Request, Started
 from doer.worker import Handler
 
+#: The cluster Ray workers join when none is named (a test session's, say); unset
+#: or empty: a private one.
+ADDRESS_VARIABLE = "DOER_RAY_ADDRESS"
+
 #: What ``--kind ray`` says when Ray is not installed.
 NOT_INSTALLED = "the ray kind needs Ray, which is not installed here: pip install 'doer[ray]'"
 
@@ -66,7 +70,8 @@ class RayLink(ProcessLink):
     """A worker running as a Ray actor, reached through its driver process.
 
     Args:
-        address: the cluster to join; None: this console's private local cluster.
+        address: the cluster to join; None: ``$DOER_RAY_ADDRESS`` if set, else this
+            console's private local cluster.
         shared: a named, detached actor in the ``doer`` namespace, created or
             found by its name, so that several consoles talk to one worker.
             ``.quit`` leaves it running; ``.stop`` ends it.
@@ -85,6 +90,7 @@ class RayLink(ProcessLink):
     ) -> None:
         if not installed():
             raise ValueError(NOT_INSTALLED)
+        address = address or os.environ.get(ADDRESS_VARIABLE) or None
         self.name = name
         self._state_at_start = state
         self.address = address

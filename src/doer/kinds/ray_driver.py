@@ -90,6 +90,7 @@ class Driver:
         self.actor: Any = None
         self.address = ""
         self.pid = os.getpid()  # the actor's, once known
+        self.node = ""  # the actor's: node 8c225365 on vm (192.0.2.2)
         self.state = config.state  # the last state seen: said by a detach's end event
         self._finishing = threading.Lock()
         self._kill_asked = False
@@ -193,14 +194,16 @@ class Driver:
 
         from doer.kinds.ray_actor import remote_class
 
+        # Handler files travel with the job (Ray ships a job's local folders only).
+        handlers, runtime_env = ship(self.config.handlers)
         ray.init(
             address=address,
             namespace=NAMESPACE,
             log_to_driver=False,
             logging_level=logging.ERROR,
+            runtime_env=runtime_env or None,
         )
-        handlers, runtime_env = ship(self.config.handlers)
-        options: dict[str, Any] = {"runtime_env": runtime_env} if runtime_env else {}
+        options: dict[str, Any] = {}
         if self.config.shared:
             options.update(
                 name=self.config.name, lifetime="detached", get_if_exists=True, namespace=NAMESPACE
@@ -209,8 +212,8 @@ class Driver:
         try:
             started: Started = ray.get(self.actor.started.remote())
         except ray.exceptions.RayActorError as exc:
-            raise _handler_error(exc) or exc from None
-        self.pid, self.state = started.pid, started.state
+            raise _handler_error(exc, _shipped_names) or exc from None
+        self.pid, self.state, self.node = started.pid, started.state, started.node or ""
         self.send(started)
 
     def answer(self) -> None:
@@ -252,6 +255,18 @@ class Driver:
         except Exception:
             pass  # the driver is ending
 
+    def _wait_for_actor_exit(self, timeout: float = 1.0) -> None:
+        """Once its actor was told to end, wait (a moment) for its process to exit,
+        when it runs on this machine: then the worker's end means nothing of it runs."""
+        import socket
+        import time
+
+        if self.pid == os.getpid() or f" on {socket.gethostname()} (" not in self.node:
+            return  # it never started, or runs on another machine
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _runs(self.pid):
+            time.sleep(0.005)  # a poll with a deadline: Ray ends it in ~20 ms
+
     def death_reason(self, error: Exception) -> str:
         if self._kill_asked:
             return "killed with ray.kill (.kill)"
@@ -275,6 +290,7 @@ class Driver:
                     ray.kill(self.actor, no_restart=True)
                 except Exception:
                     pass  # it is dead already
+                self._wait_for_actor_exit()
             _remove_shipped()
             os._exit(0)
 
@@ -284,6 +300,15 @@ NAMESPACE = "doer"
 
 #: A shared worker's end at ``.quit``: this console leaves, the actor stays.
 LEFT_RUNNING = "left running for the other consoles: it is shared (.stop ends it)"
+
+
+def _runs(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rpartition(")")[2].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
 
 
 def first_line_of(error: Exception) -> str:
@@ -306,11 +331,15 @@ def actor_death_text(error: Exception) -> str:
     return f"its actor died ({type(error).__name__})"
 
 
-def _handler_error(error: Exception) -> HandlerError | None:
-    """The HandlerError inside Ray's report of an actor that could not start, if any."""
+def _handler_error(error: Exception, shipped: Mapping[str, str]) -> HandlerError | None:
+    """The HandlerError inside Ray's report of an actor that could not start, if any,
+    naming each shipped file by its own path again."""
     for line in str(error).splitlines():
         if "HandlerError: " in line:
-            return HandlerError(line.split("HandlerError: ", 1)[1].strip())
+            text = line.split("HandlerError: ", 1)[1].strip()
+            for package, path in shipped.items():
+                text = text.replace(package, path)
+            return HandlerError(text)
     return None
 
 
@@ -331,6 +360,8 @@ def connect_error(address: str, error: Exception) -> str:
 # --- handler modules, shipped ---------------------------------------------------
 
 _shipped_dir: str | None = None
+#: Each shipped file's package name, and the file's own path.
+_shipped_names: dict[str, str] = {}
 
 
 def ship(handlers: Mapping[str, Handler] | None) -> tuple[Any, dict[str, Any]]:
@@ -349,6 +380,7 @@ def ship(handlers: Mapping[str, Handler] | None) -> tuple[Any, dict[str, Any]]:
             sources.append(source)
             continue
         package = _package_for(source, _shipped_dir)
+        _shipped_names[package] = source
         packages.append(os.path.join(_shipped_dir, package))
         sources.append(package)
     return HandlerModules(sources, handlers.extra), {"py_modules": packages}

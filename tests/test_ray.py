@@ -1,0 +1,421 @@
+"""The ray kind: the same worker as a Ray actor.
+
+The tests marked ``ray`` join the test session's cluster (see the root
+conftest.py: one cluster for the whole run, as one costs seconds to start);
+the two that are about a console's *private* cluster start one each. Without
+Ray installed they skip, saying so.
+
+Three layers, as for the other kinds: the library checks every kind passes,
+run on a Ray worker; the console in plain mode (the recipe, shared workers,
+authentication); a real terminal for what only it shows (nothing Ray prints
+reaches the screen; the cluster ends with the console, even a killed one).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+import doer
+import test_client
+from doer.handler_modules import HandlerModules
+from doer.kinds import ray as ray_kind
+from doer.protocol import Died, Ended, Failure, Reply
+from helpers import Kind, Recorder, WorkerFactory, pid_is_gone, wait_until
+from pty_helpers import DOER, Terminal, console_env
+
+pytestmark = [
+    pytest.mark.ray,
+    pytest.mark.skipif(
+        not ray_kind.installed(), reason="Ray is not installed: pip install 'doer[ray]'"
+    ),
+]
+
+RAY = Kind("ray")
+T = 30.0  # generous: an actor answers in about a millisecond
+
+
+@pytest.fixture
+def make_ray_worker() -> Iterator[WorkerFactory]:
+    factory = WorkerFactory(RAY)
+    yield factory
+    factory.stop_all()
+    for worker in factory.workers:  # its actor's process too: Ray ends it on stop()
+        assert worker.started is None or pid_is_gone(worker.pid), f"actor {worker.pid} runs"
+
+
+# --- the library: what every kind does ----------------------------------------------
+
+#: The checks of test_client.py that hold for every kind, run here on a Ray worker.
+EVERY_KIND = [
+    test_client.test_ask_returns_the_reply_to_each_builtin_message,
+    test_client.test_tell_returns_a_pending_that_resolves_to_the_reply,
+    test_client.test_ten_thousand_pipelined_tells_are_answered_once_each_in_order,
+    test_client.test_many_told_at_once_are_answered_once_each_in_order,
+    test_client.test_many_told_at_once_to_a_worker_gone_raise_worker_gone,
+    test_client.test_callers_on_several_threads_each_get_their_own_reply,
+    test_client.test_ask_one_at_a_time_needs_no_reply_reader_thread,
+    test_client.test_tell_starts_the_reply_reader_and_ask_still_works_after_it,
+    test_client.test_asks_racing_a_tell_from_another_thread_all_get_their_own_answers,
+    test_client.test_stop_all_stops_several_workers_at_once_and_leaves_none,
+    test_client.test_the_worker_state_follows_set_state,
+    test_client.test_a_wrong_number_of_values_gives_a_worker_error_with_the_usage,
+    test_client.test_exit_ends_the_worker_and_a_later_tell_raises_worker_gone,
+    test_client.test_stop_answers_what_was_sent_before_then_joins_and_returns_the_end_record,
+    test_client.test_stop_can_be_called_again_and_kill_after_stop_does_nothing,
+    test_client.test_a_with_block_stops_the_worker,
+    test_client.test_the_listener_receives_every_record_in_order,
+]
+
+
+@pytest.mark.parametrize("check", EVERY_KIND, ids=lambda check: check.__name__[5:])
+def test_what_every_kind_does_a_ray_worker_does(
+    check: Callable[..., None], make_ray_worker: WorkerFactory, request: pytest.FixtureRequest
+) -> None:
+    given = {"worker": make_ray_worker, "make_worker": make_ray_worker, "kind": RAY}
+    arguments = {}
+    for name in inspect.signature(check).parameters:
+        if name == "worker":
+            arguments[name] = make_ray_worker()
+        elif name in given:
+            arguments[name] = given[name]
+        else:
+            arguments[name] = request.getfixturevalue(name)
+    check(**arguments)
+
+
+def test_the_start_event_and_whoami_name_the_actor_s_pid_and_node(
+    make_ray_worker: WorkerFactory,
+) -> None:
+    worker = make_ray_worker()
+    started = worker.started
+    assert started is not None
+    assert (started.kind, started.state) == ("ray", 42)
+    assert started.pid == worker.pid != os.getpid(), "the actor is a process of its own"
+    node = re.fullmatch(r"node ([0-9a-f]{8}) on (\S+) \((\S+)\)", started.node or "")
+    assert node, started.node
+    whoami = worker.ask("whoami", timeout=T)
+    assert whoami == f"pid {worker.pid}, ppid {started.ppid}, {started.node}"
+    assert worker.ask("inherited", timeout=T).endswith("nothing of the console's is there)")
+
+
+def test_an_actor_killed_from_outside_is_reported_within_a_second_and_fails_what_waits(
+    make_ray_worker: WorkerFactory,
+) -> None:
+    recorder = Recorder()
+    worker = make_ray_worker(listener=recorder)
+    held = worker.tell(("sleep", 30))
+    queued = worker.tell("ping")
+
+    os.kill(worker.pid, signal.SIGKILL)
+
+    assert recorder.finished.wait(timeout=1.0), "no Died record within 1 s of the kill"
+    assert isinstance(worker.ended, Died)
+    assert worker.ended.reason.startswith("its actor's process ended abruptly")
+    for pending in (held, queued):
+        with pytest.raises(doer.WorkerError, match=r"was not answered: the worker died$"):
+            pending.result(timeout=0)
+
+
+def test_an_idle_actor_that_dies_is_reported_at_once(make_ray_worker: WorkerFactory) -> None:
+    recorder = Recorder()
+    worker = make_ray_worker(listener=recorder)
+
+    os.kill(worker.pid, signal.SIGKILL)  # nothing waits for an answer: the watch sees it
+
+    assert recorder.finished.wait(timeout=1.0), "no Died record within 1 s of the kill"
+    with pytest.raises(doer.WorkerGone, match="died"):
+        worker.tell("ping")
+
+
+def test_kill_ends_the_actor_with_ray_kill(make_ray_worker: WorkerFactory) -> None:
+    recorder = Recorder()
+    worker = make_ray_worker(listener=recorder)
+    held = worker.tell(("sleep", 30))
+
+    assert worker.kill() is True
+
+    assert recorder.finished.wait(timeout=1.0), "no Died record within 1 s of kill()"
+    assert worker.ended == Died("killed with ray.kill (.kill)")
+    assert isinstance(held.wait(0), Failure)
+    wait_until(lambda: pid_is_gone(worker.pid), T, "the killed actor's process to exit")
+
+
+@pytest.mark.parametrize("message", ["die", "segfault"])
+def test_an_actor_that_dies_in_a_handler_is_reported_and_the_console_goes_on(
+    make_ray_worker: WorkerFactory, message: str
+) -> None:
+    recorder = Recorder()
+    worker = make_ray_worker(listener=recorder)
+
+    pending = worker.tell(message)
+
+    assert recorder.finished.wait(timeout=T)
+    assert isinstance(pending.wait(0), Failure)
+    assert isinstance(worker.ended, Died)
+
+
+def test_a_reply_that_does_not_pickle_fails_alone(make_ray_worker: WorkerFactory) -> None:
+    worker = make_ray_worker()
+    pendings = [worker.tell("ping"), worker.tell("get-lock"), worker.tell("ping")]
+
+    answers = [pending.wait(T) for pending in pendings]
+
+    assert [type(answer) for answer in answers] == [Reply, Failure, Reply]
+    assert answers[0].value == answers[2].value == "pong"  # type: ignore[union-attr]
+    assert isinstance(answers[1], Failure)
+    assert answers[1].error.startswith("answer not sent: cannot pickle")
+
+
+def test_a_shared_actor_is_one_worker_for_several_consoles_and_outlives_their_leaving(
+    make_ray_worker: WorkerFactory,
+) -> None:
+    name = f"shared-{os.getpid()}-{time.monotonic_ns()}"
+    first = doer.start("ray", 1, name=name, shared=True)
+    first.wait_started(T)
+    second = doer.start("ray", 99, name=name, shared=True)
+    try:
+        started = second.wait_started(T)
+        assert (started.pid, started.state) == (first.pid, 1), "found by its name, as it is"
+        assert first.ask(("set-state", "seen by both"), timeout=T) == "new state: 'seen by both'"
+        assert second.ask("get-state", timeout=T) == "state: 'seen by both'"
+
+        assert doer.stop_all([first], leave_shared=True) == []  # as at .quit: it stays
+
+        assert isinstance(first.ended, Ended) and "left running" in first.ended.reason
+        assert second.ask("ping", timeout=T) == "pong"
+        assert not pid_is_gone(second.pid)
+    finally:
+        ended = second.stop(T)  # .stop ends it for everyone
+    assert ended == Ended(3, "seen by both", second.pid, "")
+    wait_until(lambda: pid_is_gone(second.pid), T, "the shared actor's process to exit")
+
+
+# --- the console, in plain mode -------------------------------------------------------
+
+
+def _plain(
+    args: list[str], lines: str, tmp_path: Path, *, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [DOER, *args],
+        input=lines,
+        capture_output=True,
+        text=True,
+        env={**console_env(tmp_path), **(env or {})},
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_recipe_runs_as_a_ray_actor(tmp_path: Path) -> None:
+    done = _plain(
+        ["--kind", "ray", "--state", "42"], "ping\nwhoami\nset-state hola\nexit\n", tmp_path
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    started = re.fullmatch(
+        r"\[w1 ray (\d+)\] on start: state: 42, pid: \1, node [0-9a-f]{8} on \S+ \(\S+\)",
+        lines[1],
+    )
+    assert started, lines
+    pid = started.group(1)
+    assert lines[2:] == [
+        "> ping",
+        f"[w1 ray {pid}] pong",
+        "> whoami",
+        f"[w1 ray {pid}] pid {pid}, " + lines[5].split(", ", 1)[1],
+        "> set-state hola",
+        f"[w1 ray {pid}] new state: hola",
+        "> exit",
+        f"[w1 ray {pid}] on end: state: hola, pid: {pid}",
+    ]
+    assert "node " in lines[5]
+    assert done.stderr == ""
+
+
+def test_two_consoles_share_a_ray_worker_and_each_gets_its_own_answers(tmp_path: Path) -> None:
+    name = f"class{os.getpid()}"
+    count = 1000
+
+    def console() -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [DOER, "--kind", "thread"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=console_env(tmp_path),
+        )
+
+    consoles = {who: console() for who in "ab"}
+    outputs = {}
+
+    def run(who: str) -> None:
+        lines = [f".spawn {name} ray --shared", f".use {name}"]
+        lines += [f"set-state {who}{n}" for n in range(count)]
+        outputs[who] = consoles[who].communicate("\n".join(lines) + "\n", timeout=120)
+
+    threads = [threading.Thread(target=run, args=(who,)) for who in consoles]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    pids = set()
+    for who, (out, err) in outputs.items():
+        answers = re.findall(rf"^\[{name} ray (\d+)\] new state: (\w+)$", out, re.MULTILINE)
+        assert [value for _, value in answers] == [f"{who}{n}" for n in range(count)], out[-3000:]
+        pids |= {pid for pid, _ in answers}
+        assert "left running for the other consoles" in out
+        assert err == ""
+    assert len(pids) == 1, "one actor answered both consoles"
+    # It outlived both: end it, as .stop would.
+    with doer.start("ray", name=name, shared=True) as last:
+        assert last.wait_started(T).pid == int(pids.pop())
+        assert last.ask("get-state", timeout=T).startswith("state: ")
+
+
+def test_a_cluster_that_refuses_the_token_is_one_line_at_once(tmp_path: Path) -> None:
+    began = time.monotonic()
+    done = _plain(["--kind", "ray"], "ping\n", tmp_path, env={"RAY_AUTH_TOKEN": "0" * 32})
+
+    took = time.monotonic() - began
+    assert done.returncode == 1
+    assert re.search(
+        r"w1 did not start: the Ray cluster at \S+ refused this machine's token", done.stdout
+    ), done.stdout
+    assert took < 15, f"took {took:.1f} s (Ray alone retries for 20 s)"
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_a_cluster_that_wants_a_token_when_none_is_found_is_one_line(tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path), "RAY_AUTH_TOKEN": "", "RAY_AUTH_TOKEN_PATH": ""}
+    done = _plain(["--kind", "ray"], "ping\n", tmp_path, env=env)
+
+    assert done.returncode == 1
+    assert "wants a token and none was found here" in done.stdout, done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_without_ray_the_kind_is_one_line_saying_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from doer import cli
+
+    monkeypatch.setattr(ray_kind, "installed", lambda: False)
+    with pytest.raises(SystemExit) as ended:
+        cli.main(["--kind", "ray"])
+    assert ended.value.code == 2
+    assert capsys.readouterr().err == f"doer: {ray_kind.NOT_INSTALLED}\n"
+    with pytest.raises(ValueError, match=re.escape(ray_kind.NOT_INSTALLED)):
+        doer.start("ray")
+
+
+def test_ray_options_are_for_ray_workers_only(tmp_path: Path) -> None:
+    done = _plain(
+        ["--kind", "thread"], ".spawn p1 process --shared\n.spawn p2 --address x\n", tmp_path
+    )
+
+    assert done.stdout.count("error: --address and --shared apply to ray workers") == 2
+
+
+# --- a real terminal, and a private cluster -----------------------------------------------
+
+
+def _processes() -> Iterator[tuple[int, list[str], bytes]]:
+    """Every process: its pid, its /proc stat fields after the name, its command line."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii") as file:
+                    fields = file.read().rpartition(")")[2].split()
+                with open(f"/proc/{entry}/cmdline", "rb") as file:
+                    command = file.read()
+            except OSError:
+                continue
+            yield int(entry), fields, command
+
+
+def _cluster_program(console_pid: int) -> int:
+    """The pid of the private cluster's program the console started."""
+    for pid, fields, command in _processes():
+        if int(fields[1]) == console_pid and b"doer.kinds.ray_cluster" in command:
+            return pid
+    raise AssertionError(f"no cluster program under the console {console_pid}")
+
+
+def _in_group(group: int) -> list[tuple[int, bytes]]:
+    """The live processes of process group ``group``, with their command lines."""
+    return [
+        (pid, command)
+        for pid, fields, command in _processes()
+        if int(fields[2]) == group and fields[0] not in ("Z", "X")
+    ]
+
+
+@pytest.mark.parametrize("how", ["quit", "sigkill"])
+def test_a_private_cluster_ends_with_its_console_and_nothing_ray_prints_reaches_the_screen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    monkeypatch.delenv(ray_kind.ADDRESS_VARIABLE, raising=False)  # no cluster named: its own
+    monkeypatch.setenv("DOER_RAY_LOG", str(tmp_path / "ray.log"))
+    term = Terminal(["--kind", "ray"], tmp_path)
+    try:
+        term.expect(r"starting a private Ray cluster: a few seconds", 10)
+        started = term.expect(r"\[w1 ray (\d+)\] on start: state: None, pid: \1, node ", 90)
+        actor = int(started.group(1))
+        program = _cluster_program(term.child.pid)
+        sessions = set()
+        for _, command in _in_group(program):
+            sessions |= set(re.findall(rb"(/tmp/ray/session_[\w.-]+)", command))
+        assert sessions, "Ray's processes are in the cluster program's group"
+        term.sendline("whoami")
+        term.expect(rf"\] pid {actor}, ppid \d+, node ", 10)
+        term.sendline(".status")
+        term.expect(r"Ray's output: " + re.escape(str(tmp_path / "ray.log")), 10)
+        if how == "quit":
+            term.sendline(".quit")
+            term.expect("stopping the private Ray cluster", 10)
+            term.expect_eof(30)
+        else:
+            os.kill(term.child.pid, signal.SIGKILL)
+        wait_until(lambda: not _in_group(program), 30, "the cluster's processes to end")
+        wait_until(lambda: pid_is_gone(actor), 30, "the actor's process to end")
+        wait_until(lambda: not any(map(os.path.exists, sessions)), 10, "the session folder to go")
+    finally:
+        term.close()
+    screen = term.text
+    for word in ("(raylet)", "WARNING", "INFO", "Started a local Ray instance", "Traceback"):
+        assert word not in screen, f"{word!r} reached the screen:\n{screen}"
+
+
+def test_handler_files_travel_to_the_actor_and_one_that_fails_there_is_one_line(
+    tmp_path: Path,
+) -> None:
+    good = tmp_path / "good.py"
+    good.write_text(
+        "import doer, os\n\n@doer.handler\ndef where(worker):\n    return os.getpid()\n"
+    )
+    with doer.start("ray", handlers=HandlerModules([str(good)])) as worker:
+        assert worker.ask("where", timeout=T) == worker.wait_started(T).pid
+
+    broken = tmp_path / "broken.py"
+    broken.write_text("import os\nif os.environ.get('RAY_JOB_ID') is not None:\n    nope\n")
+    worker = doer.start("ray", handlers=HandlerModules([str(broken)]))
+    with pytest.raises(doer.WorkerGone) as gone:
+        worker.wait_started(T)
+    worker.stop()
+    assert str(gone.value) == (
+        f"{worker.name} did not start: its handlers did not load: cannot load handlers"
+        f" from {broken}: line 3: NameError: name 'nope' is not defined"
+    )
