@@ -104,6 +104,12 @@ TRANSCRIPTS: dict[str, Transcript] = {
         ".spawn p process\n.spawn a asyncio\n@all whoami\n@p,a set-state hola!\n"
         ".workers\n.use p\nget-state\n.stop a\n@all ping\n",
     ),
+    "recipe-ray": Transcript(
+        "printf 'ping\\nset-state hola!\\n.spawn p process\\n@all whoami\\n'"
+        " | doer --kind ray --state 42",
+        ("--kind", "ray", "--state", "42"),
+        "ping\nset-state hola!\n.spawn p process\n@all whoami\n",
+    ),
     "handlers": Transcript(
         "printf 'add\\nadd 41\\nwhose\\n.restart thread\\nwhose\\n' | doer --state 0"
         " --kind process --start-method spawn --handlers examples/handlers/counter.py",
@@ -175,7 +181,8 @@ def run(transcript: Transcript | ExampleRun | Lesson) -> str:
     """
     if isinstance(transcript, Lesson):
         return lesson_text(transcript)
-    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    # A reader's environment: no cluster named (a Ray worker starts its own).
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "DOER_RAY_ADDRESS")}
     if isinstance(transcript, ExampleRun):
         bin_dir = str(Path(sys.executable).parent)  # doer and this python
         env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
@@ -287,7 +294,7 @@ def normalise(text: str) -> str:
     """What may vary from run to run, taken out before comparing.
 
     - numbers (pids, thread ids, times, counts), their units, and the spaces
-      that align them in a table;
+      that align them in a table; a Ray actor's node, host and address;
     - what timing decides: the length of a timeline's bars and its axis, and
       whether ``work`` waited (on a busy machine even a process does);
     - the order of a line's answers when it went to several workers (``@all``):
@@ -295,6 +302,9 @@ def normalise(text: str) -> str:
       echoed input lines are compared sorted (a ``.workers`` table: as the set
       of its words, since where it splits depends on how wide its numbers are).
     """
+    # Where a Ray actor runs: its node's id, the host's name and address.
+    text = re.sub(r"node [0-9a-f]{8} on ", "node ID on ", text)
+    text = re.sub(r" on \S+ \(\S+\)$", " on HOST (IP)", text, flags=re.MULTILINE)
     text = re.sub(r"\d+(\.\d+)?", "N", text)
     # How long work took, and so the bars of a timeline, its axis and why a
     # handler waited, are the machine's of the moment: only the shape is compared.

@@ -225,7 +225,7 @@ def test_the_recipe_runs_as_a_ray_actor(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     started = re.fullmatch(
-        r"\[w1 ray (\d+)\] on start: state: 42, pid: \1, node [0-9a-f]{8} on \S+ \(\S+\)",
+        r"\[w1 ray (\d+)\] on start: state: 42, pid: \1, on \S+ \(\S+\)",
         lines[1],
     )
     assert started, lines
@@ -372,13 +372,23 @@ def test_a_private_cluster_ends_with_its_console_and_nothing_ray_prints_reaches_
     term = Terminal(["--kind", "ray"], tmp_path)
     try:
         term.expect(r"starting a private Ray cluster: a few seconds", 10)
-        started = term.expect(r"\[w1 ray (\d+)\] on start: state: None, pid: \1, node ", 90)
+        started = term.expect(r"\[w1 ray (\d+)\] on start: state: None, pid: \1, on ", 90)
         actor = int(started.group(1))
         program = _cluster_program(term.child.pid)
         sessions = set()
         for _, command in _in_group(program):
             sessions |= set(re.findall(rb"(/tmp/ray/session_[\w.-]+)", command))
         assert sessions, "Ray's processes are in the cluster program's group"
+        raylets = [
+            pid
+            for pid, command in _in_group(program)
+            if command.split(b"\0")[0].endswith(b"/raylet")
+        ]
+        assert len(raylets) == 1, _in_group(program)
+        # Ray's worker processes (idle ones, actors) are the raylet's children, in groups
+        # of their own.
+        workers = [pid for pid, fields, _ in _processes() if int(fields[1]) in raylets]
+        assert actor in workers
         term.sendline("whoami")
         term.expect(rf"\] pid {actor}, ppid \d+, node ", 10)
         term.sendline(".status")
@@ -390,7 +400,7 @@ def test_a_private_cluster_ends_with_its_console_and_nothing_ray_prints_reaches_
         else:
             os.kill(term.child.pid, signal.SIGKILL)
         wait_until(lambda: not _in_group(program), 30, "the cluster's processes to end")
-        wait_until(lambda: pid_is_gone(actor), 30, "the actor's process to end")
+        wait_until(lambda: all(map(pid_is_gone, workers)), 30, "Ray's workers to end")
         wait_until(lambda: not any(map(os.path.exists, sessions)), 10, "the session folder to go")
     finally:
         term.close()
@@ -419,3 +429,15 @@ def test_handler_files_travel_to_the_actor_and_one_that_fails_there_is_one_line(
         f"{worker.name} did not start: its handlers did not load: cannot load handlers"
         f" from {broken}: line 3: NameError: name 'nope' is not defined"
     )
+
+
+def test_an_address_where_nothing_answers_is_one_line_at_once(tmp_path: Path) -> None:
+    began = time.monotonic()
+    done = _plain(["--kind", "ray", "--address", "127.0.0.1:1"], "ping\n", tmp_path)
+
+    assert time.monotonic() - began < 15, "Ray alone retries for minutes"
+    assert done.returncode == 1
+    assert (
+        "error: w1 did not start: cannot connect to the Ray cluster at 127.0.0.1:1:"
+        " nothing answers there (Connection refused)"
+    ) in done.stdout

@@ -220,6 +220,8 @@ class Worker:
         #: many seconds after that its start event arrived (None until it has).
         self.asked_at = time.perf_counter() if asked_at is None else asked_at
         self.ready_after: float | None = None
+        #: What its kind said while it started (a Ray cluster starting), in order.
+        self.notes: list[Note] = []
         self._exit_id: int | None = None  # the exit request of stop(), once sent
         self._replies = ReplyReader(link.name, link, self._deliver, self)
         # Only a worker on an event loop can be waited for on the wrong thread: the
@@ -555,6 +557,7 @@ class Worker:
         if kind is Reply or kind is Failure:
             self._answer(record)  # type: ignore[arg-type]
         elif kind is Note:
+            self.notes.append(record)  # type: ignore[arg-type]
             self._notify(record)
         elif kind is Started:
             self.ready_after = time.perf_counter() - self.asked_at

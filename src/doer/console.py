@@ -39,6 +39,7 @@ from doer.render import (
 from doer.typed import (
     ALL,
     COMMANDS,
+    KINDS_HELP,
     MESSAGE_HELP,
     ROUTING_HELP,
     Command,
@@ -722,6 +723,7 @@ class Console:
     def _command_help(self) -> list[Fragments]:
         lines = [note_line("Commands (for the console; NAME is the current worker if left out):")]
         lines += [note_line(f"  {spec.usage:<23} {spec.help}") for spec in COMMANDS.values()]
+        lines.append(note_line(KINDS_HELP))
         return lines
 
     def status_lines(self, argument: str = "") -> list[Fragments]:

@@ -488,10 +488,17 @@ class PlainRunner:
         try:
             started = worker.wait_started(self.console.start_timeout(worker))
         except (TimeoutError, WorkerGone) as exc:
+            self._write_notes(worker)
             self.fail(str(exc))
             self._report_end(worker)
             return
+        self._write_notes(worker)
         self.write(record_line(worker, started))
+
+    def _write_notes(self, worker: Worker) -> None:
+        """What its kind said while it started (``starting a private Ray cluster``)."""
+        for note in worker.notes:
+            self.write(record_line(worker, note))
 
     def _stop(
         self, workers: list[Worker], quick: bool = False, leave: bool = False

@@ -447,7 +447,8 @@ def record_text(record: Record) -> str:
     if isinstance(record, Failure):
         return printable(f"error: {shorten(record.error)}")
     if isinstance(record, Started):
-        node = f", {record.node}" if record.node else ""
+        # A Ray actor's host, for a line of 80 columns (whoami says its node too).
+        node = f", on {record.node.partition(' on ')[2]}" if record.node else ""
         return printable(f"on start: state: {shown_value(record.state)}, pid: {record.pid}{node}")
     if isinstance(record, Note):
         return printable(record.text)

@@ -72,6 +72,9 @@ LESSONS: list[tuple[str, str]] = [
 ]
 
 
+#: The last line of the commands' help: the kinds, and a Ray worker's options.
+KINDS_HELP = "KIND: thread, process, asyncio or ray (a Ray actor: --address A, --shared)"
+
 ROUTING_HELP: dict[str, str] = {
     "@NAME LINE": "send LINE to worker NAME only (@a,b LINE: to a and b)",
     "@all LINE": "send LINE to every running worker, each answer tagged",

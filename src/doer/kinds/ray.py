@@ -59,11 +59,26 @@ def installed() -> bool:
 
 
 def log_path() -> str:
-    """The file Ray's output goes to: ``$DOER_RAY_LOG``, or one per console in the
-    temporary folder."""
-    return os.environ.get("DOER_RAY_LOG") or os.path.join(
-        tempfile.gettempdir(), f"doer-ray-{os.getpid()}.log"
-    )
+    """The file Ray's output goes to: ``$DOER_RAY_LOG`` (kept), or one per console in
+    the temporary folder, removed when the console ends."""
+    named = os.environ.get("DOER_RAY_LOG")
+    if named:
+        return named
+    path = os.path.join(tempfile.gettempdir(), f"doer-ray-{os.getpid()}.log")
+    if path not in _logs_to_remove:
+        _logs_to_remove.add(path)
+        atexit.register(_remove, path)  # after stop_local_cluster: atexit runs in reverse
+    return path
+
+
+_logs_to_remove: set[str] = set()
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass  # never written, or gone
 
 
 class RayLink(ProcessLink):

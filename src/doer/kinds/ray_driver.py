@@ -186,6 +186,7 @@ class Driver:
         """
         import logging
 
+        _check_reachable(address)
         # An explicit address does not pick up the token file unless told to:
         # without this, a cluster that wants one is retried for 20 s. (Before
         # Ray is imported: it reads the mode then.)
@@ -343,6 +344,24 @@ def _handler_error(error: Exception, shipped: Mapping[str, str]) -> HandlerError
     return None
 
 
+def _check_reachable(address: str, timeout: float = 3.0) -> None:
+    """Raise ConnectionError at once when nothing listens at ``host:port`` (Ray would
+    retry for minutes). ``auto`` and addresses without a port are left to Ray.
+
+    Raises:
+        ConnectionError: nothing answers there.
+    """
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout).close()
+    except OSError as exc:
+        raise ConnectionError(f"nothing answers there ({exc.strerror or exc})") from None
+
+
 def connect_error(address: str, error: Exception) -> str:
     """One line for a cluster that cannot be reached or refuses."""
     name = type(error).__name__
@@ -353,7 +372,9 @@ def connect_error(address: str, error: Exception) -> str:
             " set RAY_AUTH_TOKEN, or RAY_AUTH_TOKEN_PATH to its file"
         )
     if "ray[client]" in text or "ray.util.client" in text or name == "ModuleNotFoundError":
-        return f"a ray:// address needs Ray's client: pip install 'ray[client]' ({text})"
+        return "a ray:// address needs Ray's client: pip install 'ray[client]'"
+    if name == "ConnectionError":  # Ray's says what failed; ours, that nothing answers
+        return f"cannot connect to the Ray cluster at {address}: {text}"[:300]
     return f"cannot connect to the Ray cluster at {address}: {name}: {text}"[:300]
 
 
