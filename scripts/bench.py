@@ -33,6 +33,7 @@ from benchmarks import (
     many_workers,
     memory,
     plain_mode,
+    ray_kind,
     round_trips,
     screen,
     throughput,
@@ -54,7 +55,8 @@ import doer
 
 #: The groups, in the order they run: the two most sensitive first (launches,
 #: then round trips while the bench has started no thread of its own), then
-#: the cheap ones, the two slowest last.
+#: the cheap ones, the two slowest, then Ray's (its cluster would weigh on the
+#: others).
 GROUPS: dict[str, Callable[[], list[Row]]] = {
     "launches": launches.run,
     "round-trips": round_trips.run,
@@ -65,6 +67,7 @@ GROUPS: dict[str, Callable[[], list[Row]]] = {
     "screen": screen.run,
     "plain": plain_mode.run,
     "throughput": throughput.run,
+    "ray": ray_kind.run,
 }
 
 #: The order of the table: the issue's, whatever the order the groups ran in.
@@ -78,6 +81,7 @@ TABLE_ORDER = [
     "memory",
     "launches",
     "lessons",
+    "ray",
 ]
 
 

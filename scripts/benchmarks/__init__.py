@@ -36,6 +36,9 @@ Modules (``scripts/bench.py`` says in which order they run):
     100,000 piped lines per kind, the transcript checked line by line.
 ``throughput``
     100,000 pipelined ``tell``s per kind next to the raw primitive.
+``ray_kind``
+    a private Ray cluster's start, a Ray worker's start, round trip and
+    pipelined rate next to Ray's own calls, and an actor's death seen.
 
 Shared: ``common`` (the row, statistics, the environment, processes),
 ``terminal`` (driving the console through a pty), ``table`` (text and

@@ -59,6 +59,14 @@ def encode(record: Any) -> bytes:
     return _WIRE_CODES[type(record)] + pickle.dumps(record[:], pickle.HIGHEST_PROTOCOL)
 
 
+_REQUEST_CODE = _WIRE_CODES[Request][0]
+
+
+def is_request(data: bytes) -> bool:
+    """Whether ``data`` is an encoded :class:`Request`, told without unpickling it."""
+    return data[0] == _REQUEST_CODE
+
+
 def decode(data: bytes) -> Any:
     """The record :func:`encode` made ``data`` from.
 

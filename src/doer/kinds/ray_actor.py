@@ -7,7 +7,9 @@ cluster it chose.
 
 A Ray actor is called, not fed from a queue, so the Doer's loop is turned
 inside out: :meth:`DoerActor.handle` answers a batch of requests with their
-records, in order, as the loop would have sent them. The actor's default
+records, in order, as the loop would have sent them. Both travel as the
+bytes the console's pipe carries (:mod:`doer.kinds.frames`): the driver
+passes them on without reading them, and Ray moves bytes faster than records. The actor's default
 concurrency group runs one call at a time, so its handlers run one at a time
 in the order they were sent, as in every other kind. :meth:`DoerActor.watch`
 runs in a group of its own and never returns: its caller learns of the
@@ -17,7 +19,6 @@ actor's death from it at once, even when no request is waiting.
 from __future__ import annotations
 
 import os
-import pickle
 import socket
 import threading
 from collections.abc import Mapping
@@ -26,6 +27,7 @@ from typing import Any
 
 import ray
 
+from doer.kinds.frames import decode, encode
 from doer.protocol import Ended, Failure, Reply, Request, Started
 from doer.worker import Doer, Handler
 
@@ -58,48 +60,39 @@ class DoerActor:
         started = self.doer._started()
         return started._replace(node=self.doer.node)  # type: ignore[attr-defined]
 
-    def handle(self, requests: list[Request]) -> list[Reply | Failure | Ended]:
-        """The records for ``requests``, in order; an ``exit`` (or a handler's
-        ``sys.exit``) ends the list with the end event, and what came after it is
-        left unanswered, as in every kind."""
-        records: list[Reply | Failure | Ended] = []
+    def handle(self, requests: list[bytes]) -> tuple[list[bytes], bool, tuple[Any, ...]]:
+        """The answers to ``requests`` (as the console's pipe carries them, both ways:
+        the driver passes them on as they are), whether the worker ended, and
+        its state if a handler changed it (``()`` if not).
+
+        An ``exit`` (or a handler's ``sys.exit``) ends the answers with the end
+        event; what came after it is left unanswered, as in every kind.
+        """
+        answers: list[bytes] = []
         doer = self.doer
-        for request in requests:
+        before = doer.state
+        for data in requests:
+            request: Request = decode(data)
             if request.message == "exit":
-                records.append(Ended(request.id, doer.state, os.getpid(), ""))
-                break
+                answers.append(encode(Ended(request.id, doer.state, os.getpid(), "")))
+                return answers, True, ()
             try:
                 reply = doer.answer(request)
                 if type(reply) is Reply and type(reply.value) is CoroutineType:
                     reply = doer._run_coroutine(request, reply)
             except SystemExit as exc:
                 reason = f"a handler called sys.exit({exc.code!r})"
-                records.append(Ended(0, doer.state, os.getpid(), reason))
-                break
-            records.append(_sendable(reply))
-        return records
+                answers.append(encode(Ended(0, doer.state, os.getpid(), reason)))
+                return answers, True, ()
+            try:
+                answers.append(encode(reply))
+            except Exception as exc:  # it does not pickle: the others still go
+                answers.append(encode(Failure(request.id, f"answer not sent: {exc}")))
+        return answers, False, () if doer.state is before else (doer.state,)
 
     def watch(self) -> None:
         """Never returns (while the actor lives): see the module's docstring."""
         self._stopped.wait()
-
-
-def _sendable(reply: Reply | Failure) -> Reply | Failure:
-    """``reply``, or a Failure saying why it cannot travel (it does not pickle).
-
-    Ray pickles the whole batch at once: one answer that does not pickle must
-    not cost the others theirs.
-    """
-    if type(reply) is Reply and type(reply.value) not in _PLAIN:
-        try:
-            pickle.dumps(reply, pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:
-            return Failure(reply.request_id, f"answer not sent: {exc}")
-    return reply
-
-
-#: Values that always pickle: not worth checking one by one.
-_PLAIN = frozenset({str, int, float, bool, bytes, type(None)})
 
 
 def remote_class() -> Any:

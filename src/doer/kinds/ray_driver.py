@@ -1,17 +1,18 @@
 """The Ray kind, driver side: the process between the console and one Ray actor.
 
 Nothing here runs in the console. :func:`driver_main` is the target of a
-spawned ``multiprocessing`` process, one per Ray worker: it connects to the
-cluster (``ray.init``), creates the worker's :class:`~doer.kinds.ray_actor.DoerActor`
-and relays records both ways::
+``multiprocessing`` process forked by the console, one per Ray worker: it
+connects to the cluster (``ray.init``), creates the worker's
+:class:`~doer.kinds.ray_actor.DoerActor` and relays records both ways::
 
-    console (ray.py)           driver process (this module)              Ray actor (ray_actor.py)
-    RayLink.send ─ pipe ─> "requests" thread ─> inbox ─> main thread:
-                           (a kill: at once)              batches ─ handle.remote ─> DoerActor
-                                                          refs, in order
+    console (ray.py)            driver process (this module)            Ray actor (ray_actor.py)
+    RayLink.send ─ pipe ─> "requests" thread: what came together,
+                           in one call ─── handle.remote(batch) ───> DoerActor.handle
+                           (a kill: ray.kill, at once)   │ refs, in order
     RayLink.receive <─ pipe ─ "answers" thread: ray.get(ref) <┘
                               "watch" thread: ray.get(watch.remote()) fails
                               when the actor dies, idle or not
+    (the main thread connects, with what the console sends first: the address)
 
 Why a process of its own rather than Ray in the console: Ray prints, from
 threads of its own, on the process's stdout and stderr (start-up notices,
@@ -39,9 +40,9 @@ from multiprocessing.connection import Connection
 from typing import Any, NamedTuple
 
 from doer.handler_modules import HandlerError, HandlerModules, is_file
-from doer.kinds.frames import FrameReader, decode, encode, send_frame
+from doer.kinds.frames import FrameReader, decode, encode, is_request, send_frame, send_frames
 from doer.kinds.process_child import guard_worker_process
-from doer.protocol import Control, Died, Ended, Failure, Reply, Request, Started
+from doer.protocol import Control, Died, Ended, Failure, Started
 from doer.worker import Handler
 
 #: The most requests sent to the actor in one call (one batch of answers back).
@@ -71,7 +72,11 @@ def driver_main(requests: Connection, responses: Connection, config: DriverConfi
         with lock:
             send_frame(responses, encode(record))
 
-    driver = Driver(send, config)
+    def send_answers(answers: list[bytes]) -> None:
+        with lock:
+            send_frames(responses, answers)
+
+    driver = Driver(send, send_answers, config)
     _watch_stderr(driver)
     threading.Thread(
         target=driver.read_requests, args=(requests,), name="requests", daemon=True
@@ -82,10 +87,11 @@ def driver_main(requests: Connection, responses: Connection, config: DriverConfi
 class Driver:
     """One worker's relay between the console's pipes and its actor."""
 
-    def __init__(self, send: Any, config: DriverConfig) -> None:
-        self.send = send
+    def __init__(self, send: Any, send_answers: Any, config: DriverConfig) -> None:
+        self.send = send  # one record
+        self.send_answers = send_answers  # the actor's answers, as they came
         self.config = config
-        self.inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()  # from the console
+        self.inbox: queue.SimpleQueue[Control] = queue.SimpleQueue()  # for the main thread
         self.calls: queue.SimpleQueue[Any] = queue.SimpleQueue()  # refs, in order
         self.actor: Any = None
         self.address = ""
@@ -94,23 +100,56 @@ class Driver:
         self.state = config.state  # the last state seen: said by a detach's end event
         self._finishing = threading.Lock()
         self._kill_asked = False
+        self._submitting = threading.Lock()  # held while requests go out, in order
+        self._relaying = False  # the actor is there: requests go straight to it
+        self._held: list[bytes] = []  # requests that came before it was
 
     # --- the console's side ------------------------------------------------------
 
     def read_requests(self, requests: Connection) -> None:
-        """The "requests" thread: the pipe into the inbox, always, so the console's
-        writes never wait on a driver busy connecting. ``kill`` is carried out here."""
+        """The "requests" thread: read the pipe, always, so the console's writes never
+        wait on a driver busy connecting. Requests that came together go to the
+        actor in one call (held until it is there); ``kill`` is carried out here."""
         reader = FrameReader(requests)
-        while True:
-            try:
-                record = decode(reader.recv_bytes())
-            except (EOFError, OSError):
-                self.inbox.put(None)  # the console has gone, or closed the worker
-                return
-            if type(record) is Control and record.action == "kill":
-                self.kill()
+        try:
+            while True:
+                data = reader.recv_bytes()
+                if not is_request(data):
+                    self.control(decode(data))
+                    continue
+                batch = [data]
+                while len(batch) < BATCH and reader.poll(0):
+                    data = reader.recv_bytes()
+                    if not is_request(data):
+                        self.submit(batch)
+                        batch = []
+                        self.control(decode(data))
+                        break
+                    batch.append(data)
+                if batch:
+                    self.submit(batch)
+        except (EOFError, OSError):
+            self.finish(None)  # the console has gone, or closed the worker: nobody to answer
+
+    def control(self, control: Control) -> None:
+        if control.action == "kill":
+            self.kill()
+        elif control.action == "detach":
+            with self._submitting:
+                if self._relaying:  # after the answers to what was sent before it
+                    self.calls.put(control)
+                    return
+            self.inbox.put(control)
+        else:  # connect, or fail: the main thread's
+            self.inbox.put(control)
+
+    def submit(self, batch: list[bytes]) -> None:
+        """Send ``batch`` to the actor in one call, or hold it until the actor is there."""
+        with self._submitting:
+            if self._relaying:
+                self.call(batch)
             else:
-                self.inbox.put(record)
+                self._held += batch
 
     def kill(self) -> None:
         """``.kill``: ``ray.kill`` the actor; the answers thread reports its death."""
@@ -122,19 +161,12 @@ class Driver:
         ray.kill(self.actor, no_restart=True)
 
     def run(self) -> None:
-        """Wait for the cluster's address, connect, then relay until the end."""
-        held: list[Request] = []
-        while True:
-            item = self.inbox.get()
-            if item is None:
-                self.finish(None)
-            if type(item) is Control and item.action == "connect":
-                break
-            if type(item) is Control and item.action == "fail":  # no cluster to join
-                self.finish(Ended(0, self.state, self.pid, item.argument))
-            if type(item) is Control:  # detach before it started: nothing to leave running
-                self.finish(Ended(0, self.state, self.pid, "stopped before it started"))
-            held.append(item)
+        """The main thread: wait for the cluster's address, connect, start relaying."""
+        item = self.inbox.get()
+        if item.action == "fail":  # no cluster to join
+            self.finish(Ended(0, self.state, self.pid, item.argument))
+        if item.action != "connect":  # detach before it started: nothing to leave running
+            self.finish(Ended(0, self.state, self.pid, "stopped before it started"))
         self.address = item.argument
         try:
             self.connect(self.address)
@@ -144,36 +176,16 @@ class Driver:
             self.finish(Ended(0, self.state, self.pid, connect_error(self.address, exc)))
         threading.Thread(target=self.answer, name="answers", daemon=True).start()
         threading.Thread(target=self.watch, name="watch", daemon=True).start()
-        if held:
-            self.call(held)
-        self.relay()
+        with self._submitting:
+            self._relaying = True
+            if self._held:
+                self.call(self._held)
+        detach = self.inbox.get()  # one that came while it connected; nothing else comes here
+        self.calls.put(detach)
 
-    def relay(self) -> None:
-        """Send the inbox's requests to the actor in batches, until the end."""
-        inbox = self.inbox
-        while True:
-            item = inbox.get()
-            if type(item) is Request:
-                batch = [item]
-                while len(batch) < BATCH:
-                    try:
-                        item = inbox.get_nowait()
-                    except queue.Empty:
-                        item = None
-                        break
-                    if type(item) is not Request:
-                        break
-                    batch.append(item)
-                self.call(batch)
-                if item is None or type(item) is Request:
-                    continue
-            if item is None:  # the console is gone: end (the answers cannot be read)
-                self.finish(None)
-            if type(item) is Control and item.action == "detach":
-                self.calls.put(item)  # after the answers to what was sent before it
-
-    def call(self, batch: list[Request]) -> None:
-        self.calls.put((self.actor.handle.remote(batch), [request.id for request in batch]))
+    def call(self, batch: list[bytes]) -> None:
+        """Send ``batch`` (requests, as the pipe carried them) to the actor in one call."""
+        self.calls.put((self.actor.handle.remote(batch), batch))
 
     # --- the actor's side --------------------------------------------------------
 
@@ -227,23 +239,21 @@ class Driver:
                 self.finish(Ended(0, self.state, self.pid, LEFT_RUNNING))
             if type(call) is Died:
                 self.finish(call)
-            ref, ids = call
+            ref, batch = call
             try:
-                records = ray.get(ref)
+                answers, ended, state = ray.get(ref)
             except ray.exceptions.RayActorError as exc:
                 self.finish(Died(self.death_reason(exc)))
             except Exception as exc:  # Ray failed the call itself: each request is told
                 error = f"the Ray call failed: {type(exc).__name__}: {first_line_of(exc)}"
-                for request_id in ids:
-                    self.send(Failure(request_id, error))
+                for data in batch:
+                    self.send(Failure(decode(data).id, error))
                 continue
-            for record in records:
-                if type(record) is Reply and record.state:
-                    self.state = record.state[0]
-                if type(record) is Ended:
-                    self.state = record.state
-                    self.finish(record)
-                self.send(record)
+            if state:
+                self.state = state[0]
+            self.send_answers(answers)
+            if ended:  # its end event was the last of them
+                self.finish(None)
 
     def watch(self) -> None:
         """The "watch" thread: an actor that dies while nothing waits is seen at once."""
@@ -282,8 +292,7 @@ class Driver:
                     self.send(record)
                 except OSError:
                     pass  # the console has gone
-            leaves_running = self.config.shared and record is not None
-            leaves_running = leaves_running and getattr(record, "reason", None) == LEFT_RUNNING
+            leaves_running = self.config.shared and getattr(record, "reason", None) == LEFT_RUNNING
             if self.actor is not None and not leaves_running:
                 try:
                     import ray
