@@ -18,6 +18,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -441,3 +442,23 @@ def test_an_address_where_nothing_answers_is_one_line_at_once(tmp_path: Path) ->
         "error: w1 did not start: cannot connect to the Ray cluster at 127.0.0.1:1:"
         " nothing answers there (Connection refused)"
     ) in done.stdout
+
+
+def test_a_handler_the_actor_cannot_import_is_one_line(tmp_path: Path) -> None:
+    module = tmp_path / "only_here.py"
+    module.write_text("def double(doer, value):\n    return value * 2\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import only_here  # type: ignore[import-not-found]
+
+        worker = doer.start("ray", handlers={"double": only_here.double})
+        with pytest.raises(doer.WorkerGone) as gone:
+            worker.wait_started(T)
+        worker.stop()
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("only_here", None)
+    assert str(gone.value) == (
+        f"{worker.name} did not start: its actor failed: ModuleNotFoundError: No module"
+        " named 'only_here' (it must be importable where the actor runs; --handlers ships a file)"
+    )

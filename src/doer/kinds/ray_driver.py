@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import shutil
 import tempfile
 import threading
@@ -172,6 +173,8 @@ class Driver:
             self.connect(self.address)
         except HandlerError as exc:
             self.finish(Ended(0, self.state, self.pid, f"its handlers did not load: {exc}"))
+        except ActorDidNotStart as exc:
+            self.finish(Ended(0, self.state, self.pid, str(exc)))
         except Exception as exc:
             self.finish(Ended(0, self.state, self.pid, connect_error(self.address, exc)))
         threading.Thread(target=self.answer, name="answers", daemon=True).start()
@@ -225,7 +228,7 @@ class Driver:
         try:
             started: Started = ray.get(self.actor.started.remote())
         except ray.exceptions.RayActorError as exc:
-            raise _handler_error(exc, _shipped_names) or exc from None
+            raise _handler_error(exc, _shipped_names) or ActorDidNotStart(exc) from None
         self.pid, self.state, self.node = started.pid, started.state, started.node or ""
         self.send(started)
 
@@ -339,6 +342,23 @@ def actor_death_text(error: Exception) -> str:
                 detail = marker.strip() + " " + detail
             return f"its actor died: {detail}"[:160]
     return f"its actor died ({type(error).__name__})"
+
+
+class ActorDidNotStart(Exception):
+    """The cluster was joined, but the worker's actor failed as it started: the
+    text is the one line that says why (Ray's account is a page)."""
+
+    def __init__(self, error: Exception) -> None:
+        causes = [
+            line.strip()
+            for line in str(error).splitlines()
+            if re.match(r"\s*[A-Za-z_.]*(Error|Exception): ", line)
+        ]
+        cause = causes[-1] if causes else first_line_of(error)
+        hint = ""
+        if cause.startswith("ModuleNotFoundError"):
+            hint = " (it must be importable where the actor runs; --handlers ships a file)"
+        super().__init__(f"its actor failed: {cause}{hint}")
 
 
 def _handler_error(error: Exception, shipped: Mapping[str, str]) -> HandlerError | None:
