@@ -86,10 +86,12 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     report = os.environ.get(REPORT_VARIABLE)
     if not report:
         pytest.skip("Ray is not installed: pip install 'doer[ray]'")
+    # Set for the rest of this test process, on purpose: every later test that
+    # starts a Ray worker joins the session's cluster (none starts one unasked).
     os.environ["DOER_RAY_ADDRESS"] = _address_from(report)
 
 
-def _address_from(report: str, timeout: float = 90.0) -> str:
+def _address_from(report: str, timeout: float = 50.0) -> str:
     """The session cluster's address, once it has written it (it boots in seconds)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

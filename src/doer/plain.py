@@ -489,8 +489,9 @@ class PlainRunner:
             started = worker.wait_started(self.console.start_timeout(worker))
         except (TimeoutError, WorkerGone) as exc:
             self._write_notes(worker)
-            self.fail(str(exc))
-            self._report_end(worker)
+            self.fail(str(exc))  # it says why it did not start: its end need not say it again
+            if worker.ended is not None:
+                self._reported_end.add(worker)
             return
         self._write_notes(worker)
         self.write(record_line(worker, started))

@@ -68,7 +68,18 @@ def tag(worker: Tagged, *, replaced: bool = False) -> str:
 
 
 def record_line(worker: Tagged, record: Record, *, replaced: bool = False) -> Fragments:
-    """The line for one record from ``worker``."""
+    """The line for one record from ``worker``.
+
+    A Ray worker's news while it starts, and the end of a worker that never
+    started, are tagged without a pid: there is no worker's pid yet (a Ray
+    worker's would be its driver's), nor will be.
+    """
+    if isinstance(record, Note):
+        return [("class:tag", f"[{worker.name} {worker.kind}] "), ("class:note", record.text)]
+    reason = getattr(record, "reason", "")
+    if reason and getattr(worker, "started", True) is None and isinstance(record, Ended | Died):
+        text = printable(f"error: did not start: {shorten(reason)}")
+        return [("class:tag", f"[{worker.name} {worker.kind}] "), ("class:error", text)]
     style = _record_style(record)
     return [("class:tag", tag(worker, replaced=replaced) + " "), (style, record_text(record))]
 

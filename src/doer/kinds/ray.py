@@ -34,7 +34,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -164,9 +163,22 @@ class RayLink(ProcessLink):
             self._control(Control("kill"))
         return True
 
+    @property
+    def outlives_console(self) -> bool:
+        """A shared actor on a cluster the console did not start: ``.quit`` leaves it
+        running. (On the private cluster it could not outlive the console.)"""
+        return self.shared and self.address is not None
+
     def detach(self) -> None:
         """Leave a shared actor running and end this console's link to it."""
         self._control(Control("detach"))
+
+    def release(self) -> None:
+        """The end has been read: the driver exits right after sending it. Wait for
+        that (briefly), so that it is not left a zombie until the console's next
+        start or its exit."""
+        self._process.join(2.0)
+        self.close()
 
     def details(self) -> list[str]:
         """``.status``'s lines: where the actor runs, which cluster, where Ray's output goes."""
@@ -177,7 +189,7 @@ class RayLink(ProcessLink):
         else:
             on = f"the Ray cluster at {self.address}"
         actor = f"shared actor {self.name!r}" if self.shared else "an actor"
-        lines = [f"{actor} on {on}"]
+        lines = [f"{actor} on {on}" if self.node else f"no actor: it did not start ({on})"]
         if self.node:
             lines.append(self.node)
         return [*lines, f"Ray's output: {self.log}"]
@@ -202,14 +214,15 @@ class LocalCluster:
         self.log = log
         self.address: str | None = None
         self.error: str | None = None
-        self.started_at = time.monotonic()
-        self.up_after: float | None = None
+        self.session_dir: str | None = None  # Ray's folder for it, under /tmp/ray
         self._lock = threading.Lock()
         self._waiting: list[Ready] = []
         self._done = threading.Event()
+        # The default log goes when the cluster does (even after the console was killed).
+        remove = [] if os.environ.get("DOER_RAY_LOG") else ["--remove", log]
         with open(log, "ab") as output:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "doer.kinds.ray_cluster"],
+                [sys.executable, "-m", "doer.kinds.ray_cluster", *remove],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=output,
@@ -243,13 +256,13 @@ class LocalCluster:
             report = json.loads(line)
             self.address = report.get("address")
             self.error = report.get("error")
+            self.session_dir = report.get("session_dir")
         except ValueError:
             self.error = f"the local Ray cluster did not start (see {self.log})"
         if self.address is None and self.error is None:
             self.error = f"the local Ray cluster did not start (see {self.log})"
         elif self.error is not None:
             self.error = f"the local Ray cluster did not start: {self.error} (see {self.log})"
-        self.up_after = time.monotonic() - self.started_at
         with self._lock:
             self._done.set()
             waiting, self._waiting = self._waiting, []
@@ -260,7 +273,13 @@ class LocalCluster:
         return self._process.poll() is None
 
     def stop(self, timeout: float = 15.0) -> None:
-        """Shut the cluster down (its program does, once its stdin closes), and wait."""
+        """Shut the cluster down (its program does, once its stdin closes), and wait.
+
+        Whatever is left of it then (its program did not finish, or had died:
+        Ray's agents outlive it) is killed, and its folder removed.
+        """
+        import signal
+
         CONSOLE_FDS.discard(self._stdin_fd)
         assert self._process.stdin is not None
         try:
@@ -270,33 +289,43 @@ class LocalCluster:
         try:
             self._process.wait(timeout)
         except subprocess.TimeoutExpired:
-            import signal
-
+            pass
+        try:
             os.killpg(self._process.pid, signal.SIGKILL)  # Ray's processes are in its group
-            self._process.wait()
+        except OSError:
+            pass  # none left: the usual case
+        self._process.wait()
         if self._process.stdout is not None:
             self._process.stdout.close()
+        if self.session_dir is not None:
+            from doer.kinds.ray_cluster import remove_session
+
+            remove_session(self.session_dir)
 
 
 _cluster: LocalCluster | None = None
 _cluster_lock = threading.Lock()
+_stop_registered: list[bool] = []  # atexit knows stop_local_cluster
 
 
 def local_cluster() -> LocalCluster:
     """This console's private cluster, started on first use."""
     global _cluster
     with _cluster_lock:
-        if _cluster is None or not _cluster.alive():
-            if _cluster is None:
+        if _cluster is not None and not _cluster.alive():
+            _cluster.stop()  # it died: clean up after it before starting another
+            _cluster = None
+        if _cluster is None:
+            if not _stop_registered:
                 atexit.register(stop_local_cluster)
+                _stop_registered.append(True)
             _cluster = LocalCluster(log_path())
         return _cluster
 
 
 def running_cluster() -> LocalCluster | None:
-    """The private cluster, if one has been started and still runs."""
-    cluster = _cluster
-    return cluster if cluster is not None and cluster.alive() else None
+    """The private cluster, if one has been started (it may have died since)."""
+    return _cluster
 
 
 def stop_local_cluster() -> bool:
@@ -304,7 +333,7 @@ def stop_local_cluster() -> bool:
     global _cluster
     with _cluster_lock:
         cluster, _cluster = _cluster, None
-    if cluster is None or not cluster.alive():
+    if cluster is None:
         return False
-    cluster.stop()
+    cluster.stop()  # a dead one too: what it left is cleaned up
     return True

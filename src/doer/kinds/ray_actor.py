@@ -31,6 +31,9 @@ from doer.kinds.frames import decode, encode
 from doer.protocol import Ended, Failure, Reply, Request, Started
 from doer.worker import Doer, Handler
 
+#: The name of the thread that runs the handlers (Ray's, named for whoami and .workers).
+ACTOR_THREAD = "actor"
+
 #: The actor's one concurrency group besides the default (which runs the handlers).
 WATCH_GROUP = "watch"
 
@@ -57,6 +60,7 @@ class DoerActor:
     def started(self) -> Started:
         """The start event, as a process worker's first record (its state now: a shared
         actor may have run for a while)."""
+        threading.current_thread().name = ACTOR_THREAD
         started = self.doer._started()
         return started._replace(node=self.doer.node)  # type: ignore[attr-defined]
 
@@ -70,6 +74,7 @@ class DoerActor:
         """
         answers: list[bytes] = []
         doer = self.doer
+        threading.current_thread().name = ACTOR_THREAD  # Ray's own is "Dummy-1"
         before = doer.state
         for data in requests:
             request: Request = decode(data)

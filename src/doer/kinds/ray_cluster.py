@@ -1,5 +1,8 @@
 """The Ray kind's private local cluster: ``python -m doer.kinds.ray_cluster``.
 
+Usage: ``python -m doer.kinds.ray_cluster [--remove LOG]`` (LOG: a file to
+remove once the cluster is down, the console's default log).
+
 The console starts this program (in a session of its own, so the terminal's
 Ctrl-C never reaches Ray's processes) for its first Ray worker that names no
 address. It starts a cluster with ``ray.init(address="local")`` (always a new
@@ -55,6 +58,11 @@ def main() -> int:
     finally:
         ray.shutdown()
         remove_session(session_dir)
+        if sys.argv[1:2] == ["--remove"]:  # the console's default log: it has ended
+            try:
+                os.remove(sys.argv[2])
+            except OSError:
+                pass
     return 0
 
 

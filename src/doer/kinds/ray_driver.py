@@ -101,6 +101,8 @@ class Driver:
         self.state = config.state  # the last state seen: said by a detach's end event
         self._finishing = threading.Lock()
         self._kill_asked = False
+        self._leaving = False  # detach asked: a shared actor stays, whatever comes after
+        self._creating = threading.Lock()  # the actor is being created: a kill waits
         self._submitting = threading.Lock()  # held while requests go out, in order
         self._relaying = False  # the actor is there: requests go straight to it
         self._held: list[bytes] = []  # requests that came before it was
@@ -136,6 +138,7 @@ class Driver:
         if control.action == "kill":
             self.kill()
         elif control.action == "detach":
+            self._leaving = True
             with self._submitting:
                 if self._relaying:  # after the answers to what was sent before it
                     self.calls.put(control)
@@ -153,10 +156,17 @@ class Driver:
                 self._held += batch
 
     def kill(self) -> None:
-        """``.kill``: ``ray.kill`` the actor; the answers thread reports its death."""
-        self._kill_asked = True
-        if self.actor is None:
-            self.finish(Died("killed before it started"))
+        """``.kill``: ``ray.kill`` the actor; the answers thread reports its death.
+
+        A shared actor this console is leaving (``.quit``, then the kill of what
+        did not end in time) is left running: only this console's link ends.
+        """
+        if self._leaving and self.config.shared:
+            self.finish(Ended(0, self.state, self.pid, LEFT_RUNNING))
+        with self._creating:  # not between the actor's creation and its assignment
+            self._kill_asked = True
+            if self.actor is None:
+                self.finish(Died("killed before it started"))
         import ray
 
         ray.kill(self.actor, no_restart=True)
@@ -224,7 +234,10 @@ class Driver:
             options.update(
                 name=self.config.name, lifetime="detached", get_if_exists=True, namespace=NAMESPACE
             )
-        self.actor = remote_class().options(**options).remote(self.config.state, handlers)
+        with self._creating:
+            if self._kill_asked:
+                self.finish(Died("killed before it started"))
+            self.actor = remote_class().options(**options).remote(self.config.state, handlers)
         try:
             started: Started = ray.get(self.actor.started.remote())
         except ray.exceptions.RayActorError as exc:
@@ -245,12 +258,13 @@ class Driver:
             ref, batch = call
             try:
                 answers, ended, state = ray.get(ref)
+            except ray.exceptions.ActorUnavailableError as exc:  # for now: it may come back
+                self._fail_each(batch, f"its actor was unreachable: {first_line_of(exc)}")
+                continue
             except ray.exceptions.RayActorError as exc:
                 self.finish(Died(self.death_reason(exc)))
             except Exception as exc:  # Ray failed the call itself: each request is told
-                error = f"the Ray call failed: {type(exc).__name__}: {first_line_of(exc)}"
-                for data in batch:
-                    self.send(Failure(decode(data).id, error))
+                self._fail_each(batch, f"the Ray call failed: {first_line_of(exc)}")
                 continue
             if state:
                 self.state = state[0]
@@ -258,16 +272,36 @@ class Driver:
             if ended:  # its end event was the last of them
                 self.finish(None)
 
+    def _fail_each(self, batch: list[bytes], error: str) -> None:
+        for data in batch:
+            self.send(Failure(decode(data).id, error[:200]))
+
     def watch(self) -> None:
-        """The "watch" thread: an actor that dies while nothing waits is seen at once."""
+        """The "watch" thread: an actor that dies while nothing waits is seen at once.
+
+        An actor Ray cannot reach for a moment is not dead: it is watched again,
+        and given up for dead after :data:`UNREACHABLE_S` of it.
+        """
+        import time
+
         import ray
 
-        try:
-            ray.get(self.actor.watch.remote())
-        except ray.exceptions.RayActorError as exc:
-            self.calls.put(Died(self.death_reason(exc)))  # after what it answered before
-        except Exception:
-            pass  # the driver is ending
+        unreachable_since = None
+        while True:
+            try:
+                ray.get(self.actor.watch.remote())
+            except ray.exceptions.ActorUnavailableError:
+                now = time.monotonic()
+                unreachable_since = unreachable_since or now
+                if now - unreachable_since < UNREACHABLE_S:
+                    time.sleep(0.5)  # a poll with a deadline: Ray says no more
+                    continue
+                self.calls.put(Died(f"its actor was unreachable for {UNREACHABLE_S:g} s"))
+            except ray.exceptions.RayActorError as exc:
+                self.calls.put(Died(self.death_reason(exc)))  # after what it answered before
+            except Exception as exc:  # not Ray's word on the actor: say so, as a death
+                self.calls.put(Died(f"its actor could not be watched: {first_line_of(exc)}"))
+            return
 
     def _wait_for_actor_exit(self, timeout: float = 1.0) -> None:
         """Once its actor was told to end, wait (a moment) for its process to exit,
@@ -283,7 +317,7 @@ class Driver:
 
     def death_reason(self, error: Exception) -> str:
         if self._kill_asked:
-            return "killed with ray.kill (.kill)"
+            return "killed with ray.kill"
         return actor_death_text(error)
 
     def finish(self, record: Any) -> None:
@@ -312,7 +346,10 @@ class Driver:
 NAMESPACE = "doer"
 
 #: A shared worker's end at ``.quit``: this console leaves, the actor stays.
-LEFT_RUNNING = "left running for the other consoles: it is shared (.stop ends it)"
+LEFT_RUNNING = "left running, shared"
+
+#: How long an actor Ray cannot reach is waited for before it is reported dead.
+UNREACHABLE_S = 10.0
 
 
 def _runs(pid: int) -> bool:
@@ -330,18 +367,25 @@ def first_line_of(error: Exception) -> str:
 
 
 def actor_death_text(error: Exception) -> str:
-    """One line for Ray's long account of an actor's death: its first sentence."""
+    """One short line for Ray's page-long account of an actor's death."""
     text = str(error)
-    if "connection error code 2" in text:  # what Ray says of every abrupt end
-        return "its actor's process ended abruptly (a crash, a signal or os._exit)"
-    for marker in ("Worker exit detail: ", "The actor died because ", "The actor "):
+    for words, said in _DEATHS:
+        if words in text:
+            return said
+    for marker in ("Worker exit detail: ", "The actor died because "):
         if marker in text:
-            detail = text.split(marker, 1)[1].strip().splitlines()[0]
-            detail = detail.split(". ", 1)[0].rstrip(".")
-            if marker != "Worker exit detail: ":
-                detail = marker.strip() + " " + detail
-            return f"its actor died: {detail}"[:160]
+            detail = text.split(marker, 1)[1].strip().splitlines()[0].split(". ", 1)[0]
+            return f"its actor died: {detail.rstrip('.')}"[:60]
     return f"its actor died ({type(error).__name__})"
+
+
+#: What Ray says of an actor's death, and what doer says of it.
+_DEATHS = (
+    ("connection error code 2", "its actor's process ended abruptly"),  # a signal, os._exit
+    ("its node has died", "its actor's node died"),
+    ("ray.kill", "its actor was killed with ray.kill, elsewhere"),
+    ("died unexpectedly before finishing", "its actor is gone (ended elsewhere, or died)"),
+)
 
 
 class ActorDidNotStart(Exception):
@@ -378,7 +422,7 @@ def _check_reachable(address: str, timeout: float = 3.0) -> None:
     retry for minutes). ``auto`` and addresses without a port are left to Ray.
 
     Raises:
-        ConnectionError: nothing answers there.
+        ConnectionError: ``no Ray cluster answers at ADDRESS``.
     """
     import socket
 
@@ -387,24 +431,28 @@ def _check_reachable(address: str, timeout: float = 3.0) -> None:
         return
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout).close()
-    except OSError as exc:
-        raise ConnectionError(f"nothing answers there ({exc.strerror or exc})") from None
+    except OSError:
+        raise ConnectionError(f"no Ray cluster answers at {address}") from None
 
 
 def connect_error(address: str, error: Exception) -> str:
-    """One line for a cluster that cannot be reached or refuses."""
+    """One short line (it follows ``w1 did not start:``) for a cluster that cannot be
+    reached or refuses. The address is the one the user named: not said again."""
     name = type(error).__name__
     text = str(error).strip().splitlines()[0] if str(error).strip() else name
     if name == "AuthenticationError":
-        return (
-            f"the Ray cluster at {address} wants a token and none was found here:"
-            " set RAY_AUTH_TOKEN, or RAY_AUTH_TOKEN_PATH to its file"
-        )
+        return NO_TOKEN
     if "ray[client]" in text or "ray.util.client" in text or name == "ModuleNotFoundError":
-        return "a ray:// address needs Ray's client: pip install 'ray[client]'"
-    if name == "ConnectionError":  # Ray's says what failed; ours, that nothing answers
-        return f"cannot connect to the Ray cluster at {address}: {text}"[:300]
-    return f"cannot connect to the Ray cluster at {address}: {name}: {text}"[:300]
+        return "a ray:// address needs: pip install 'ray[client]'"
+    if text.startswith("no Ray cluster answers at "):  # ours: said as it is
+        return text
+    return f"cannot join the Ray cluster at {address}: {name}: {text}"[:300]
+
+
+#: The cluster wants a token (it always does, unless its owner turned that off).
+NO_TOKEN = "no token here for the cluster: set RAY_AUTH_TOKEN"
+#: The cluster refused the token found here.
+TOKEN_REFUSED = "the cluster refused our token: set RAY_AUTH_TOKEN"
 
 
 # --- handler modules, shipped ---------------------------------------------------
@@ -473,14 +521,6 @@ def _watch_stderr(driver: Driver) -> None:
             for line in iter(pipe.readline, b""):
                 os.write(log, line)
                 if driver.actor is None and any(word.encode() in line for word in _REFUSED):
-                    driver.finish(
-                        Ended(
-                            0,
-                            driver.state,
-                            driver.pid,
-                            f"the Ray cluster at {driver.address} refused this machine's token:"
-                            " set RAY_AUTH_TOKEN to the cluster's",
-                        )
-                    )
+                    driver.finish(Ended(0, driver.state, driver.pid, TOKEN_REFUSED))
 
     threading.Thread(target=copy, name="stderr", daemon=True).start()
