@@ -16,7 +16,9 @@ run: $(STAMP)
 # here: 41-48 s against 51-60 s with two, runs interleaved). A worker that runs
 # out of tests takes some of another's (worksteal), so the run does not end on
 # one worker's queue of slow tests. Tests of timing shapes are written to hold
-# on a busy machine (see docs/testing.md).
+# on a busy machine (see docs/testing.md). The Ray tests share one cluster,
+# which the root conftest.py starts as the run begins; with them the run takes
+# 70-80 s here.
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 3 --dist worksteal $(PYTEST_ARGS)
 

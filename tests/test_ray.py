@@ -66,7 +66,6 @@ EVERY_KIND = [
     test_client.test_many_told_at_once_are_answered_once_each_in_order,
     test_client.test_callers_on_several_threads_each_get_their_own_reply,
     test_client.test_asks_racing_a_tell_from_another_thread_all_get_their_own_answers,
-    test_client.test_stop_all_stops_several_workers_at_once_and_leaves_none,
     test_client.test_the_worker_state_follows_set_state,
     test_client.test_a_wrong_number_of_values_gives_a_worker_error_with_the_usage,
     test_client.test_exit_ends_the_worker_and_a_later_tell_raises_worker_gone,
