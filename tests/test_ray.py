@@ -480,3 +480,41 @@ def test_a_handler_the_actor_cannot_import_is_one_line(tmp_path: Path) -> None:
         f"{worker.name} did not start: its actor failed: ModuleNotFoundError: No module"
         " named 'only_here' (it must be importable where the actor runs; --handlers ships a file)"
     )
+
+
+@pytest.mark.parametrize(
+    ("environment", "token_file", "mode"),
+    [
+        ({"RAY_AUTH_MODE": "disabled"}, True, "token"),  # overruled: never without
+        ({"RAY_AUTH_MODE": "disabled"}, False, None),  # Ray's default: it makes a token
+        ({}, True, "token"),
+        ({}, False, None),
+    ],
+)
+def test_a_private_cluster_never_starts_without_authentication(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    environment: dict[str, str],
+    token_file: bool,
+    mode: str | None,
+) -> None:
+    from doer.kinds import ray_cluster
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    if token_file:
+        (tmp_path / ".ray").mkdir()
+        (tmp_path / ".ray" / "auth_token").write_text("0" * 32)
+
+    ray_cluster._keep_authentication_on()
+
+    assert os.environ.get("RAY_AUTH_MODE") == mode
+
+
+def test_the_console_never_imports_ray(make_ray_worker: WorkerFactory) -> None:
+    worker = make_ray_worker()
+    assert worker.ask("ping", timeout=T) == "pong"
+    assert "ray" not in sys.modules, "Ray is imported by the driver and the actor only"

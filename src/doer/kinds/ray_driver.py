@@ -220,8 +220,15 @@ class Driver:
 
         from doer.kinds.ray_actor import remote_class
 
+        if address.startswith("ray://"):
+            _watch_client_log(self)
+
         # Handler files travel with the job (Ray ships a job's local folders only).
         handlers, runtime_env = ship(self.config.handlers)
+        if address.startswith("ray://"):  # from outside the cluster: doer itself travels too
+            import doer
+
+            runtime_env.setdefault("py_modules", []).append(os.path.dirname(doer.__file__))
         ray.init(
             address=address,
             namespace=NAMESPACE,
@@ -505,6 +512,23 @@ def _remove_shipped() -> None:
 
 
 # --- Ray's output ---------------------------------------------------------------
+
+
+def _watch_client_log(driver: Driver) -> None:
+    """For a ``ray://`` address: give up at once when Ray's client hears that the
+    cluster refused our token (it says so only in a debug line, then retries
+    for 30 s and blames a timeout)."""
+    import logging
+
+    class Refused(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if driver.actor is None and "authentication token" in record.getMessage():
+                driver.finish(Ended(0, driver.state, driver.pid, TOKEN_REFUSED))
+
+    client = logging.getLogger("ray.util.client.worker")
+    client.setLevel(logging.DEBUG)  # its debug lines go to this handler only
+    client.propagate = False
+    client.addHandler(Refused())
 
 
 def _watch_stderr(driver: Driver) -> None:
