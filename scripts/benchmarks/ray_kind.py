@@ -35,12 +35,13 @@ import time
 from typing import TypedDict
 
 import doer
+from benchmarks.burst import BURST, library_burst_s
 from benchmarks.common import Row, median, not_measured, per_second, percentile, rate, verdict
 
 ASKS = 1000
 ROUNDS = 3
 STARTS = 3
-TELLS = 10_000
+TELLS = BURST
 DEATHS = 3
 DEATH_TARGET_S = 1.0
 
@@ -98,7 +99,7 @@ def _rows(address: str, up_s: float) -> list[Row]:
         worker.wait_started(60)
         raw = _raw_baseline(address)
         ours = [_asks(worker) for _ in range(ROUNDS)]
-        pipelined_s = _pipelined(worker)
+        pipelined_s = library_burst_s(worker)  # TELLS pings told, every answer in
     finally:
         worker.stop()
     deaths = [_death_seen() for _ in range(DEATHS)]
@@ -161,14 +162,6 @@ def _asks(worker: doer.Worker) -> list[float]:
         worker.ask("ping", timeout=30)
         samples.append(time.perf_counter() - began)
     return samples
-
-
-def _pipelined(worker: doer.Worker) -> float:
-    began = time.perf_counter()
-    pendings = [worker.tell("ping") for _ in range(TELLS)]
-    for pending in pendings:
-        pending.result(60)
-    return time.perf_counter() - began
 
 
 class Raw(TypedDict):
