@@ -33,7 +33,7 @@ from doer.handler_modules import HandlerModules
 from doer.kinds import ray as ray_kind
 from doer.protocol import Died, Ended, Failure, Reply
 from helpers import Kind, Recorder, WorkerFactory, pid_is_gone, wait_until
-from pty_helpers import DOER, Terminal, console_env
+from pty_helpers import DOER, Terminal, console_env, feed, plain_console
 
 pytestmark = [
     pytest.mark.ray,
@@ -518,3 +518,23 @@ def test_the_console_never_imports_ray(make_ray_worker: WorkerFactory) -> None:
     worker = make_ray_worker()
     assert worker.ask("ping", timeout=T) == "pong"
     assert "ray" not in sys.modules, "Ray is imported by the driver and the actor only"
+
+
+def test_a_shared_worker_outlives_a_console_killed_with_sigkill(tmp_path: Path) -> None:
+    name = f"kept{os.getpid()}"
+    console = plain_console(tmp_path, "--kind", "thread")
+    try:
+        before, _ = feed(
+            console, f".spawn {name} ray --shared\n".encode(), rf"\[{name} ray \d+\] on start"
+        )
+        actor = int(re.findall(rf"\[{name} ray (\d+)\] on start", before)[0])
+        driver = [pid for pid, fields, _ in _processes() if int(fields[1]) == console.pid]
+    finally:
+        console.kill()
+        console.wait()
+    for pid in driver:  # its drivers end with it...
+        wait_until(lambda pid=pid: pid_is_gone(pid), T, "the console's Ray driver to end")
+    assert not pid_is_gone(actor), "...and the shared actor stays for the other consoles"
+    with doer.start("ray", name=name, shared=True) as last:
+        assert last.wait_started(T).pid == actor
+    wait_until(lambda: pid_is_gone(actor), T, "the shared actor, stopped, to end")

@@ -38,7 +38,7 @@ import tempfile
 import threading
 from collections.abc import Mapping
 from multiprocessing.connection import Connection
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
 from doer.handler_modules import HandlerError, HandlerModules, is_file
 from doer.kinds.frames import FrameReader, decode, encode, is_request, send_frame, send_frames
@@ -131,8 +131,8 @@ class Driver:
                     batch.append(data)
                 if batch:
                     self.submit(batch)
-        except (EOFError, OSError):
-            self.finish(None)  # the console has gone, or closed the worker: nobody to answer
+        except (EOFError, OSError):  # the console has gone, or closed the worker
+            self.finish(None, console_gone=True)
 
     def control(self, control: Control) -> None:
         if control.action == "kill":
@@ -327,17 +327,21 @@ class Driver:
             return "killed with ray.kill"
         return actor_death_text(error)
 
-    def finish(self, record: Any) -> None:
+    def finish(self, record: Any, *, console_gone: bool = False) -> NoReturn:
         """Send the worker's last record (if any), end its actor unless it stays, and
-        end this process. Once: the first caller wins; the others wait for the exit."""
+        end this process. Once: the first caller wins; the others wait for the exit.
+
+        A shared actor stays when this console leaves it, and when the console
+        is gone (killed, say): the other consoles still use it.
+        """
         with self._finishing:
             if record is not None:
                 try:
                     self.send(record)
                 except OSError:
                     pass  # the console has gone
-            leaves_running = self.config.shared and getattr(record, "reason", None) == LEFT_RUNNING
-            if self.actor is not None and not leaves_running:
+            leaving = console_gone or getattr(record, "reason", None) == LEFT_RUNNING
+            if self.actor is not None and not (self.config.shared and leaving):
                 try:
                     import ray
 
