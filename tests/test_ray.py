@@ -409,8 +409,12 @@ def test_a_private_cluster_ends_with_its_console_and_nothing_ray_prints_reaches_
             term.sendline(".spawn s ray --shared")
             shared = int(term.expect(r"\[s ray (\d+)\] on start: ", 30).group(1))
             term.sendline(".quit")
-            # On the private cluster it cannot outlive the console: it is stopped.
-            term.expect(rf"\[s ray {shared}\] on end: state: None, pid: {shared}\n", 10)
+            # On the private cluster it cannot outlive the console: it is ended.
+            term.expect(
+                rf"\[s ray {shared}\] on end: state: None, pid: {shared}"
+                r" \(ended with this console's cluster\)",
+                10,
+            )
             term.expect("stopping the private Ray cluster", 10)
             term.expect_eof(30)
         else:
@@ -538,3 +542,27 @@ def test_a_shared_worker_outlives_a_console_killed_with_sigkill(tmp_path: Path) 
     with doer.start("ray", name=name, shared=True) as last:
         assert last.wait_started(T).pid == actor
     wait_until(lambda: pid_is_gone(actor), T, "the shared actor, stopped, to end")
+
+
+def test_a_state_that_does_not_pickle_costs_no_answer_but_its_own(tmp_path: Path) -> None:
+    locks = tmp_path / "locks.py"
+    locks.write_text(
+        "import threading, doer\n\n@doer.handler\ndef lock_state(worker):\n"
+        "    worker.state = threading.Lock()\n    return 'locked'\n"
+    )
+    worker = doer.start("ray", 1, handlers=HandlerModules([str(locks)]))
+    try:
+        worker.wait_started(T)
+        pendings = worker.tell_many(["ping", ("set-state", 7), "lock-state", "ping"])
+        answers = [pending.wait(T) for pending in pendings]
+        began = time.monotonic()
+        ended = worker.stop(T)
+    finally:
+        worker.stop()
+    assert [getattr(answer, "value", None) for answer in answers] == [
+        "pong", "new state: 7", None, "pong",
+    ]  # fmt: skip
+    assert isinstance(answers[2], Failure) and answers[2].error.startswith("answer not sent:")
+    assert time.monotonic() - began < 5, "exit is answered at once"
+    assert isinstance(ended, Ended)
+    assert ended.state == "(lock, which does not pickle)"

@@ -512,10 +512,10 @@ class Worker:
 
     def leave(self) -> None:
         """Ask to stop, but leave a shared worker running for the others: its link
-        ends (with an end event that says so) and the actor lives on. Any other
-        worker, and a shared one on the console's private cluster (which ends
-        with the console), is asked to stop (:meth:`ask_to_stop`)."""
-        if not getattr(self._link, "outlives_console", False):
+        ends (with an end event that says so) and the actor lives on; on the
+        console's private cluster, which ends with the console, it is ended at
+        once. Any other worker is asked to stop (:meth:`ask_to_stop`)."""
+        if not self.shared:
             self.ask_to_stop()
             return
         with self._send_lock:

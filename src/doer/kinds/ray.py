@@ -138,7 +138,7 @@ class RayLink(ProcessLink):
         try:
             with self._sending:
                 send_frame(self._requests, encode(control))
-        except (OSError, ValueError):
+        except (OSError, ValueError, TypeError):  # TypeError: closed meanwhile
             pass  # the driver has gone: its end is read from the response pipe
 
     def send(self, request: Request) -> int:
@@ -170,8 +170,10 @@ class RayLink(ProcessLink):
         return self.shared and self.address is not None
 
     def detach(self) -> None:
-        """Leave a shared actor running and end this console's link to it."""
-        self._control(Control("detach"))
+        """This console leaves its shared actor: it stays, for the other consoles; on
+        the console's private cluster (which ends with it), it ends at once, even
+        while it works for another console."""
+        self._control(Control("detach" if self.outlives_console else "end"))
 
     def release(self) -> None:
         """The end has been read: the driver exits right after sending it. Wait for
@@ -215,6 +217,7 @@ class LocalCluster:
         self.address: str | None = None
         self.error: str | None = None
         self.session_dir: str | None = None  # Ray's folder for it, under /tmp/ray
+        self._sessions: set[str] = set()  # found in its processes' command lines
         self._lock = threading.Lock()
         self._waiting: list[Ready] = []
         self._done = threading.Event()
@@ -253,16 +256,14 @@ class LocalCluster:
         assert self._process.stdout is not None
         line = self._process.stdout.readline()
         try:
-            report = json.loads(line)
-            self.address = report.get("address")
-            self.error = report.get("error")
-            self.session_dir = report.get("session_dir")
+            report = json.loads(line) if line else {}
         except ValueError:
-            self.error = f"the local Ray cluster did not start (see {self.log})"
-        if self.address is None and self.error is None:
-            self.error = f"the local Ray cluster did not start (see {self.log})"
-        elif self.error is not None:
-            self.error = f"the local Ray cluster did not start: {self.error} (see {self.log})"
+            report = {}
+        self.address = report.get("address")
+        self.session_dir = report.get("session_dir")
+        if self.address is None:
+            why = f": {report['error']}" if report.get("error") else ""
+            self.error = f"the private Ray cluster did not start{why} (see {self.log})"
         with self._lock:
             self._done.set()
             waiting, self._waiting = self._waiting, []
@@ -290,6 +291,8 @@ class LocalCluster:
             self._process.wait(timeout)
         except subprocess.TimeoutExpired:
             pass
+        if self.session_dir is None:  # it never said: Ray's processes say, while they run
+            self._sessions = _sessions_of_group(self._process.pid)
         try:
             os.killpg(self._process.pid, signal.SIGKILL)  # Ray's processes are in its group
         except OSError:
@@ -297,10 +300,31 @@ class LocalCluster:
         self._process.wait()
         if self._process.stdout is not None:
             self._process.stdout.close()
-        if self.session_dir is not None:
-            from doer.kinds.ray_cluster import remove_session
+        from doer.kinds.ray_cluster import remove_session
 
-            remove_session(self.session_dir)
+        for session in [self.session_dir] if self.session_dir else self._sessions:
+            remove_session(session)
+
+
+def _sessions_of_group(group: int) -> set[str]:
+    """The Ray session folders named in the command lines of process group ``group``."""
+    import re
+
+    sessions: set[str] = set()
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return sessions  # no /proc: nothing to find
+    for entry in filter(str.isdigit, entries):
+        try:
+            if os.getpgid(int(entry)) != group:
+                continue
+            with open(f"/proc/{entry}/cmdline", "rb") as file:
+                command = file.read().decode(errors="replace")
+        except OSError:
+            continue
+        sessions.update(re.findall(r"(/tmp/ray/session_[\w.-]+)", command))
+    return sessions
 
 
 _cluster: LocalCluster | None = None

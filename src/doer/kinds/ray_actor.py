@@ -19,6 +19,7 @@ actor's death from it at once, even when no request is waiting.
 from __future__ import annotations
 
 import os
+import pickle
 import socket
 import threading
 from collections.abc import Mapping
@@ -57,12 +58,12 @@ class DoerActor:
         self.doer.node = node_text()  # type: ignore[attr-defined]  # whoami says it
         self._stopped = threading.Event()
 
-    def started(self) -> Started:
-        """The start event, as a process worker's first record (its state now: a shared
-        actor may have run for a while)."""
+    def started(self) -> bytes:
+        """The start event, encoded, as a process worker's first record (its state now:
+        a shared actor may have run for a while)."""
         threading.current_thread().name = ACTOR_THREAD
-        started = self.doer._started()
-        return started._replace(node=self.doer.node)  # type: ignore[attr-defined]
+        started = self.doer._started()._replace(node=self.doer.node)  # type: ignore[attr-defined]
+        return _encoded_event(started)
 
     def handle(self, requests: list[bytes]) -> tuple[list[bytes], bool, tuple[Any, ...]]:
         """The answers to ``requests`` (as the console's pipe carries them, both ways:
@@ -79,7 +80,7 @@ class DoerActor:
         for data in requests:
             request: Request = decode(data)
             if request.message == "exit":
-                answers.append(encode(Ended(request.id, doer.state, os.getpid(), "")))
+                answers.append(_encoded_event(Ended(request.id, doer.state, os.getpid(), "")))
                 return answers, True, ()
             try:
                 reply = doer.answer(request)
@@ -87,17 +88,36 @@ class DoerActor:
                     reply = doer._run_coroutine(request, reply)
             except SystemExit as exc:
                 reason = f"a handler called sys.exit({exc.code!r})"
-                answers.append(encode(Ended(0, doer.state, os.getpid(), reason)))
+                answers.append(_encoded_event(Ended(0, doer.state, os.getpid(), reason)))
                 return answers, True, ()
             try:
                 answers.append(encode(reply))
             except Exception as exc:  # it does not pickle: the others still go
                 answers.append(encode(Failure(request.id, f"answer not sent: {exc}")))
-        return answers, False, () if doer.state is before else (doer.state,)
+        return answers, False, () if doer.state is before else _picklable(doer.state)
 
     def watch(self) -> None:
         """Never returns (while the actor lives): see the module's docstring."""
         self._stopped.wait()
+
+
+def _encoded_event(event: Started | Ended) -> bytes:
+    """``event`` encoded; with a state that does not pickle, with a word about it
+    instead (the event itself must travel: the process kind's would not)."""
+    try:
+        return encode(event)
+    except Exception:
+        shown = f"({type(event.state).__name__}, which does not pickle)"
+        return encode(event._replace(state=shown))
+
+
+def _picklable(state: Any) -> tuple[Any, ...]:
+    """``(state,)`` if it pickles, else ``()``: the driver keeps the last it had."""
+    try:
+        pickle.dumps(state, pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        return ()
+    return (state,)
 
 
 def remote_class() -> Any:

@@ -102,6 +102,8 @@ class Driver:
         self._finishing = threading.Lock()
         self._kill_asked = False
         self._leaving = False  # detach asked: a shared actor stays, whatever comes after
+        self._ended = False  # the actor answered an exit (or a handler's sys.exit)
+        self._ending = False  # "end": the console ends it (its cluster ends with it)
         self._creating = threading.Lock()  # the actor is being created: a kill waits
         self._submitting = threading.Lock()  # held while requests go out, in order
         self._relaying = False  # the actor is there: requests go straight to it
@@ -133,10 +135,15 @@ class Driver:
                     self.submit(batch)
         except (EOFError, OSError):  # the console has gone, or closed the worker
             self.finish(None, console_gone=True)
+        except Exception as exc:  # doer's or Ray's bug: said, not a silent stop
+            self.finish(Died(f"its driver failed: {type(exc).__name__}: {cause_of(exc)}"))
 
     def control(self, control: Control) -> None:
         if control.action == "kill":
             self.kill()
+        elif control.action == "end":  # a shared actor whose cluster ends with the console
+            self._ending = True
+            self.finish(Ended(0, self.state, self.pid, ENDED_WITH_CLUSTER))
         elif control.action == "detach":
             self._leaving = True
             with self._submitting:
@@ -191,8 +198,9 @@ class Driver:
         threading.Thread(target=self.watch, name="watch", daemon=True).start()
         with self._submitting:
             self._relaying = True
-            if self._held:
-                self.call(self._held)
+            for start in range(0, len(self._held), BATCH):
+                self.call(self._held[start : start + BATCH])
+            self._held = []
         detach = self.inbox.get()  # one that came while it connected; nothing else comes here
         self.calls.put(detach)
 
@@ -236,6 +244,7 @@ class Driver:
             logging_level=logging.ERROR,
             runtime_env=runtime_env or None,
         )
+        _remove_shipped()  # ray.init has uploaded it: nothing is left if this process is killed
         options: dict[str, Any] = {}
         if self.config.shared:
             options.update(
@@ -246,8 +255,10 @@ class Driver:
                 self.finish(Died("killed before it started"))
             self.actor = remote_class().options(**options).remote(self.config.state, handlers)
         try:
-            started: Started = ray.get(self.actor.started.remote())
+            started: Started = decode(ray.get(self.actor.started.remote()))
         except ray.exceptions.RayActorError as exc:
+            if self._kill_asked:  # .kill, while it started
+                self.finish(Died("killed with ray.kill"))
             raise _handler_error(exc, _shipped_names) or ActorDidNotStart(exc) from None
         self.pid, self.state, self.node = started.pid, started.state, started.node or ""
         self.send(started)
@@ -265,18 +276,19 @@ class Driver:
             ref, batch = call
             try:
                 answers, ended, state = ray.get(ref)
-            except ray.exceptions.ActorUnavailableError as exc:  # for now: it may come back
-                self._fail_each(batch, f"its actor was unreachable: {first_line_of(exc)}")
+            except ray.exceptions.ActorUnavailableError:  # for now: it may come back
+                self._fail_each(batch, "its actor was unreachable")
                 continue
             except ray.exceptions.RayActorError as exc:
                 self.finish(Died(self.death_reason(exc)))
             except Exception as exc:  # Ray failed the call itself: each request is told
-                self._fail_each(batch, f"the Ray call failed: {first_line_of(exc)}")
+                self._fail_each(batch, f"the Ray call failed: {cause_of(exc)}")
                 continue
             if state:
                 self.state = state[0]
             self.send_answers(answers)
             if ended:  # its end event was the last of them
+                self._ended = True
                 self.finish(None)
 
     def _fail_each(self, batch: list[bytes], error: str) -> None:
@@ -340,8 +352,10 @@ class Driver:
                     self.send(record)
                 except OSError:
                     pass  # the console has gone
-            leaving = console_gone or getattr(record, "reason", None) == LEFT_RUNNING
-            if self.actor is not None and not (self.config.shared and leaving):
+            # A shared actor ends only when told to (exit, .kill, the end of its
+            # cluster's console); not when this console leaves, fails or is gone.
+            ends_shared = self._kill_asked or self._ended or self._ending
+            if self.actor is not None and (not self.config.shared or ends_shared):
                 try:
                     import ray
 
@@ -359,6 +373,9 @@ NAMESPACE = "doer"
 #: A shared worker's end at ``.quit``: this console leaves, the actor stays.
 LEFT_RUNNING = "left running, shared"
 
+#: A shared worker's end at ``.quit``, on the private cluster that ends with the console.
+ENDED_WITH_CLUSTER = "ended with this console's cluster"
+
 #: How long an actor Ray cannot reach is waited for before it is reported dead.
 UNREACHABLE_S = 10.0
 
@@ -370,6 +387,19 @@ def _runs(pid: int) -> bool:
             return stat.read().rpartition(")")[2].split()[0] not in ("Z", "X")
     except OSError:
         return False
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def cause_of(error: Exception) -> str:
+    """The line that says why, in Ray's page about an error: its last ``XError: ...``
+    line (Ray puts the cause last), without colours; else its first line."""
+    lines = _ANSI.sub("", str(error)).splitlines()
+    causes = [
+        line.strip() for line in lines if re.match(r"\s*[A-Za-z_.]*(Error|Exception): ", line)
+    ]
+    return (causes[-1] if causes else first_line_of(error))[:200]
 
 
 def first_line_of(error: Exception) -> str:
@@ -404,12 +434,7 @@ class ActorDidNotStart(Exception):
     text is the one line that says why (Ray's account is a page)."""
 
     def __init__(self, error: Exception) -> None:
-        causes = [
-            line.strip()
-            for line in str(error).splitlines()
-            if re.match(r"\s*[A-Za-z_.]*(Error|Exception): ", line)
-        ]
-        cause = causes[-1] if causes else first_line_of(error)
+        cause = cause_of(error)
         hint = ""
         if cause.startswith("ModuleNotFoundError"):
             hint = " (it must be importable where the actor runs; --handlers ships a file)"
