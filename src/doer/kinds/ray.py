@@ -74,6 +74,8 @@ _logs_to_remove: set[str] = set()
 
 
 def _remove(path: str) -> None:
+    if path not in _logs_to_remove:
+        return  # kept: an error pointed at it
     try:
         os.unlink(path)
     except OSError:
@@ -217,7 +219,6 @@ class LocalCluster:
         self.address: str | None = None
         self.error: str | None = None
         self.session_dir: str | None = None  # Ray's folder for it, under /tmp/ray
-        self._sessions: set[str] = set()  # found in its processes' command lines
         self._lock = threading.Lock()
         self._waiting: list[Ready] = []
         self._done = threading.Event()
@@ -264,6 +265,7 @@ class LocalCluster:
         if self.address is None:
             why = f": {report['error']}" if report.get("error") else ""
             self.error = f"the private Ray cluster did not start{why} (see {self.log})"
+            _logs_to_remove.discard(self.log)  # the error points at it: it stays
         with self._lock:
             self._done.set()
             waiting, self._waiting = self._waiting, []
@@ -291,8 +293,6 @@ class LocalCluster:
             self._process.wait(timeout)
         except subprocess.TimeoutExpired:
             pass
-        if self.session_dir is None:  # it never said: Ray's processes say, while they run
-            self._sessions = _sessions_of_group(self._process.pid)
         try:
             os.killpg(self._process.pid, signal.SIGKILL)  # Ray's processes are in its group
         except OSError:
@@ -302,29 +302,17 @@ class LocalCluster:
             self._process.stdout.close()
         from doer.kinds.ray_cluster import remove_session
 
-        for session in [self.session_dir] if self.session_dir else self._sessions:
+        # Its own, or (it died before it said) the one Ray named after its pid.
+        own = [self.session_dir] if self.session_dir else []
+        for session in own or _sessions_started_by(self._process.pid):
             remove_session(session)
 
 
-def _sessions_of_group(group: int) -> set[str]:
-    """The Ray session folders named in the command lines of process group ``group``."""
-    import re
+def _sessions_started_by(pid: int) -> list[str]:
+    """The Ray session folders a process started: Ray ends their names with its pid."""
+    import glob
 
-    sessions: set[str] = set()
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return sessions  # no /proc: nothing to find
-    for entry in filter(str.isdigit, entries):
-        try:
-            if os.getpgid(int(entry)) != group:
-                continue
-            with open(f"/proc/{entry}/cmdline", "rb") as file:
-                command = file.read().decode(errors="replace")
-        except OSError:
-            continue
-        sessions.update(re.findall(r"(/tmp/ray/session_[\w.-]+)", command))
-    return sessions
+    return glob.glob(os.path.join(tempfile.gettempdir(), "ray", f"session_*_{pid}"))
 
 
 _cluster: LocalCluster | None = None
