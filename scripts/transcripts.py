@@ -272,11 +272,13 @@ def lesson_text(lesson: Lesson) -> str:
     return "".join(line + "\n" for line in command + output[begin:end])
 
 
-def render(text: str) -> str:
-    """``text`` with every transcript block replaced by a fresh run, every file block
-    by the file."""
+def render(text: str, only: str | None = None) -> str:
+    """``text`` with every transcript block replaced by a fresh run (or only the one
+    called ``only``), every file block by the file."""
 
     def replace(match: re.Match[str]) -> str:
+        if only is not None and match["name"] != only:
+            return match[0]
         try:
             body = run(TRANSCRIPTS[match["name"]])
         except NotInstalled:
@@ -334,6 +336,11 @@ def _unordered(group: list[str]) -> list[str]:
     return group[:1] + sorted(group[1:])
 
 
+def names_in(path: Path) -> list[str]:
+    """The transcripts a document shows, by name, in order."""
+    return [match["name"] for match in BLOCK.finditer(path.read_text())]
+
+
 def show_drift(path: Path, old: str, new: str) -> None:
     """Print how the normalised transcripts differ, so a drift can be told from noise."""
     import difflib
@@ -346,12 +353,13 @@ def show_drift(path: Path, old: str, new: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="compare only; exit 1 on drift")
+    parser.add_argument("--only", metavar="NAME", help="only the transcript called NAME")
     parser.add_argument("documents", nargs="*", type=Path, help="only these (default: all)")
     args = parser.parse_args(argv)
     drifted = []
     for path in [ROOT / path for path in args.documents] or DOCUMENTS:
         old = path.read_text()
-        new = render(old)
+        new = render(old, args.only)
         if args.check:
             if normalise(new) != normalise(old):
                 drifted.append(path)

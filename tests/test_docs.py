@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,17 +14,35 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "transcripts.py"
 
 
-@pytest.mark.parametrize("document", ["README.md", "docs/classroom.md"])
-def test_the_transcripts_match_a_fresh_run_of_the_console(
-    document: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A smaller default job for work: its times are not compared, only the shape
-    # of its answers and timelines, and a second of CPU per worker would slow
-    # every other test running beside this one.
-    monkeypatch.setenv("DOER_WORK_STEPS", "2000000")
+def _load_script() -> Any:
     spec = importlib.util.spec_from_file_location("transcripts", SCRIPT)
     assert spec is not None and spec.loader is not None
     transcripts = importlib.util.module_from_spec(spec)
     sys.modules["transcripts"] = transcripts
     spec.loader.exec_module(transcripts)
-    assert transcripts.main(["--check", document]) == 0, f"{document} has drifted: run make docs"
+    return transcripts
+
+
+def _cases() -> list[tuple[str, str | None]]:
+    """The README's transcripts one by one (each test runs one console: they run side
+    by side); the classroom's lessons as one (one script gives them all)."""
+    readme = ROOT / "README.md"
+    names = [
+        match[1] for match in re.finditer(r"<!-- transcript: ([\w-]+) -->", readme.read_text())
+    ]
+    return [*(("README.md", name) for name in names), ("docs/classroom.md", None)]
+
+
+@pytest.mark.parametrize(("document", "name"), _cases())
+def test_the_transcripts_match_a_fresh_run_of_the_console(
+    document: str, name: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A smaller default job for work: its times are not compared, only the shape
+    # of its answers and timelines, and a second of CPU per worker would slow
+    # every other test running beside this one.
+    monkeypatch.setenv("DOER_WORK_STEPS", "2000000")
+    transcripts = _load_script()
+    only = ["--only", name] if name else []
+    assert transcripts.main(["--check", *only, document]) == 0, (
+        f"{document} has drifted: run make docs"
+    )
