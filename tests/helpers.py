@@ -100,8 +100,8 @@ def leftovers(worker: doer.Worker) -> list[str]:
     if worker.kind == "asyncio":
         wanted_gone.append(f"{worker.name}-loop")
     problems += [f"thread {name} still runs" for name in wanted_gone if name in running]
-    if worker.kind == "process" and not pid_is_gone(worker.pid):
-        problems.append(f"worker process {worker.pid} still runs")
+    if worker.kind in ("process", "ray") and not pid_is_gone(worker.pid):
+        problems.append(f"worker process {worker.pid} still runs")  # a Ray worker's: its actor
     return problems
 
 
@@ -145,12 +145,22 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> floa
     return time.monotonic() - start
 
 
+def stat_fields(pid: int) -> list[str]:
+    """The fields of ``/proc/PID/stat`` after the name: state, ppid, pgrp, ... The one
+    place the tests read that file.
+
+    Raises:
+        FileNotFoundError: no such process; OSError: no /proc here.
+    """
+    with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+        return stat.read().rpartition(")")[2].split()  # the name in parentheses may hold spaces
+
+
 def process_state(pid: int) -> str | None:
     """The state letter of ``pid`` (``R``, ``S``, ``Z`` for a zombie...), or None if it
-    does not exist. The one place the tests read ``/proc/PID/stat``."""
+    does not exist."""
     try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
-            fields = stat.read()
+        return stat_fields(pid)[0]
     except FileNotFoundError:
         return None
     except OSError:  # no /proc: ask the kernel (a zombie then looks alive)
@@ -159,13 +169,11 @@ def process_state(pid: int) -> str | None:
         except ProcessLookupError:
             return None
         return "?"
-    return fields.rpartition(")")[2].split()[0]  # the name in parentheses may hold spaces
 
 
 def cpu_seconds(pid: int) -> float:
     """The CPU time process ``pid`` has used so far, user and system, in seconds."""
-    with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
-        fields = stat.read().rpartition(")")[2].split()
+    fields = stat_fields(pid)
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 

@@ -628,7 +628,8 @@ class Console:
         return self.settings.timeout
 
     def ray_cluster_runs(self) -> bool:
-        """Whether this console started a private Ray cluster that still runs."""
+        """Whether this console started a private Ray cluster not yet stopped (one that
+        died is stopped too: what it left is cleaned up)."""
         ray = sys.modules.get("doer.kinds.ray")  # never imported: no Ray worker, no cluster
         return ray is not None and ray.running_cluster() is not None
 
@@ -830,8 +831,6 @@ def _one_kind(words: list[str], default: str, verb: str) -> str:
 
 def _can_show(characters: str) -> bool:
     """Whether standard output can encode ``characters`` (not in a Latin-1 locale)."""
-    import sys
-
     try:
         characters.encode(sys.stdout.encoding or "ascii")
     except (UnicodeEncodeError, LookupError):

@@ -475,7 +475,7 @@ def connect_error(address: str, error: Exception) -> str:
     """One short line (it follows ``w1 did not start:``) for a cluster that cannot be
     reached or refuses. The address is the one the user named: not said again."""
     name = type(error).__name__
-    text = str(error).strip().splitlines()[0] if str(error).strip() else name
+    text = first_line_of(error)
     if name == "AuthenticationError":
         return NO_TOKEN
     if "ray[client]" in text or "ray.util.client" in text or name == "ModuleNotFoundError":
@@ -523,7 +523,6 @@ def ship(handlers: Mapping[str, Handler] | None) -> tuple[Any, dict[str, Any]]:
 def _package_for(path: str, folder: str) -> str:
     """Copy the file at ``path`` into ``folder`` as a package's ``__init__.py``; its name."""
     import hashlib
-    import re
 
     with open(path, "rb") as file:
         content = file.read()
