@@ -33,6 +33,7 @@ from benchmarks import (
     many_workers,
     memory,
     plain_mode,
+    programs,
     ray_kind,
     round_trips,
     screen,
@@ -66,6 +67,7 @@ GROUPS: dict[str, Callable[[], list[Row]]] = {
     "many-workers": many_workers.run,
     "screen": screen.run,
     "plain": plain_mode.run,
+    "programs": programs.run,
     "throughput": throughput.run,
     "ray": ray_kind.run,
 }
@@ -75,6 +77,7 @@ TABLE_ORDER = [
     "round-trips",
     "throughput",
     "plain",
+    "programs",
     "screen",
     "burst",
     "many-workers",

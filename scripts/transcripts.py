@@ -142,6 +142,26 @@ TRANSCRIPTS: dict[str, Transcript] = {
             "killing",
         )
     },
+    "one-shot": Transcript(
+        "doer -c ping -c 'set-state 5' -c get-state",
+        ("-c", "ping", "-c", "set-state 5", "-c", "get-state"),
+        "",
+    ),
+    "one-shot-jsonl": Transcript(
+        "doer --jsonl -c ping -c whoami", ("--jsonl", "-c", "ping", "-c", "whoami"), ""
+    ),
+    "strict": Transcript("doer --strict -c pnig", ("--strict", "-c", "pnig"), ""),
+    # sleep 0.6 against --timeout 0.3, then a timeout long enough for the ping
+    # that waits behind the sleep: which answer is late cannot flip.
+    "line-mode-late": Transcript(
+        "printf 'sleep 0.6\\n.timeout 10\\nping\\n' | doer --line-mode --timeout 0.3"
+        " --prompt 'doer> '",
+        ("--line-mode", "--timeout", "0.3", "--prompt", "doer> "),
+        "sleep 0.6\n.timeout 10\nping\n",
+    ),
+    "example-jsonl": ExampleRun(
+        "python examples/jsonl_run.py", ("python", "examples/jsonl_run.py")
+    ),
     "example-pexpect": ExampleRun(
         "python examples/pexpect_spawn.py", ("python", "examples/pexpect_spawn.py")
     ),

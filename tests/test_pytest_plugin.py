@@ -7,6 +7,8 @@ ask for them by name, with no import. One test runs a separate pytest session
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Callable
 
 import pytest
@@ -93,3 +95,27 @@ def test_a_failing_test_shows_the_console_s_whole_transcript(pytester: pytest.Py
     result.stdout.fnmatch_lines(
         ["*doer console 1: doer --kind thread*", "*on start: state: None*", "*pong*"]
     )
+
+
+def test_doer_console_says_at_once_that_the_console_exited_and_why(
+    doer_console: Callable[..., DrivenConsole],
+) -> None:
+    # It would wait 65 s for a prompt: a console that exits at once says so at once.
+    began = time.monotonic()
+    with pytest.raises(AssertionError) as failed:
+        doer_console("--timeout", "60", "--script", "/nonexistent")
+    took = time.monotonic() - began
+
+    message = str(failed.value)
+    assert message.startswith("the console exited with status 2; its last lines:\n"), message
+    assert "cannot read /nonexistent" in message.splitlines()[1], message
+    assert took < 20, f"{took:.1f} s"
+
+
+def test_doer_console_without_pexpect_names_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "pexpect", None)  # as if it were not installed
+    with pytest.raises(pytest.fail.Exception) as failed:
+        DrivenConsole(["--kind", "thread"])
+    assert str(failed.value) == "doer_console needs pexpect: pip install 'doer[pytest]'"

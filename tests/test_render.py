@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import pytest
 
-from doer.protocol import Died, Ended, Failure, Record, Reply, Started
+from doer.protocol import Died, Ended, Failure, Note, Record, Reply, Started
 from doer.render import (
     STYLES,
     creating_line,
@@ -40,6 +40,15 @@ class Shown(NamedTuple):
 P1 = Shown("p1", "process", 4242)
 
 
+class NeverStarted(NamedTuple):
+    """A worker whose end came before its start: its lines are tagged without a pid."""
+
+    name: str
+    kind: str
+    pid: int
+    started: None = None
+
+
 def test_a_tag_names_the_worker_its_kind_and_pid_and_says_when_it_was_replaced() -> None:
     assert tag(P1) == "[p1 process 4242]"
     assert tag(Shown("w1", "thread", 17), replaced=True) == "[w1 (replaced) thread 17]"
@@ -55,15 +64,32 @@ def test_a_tag_names_the_worker_its_kind_and_pid_and_says_when_it_was_replaced()
         (Died("killed by SIGKILL"), "class:error"),
     ],
 )
-def test_a_record_line_is_its_tag_then_its_text_in_the_record_s_style(
+def test_a_record_line_is_its_tag_then_its_text_all_in_the_record_s_style(
     record: Record, style: str
 ) -> None:
     line = record_line(P1, record)
-    assert line[0] == ("class:tag", "[p1 process 4242] ")
+    assert line[0] == (style, "[p1 process 4242] ")
     assert line[1][0] == style
     assert style.removeprefix("class:") in STYLES
     replaced = record_line(P1, record, replaced=True)
-    assert replaced[0] == ("class:tag", "[p1 (replaced) process 4242] ")
+    assert replaced[0] == (style, "[p1 (replaced) process 4242] ")
+
+
+def test_no_tagged_line_changes_style_between_its_tag_and_its_text() -> None:
+    """A change of style is an escape code in the output: between ``]`` and the text it
+    would break ``\\[p1 process \\d+\\] text``, the pattern a program waits for."""
+    lines = [
+        record_line(P1, Reply(1, "pong")),
+        record_line(P1, Failure(3, "no")),
+        record_line(P1, Note("waiting for the cluster")),
+        record_line(NeverStarted("p1", "ray", 0), Died("no Ray")),
+        error_line("bad", P1),
+        note_line("news", P1),
+        status_line(P1, True, "hola", 2, "spawn"),
+    ]
+    for line in lines:
+        assert plain(line).startswith("[p1 "), line
+        assert len({style for style, _ in line}) == 1, line
 
 
 def test_the_console_s_own_lines() -> None:

@@ -1,15 +1,21 @@
 """doer: a console for a long-lived worker that runs as a thread, a process or an asyncio task.
 
 The library API, used by the console itself, by tests and by anyone in a
-notebook::
+notebook. A string is a message as typed at the console's prompt (quote a
+string with spaces to send it as one message: ``"'a b'"``)::
 
-    import doer
-    with doer.start("process", state=42) as w:
-        w.ask("ping")                 # 'pong'
-        w.ask(("set-state", "hola!")) # 'new state: hola!'
-        w.tell("ping").result()       # send now, collect later
-        w.pid, w.kind, w.alive, w.state
-    doer.stop_all(workers)            # many at once: every exit sent first, one wait
+    >>> import doer
+    >>> w = doer.start("process", state=42)
+    >>> w.ask("ping")
+    'pong'
+    >>> w.ask("set-state hola!")     # the message ("set-state", "hola!")
+    'new state: hola!'
+    >>> w.tell("ping").result()      # send now, collect later
+    'pong'
+    >>> w.kind, w.alive, w.state
+    ('process', True, 'hola!')
+    >>> doer.stop_all([w])           # many at once: every exit sent first, one wait
+    []
 """
 
 from __future__ import annotations

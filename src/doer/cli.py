@@ -9,12 +9,13 @@ is imported only for the shell, so plain mode and spawned workers start fast.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import signal
 import sys
 from collections.abc import Sequence
 from types import FrameType
-from typing import NoReturn
+from typing import BinaryIO, NoReturn
 
 from doer import __version__
 from doer.client import Worker
@@ -50,6 +51,29 @@ def create_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--script", metavar="FILE", help="run the lines of FILE in plain mode")
     parser.add_argument(
+        "-c",
+        dest="commands",
+        action="append",
+        metavar="LINE",
+        help="run LINE (repeatable, in order) on a fresh console, print only the answers,"
+        " stop the workers and exit",
+    )
+    parser.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="print each record as one JSON object per line (for programs; no prompt)",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="an 'unknown message' answer or an unknown command fails the exit status",
+    )
+    parser.add_argument(
+        "--line-mode",
+        action="store_true",
+        help="line mode on any terminal: plain lines, the prompt after each line's answers",
+    )
+    parser.add_argument(
         "--timeout",
         type=_positive_seconds,
         default=10.0,
@@ -84,6 +108,12 @@ def create_parser() -> argparse.ArgumentParser:
         " without it doer starts a private one on this machine",
     )
     parser.add_argument("--no-color", action="store_true", help="no colours (also: NO_COLOR=1)")
+    parser.add_argument(
+        "--no-history",
+        action="store_true",
+        help="keep the lines typed in memory only, not in the history file"
+        " (also: DOER_NO_HISTORY=1; for programs that drive the shell)",
+    )
     parser.add_argument("--version", action="version", version=f"doer {__version__}")
     return parser
 
@@ -119,6 +149,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         name=args.name,
         handler_modules=[where(source) for source in args.handlers],
         ray_address=args.address,
+        history=not (args.no_history or os.environ.get("DOER_NO_HISTORY")),
+        strict=args.strict,
     )
 
 
@@ -128,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.start_method and args.kind != "process":
         parser.error("--start-method applies to --kind process only")
+    if args.commands is not None and args.script is not None:
+        parser.error("-c and --script both give the lines to run: use one")
     if args.kind == "ray" or args.address:
         from doer.kinds.ray import NOT_INSTALLED, installed
 
@@ -141,16 +175,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             stream.reconfigure(errors="backslashreplace")
     _exit_cleanly_on(signal.SIGTERM, signal.SIGHUP)
     try:
+        if args.commands is not None:
+            return _run_commands(args.commands, settings, jsonl=args.jsonl)
         if args.script is not None:
-            return _run_script_file(args.script, settings)
-        if not (sys.stdin.isatty() and sys.stdout.isatty()):
-            from doer.plain import run_plain
-
-            return run_plain(sys.stdin.buffer, sys.stdout, settings)
+            return _run_script_file(args.script, settings, jsonl=args.jsonl)
+        if not sys.stdin.isatty() and not args.line_mode:
+            return _run_plain(sys.stdin.buffer, settings, jsonl=args.jsonl)
+        if not sys.stdout.isatty() and not (args.line_mode or args.jsonl):
+            return _run_plain(sys.stdin.buffer, settings, jsonl=False)
         from doer.lines import run_lines, wants_line_mode
 
-        if wants_line_mode(sys.stdin):
-            return run_lines(settings)
+        if args.line_mode or args.jsonl or wants_line_mode(sys.stdin):
+            return run_lines(settings, jsonl=args.jsonl)
         color = not (args.no_color or os.environ.get("NO_COLOR"))
         return _run_interactive(settings, color)
     except HandlerError as exc:  # the console loads the handler modules as it is made
@@ -218,16 +254,29 @@ def _print_record(worker: Worker, record: Record) -> None:
         pass
 
 
-def _run_script_file(path: str, settings: Settings) -> int:
+def _run_plain(stream: BinaryIO, settings: Settings, *, jsonl: bool) -> int:
     from doer.plain import run_plain
 
+    return run_plain(stream, sys.stdout, settings, jsonl=jsonl)
+
+
+def _run_script_file(path: str, settings: Settings, *, jsonl: bool) -> int:
     try:
         stream = open(path, "rb")  # noqa: SIM115 - closed below, after the run
     except OSError as exc:
         print(f"doer: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
     with stream:
-        return run_plain(stream, sys.stdout, settings)
+        return _run_plain(stream, settings, jsonl=jsonl)
+
+
+def _run_commands(commands: list[str], settings: Settings, *, jsonl: bool) -> int:
+    """``-c LINE ...``: the lines in order, then the end, as ``python -c`` does; only
+    what answers them is printed (no echo, no start event)."""
+    from doer.plain import run_plain
+
+    lines = io.BytesIO("\n".join(commands).encode("utf-8", "surrogateescape") + b"\n")
+    return run_plain(lines, sys.stdout, settings, jsonl=jsonl, quiet=True)
 
 
 def _exit_cleanly_on(*signals: signal.Signals) -> None:

@@ -37,11 +37,13 @@ from doer.protocol import (
     Ended,
     Failure,
     Note,
+    ParseError,
     Record,
     Reply,
     Request,
     Started,
     message_summary,
+    parse_line,
 )
 from doer.replies import ReplyReader
 from doer.worker import Handler
@@ -183,6 +185,59 @@ class Pending:
         return _value(record)
 
 
+#: Short lines parsed already, and their messages. A program sends the same few
+#: lines again and again (``"ping"``), and parsing one costs more than a thread
+#: worker's whole send: remembered, ``tell("ping")`` is as fast as a message
+#: parsed already. Only an immutable message is kept: two requests must not
+#: share a list that a handler may change.
+_TYPED: dict[str, Any] = {}
+_TYPED_LINES = 1024
+_TYPED_LINE_CHARS = 80
+
+
+def _as_typed(message: Any) -> Any:
+    """``message`` as the library sends it: a string is a line as typed at the prompt.
+
+    The same string means the same thing in a script as at the console:
+    ``w.ask("sleep 5")`` sleeps, as ``sleep 5`` typed does.
+
+    Raises:
+        ParseError: the string is no message as typed (an unclosed quote, an
+            empty line); the error quotes it.
+    """
+    if not isinstance(message, str):
+        return message
+    typed = _TYPED.get(message, _UNSET)
+    if typed is _UNSET:
+        typed = _parse(message)
+        if len(message) <= _TYPED_LINE_CHARS and _immutable(typed):
+            if len(_TYPED) >= _TYPED_LINES:
+                _TYPED.clear()
+            _TYPED[message] = typed
+    return typed
+
+
+def _parse(line: str) -> Any:
+    """:func:`parse_line`, whose error says the string was read as a typed line."""
+    try:
+        return parse_line(line)
+    except ParseError as exc:
+        raise ParseError(
+            f"{message_summary(line)!r} cannot be sent: {exc} (a string is read as a line"
+            " typed at the prompt; parsed=True sends it as it is)"
+        ) from None
+
+
+def _immutable(message: Any) -> bool:
+    """True for a message nothing can change: of the values a line parses to, the
+    hashable ones (strings, numbers, tuples of them) are exactly those."""
+    try:
+        hash(message)
+    except TypeError:  # a list, a dict, a set, or a tuple holding one
+        return False
+    return True
+
+
 def _value(record: Reply | Failure | Ended) -> Any:
     if type(record) is Reply:
         return record.value
@@ -197,6 +252,13 @@ class Worker:
     Create one with :func:`start`. ``ask`` sends a message and waits for the
     reply; ``tell`` sends without waiting and returns a :class:`Pending`;
     ``stop`` sends ``exit``, waits for the end event and joins.
+
+    A message that is a string is a line as typed at the console's prompt,
+    parsed the same way (:func:`~doer.protocol.parse_line`): ``"sleep 5"``
+    sends ``("sleep", 5)``, and ``"'a b'"`` the one string ``a b``. Anything
+    else is sent as it is, and so is a string with ``parsed=True``: the
+    console's own messages, parsed already, go that way (parsing ``a b`` again
+    would split it).
     """
 
     def __init__(
@@ -223,6 +285,9 @@ class Worker:
         #: What its kind said while it started (a Ray cluster starting), in order.
         self.notes: list[Note] = []
         self._exit_id: int | None = None  # the exit request of stop(), once sent
+        # Why doer killed it, when it did so on its own (it did not end when asked):
+        # its death then says that, not only the signal that a stranger could have sent.
+        self._killed_because: str | None = None
         self._replies = ReplyReader(link.name, link, self._deliver, self)
         # Only a worker on an event loop can be waited for on the wrong thread: the
         # others skip the check on every round trip.
@@ -304,15 +369,20 @@ class Worker:
 
     # --- talking to it ----------------------------------------------------------
 
-    def tell(self, message: Any, *, timed: bool = False) -> Pending:
+    def tell(self, message: Any, *, timed: bool = False, parsed: bool = False) -> Pending:
         """Send ``message`` without waiting; its answer arrives on the returned Pending.
 
         ``timed``: the reply says when its handler started and ended (``Reply.times``).
+        ``parsed``: send a string as it is, not as a typed line (see :class:`Worker`).
 
         Raises:
             WorkerGone: the worker has ended or died.
+            ParseError: a string that is no message as typed (an unclosed quote):
+                nothing was sent.
             ValueError: the message could not be sent (it does not pickle).
         """
+        if not parsed:
+            message = _as_typed(message)
         try:
             return self._send(message, timed)
         finally:
@@ -337,7 +407,9 @@ class Worker:
                 raise self._send_failed(exc) from None
         return pending
 
-    def tell_many(self, messages: list[Any], *, timed: bool = False) -> list[Pending]:
+    def tell_many(
+        self, messages: list[Any], *, timed: bool = False, parsed: bool = False
+    ) -> list[Pending]:
         """:meth:`tell` for several messages, in order: all are sent or none.
 
         A process worker gets them in one write to its pipe rather than one
@@ -346,8 +418,11 @@ class Worker:
 
         Raises:
             WorkerGone: the worker has ended or died (none was sent).
+            ParseError: a string that is no message as typed: none was sent.
             ValueError: a message could not be sent (it does not pickle): none was.
         """
+        if not parsed:
+            messages = [_as_typed(message) for message in messages]
         # The reader first: while a long write fills the request pipe, the worker
         # may fill the response pipe, and only a reader already running empties it.
         if self._replies.thread is None:
@@ -381,23 +456,29 @@ class Worker:
             return WorkerGone(f"{self.name} has gone: {exc}")
         return ValueError(f"the message could not be sent: {type(exc).__name__}: {exc}")
 
-    def ask(self, message: Any, timeout: float | None = None) -> Any:
-        """Send ``message`` and return the reply.
+    def ask(self, message: Any, timeout: float | None = None, *, parsed: bool = False) -> Any:
+        """Send ``message`` and return the reply (``parsed``: as :meth:`tell`).
 
         Raises:
             TimeoutError: no reply within ``timeout`` seconds.
             WorkerError: the worker answered with an error.
             WorkerGone: the worker has ended or died.
+            ParseError, ValueError: as :meth:`tell`.
         """
         if self._on_a_loop:
             self._refuse_to_block_the_workers_loop("ask()")
-        pending = self._request(message, timeout)
+        pending = self._request(message if parsed else _as_typed(message), timeout)
         if not pending.done():  # it waited the timeout already
             raise pending.timeout_error(timeout)
         return pending.result(0)
 
     def request(
-        self, message: Any, timeout: float | None = None, *, timed: bool = False
+        self,
+        message: Any,
+        timeout: float | None = None,
+        *,
+        timed: bool = False,
+        parsed: bool = False,
     ) -> Pending:
         """Send ``message`` and wait up to ``timeout`` for its answer; return its Pending.
 
@@ -406,17 +487,18 @@ class Worker:
         answer). Plain mode's round trip: read inline when nobody else reads.
 
         Raises:
-            WorkerGone, ValueError: as :meth:`tell`.
+            WorkerGone, ParseError, ValueError: as :meth:`tell`.
         """
         if self._on_a_loop:
             self._refuse_to_block_the_workers_loop("request()")
-        return self._request(message, timeout, timed)
+        return self._request(message if parsed else _as_typed(message), timeout, timed)
 
     def _request(self, message: Any, timeout: float | None, timed: bool = False) -> Pending:
-        """:meth:`request`, for a caller that has checked where it runs."""
+        """:meth:`request`, for a caller that has checked where it runs, and a message
+        parsed already."""
         pending = self._ask_inline(message, timeout, timed)
         if pending is None:
-            pending = self.tell(message, timed=timed)
+            pending = self.tell(message, timed=timed, parsed=True)
             try:
                 pending.wait(timeout)
             except TimeoutError:
@@ -467,7 +549,7 @@ class Worker:
             reader = self._replies.thread
             assert reader is not None
             reader.join(timeout)
-            if reader.is_alive() and self._link.kill():
+            if reader.is_alive() and self._kill_overdue(timeout):
                 reader.join(timeout)
         reader = self._replies.thread
         if reader is not None:
@@ -495,7 +577,7 @@ class Worker:
                 return
             self._exit_id = 0
         try:
-            self._exit_id = self.tell("exit").request_id
+            self._exit_id = self.tell("exit", parsed=True).request_id
         except WorkerGone:
             self._replies.start()  # it reads the end of a worker that has gone
 
@@ -538,6 +620,20 @@ class Worker:
         """Kill a process worker at once (SIGKILL), or cancel an asyncio task (at its
         next ``await``). Returns False for a thread: it cannot be killed."""
         return self._link.kill()
+
+    def _kill_overdue(self, waited: float) -> bool:
+        """Kill a worker that was asked to stop and did not within ``waited`` seconds;
+        its death line then says so, rather than a bare ``killed by SIGKILL``."""
+        done = "doer cancelled its task" if self.kind == "asyncio" else "doer killed it"
+        self._killed_because = f"did not end {waited:g} s after being asked; {done}"
+        return self.kill()
+
+    def unanswered(self) -> list[Pending]:
+        """The requests sent and not answered yet, oldest first (not stop()'s ``exit``)."""
+        with self._lock:
+            waiting = dict(self._pending)
+        waiting.pop(self._exit_id or 0, None)
+        return [waiting[request_id] for request_id in sorted(waiting)]
 
     def _refuse_to_block_the_workers_loop(self, what: str) -> None:
         """An asyncio worker's answers need its event loop: waiting on it would hang.
@@ -584,6 +680,8 @@ class Worker:
             self._notify(record)
 
     def _end(self, record: Ended | Died) -> None:
+        if isinstance(record, Died) and self._killed_because and _by_doer(record.reason):
+            record = Died(self._killed_because)
         with self._lock:
             self.ended = record
             waiting, self._pending = self._pending, {}
@@ -627,6 +725,12 @@ class Worker:
         if isinstance(self.ended, Ended) and self.ended.reason:
             return f"ended: {self.ended.reason}"
         return "ended"
+
+
+def _by_doer(reason: str) -> bool:
+    """Whether a death's reason is one doer's own kill or cancel would give (not, say,
+    a crash that came first)."""
+    return "kill" in reason or "cancel" in reason
 
 
 def start(
@@ -696,7 +800,7 @@ def stop_all(
             worker.ask_to_stop()
     _wait_ended(workers, timeout)
     running = [worker for worker in workers if worker.ended is None]
-    killed = [worker for worker in running if worker.kill()]  # a thread cannot be
+    killed = [worker for worker in running if worker._kill_overdue(timeout)]  # not a thread
     _wait_ended(killed, KILLED_WITHIN_S)
     for worker in workers:  # join and close; what is stuck is not waited for again
         worker.stop(0.0 if worker.ended is None else KILLED_WITHIN_S)

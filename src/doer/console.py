@@ -157,6 +157,8 @@ class Settings:
         name: str = "w1",
         handler_modules: list[str] | None = None,
         ray_address: str | None = None,
+        history: bool = True,
+        strict: bool = False,
     ) -> None:
         self.kind = kind
         self.state = state
@@ -177,6 +179,12 @@ class Settings:
         self.handler_modules: list[str] = list(handler_modules or [])
         #: The Ray cluster Ray workers join (``--address``); None: a private one.
         self.ray_address = ray_address
+        #: The shell keeps the lines typed in the history file; False (``--no-history``,
+        #: ``DOER_NO_HISTORY``): in memory only, so a program driving it leaves no trace.
+        self.history = history
+        #: ``--strict``: an ``unknown message`` answer or an unknown command fails the
+        #: run (plain and line mode's exit status), not only an error.
+        self.strict = strict
 
 
 class Console:
@@ -377,7 +385,7 @@ class Console:
         errors: list[tuple[str, Worker | None]] = []
         for worker in workers:
             try:
-                sent.append((worker, worker.tell(message.message, timed=True)))
+                sent.append((worker, worker.tell(message.message, timed=True, parsed=True)))
             except WorkerGone:
                 errors.append((self.gone_text(worker), None))
             except ValueError as exc:  # it does not pickle: for a process, not for a thread
@@ -469,7 +477,7 @@ class Console:
                 if worker in refused:
                     continue
                 try:
-                    sent[worker] += worker.tell_many(copies)
+                    sent[worker] += worker.tell_many(copies, parsed=True)
                 except WorkerGone:
                     errors.append((self.gone_text(worker), None))
                     refused.add(worker)

@@ -30,6 +30,7 @@ print the same lines.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -72,9 +73,11 @@ class LineRunner(PlainRunner):
 
     WAITS_BECAUSE = "this terminal cannot show an answer above a prompt already drawn"
 
-    def __init__(self, settings: Settings, stdin: BinaryIO, out: TextIO) -> None:
+    def __init__(
+        self, settings: Settings, stdin: BinaryIO, out: TextIO, *, jsonl: bool = False
+    ) -> None:
         settings.wait = True  # always: see the module's doc
-        super().__init__(settings, out)
+        super().__init__(settings, out, jsonl=jsonl)
         self.stdin = stdin
         self.console.columns = lambda: shutil.get_terminal_size().columns
 
@@ -86,13 +89,13 @@ class LineRunner(PlainRunner):
             try:
                 line = self.stdin.readline()
             except KeyboardInterrupt:  # Ctrl-C: the terminal has dropped the line
-                self.out.write("\n")
+                self.end_typed_line()
                 continue
             if not line:  # Ctrl-D
-                self.out.write("\n")
+                self.end_typed_line()
                 return
             if not line.endswith(b"\n"):  # Ctrl-D after some text sends it as it is
-                self.out.write("\n")
+                self.end_typed_line()
             if len(line.rstrip(b"\r\n")) >= TERMINAL_LINE_BYTES:
                 self.fail(
                     f"line too long for a terminal in line mode: it keeps {TERMINAL_LINE_BYTES:,}"
@@ -119,17 +122,29 @@ class LineRunner(PlainRunner):
         except KeyboardInterrupt:
             return super()._stop(workers, quick=True, leave=leave)
 
+    def end_typed_line(self) -> None:
+        """Move past a line the terminal did not end (Ctrl-C, Ctrl-D); with ``--jsonl``
+        nothing: no prompt or echo is there to move past, and every line is a record."""
+        if self.jsonl is None:
+            self.out.write("\n")
+
     def write_prompt(self) -> None:
-        self.flush()  # every line before it
-        self.out.write(printable(self.console.prompt_text()))
+        """The prompt, after every line before it; none with ``--jsonl``, whose every
+        line is a record (a program waits for the answers, not a prompt)."""
+        self.flush()
+        if self.jsonl is None:
+            self.out.write(printable(self.console.prompt_text()))
         self.out.flush()
 
     def echo(self, line: str, *, flush: bool = True) -> None:
-        """Nothing: the terminal has echoed the line already, or was told not to."""
+        """Nothing: the terminal has echoed the line already, or was told not to.
+        With ``--jsonl``, the line's ``input`` record (the terminal's echo is off)."""
+        if self.jsonl is not None:
+            super().echo(line, flush=flush)
 
     def request(self, worker: Worker, message: object) -> tuple[Pending, TimeoutError | None]:
         """Send ``message``; Ctrl-C stops waiting for its answer, as the timeout does."""
-        pending = worker.tell(message, timed=True)
+        pending = worker.tell(message, timed=True, parsed=True)
         try:
             self.wait_for(pending)
         except TimeoutError as exc:
@@ -144,11 +159,45 @@ class LineRunner(PlainRunner):
             raise TimeoutError(f"stopped waiting for an answer to {pending.summary()}") from None
 
     def line_mode_status(self, status: int) -> int:
-        """An error on one line is not a failure of the session, as in the shell."""
+        """An error on one line is not a failure of the session, as in the shell;
+        under ``--strict`` it is."""
+        if self.strict:
+            return status
         return EXIT_OK if status == EXIT_FAILED else status
 
 
-def run_lines(settings: Settings) -> int:
-    """Run line mode on this process's terminal; return the exit status."""
-    runner = LineRunner(settings, sys.stdin.buffer, sys.stdout)
-    return runner.line_mode_status(runner.run(runner.prompted_lines()))
+def run_lines(settings: Settings, *, jsonl: bool = False) -> int:
+    """Run line mode on this process's terminal; return the exit status.
+
+    With ``jsonl`` the terminal's echo is turned off while it runs, so that
+    every line of the output is a JSON record (the line typed is one, ``input``).
+    """
+    runner = LineRunner(settings, sys.stdin.buffer, sys.stdout, jsonl=jsonl)
+    with _echo_off(sys.stdin) if jsonl else contextlib.nullcontext():
+        return runner.line_mode_status(runner.run(runner.prompted_lines()))
+
+
+@contextlib.contextmanager
+def _echo_off(stdin: TextIO) -> Iterator[None]:
+    """Turn a terminal's echo off, and back to what it was on the way out."""
+    try:
+        import termios
+
+        fd = stdin.fileno()
+        before = termios.tcgetattr(fd)
+    except (ImportError, OSError, ValueError):  # no file descriptor, or no termios
+        yield
+        return
+    except termios.error:  # not a terminal (a pipe, with --line-mode): nothing echoes
+        yield
+        return
+    quiet = list(before)
+    quiet[3] &= ~termios.ECHO
+    termios.tcsetattr(fd, termios.TCSADRAIN, quiet)
+    try:
+        yield
+    finally:
+        try:
+            termios.tcsetattr(fd, termios.TCSADRAIN, before)
+        except (OSError, termios.error):  # the terminal has gone
+            pass

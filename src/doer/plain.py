@@ -46,7 +46,8 @@ from doer.console import (
     Stop,
     repeat_summary,
 )
-from doer.protocol import Died, Ended, Failure, Record
+from doer.jsonl import JsonLines
+from doer.protocol import Died, Ended, Failure, Note, Record, Reply, Started
 from doer.readahead import LineSource
 from doer.render import (
     STOPPING_RAY_CLUSTER,
@@ -55,6 +56,8 @@ from doer.render import (
     echo_line,
     error_line,
     failed_text,
+    is_unknown_message,
+    late_answer_line,
     note_line,
     plain,
     record_line,
@@ -96,14 +99,42 @@ class InFlight(NamedTuple):
     pending: Pending
 
 
+class Late(NamedTuple):
+    """A request reported late (or whose wait was cut short): its answer is printed
+    when it comes, marked late, before the next line's."""
+
+    worker: Worker
+    pending: Pending
+    line: str
+
+
+#: The ``--jsonl`` type of each record a worker sends.
+RECORD_TYPES: dict[type, str] = {
+    Reply: "reply",
+    Failure: "error",
+    Started: "started",
+    Ended: "ended",
+    Died: "died",
+    Note: "note",
+}
+
+
 class PlainRunner:
     """Runs lines against a console and writes the transcript, in the order of the lines."""
 
     #: Why ``.wait off`` cannot be done here: every answer is awaited, one line at a time.
     WAITS_BECAUSE = "plain mode answers one line at a time"
 
-    def __init__(self, settings: Settings, out: TextIO) -> None:
+    def __init__(
+        self, settings: Settings, out: TextIO, *, jsonl: bool = False, quiet: bool = False
+    ) -> None:
         self.console = Console(settings, always_waits=self.WAITS_BECAUSE)
+        #: ``--jsonl``: each line goes out as a JSON object (:mod:`doer.jsonl`).
+        self.jsonl = JsonLines() if jsonl else None
+        #: ``-c``: only what answers the lines; no echo, no start, no ordinary end.
+        self.quiet = quiet
+        #: ``--strict``: an ``unknown message`` answer fails the run too.
+        self.strict = settings.strict
         self.console.columns = lambda: 80  # a transcript is read on a screen, or printed
         self.out = out
         self.ok = True
@@ -114,16 +145,34 @@ class PlainRunner:
         # Whether the next line can be read without waiting; never, unless the
         # lines say otherwise (LineSource): then each line is answered first.
         self._more_ready: Callable[[], bool] = lambda: False
-        self._late: list[tuple[Worker, Pending]] = []  # timed out, answer may still come
+        self._late: list[Late] = []  # timed out, answer may still come
+        # Requests whose wait was cut short as the run ended (a signal, Ctrl-C): each
+        # is printed as it is settled when the workers stop, never dropped unsaid.
+        self._cut_short: list[Late] = []
+        self._line = ""  # the line being carried out (what a one-at-a-time answer answers)
         # The workers whose end was printed. Weak: a stopped worker is let go, and
         # an id() could be reused by a later worker.
         self._reported_end: weakref.WeakSet[Worker] = weakref.WeakSet()
         self._quit_now = False  # .quit! stops the worker without waiting
         self._output_gone = False
 
-    def write(self, fragments: Fragments, *, flush: bool = True) -> None:
+    def write(
+        self,
+        fragments: Fragments,
+        *,
+        flush: bool = True,
+        type_: str = "note",
+        worker: Worker | None = None,
+        request_id: int | None = None,
+        line: str | None = None,
+        pending: Pending | None = None,
+        late: bool = False,
+    ) -> None:
         """Write one line of the transcript; ``flush=False`` keeps it in this runner's
         buffer, which a later :meth:`flush` writes out (before anything waits).
+
+        The rest says what the line is, for ``--jsonl`` (:meth:`JsonLines.line`):
+        its type, the worker, request and typed line it is about, the request's times.
 
         The buffer is the runner's own, not the stream's: with ``PYTHONUNBUFFERED``
         set, every write to ``sys.stdout`` would be a system call.
@@ -131,7 +180,22 @@ class PlainRunner:
         Raises:
             OutputGone: the reader closed the pipe; later writes do nothing.
         """
-        self._buffer.append(plain(fragments))
+        text = plain(fragments)
+        if self.jsonl is not None:
+            text = self.jsonl.line(
+                type_,
+                text,
+                worker=worker,
+                request_id=request_id,
+                line=line,
+                pending=pending,
+                late=late,
+            )
+        self._put(text, flush)
+
+    def _put(self, text: str, flush: bool) -> None:
+        """Buffer one line of output, as it goes out; flush as :meth:`write` says."""
+        self._buffer.append(text)
         if flush or len(self._buffer) >= BUFFERED_LINES:
             self.flush()
 
@@ -161,17 +225,28 @@ class PlainRunner:
 
     def echo(self, line: str, *, flush: bool = True) -> None:
         """Show the line being carried out: ``> ping``, so the transcript reads alone."""
-        self.write(echo_line(line), flush=flush)
+        if self.quiet:
+            return
+        self._put(plain(echo_line(line)) if self.jsonl is None else self.jsonl.input(line), flush)
 
-    def fail(self, text: str, about: Worker | None = None) -> None:
+    def fail(
+        self, text: str, about: Worker | None = None, *, request_id: int | None = None
+    ) -> None:
         self.ok = False
-        self.write(error_line(text, about))
+        self.write(error_line(text, about), type_="error", worker=about, request_id=request_id)
 
-    def late(self, worker: Worker, pending: Pending, error: TimeoutError) -> None:
+    def late(self, worker: Worker, pending: Pending, error: TimeoutError, line: str) -> None:
         """Say that ``pending`` has no answer yet: news, not an error (the status counts it)."""
         self.ok = False
-        self.write(note_line(f"{error}; still waiting", worker))
-        self._late.append((worker, pending))
+        self.write(
+            note_line(f"{error}; still waiting", worker),
+            type_="late",
+            worker=worker,
+            request_id=pending.request_id,
+            line=line,
+            pending=pending,
+        )
+        self._late.append(Late(worker, pending, line))
 
     def run(self, lines: Iterable[bytes]) -> int:
         """Carry out every line; return the exit status.
@@ -181,7 +256,8 @@ class PlainRunner:
         answered one at a time.
         """
         self._more_ready = getattr(lines, "ready", self._more_ready)
-        self.write(creating_line())
+        if not self.quiet:
+            self.write(creating_line())
         interrupted = output_gone = False
         # Any way out but the end of the lines (Ctrl-C, or SIGTERM/SIGHUP raised as
         # SystemExit by the cli) gives the worker 1 s, not the --timeout, to stop.
@@ -215,6 +291,7 @@ class PlainRunner:
             self._print_in_flight()
             self.fail(f"line {number} is not valid UTF-8 ({exc.reason} at byte {exc.start})")
             return True
+        self._line = line
         what = interpret(line)
         if isinstance(what, Blank):
             return True
@@ -259,13 +336,13 @@ class PlainRunner:
             self._stop([outcome.worker])
         elif isinstance(outcome, Kill):
             for fragments in outcome.lines:
-                self.write(fragments)
+                self.write(fragments, worker=outcome.worker)
             if outcome.worker.kind != "thread":  # it ends: collect and report its end now
                 outcome.worker.stop(self.console.settings.timeout)
                 self._report_end(outcome.worker)
         else:
             for fragments in outcome:
-                self.write(fragments)
+                self.write(fragments, type_="output")
         return True
 
     def _message(self, message: Message) -> None:
@@ -288,10 +365,10 @@ class PlainRunner:
                 self.wait_for(pending, max(deadline - time.monotonic(), 0))
                 answered.append((worker, pending))
             except TimeoutError as exc:
-                self.late(worker, pending, exc)
+                self.late(worker, pending, exc, self._line)
         self._print_late_answers()  # answers come in order: any late ones came first
         for worker, pending in sorted(answered, key=lambda sent: sent[1].answered_at):
-            self._show(worker, pending.wait(0))
+            self._show(worker, pending.wait(0), line=self._line, pending=pending)
             self._trace(worker, pending)
         for worker, _ in sent:
             self._report_end(worker)
@@ -336,10 +413,13 @@ class PlainRunner:
             return
         worker = unsent[0][1]
         try:
-            pendings = worker.tell_many([message.message for _, _, message in unsent], timed=True)
+            pendings = worker.tell_many(
+                [message.message for _, _, message in unsent], timed=True, parsed=True
+            )
         except (ValueError, WorkerGone):
             for line, _, message in unsent:
                 self._print_in_flight()
+                self._line = line
                 self.echo(line)
                 self._message(message)
             return
@@ -368,9 +448,9 @@ class PlainRunner:
         try:
             record = self.wait_for(pending, timeout)
         except TimeoutError as exc:
-            self.late(worker, pending, exc)
+            self.late(worker, pending, exc, line)
             return
-        self._show(worker, record, flush=False)
+        self._show(worker, record, flush=False, line=line, pending=pending)
         self._trace(worker, pending)
         if worker.ended is not None and not self._has_in_flight(worker):
             self._report_end(worker)  # after its last line: it may be that line's answer
@@ -392,16 +472,18 @@ class PlainRunner:
                 try:  # the timeout counts from the answer before: a worker that stalls
                     self.wait_for(pending)
                 except TimeoutError as exc:
-                    self.late(worker, pending, exc)
-                    self._late += [(worker, later) for later in pendings[number + 1 :]]
+                    self.late(worker, pending, exc, self._line)
+                    self._late += [
+                        Late(worker, later, self._line) for later in pendings[number + 1 :]
+                    ]
                     break  # the rest wait behind it: each is printed if it comes
                 answered.append((worker, pending))
         if len(sent) > 1:
             answered.sort(key=lambda each: each[1].answered_at)
         for worker, pending in answered:
-            self._show(worker, pending.wait(0), flush=False)
+            self._show(worker, pending.wait(0), flush=False, line=self._line, pending=pending)
         for worker, pendings in sent:
-            self.write(repeat_summary(worker, pendings), flush=False)
+            self.write(repeat_summary(worker, pendings), flush=False, worker=worker)
         for worker in workers:
             self._report_end(worker)
         self.flush()
@@ -418,18 +500,23 @@ class PlainRunner:
             return
         self.console.remember(message, [(worker, pending)])
         if late is not None:
-            self.late(worker, pending, late)
+            self.late(worker, pending, late, self._line)
             return
         record = pending.wait(0)
         self._print_late_answers()  # answers come in order: any late ones came first
-        self._show(worker, record)
+        self._show(worker, record, line=self._line, pending=pending)
         self._trace(worker, pending)
         self._report_end(worker)
 
     def _trace(self, worker: Worker, pending: Pending) -> None:
         """With ``.trace on``, say how the request crossed to the worker and back."""
         if self.console.settings.trace:
-            self.write(trace_line(worker, worker.transport, pending))
+            self.write(
+                trace_line(worker, worker.transport, pending),
+                worker=worker,
+                request_id=pending.request_id,
+                pending=pending,
+            )
 
     def request(self, worker: Worker, message: object) -> tuple[Pending, TimeoutError | None]:
         """Send ``message`` and wait for its answer, up to the timeout; the error
@@ -439,7 +526,7 @@ class PlainRunner:
         hand-off on each line, which is plain mode's throughput.
         """
         timeout = self.console.settings.timeout
-        pending = worker.request(message, timeout, timed=True)
+        pending = worker.request(message, timeout, timed=True, parsed=True)
         return pending, None if pending.done() else pending.timeout_error(timeout)
 
     def wait_for(self, pending: Pending, timeout: float | None = None) -> Record:
@@ -450,11 +537,28 @@ class PlainRunner:
         """
         return pending.wait(self.console.settings.timeout if timeout is None else timeout)
 
-    def _show(self, worker: Worker, record: Record, *, flush: bool = True) -> None:
-        if isinstance(record, Failure):
+    def _show(
+        self,
+        worker: Worker,
+        record: Record,
+        *,
+        flush: bool = True,
+        line: str | None = None,
+        pending: Pending | None = None,
+        late: bool = False,
+    ) -> None:
+        """Print ``record`` from ``worker``: the answer to ``pending`` (typed as ``line``),
+        if it is one; ``late``: an answer that came after its request was reported late."""
+        if isinstance(record, Failure) or (self.strict and is_unknown_message(record)):
             self.ok = False
-        replaced = self.console.is_replaced(worker)
-        self.write(record_line(worker, record, replaced=replaced), flush=flush)
+        fragments = record_line(worker, record, replaced=self.console.is_replaced(worker))
+        if late and pending is not None:
+            fragments = late_answer_line(fragments, pending.summary())
+        text = plain(fragments)
+        if self.jsonl is not None:  # the hot path of --jsonl: positional, no keywords
+            type_ = RECORD_TYPES.get(type(record), "note")
+            text = self.jsonl.answer(type_, text, worker, line, pending, late)
+        self._put(text, flush)
         if isinstance(record, Ended):
             self._reported_end.add(worker)
 
@@ -466,17 +570,33 @@ class PlainRunner:
         self._reported_end.add(worker)
         if isinstance(end, Died):
             self.ok = False
+        elif self.quiet:
+            return  # -c: an end that was asked for is no answer to a line
         replaced = self.console.is_replaced(worker)
-        self.write(record_line(worker, end, replaced=replaced))
+        self.write(
+            record_line(worker, end, replaced=replaced),
+            type_=RECORD_TYPES[type(end)],
+            worker=worker,
+        )
 
     def _print_late_answers(self) -> None:
-        still_late = []
-        for worker, pending in self._late:
-            if pending.done():
-                self.write(note_line(f"late answer to request {pending.request_id}:"))
-                self._show(worker, pending.wait(0))
+        """Print the answers that came to requests reported late, or whose wait was cut
+        short, each marked as late on its own line (in line mode it lands among the
+        next line's answers: the mark tells them apart)."""
+        still_cut_short = []
+        for late in self._cut_short:
+            if late.pending.done():
+                self._show(late.worker, late.pending.wait(0), line=late.line, pending=late.pending)
             else:
-                still_late.append((worker, pending))
+                still_cut_short.append(late)
+        self._cut_short = still_cut_short
+        still_late = []
+        for late in self._late:
+            if late.pending.done():
+                record = late.pending.wait(0)
+                self._show(late.worker, record, line=late.line, pending=late.pending, late=True)
+            else:
+                still_late.append(late)
         self._late = still_late
 
     def _start(self) -> None:
@@ -494,12 +614,13 @@ class PlainRunner:
                 self._reported_end.add(worker)
             return
         self._write_notes(worker)
-        self.write(record_line(worker, started))
+        if not self.quiet:
+            self.write(record_line(worker, started), type_="started", worker=worker)
 
     def _write_notes(self, worker: Worker) -> None:
         """What its kind said while it started (``starting a private Ray cluster``)."""
         for note in worker.notes:
-            self.write(record_line(worker, note))
+            self.write(record_line(worker, note), worker=worker)
 
     def _stop(
         self, workers: list[Worker], quick: bool = False, leave: bool = False
@@ -528,6 +649,7 @@ class PlainRunner:
                 self._print_oldest()
             if interrupted:
                 self.fail("interrupted")
+        self._cut_short = self._awaited_unprinted()
         with contextlib.suppress(OutputGone):
             # Every worker, the ended ones too: one may have died since its last line,
             # and its death is reported (and makes the status 1).
@@ -539,9 +661,26 @@ class PlainRunner:
         with contextlib.suppress(OutputGone):
             while self._in_flight:
                 self._print_oldest(timeout=0.0)
-            for _, pending in self._late:
-                self.fail(f"request {pending.request_id} was never answered")
+            for late in self._late + self._cut_short:
+                self.fail(
+                    f"{late.pending.summary()} was never answered",
+                    request_id=late.pending.request_id,
+                )
             self.flush()
+
+    def _awaited_unprinted(self) -> list[Late]:
+        """The requests still unanswered that no line in flight or late stands for: those
+        whose wait the end of the run cut short (a signal or Ctrl-C while a line, a
+        many-worker line or a ``.repeat`` waited)."""
+        tracked = {id(entry.pending) for entry in self._in_flight}
+        tracked.update(id(late.pending) for late in self._late)
+        lines = {id(entry.pending): entry.line for entry in self._in_flight}
+        return [
+            Late(worker, pending, lines.get(id(pending), self._line))
+            for worker in self.console.workers.values()
+            for pending in worker.unanswered()
+            if id(pending) not in tracked
+        ]
 
 
 def _action(message: object) -> object:
@@ -559,6 +698,12 @@ def _silence(out: TextIO) -> None:
         pass
 
 
-def run_plain(stream: BinaryIO, out: TextIO, settings: Settings) -> int:
-    """Run plain mode over the lines of ``stream``; return the exit status."""
-    return PlainRunner(settings, out).run(LineSource(stream))
+def run_plain(
+    stream: BinaryIO, out: TextIO, settings: Settings, *, jsonl: bool = False, quiet: bool = False
+) -> int:
+    """Run plain mode over the lines of ``stream``; return the exit status.
+
+    ``jsonl``: each line as a JSON object (``--jsonl``); ``quiet``: only what
+    answers the lines (``-c``).
+    """
+    return PlainRunner(settings, out, jsonl=jsonl, quiet=quiet).run(LineSource(stream))

@@ -69,6 +69,10 @@ class Failure(NamedTuple):
 
 OLDEST_PENDING = -1
 
+#: How a worker's answer begins when it has no handler for a message
+#: (``unknown message foo``); ``--strict`` counts such answers as failures.
+UNKNOWN_MESSAGE = "unknown message "
+
 
 class UnreadableRequest(Exception):
     """Raised by a worker's inbox when a request arrived but could not be decoded."""

@@ -25,15 +25,20 @@ Installed with doer (a ``pytest11`` entry point), so any test can ask for:
             console = doer_console("--kind", "process")
             assert console.answer("ping") == "pong"
 
-    The console runs in line mode with a fixed prompt, the way a program
-    should drive it: each line's answers, then the prompt. At teardown it is
+    The console runs in line mode (``--line-mode``) with a fixed prompt, the
+    way a program should drive it: each line's answers, then the prompt. At teardown it is
     left with ``.quit``, killed if it hangs, and the test fails if any worker
     process it started is still there. When a test fails, each console's
-    whole transcript is added to the report. Line mode reads lines as a
-    terminal does: 4,095 bytes at most (a longer line is refused).
+    whole transcript is added to the report. A console that exits instead
+    of prompting (a bad option, no Ray) fails the test at once, with its
+    exit status and last lines. Line mode reads lines as a terminal does:
+    4,095 bytes at most (a longer line is refused).
 
+``doer_console`` needs pexpect, which doer itself does not (the library and
+the console never use it): ``pip install 'doer[pytest]'`` installs it with
+pytest, and without it the fixture says so rather than fail on an import.
 Nothing is imported here that a test session not using doer would pay for:
-pexpect (a test requirement of yours, not of doer) only when a console starts.
+pexpect only when a test asks for a console.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
@@ -63,6 +69,10 @@ PROMPT = "[doer-test]> "
 TIMEOUT_S = 10.0
 #: Seconds to wait for a Ray worker to start: a private cluster boots in seconds.
 RAY_TIMEOUT_S = 60.0
+#: What installs the plugin's one requirement beyond doer and pytest (pexpect).
+INSTALL_HINT = "pip install 'doer[pytest]'"
+#: How many of its last lines a console that exited shows in the failure.
+LAST_LINES = 10
 
 _KIND = "|".join(KINDS)
 _TAGGED = re.compile(rf"\[\S+ (?:{_KIND}) \d+\] ")
@@ -87,6 +97,7 @@ class DrivenConsole:
     def __init__(
         self, args: list[str], env: Mapping[str, str] | None = None, timeout: float | None = None
     ) -> None:
+        require_pexpect()
         import pexpect
 
         if "--prompt" in args or any(arg.startswith("--prompt=") for arg in args):
@@ -98,11 +109,12 @@ class DrivenConsole:
         command = str(beside) if beside.exists() else shutil.which("doer") or "doer"
         self.child: pexpect.spawn[str] = pexpect.spawn(
             command,
-            ["--prompt", PROMPT, *args],
+            # Line mode by name, whatever TERM says; a test's lines are not the user's history.
+            ["--line-mode", "--prompt", PROMPT, "--no-history", *args],
             env={**os.environ, **(env or {})},
             encoding="utf-8",
             codec_errors="replace",
-            echo=False,  # a program typing: line mode, no echo of the lines typed
+            echo=False,  # a program typing: no echo of the lines typed
             timeout=self.timeout,
         )
         self.child.delaybeforesend = None
@@ -137,7 +149,12 @@ class DrivenConsole:
 
         try:
             self.child.expect_exact(PROMPT, timeout=timeout)
-        except (pexpect.TIMEOUT, pexpect.EOF):
+        except pexpect.EOF:
+            # The console exited (a bad option, a file it cannot read, no Ray):
+            # say so now, not when the timeout runs out.
+            self.transcript += str(self.child.before)
+            raise AssertionError(self._exited()) from None
+        except pexpect.TIMEOUT:
             self.transcript += str(self.child.before)
             raise AssertionError(
                 f"no prompt from the console within {timeout:g} s:\n{self.transcript}"
@@ -148,6 +165,32 @@ class DrivenConsole:
             self.workers.append((kind, int(pid)))
             self._pids[name] = int(pid)
         return before
+
+    def _exited(self) -> str:
+        """Why no prompt will come: the console's exit status and its last lines.
+
+        (When it failed to start, the test never got the console, so its
+        transcript is not in the report: the last lines here are all it sees.)
+        """
+        last = [line for line in self.transcript.replace("\r", "").split("\n") if line]
+        said = "\n".join(f"    {line}" for line in last[-LAST_LINES:]) or "    (nothing)"
+        return f"the console exited with {self._exit_status()}; its last lines:\n{said}"
+
+    def _exit_status(self, timeout: float = 2.0) -> str:
+        """The console's exit status, once its output has ended.
+
+        Its pty closes as it exits, so the status is there within moments; a
+        console that closed its output and lingers is killed after ``timeout``.
+        """
+        deadline = time.monotonic() + timeout
+        while self.child.isalive():  # also reaps it, setting the statuses read below
+            if time.monotonic() > deadline:
+                self.child.close(force=True)
+                break
+            time.sleep(0.01)  # a poll with a deadline, not a synchronisation
+        if self.child.signalstatus is not None:
+            return f"signal {signal.Signals(self.child.signalstatus).name}"
+        return f"status {self.child.exitstatus}"
 
     def ask(self, line: str, timeout: float | None = None) -> list[str]:
         """Type ``line``; return the lines printed before the next prompt.
@@ -192,6 +235,23 @@ class DrivenConsole:
         self.child.close()
         status: int | None = self.child.exitstatus
         return status
+
+
+def require_pexpect() -> None:
+    """Fail with what to install when pexpect, which ``doer_console`` drives the
+    console with, is missing: doer's own requirements leave it out, so a project
+    that installed doer and pytest has the fixture but not pexpect.
+
+    Raises:
+        pytest.fail.Exception: pexpect cannot be imported; one line naming the extra.
+    """
+    try:
+        import pexpect  # noqa: F401
+    except ImportError:
+        pass  # failed below, outside the except: the report is then this one line
+    else:
+        return
+    pytest.fail(f"doer_console needs pexpect: {INSTALL_HINT}", pytrace=False)
 
 
 def _console_timeout(args: list[str]) -> float:
@@ -272,6 +332,7 @@ def doer_worker() -> Iterator[Callable[..., Worker]]:
 @pytest.fixture
 def doer_console(request: pytest.FixtureRequest) -> Iterator[Callable[..., DrivenConsole]]:
     """Start the ``doer`` command in a pty; each is quit and checked at teardown."""
+    require_pexpect()  # at setup: a missing requirement is an error, not the test's failure
     consoles = request.node.stash.setdefault(_transcripts_key, [])
 
     def start_console(

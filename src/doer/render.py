@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from doer.protocol import (
+    UNKNOWN_MESSAGE,
     Died,
     Ended,
     Failure,
@@ -31,7 +32,7 @@ Fragments = list[tuple[str, str]]
 
 #: The style of each class used below, for the shell's prompt-toolkit Style.
 STYLES = {
-    "tag": "#5f87af",
+    "tag": "#5f87af",  # .timeline's labels; a line's tag is in the line's style (tagged)
     "reply": "",
     "event": "#5faf5f bold",
     "error": "#d75f5f bold",
@@ -75,13 +76,47 @@ def record_line(worker: Tagged, record: Record, *, replaced: bool = False) -> Fr
     worker's would be its driver's), nor will be.
     """
     if isinstance(record, Note):
-        return [("class:tag", f"[{worker.name} {worker.kind}] "), ("class:note", record.text)]
+        return tagged(f"[{worker.name} {worker.kind}]", [("class:note", record.text)])
     reason = getattr(record, "reason", "")
     if reason and getattr(worker, "started", True) is None and isinstance(record, Ended | Died):
         text = printable(f"error: did not start: {shorten(reason)}")
-        return [("class:tag", f"[{worker.name} {worker.kind}] "), ("class:error", text)]
+        return tagged(f"[{worker.name} {worker.kind}]", [("class:error", text)])
     style = _record_style(record)
-    return [("class:tag", tag(worker, replaced=replaced) + " "), (style, record_text(record))]
+    return tagged(tag(worker, replaced=replaced), [(style, record_text(record))])
+
+
+def tagged(label: str, line: Fragments) -> Fragments:
+    """``line`` after the tag ``label`` and a space, all three in the style of ``line``.
+
+    The pattern a program waits for spans the tag and the text after it
+    (``\\[w1 thread \\d+\\] pong``), and every change of style is an escape
+    code in the bytes written, wherever it falls: a tag in a colour of its own
+    puts one between ``]`` and ``pong`` (prompt-toolkit resets the style before
+    the next fragment, a lone space included). So the codes go around the whole
+    line, never inside it, and the pattern matches with colour on.
+    """
+    style = line[0][0] if line else ""
+    return [(style, label + " "), *line]
+
+
+def late_answer_line(line: Fragments, request: str) -> Fragments:
+    """``line``, an answer, marked as the late answer to ``request`` (``request 3
+    (sleep 2)``): ``[w1 thread 42] late answer to request 3 (sleep 2): slept 2 s``.
+
+    Plain and line mode print a late answer among a later line's answers: the
+    mark, on the answer's own line, says which request it answers.
+    """
+    *tag_part, (style, text) = line
+    return [*tag_part, (style, f"late answer to {request}: {text}")]
+
+
+def is_unknown_message(record: Record) -> bool:
+    """Whether ``record`` is a worker saying it does not know the message (``--strict``)."""
+    return (
+        type(record) is Reply
+        and type(record.value) is str
+        and (record.value.startswith(UNKNOWN_MESSAGE))
+    )
 
 
 def _record_style(record: Record) -> str:
@@ -105,14 +140,14 @@ def error_line(text: str, about: Tagged | None = None, *, replaced: bool = False
     """A one-line error from the console itself (not from a worker), tagged with the
     worker it is ``about``, if any."""
     line = [("class:error", "error: " + printable(shorten(text)))]
-    return line if about is None else [("class:tag", tag(about, replaced=replaced) + " "), *line]
+    return line if about is None else tagged(tag(about, replaced=replaced), line)
 
 
 def note_line(text: str, about: Tagged | None = None, *, replaced: bool = False) -> Fragments:
     """A line of news from the console (not an error), tagged with the worker it is
     ``about``, if any."""
     line = [("class:note", printable(text))]
-    return line if about is None else [("class:tag", tag(about, replaced=replaced) + " "), *line]
+    return line if about is None else tagged(tag(about, replaced=replaced), line)
 
 
 def echo_line(line: str) -> Fragments:
@@ -173,7 +208,7 @@ def status_line(
     how = f", start method {start_method}" if start_method else ""
     life = "alive" if alive else "ended"
     text = f"{life}{how}, last state: {shown_value(state)}, pending: {pending}"
-    return [("class:tag", tag(worker) + " "), ("class:reply", printable(text))]
+    return tagged(tag(worker), [("class:reply", printable(text))])
 
 
 class Listed(Tagged, Protocol):

@@ -99,8 +99,14 @@ def history_path() -> str:
     return os.path.join(state_home, "doer", "history")
 
 
-def make_history() -> tuple[History, str | None]:
-    """A persistent history, or an in-memory one and the reason it is not persistent."""
+def make_history(persistent: bool = True) -> tuple[History, str | None]:
+    """A persistent history, or an in-memory one and the reason it is not persistent.
+
+    Not ``persistent`` (``--no-history``): in memory, no file touched and nothing
+    to say. Up still recalls the session's own lines.
+    """
+    if not persistent:
+        return InMemoryHistory(), None
     path = history_path()
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -263,7 +269,7 @@ class Shell:
         self._repeats: list[tuple[Worker, list[Pending]]] = []  # .repeat: each worker's sent
         self._sending: set[asyncio.Task[None]] = set()  # .repeat: still sending
         if session is None:
-            history, self._history_note = make_history()
+            history, self._history_note = make_history(console.settings.history)
             session = PromptSession(history=history)
         self.session = session
         # Redraw as soon as the loop is free, not up to 10 ms later (prompt-toolkit's

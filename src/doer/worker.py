@@ -32,6 +32,7 @@ from typing import Any
 from doer.lessons import LESSON_HANDLERS
 from doer.protocol import (
     OLDEST_PENDING,
+    UNKNOWN_MESSAGE,
     Ended,
     Failure,
     Reply,
@@ -157,10 +158,10 @@ class Doer:
         elif type(message) is tuple and message and type(message[0]) is str:
             action, values = message[0], message[1:]
         else:
-            return f"unknown message {message_text(message)}"
+            return UNKNOWN_MESSAGE + message_text(message)
         handler = self.handlers.get(action)
         if handler is None:
-            return f"unknown message {message_text(message)}"
+            return UNKNOWN_MESSAGE + message_text(message)
         try:
             return handler(self, *values)
         except TypeError:
