@@ -60,6 +60,7 @@ class AsyncioLink:
             assert self._own_thread.ident is not None  # set once started
             self._loop_thread = self._own_thread.ident
         self._ended = threading.Event()
+        self._released = False  # the reader has let the link go (release())
         self._task: asyncio.Task[None] | None = None
         self._handed_over: queue.SimpleQueue[Any] = queue.SimpleQueue()  # replies, for the reader
         self._sent: Handoff[Request] = Handoff(self._loop, self._put_requests)
@@ -92,8 +93,18 @@ class AsyncioLink:
         return requests.get_nowait() if requests.qsize() else None
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._handed_over.put(_GONE)
+        """On the loop, once the task is done: say so, and stop a loop of its own if the
+        reader has already let it go (:meth:`release`).
+
+        The task hands over its end record before it is done, so the reader may
+        release the link first: then close() found the task still running, and
+        stopping the loop is left to this. Each side sets its flag before it
+        looks at the other's, so one of them always stops the loop.
+        """
         self._ended.set()
+        self._handed_over.put(_GONE)
+        if self._released and self._own_thread is not None:
+            self._loop.stop()
 
     def _in_loop(self, function: Any, *args: Any) -> concurrent.futures.Future[Any]:
         """Run ``function(*args)`` on the loop: now if this is its thread, else soon."""
@@ -213,8 +224,10 @@ class AsyncioLink:
         """The reply reader has delivered the end: the loop of its own can go.
 
         A task stuck in a blocking handler ends after ``stop()`` has given up
-        on it: its loop thread must not outlive it.
+        on it: its loop thread must not outlive it. If the task is not quite
+        done yet (its end record comes first), :meth:`_task_done` stops the loop.
         """
+        self._released = True
         self.close()
 
     def close(self) -> None:
