@@ -166,11 +166,12 @@ def finish(process: subprocess.Popen[bytes]) -> int:
         return process.wait()
 
 
-def plain_run(kind: str, lines: list[str]) -> PlainRun:
-    """One console fed every line; its rate and whether its transcript held."""
+def fed_console(args: list[str], lines: list[str]) -> tuple[Transcript, bool, int, str]:
+    """``doer ARGS`` fed every line on a pipe, its output read as it comes: the
+    transcript, whether it was cut at :data:`CAP_S`, the exit status and stderr."""
     with tempfile.TemporaryFile() as errors:
         process = subprocess.Popen(
-            [DOER_SCRIPT, "--kind", kind],
+            [DOER_SCRIPT, *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=errors,
@@ -185,6 +186,12 @@ def plain_run(kind: str, lines: list[str]) -> PlainRun:
             status = finish(process)
         errors.seek(0)
         stderr = errors.read().decode(errors="replace").strip()
+    return transcript, cut, status, stderr
+
+
+def plain_run(kind: str, lines: list[str]) -> PlainRun:
+    """One console fed every line; its rate and whether its transcript held."""
+    transcript, cut, status, stderr = fed_console(["--kind", kind], lines)
     if not transcript.arrivals:
         return PlainRun(0, 0.0, problem=f"no output, exit status {status}: {stderr[-200:]}")
     answered, offset, problem = check(transcript, lines)

@@ -24,22 +24,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 
 from benchmarks.common import DOER_SCRIPT, Row, median, per_second, rate, verdict
-from benchmarks.plain_mode import (
-    CAP_S,
-    KINDS,
-    LINES,
-    ROUNDS,
-    feed,
-    finish,
-    plain_run,
-    read_transcript,
-    script,
-)
+from benchmarks.plain_mode import KINDS, LINES, ROUNDS, fed_console, plain_run, script
 
 LAUNCHES = 10
 ONE_SHOT_TARGET_MS = 40.0
@@ -69,7 +57,8 @@ def one_shot_row() -> Row:
     measure = "doer -c ping, launch to exit"
     baseline_label = 'python -c "import prompt_toolkit"'
     try:
-        _launch_ms(doer_argv), _launch_ms(import_argv)  # bytecode cached: as installed
+        for argv in (doer_argv, import_argv):  # untimed: bytecode cached, as installed
+            _launch_ms(argv)
         doer_ms, import_ms, differences = [], [], []
         for round_number in range(LAUNCHES):
             pair = [doer_argv, import_argv][:: -1 if round_number % 2 else 1]
@@ -95,21 +84,7 @@ def one_shot_row() -> Row:
 
 def jsonl_run(kind: str, lines: list[str]) -> tuple[float, str | None]:
     """One ``--jsonl`` console fed every line: its rate, and what went wrong (None: nothing)."""
-    with tempfile.TemporaryFile() as errors:
-        process = subprocess.Popen(
-            [DOER_SCRIPT, "--jsonl", "--kind", kind],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=errors,
-        )
-        data = "".join(line + "\n" for line in lines).encode()
-        writer = threading.Thread(target=feed, args=(process.stdin, data), name="bench-feed")
-        writer.start()
-        try:
-            transcript, cut = read_transcript(process, CAP_S)
-        finally:
-            writer.join(10.0)
-            status = finish(process)
+    transcript, cut, status, _ = fed_console(["--jsonl", "--kind", kind], lines)
     if cut or status != 0:
         return 0.0, f"exit status {status}" + (" (stopped at the cap)" if cut else "")
     output = bytes(transcript.data)

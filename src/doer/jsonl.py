@@ -32,7 +32,7 @@ from collections.abc import Callable
 from importlib import resources
 from typing import Any, Protocol
 
-from doer.render import SHOWN_CHARS, echo_line, plain
+from doer.render import SHOWN_CHARS, Tagged, echo_line, plain
 
 #: The version of the records' shape: ``v`` in every record. It changes only when
 #: a field changes meaning or goes; a new field does not change it.
@@ -53,15 +53,10 @@ _START = f'{{"v":{SCHEMA_VERSION},"type":"'
 _quoted: Callable[[str], str] = json.encoder.encode_basestring_ascii
 
 
-class About(Protocol):
-    """What a record says of its worker (a :class:`~doer.client.Worker`)."""
+class About(Tagged, Protocol):
+    """What a record says of its worker (a :class:`~doer.client.Worker`): its tag's
+    name, kind and pid, and whether it has started (its pid may change then)."""
 
-    @property
-    def name(self) -> str: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def pid(self) -> int: ...
     @property
     def started(self) -> object: ...
 
