@@ -11,14 +11,15 @@ STAMP  := $(VENV)/.installed
 run: $(STAMP)
 	$(BIN)/doer $(ARGS)
 
-# Three pytest workers on the two cores of the machines this runs on: most tests
-# wait on a pty or a child process, so a third keeps both cores busy (measured
-# here: 41-48 s against 51-60 s with two, runs interleaved). A worker that runs
-# out of tests takes some of another's (worksteal), so the run does not end on
-# one worker's queue of slow tests. Tests of timing shapes are written to hold
-# on a busy machine (see docs/testing.md). The Ray tests share one cluster,
-# which the root conftest.py starts as the run begins; with them the run takes
-# 70-80 s here.
+# Three pytest workers on the two cores of the machines this runs on: many tests
+# wait on a pty or a child process, so a third keeps both cores busy (with two,
+# the run takes a third longer; a fourth makes it no quicker, only busier: runs
+# interleaved). A worker that runs out of tests takes some of another's
+# (worksteal), so the run does not end on one worker's queue of slow tests. Tests
+# of timing shapes are written to hold on a busy machine (see docs/testing.md).
+# The Ray tests share one cluster, which the root conftest.py starts as the run
+# begins. The root conftest.py also lets every Python of the run cache bytecode,
+# even where PYTHONDONTWRITEBYTECODE is set: the run starts hundreds of them.
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 3 --dist worksteal $(PYTEST_ARGS)
 

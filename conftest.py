@@ -31,6 +31,7 @@ REPORT_VARIABLE = "DOER_TEST_RAY_REPORT"
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _keep_compiled_modules()
     if hasattr(config, "workerinput") or os.environ.get(REPORT_VARIABLE):
         return  # a test process of pytest-xdist: the controller has started it
     if config.option.collectonly or not _may_run_ray_tests(config):
@@ -52,6 +53,20 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ[REPORT_VARIABLE] = report
     os.environ["DOER_RAY_LOG"] = os.path.join(folder, "ray.log")
     config.stash[_cluster_key] = (cluster, folder)
+
+
+def _keep_compiled_modules() -> None:
+    """Let every Python of the run keep what it compiles (``__pycache__``).
+
+    The run starts hundreds of Pythons (consoles, spawned workers, Ray's, the
+    examples), each of which imports doer. Where the environment says
+    ``PYTHONDONTWRITEBYTECODE``, every one of them would compile doer from its
+    source again (a large part of a console's start), and pytest rewrite every
+    test module again. Set here, before the test processes and the Ray cluster
+    start, so that they all inherit it.
+    """
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    sys.dont_write_bytecode = False
 
 
 def _may_run_ray_tests(config: pytest.Config) -> bool:

@@ -4,6 +4,10 @@ They live in a module of their own, at module level, so that a process worker
 can unpickle them by name: a ``spawn`` or ``forkserver`` child imports this
 module through the ``sys.path`` it inherits from the test run (pytest puts
 ``tests/`` on it). Keep the imports light: every spawned worker pays for them.
+
+A console started with ``--handlers`` this file (:data:`FILE`), or a Ray
+actor given it, knows ``gate PATH`` (:func:`gate_awaiting`): a request held
+pending until the test creates PATH.
 """
 
 from __future__ import annotations
@@ -14,7 +18,11 @@ import sys
 import time
 from typing import Any
 
+from doer.handler_modules import handler
 from doer.worker import Doer, Handler
+
+#: This file, for ``doer --handlers`` and ``HandlerModules``.
+FILE = os.path.abspath(__file__)
 
 #: How long a gate waits for its file before it gives up (fails loudly, never hangs).
 GATE_DEADLINE_S = 10.0
@@ -55,6 +63,22 @@ def gate(doer: Doer, path: str) -> str:
             raise TimeoutError(f"the gate {path} was not opened within {GATE_DEADLINE_S} s")
         time.sleep(0.002)  # a poll interval, not a synchronisation
     return f"passed {os.path.basename(path)}"
+
+
+async def gate_awaiting(doer: Doer, path: str) -> str:
+    """``gate`` for a console or a Ray actor: it awaits, as ``sleep`` does, so on an
+    asyncio worker the loop (and the prompt it runs) goes on meanwhile."""
+    import asyncio  # here: a worker that never awaits a gate does not pay for it
+
+    deadline = time.monotonic() + GATE_DEADLINE_S
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the gate {path} was not opened within {GATE_DEADLINE_S} s")
+        await asyncio.sleep(0.002)  # a poll interval, not a synchronisation
+    return f"passed {os.path.basename(path)}"
+
+
+handler("gate")(gate_awaiting)  # as @doer.handler("gate"): --handlers FILE loads it
 
 
 def exit_now(doer: Doer, code: int = 7) -> str:

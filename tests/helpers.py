@@ -51,6 +51,9 @@ class WorkerFactory:
     def __init__(self, kind: Kind) -> None:
         self.kind = kind
         self.workers: list[doer.Worker] = []
+        # Children already running are not this factory's (a worker shared by a
+        # module's tests, and its Ray driver): its own are those started after.
+        self._children_before = set(multiprocessing.active_children())
 
     def __call__(
         self,
@@ -81,7 +84,9 @@ class WorkerFactory:
                 problems.append(f"{worker!r}: stop() raised {exc!r}")
         problems += [problem for worker in self.workers for problem in leftovers(worker)]
         problems += [
-            f"child process left: {child!r}" for child in multiprocessing.active_children()
+            f"child process left: {child!r}"
+            for child in multiprocessing.active_children()
+            if child not in self._children_before
         ]
         assert not problems, "\n".join(problems)
 

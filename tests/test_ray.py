@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 import doer
+import handlers
 import test_client
 from doer.handler_modules import HandlerModules
 from doer.kinds import ray as ray_kind
@@ -57,22 +58,44 @@ def make_ray_worker() -> Iterator[WorkerFactory]:
 
 #: The checks of test_client.py that hold for every kind, run here on a Ray worker:
 #: those where the link matters (the others test the Worker alone, the same for all).
-EVERY_KIND = [
+#: Those that leave their worker as they found it (running, nothing pending; the
+#: state aside) share one actor per test process (``shared_ray_worker``, as do other
+#: such tests below), as an actor takes most of a second to start; the others (a
+#: listener, the state it starts with, the end) each start their own.
+LEAVE_IT_RUNNING = [
     test_client.test_ask_returns_the_reply_to_each_builtin_message,
     test_client.test_tell_returns_a_pending_that_resolves_to_the_reply,
-    test_client.test_ten_thousand_pipelined_tells_are_answered_once_each_in_order,
     test_client.test_many_told_at_once_are_answered_once_each_in_order,
     test_client.test_callers_on_several_threads_each_get_their_own_reply,
     test_client.test_asks_racing_a_tell_from_another_thread_all_get_their_own_answers,
-    test_client.test_the_worker_state_follows_set_state,
     test_client.test_a_wrong_number_of_values_gives_a_worker_error_with_the_usage,
+]
+EACH_ITS_OWN = [
+    test_client.test_ten_thousand_pipelined_tells_are_answered_once_each_in_order,
+    test_client.test_the_worker_state_follows_set_state,
     test_client.test_exit_ends_the_worker_and_a_later_tell_raises_worker_gone,
     test_client.test_stop_answers_what_was_sent_before_then_joins_and_returns_the_end_record,
     test_client.test_the_listener_receives_every_record_in_order,
 ]
 
 
-@pytest.mark.parametrize("check", EVERY_KIND, ids=lambda check: check.__name__[5:])
+@pytest.fixture(scope="module")
+def shared_ray_worker() -> Iterator[doer.Worker]:
+    """One Ray worker for the checks that leave it running; stopped and checked at the end."""
+    factory = WorkerFactory(RAY)
+    yield factory()
+    factory.stop_all()
+
+
+@pytest.mark.parametrize("check", LEAVE_IT_RUNNING, ids=lambda check: check.__name__[5:])
+def test_what_every_kind_does_a_shared_ray_worker_does(
+    check: Callable[..., None], shared_ray_worker: doer.Worker
+) -> None:
+    assert shared_ray_worker.alive and shared_ray_worker.pending == 0, "as the last check left it"
+    check(shared_ray_worker)
+
+
+@pytest.mark.parametrize("check", EACH_ITS_OWN, ids=lambda check: check.__name__[5:])
 def test_what_every_kind_does_a_ray_worker_does(
     check: Callable[..., None], make_ray_worker: WorkerFactory, request: pytest.FixtureRequest
 ) -> None:
@@ -89,9 +112,9 @@ def test_what_every_kind_does_a_ray_worker_does(
 
 
 def test_the_start_event_and_whoami_name_the_actor_s_pid_and_node(
-    make_ray_worker: WorkerFactory,
+    shared_ray_worker: doer.Worker,
 ) -> None:
-    worker = make_ray_worker()
+    worker = shared_ray_worker
     started = worker.started
     assert started is not None
     assert (started.kind, started.state) == ("ray", 42)
@@ -117,7 +140,7 @@ def test_an_actor_killed_from_outside_is_reported_within_a_second_and_fails_what
     assert isinstance(worker.ended, Died)
     assert worker.ended.reason.startswith("its actor's process ended abruptly")
     for pending in (held, queued):
-        with pytest.raises(doer.WorkerError, match=r"was not answered: the worker died$"):
+        with pytest.raises(doer.WorkerError, match=r"unanswered: the worker died$"):
             pending.result(timeout=0)
 
 
@@ -159,8 +182,8 @@ def test_an_actor_that_dies_in_a_handler_is_reported_and_the_console_goes_on(
     assert isinstance(worker.ended, Died)
 
 
-def test_a_reply_that_does_not_pickle_fails_alone(make_ray_worker: WorkerFactory) -> None:
-    worker = make_ray_worker()
+def test_a_reply_that_does_not_pickle_fails_alone(shared_ray_worker: doer.Worker) -> None:
+    worker = shared_ray_worker
     pendings = [worker.tell("ping"), worker.tell("get-lock"), worker.tell("ping")]
 
     answers = [pending.wait(T) for pending in pendings]
@@ -172,10 +195,10 @@ def test_a_reply_that_does_not_pickle_fails_alone(make_ray_worker: WorkerFactory
 
 
 def test_a_shared_actor_is_one_worker_for_several_consoles_and_outlives_their_leaving(
-    make_ray_worker: WorkerFactory,
+    make_ray_worker: WorkerFactory, tmp_path: Path
 ) -> None:
     name = f"shared-{os.getpid()}-{time.monotonic_ns()}"
-    first = doer.start("ray", 1, name=name, shared=True)
+    first = doer.start("ray", 1, name=name, shared=True, handlers=HandlerModules([handlers.FILE]))
     first.wait_started(T)
     second = doer.start("ray", 99, name=name, shared=True)
     try:
@@ -184,13 +207,15 @@ def test_a_shared_actor_is_one_worker_for_several_consoles_and_outlives_their_le
         assert first.ask(("set-state", "seen by both"), timeout=T) == "new state: 'seen by both'"
         assert second.ask("get-state", timeout=T) == "state: 'seen by both'"
 
-        busy = first.tell(("sleep", 2))
+        gate = tmp_path / "open"
+        busy = first.tell(("gate", str(gate)))  # busy until the gate opens
         # As at .quit!: not waited for, and what does not end at once is "killed". This
         # console leaves; the actor stays.
         assert doer.stop_all([first], timeout=0.2, leave_shared=True) == []
 
         assert first.ended == Ended(0, "seen by both", first.pid, "left running, shared")
         assert isinstance(busy.wait(0), Failure)
+        gate.touch()
         assert second.ask("ping", timeout=T) == "pong"
         assert not pid_is_gone(second.pid)
     finally:
@@ -515,8 +540,8 @@ def test_a_private_cluster_never_starts_without_authentication(
     assert os.environ.get("RAY_AUTH_MODE") == mode
 
 
-def test_the_console_never_imports_ray(make_ray_worker: WorkerFactory) -> None:
-    worker = make_ray_worker()
+def test_the_console_never_imports_ray(shared_ray_worker: doer.Worker) -> None:
+    worker = shared_ray_worker
     assert worker.ask("ping", timeout=T) == "pong"
     assert "ray" not in sys.modules, "Ray is imported by the driver and the actor only"
 
