@@ -318,7 +318,9 @@ def normalise(text: str) -> str:
     - numbers (pids, thread ids, times, counts), their units, and the spaces
       that align them in a table; a Ray actor's node, host and address;
     - what timing decides: the length of a timeline's bars and its axis, and
-      whether ``work`` waited (on a busy machine even a process does);
+      whether ``work`` waited, and on what (on a busy machine even a process
+      does, and a note may say the CPUs were too few), and how much of each
+      bar it ran; whoami's thread name, which a longer pid leaves no room for;
     - the order of a line's answers when it went to several workers (``@all``):
       they print as they arrive, so within a transcript the lines between two
       echoed input lines are compared sorted (a ``.workers`` table: as the set
@@ -330,10 +332,13 @@ def normalise(text: str) -> str:
     text = re.sub(r"\d+(\.\d+)?", "N", text)
     # How long work took, and so the bars of a timeline, its axis and why a
     # handler waited, are the machine's of the moment: only the shape is compared.
-    text = re.sub(r"(s CPU)(: N s waiting for [^\n]*| for N[N,]* steps)", r"\1", text)
+    text = re.sub(r"(s CPU)(: [^\n]*| for N[N,]* steps)", r"\1", text)
+    text = re.sub(r"(?m)^note: N processes to work on N CPUs?: [^\n]*\n", "", text)
     text = re.sub(r"\bN (ms|s|µs)\b", "N T", text)
     text = re.sub(r"(?m)^ *N T( +N T)*$", "AXIS", text)
-    text = re.sub(r"[█▏▎▍▌▋▊▉]+", "█", text)
+    text = re.sub(r"[█▓▒░·▏▎▍▌▋▊▉]+", "█", text)  # how much each bar ran, too
+    # whoami names a thread by name, or as "thread" where a longer pid leaves no room.
+    text = re.sub(r", (?:MainThread|thread|[\w-]+-(?:worker|loop)) N,", ", THREAD N,", text)
     text = re.sub(r" +", " ", text)
     return BLOCK.sub(lambda match: _answers_unordered(match[0]), text)
 

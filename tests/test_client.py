@@ -194,17 +194,31 @@ def test_whoami_reports_the_pid_the_thread_the_start_method_and_the_gil(
 ) -> None:
     text = worker.ask("whoami", timeout=T)
 
-    found = re.fullmatch(r"pid (\d+), ppid (\d+), (\S+) (\d+), (.*)GIL on", text)
+    # The longest form that fits a line of 80 with its tag (the names here are long):
+    # the thread by name and id, or by id alone; the start method when there is room;
+    # a forkserver's child keeps its parent before its thread.
+    found = re.fullmatch(
+        r"pid (\d+), (?:ppid (\d+)( \(the forkserver\))?, )?(?:(?:(\S+) )?(\d+), )?(.*)GIL on",
+        text,
+    )
     assert found, text
-    pid, ppid, thread, tid, rest = found.groups()
+    pid, ppid, by_server, thread, tid, rest = found.groups()
     assert int(pid) == worker.pid
-    assert worker.started is not None and int(tid) == worker.started.thread_id
+    assert worker.started is not None
+    if tid is None:  # only where the parent took the room
+        assert by_server, text
+        return
+    assert int(tid) == worker.started.thread_id
     if kind.kind in IN_PROCESS:
-        assert (worker.pid, int(ppid)) == (os.getpid(), os.getppid())
+        assert ppid is None or (worker.pid, int(ppid)) == (os.getpid(), os.getppid())
         assert rest == (f"task {worker.name}-task, " if kind.kind == "asyncio" else "")
+        return
+    assert thread in ("MainThread", "thread") and int(tid) == worker.pid, "the main thread's id"
+    if kind.start_method == "forkserver":  # its parent is the server, and it says so
+        assert ppid is not None and int(ppid) != os.getpid() and by_server, text
     else:
-        assert (thread, int(tid)) == ("MainThread", worker.pid), "the main thread has the pid"
-        assert rest == f"by {kind.start_method}, "
+        assert ppid is None or int(ppid) == os.getpid()
+        assert rest in (f"by {kind.start_method}, ", ""), text
 
 
 def test_the_start_event_carries_the_initial_state_and_the_workers_pid(
@@ -364,10 +378,10 @@ def test_requests_queued_behind_exit_are_answered_with_a_failure_saying_the_work
     assert held.result(timeout=T) == "passed gate"
     assert exit_request.result(timeout=T) == Ended(2, 42, worker.pid, "")
     assert [pending.wait(timeout=0) for pending in behind] == [
-        Failure(3, "request 3 (ping) was not answered: the worker ended"),
-        Failure(4, "request 4 (set-state 'a b') was not answered: the worker ended"),
+        Failure(3, "request 3 (ping) unanswered: the worker ended"),
+        Failure(4, "request 4 (set-state 'a b') unanswered: the worker ended"),
     ]
-    with pytest.raises(WorkerError, match=r"was not answered: the worker ended$"):
+    with pytest.raises(WorkerError, match=r"unanswered: the worker ended$"):
         behind[0].result(timeout=0)
     assert recorder.records[-3:] == [
         *(pending.wait(timeout=0) for pending in behind),
@@ -464,7 +478,7 @@ def test_kill_reports_died_by_sigkill_within_a_second_and_fails_every_pending_re
     assert worker.ended == Died("killed by SIGKILL")
     assert recorder.records[-1] == worker.ended
     for pending in (held, queued):
-        with pytest.raises(WorkerError, match=r"was not answered: the worker died$"):
+        with pytest.raises(WorkerError, match=r"unanswered: the worker died$"):
             pending.result(timeout=0)
     assert not worker.alive
     assert pid_is_gone(worker.pid)
@@ -785,8 +799,8 @@ async def test_an_asyncio_worker_on_the_caller_s_loop_is_used_by_awaiting_tell()
     try:
         assert await worker.tell("ping") == "pong"
         whoami = await worker.tell("whoami")
-        assert f", {threading.current_thread().name} " in whoami
-        assert f"task {worker.name}-task" in whoami
+        # The caller's own thread runs it (named by its id: the name may not fit).
+        assert f" {threading.get_native_id()}, task {worker.name}-task" in whoami
         # sleep awaits: the loop (this test) runs on meanwhile
         slow = worker.tell(("sleep", 0.2))
         assert not slow.done()

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+import handlers
 from helpers import CONSOLE_KINDS, cpu_seconds, wait_until
 from pty_helpers import Terminal, assert_alive, held, strip_ansi, wait_gone
 
@@ -47,7 +48,7 @@ def test_the_prompt_shows_the_kind_and_pid_and_ping_gets_pong(launch: Launch, ki
     if kind == "process":
         assert whoami.startswith(f"pid {term.worker_pid}, ppid {term.console_pid},"), whoami
     elif kind == "asyncio":  # a task on the loop that runs the prompt: the main thread
-        assert f", MainThread {term.console_pid}, task w1-task," in whoami, whoami
+        assert f" {term.console_pid}, task w1-task," in whoami, whoami  # its thread's id
     term.expect_prompt()
 
 
@@ -55,17 +56,21 @@ def test_the_prompt_shows_the_kind_and_pid_and_ping_gets_pong(launch: Launch, ki
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_a_reply_is_printed_while_the_prompt_takes_more_lines(launch: Launch, kind: str) -> None:
-    term = launch("--kind", kind)
+def test_a_reply_is_printed_while_the_prompt_takes_more_lines(
+    launch: Launch, kind: str, tmp_path: Path
+) -> None:
+    term = launch("--kind", kind, "--handlers", handlers.FILE)
     pid = term.worker_pid
+    gate = tmp_path / "open"
 
-    term.sendline("sleep 1")
+    term.sendline(f"gate {gate}")  # pending until the test opens the gate (it awaits, as sleep)
     # prompt-toolkit redraws the accepted line with its prompt: that is not a new prompt.
-    term.expect_text(f"doer w1 {kind} {pid}> sleep 1")
-    # Proof that the prompt is live: the shell answers .help at once, before the sleep ends.
+    term.expect_text(f"doer w1 {kind} {pid}> gate {gate}")
+    # Proof that the prompt is live: the shell answers .help while the request is pending.
     term.sendline(".help")
-    term.expect_before(r"\.help +show this help", then=r"slept")
-    term.expect(rf"\[w1 {kind} {pid}\] slept 1 s\n")
+    term.expect_before(r"\.help +show this help", then=r"passed")
+    gate.touch()
+    term.expect(rf"\[w1 {kind} {pid}\] passed open\n")
     term.expect_prompt()
     term.ask("ping", "pong")
 
@@ -190,21 +195,21 @@ def test_three_kinds_answer_one_line_side_by_side_and_quit_leaves_none(launch: L
 def test_peek_and_timeline_on_a_thread_and_a_process(launch: Launch) -> None:
     term = launch("--kind", "thread")
     term.sendline(".spawn p process")
-    p = int(term.expect(r"\[p process (\d+)\] on start").group(1))
+    term.expect_text("[p process ")
     term.sendline("@w1,p set-state 7")
     term.expect_count("new state: 7", 2)
 
     term.sendline(".peek")
-    term.expect_text(f"[w1 thread {term.console_pid}] state: 7 (live: its memory is the console's)")
+    term.expect_text("[console] w1's state: 7 (live: its memory is the console's)")
     term.sendline(".peek p")
-    term.expect_text(f"[p process {p}] state: None (the console's copy from the start; it said 7)")
+    term.expect_text("[console] p's state: None (the console's copy; p said 7)")
 
     term.sendline("@w1,p work 2000000")
     term.expect_count(" s CPU", 2)
     term.sendline(".timeline")
     term.expect_text("timeline of @w1,p work 2000000 (one character: ")
-    term.expect(r"\nw1 thread +[█▏▎▍▌▋▊▉]+ +\d")
-    term.expect(r"\np process +[█▏▎▍▌▋▊▉]+ +\d")
+    term.expect(r"\nw1 thread +[█▓▒░·▏▎▍▌▋▊▉]+ +\d")  # shaded by how much it ran
+    term.expect(r"\np process +[█▓▒░·▏▎▍▌▋▊▉]+ +\d")
     term.expect(r"\n +0 s +0\.")  # the axis
 
 
@@ -250,7 +255,7 @@ def test_a_segfault_ends_a_process_worker_alone_and_the_console_goes_on(launch: 
     term.sendline("segfault")
     term.expect_text(f"[w1 process {pid}] died: killed by SIGSEGV")
     term.sendline("@t segfault")
-    term.expect_text("refused: it would end the console, whose process it shares")
+    term.expect_text("refused: it would end the console; see segfault thread")
     term.sendline("@t ping")
     term.expect_text("] pong")
     wait_gone(pid, timeout=1.0)

@@ -60,7 +60,7 @@ def test_incr_adds_to_one_counter_per_process(
     if kind.kind in IN_PROCESS:  # one counter: the test's own, which both add to
         assert counts == [before + 1, before + 2], answers
         assert before + 2 == lessons.COUNTER
-        assert answers[0].endswith("(one for the console and its threads and tasks)")
+        assert answers[0].endswith("(the console's, one for all its threads)")
     else:  # each its own copy; the test's is untouched
         assert counts[0] == counts[1], answers
         assert before == lessons.COUNTER
@@ -92,6 +92,8 @@ def test_inherited_is_live_for_a_thread_a_copy_for_fork_and_nothing_for_a_fresh_
         assert seen == "mark: 6 (live: the console's own memory)"
     elif kind.start_method == "fork":
         assert seen == "mark: 5 (a copy, made when the console forked it)"
+    elif kind.start_method == "forkserver":  # a fork of the server, which began fresh
+        assert seen == "not set (forked by the forkserver, which began fresh)"
     else:
         assert seen == f"not set ({kind.start_method}: a fresh interpreter, nothing copied)"
 
@@ -107,8 +109,8 @@ def race(workers: list[doer.Worker], *message: object) -> list[str]:
 
 def summary(answers: list[str]) -> tuple[int, int, str]:
     """(lost, expected, why) from the answer of the last racer to end."""
-    [last] = [answer for answer in answers if "increments lost" in answer]
-    found = re.fullmatch(r"([\d,]+) of ([\d,]+) increments lost: (.*)", last)
+    [last] = [answer for answer in answers if " lost" in answer]
+    found = re.fullmatch(r"([\d,]+) of ([\d,]+) lost: (.*)", last)
     assert found, last
     return int(found[1].replace(",", "")), int(found[2].replace(",", "")), found[3]
 
@@ -121,7 +123,7 @@ def test_two_threads_racing_lose_updates_and_a_lock_loses_none(
 
     lost, expected, why = summary(race(workers, 100_000))
     assert expected == 200_000
-    assert lost > 0 and why == "read, switch, overwrite"
+    assert lost > 0 and why == "read, forced switch, write"
 
     lost, expected, why = summary(race(workers, 100_000, "lock"))
     assert (lost, expected, why) == (0, 200_000, "the lock took turns")
@@ -132,7 +134,7 @@ def test_two_processes_racing_lose_nothing_as_they_share_nothing(
 ) -> None:
     answers = race([make_process_worker(), make_process_worker()], 100_000)
 
-    assert answers == ["0 of 100,000 increments lost: its counter is its own"] * 2
+    assert answers == ["0 of 100,000 lost: its counter is its own"] * 2
 
 
 async def test_two_tasks_on_one_loop_take_turns_and_lose_nothing() -> None:
@@ -143,7 +145,7 @@ async def test_two_tasks_on_one_loop_take_turns_and_lose_nothing() -> None:
     finally:
         await first.stop_async()
         await second.stop_async()
-    assert answers == ["0 of 20,000 increments lost: no other racer overlapped"] * 2
+    assert answers == ["0 of 20,000 lost: no other racer overlapped"] * 2
 
 
 @pytest.mark.parametrize(
@@ -151,7 +153,7 @@ async def test_two_tasks_on_one_loop_take_turns_and_lose_nothing() -> None:
     [
         (("race", 0), "race takes a whole number from 1"),
         (("race", "many"), "race takes a whole number from 1"),
-        (("race", 10, "loudly"), "race takes N and, if you like, lock"),
+        (("race", 10, "loudly"), r"race N \[lock\|natural\]"),
         (("work", -1), "work takes a whole number from 1"),
         (("work", True), "work takes a whole number from 1"),
     ],
@@ -164,29 +166,10 @@ def test_a_bad_count_is_an_error_answer(
 
 
 # --- the GIL and the event loop ---------------------------------------------------
+# Which wait a thread's work answer names (a CPU, the GIL) is in test_lessons_truth.py,
+# with the workers pinned to one CPU and to two.
 
 WORK = 2_000_000  # about a fifth of a second here: enough to overlap, quick to run
-
-
-def work(workers: list[doer.Worker]) -> list[tuple[float, float, str]]:
-    """Give every worker ``work`` at once; (wall, CPU, rest of the answer) for each."""
-    pendings = [worker.tell(("work", WORK), timed=True) for worker in workers]
-    answers = []
-    for pending in pendings:
-        text = pending.result(T)
-        found = re.fullmatch(r"([\d.]+) s wall, ([\d.]+) s CPU(.*)", text)
-        assert found, text
-        answers.append((float(found[1]), float(found[2]), found[3]))
-    return answers
-
-
-def test_two_threads_working_take_turns_for_the_gil(make_thread: WorkerFactory) -> None:
-    answers = work([make_thread(), make_thread()])
-
-    for wall, cpu, why in answers:
-        # Each waited about as long as it worked: the other held the GIL.
-        assert wall > 1.4 * cpu and why.startswith(": "), answers
-        assert why.endswith(" s waiting for the GIL"), answers
 
 
 def test_two_processes_working_run_side_by_side_and_never_wait_for_a_gil(
@@ -203,7 +186,7 @@ def test_two_processes_working_run_side_by_side_and_never_wait_for_a_gil(
     records = [pending.wait(T) for pending in pendings]
 
     assert all(isinstance(record, Reply) for record in records), records
-    spans = [record.times for record in records if isinstance(record, Reply)]
+    spans = [record.times[:2] for record in records if isinstance(record, Reply)]
     assert max(start for start, _ in spans) < min(end for _, end in spans), "side by side"
     for record in records:
         assert isinstance(record, Reply) and "GIL" not in record.value, record
@@ -218,8 +201,9 @@ async def test_work_on_an_asyncio_worker_blocks_its_loop_and_says_so() -> None:
         text = await pending
     finally:
         await worker.stop_async()
-    wall = float(text.split(" s wall")[0])
-    assert text.endswith(f": its event loop was blocked {wall:.2f} s"), text
+    found = re.fullmatch(r"[\d.]+ s CPU: its event loop was blocked ([\d.]+) s", text)
+    assert found, text
+    wall = float(found[1])
     assert loop_was_free < wall
 
 
@@ -256,12 +240,12 @@ def test_die_ends_the_worker_abruptly_and_the_console_says_how(
     worker, bystander = make_worker(), make_worker()
     dying = worker.tell("die")
 
-    assert dying.wait(T) == Failure(1, "request 1 (die) was not answered: the worker died")
+    assert dying.wait(T) == Failure(1, "request 1 (die) unanswered: the worker died")
     if kind.kind == "process":
         assert worker.ended == Died("exit code 3")
         wait_until(lambda: pid_is_gone(worker.pid), T, "the process to exit")
     elif kind.kind == "thread":
-        assert worker.ended == Died("its thread ended on an uncaught Died: raised by die")
+        assert worker.ended == Died("uncaught Died in its thread: raised by die")
     else:
         assert worker.ended == Died("its task raised Died: raised by die")
     assert bystander.ask("ping", timeout=T) == "pong", "every other worker carries on"
@@ -278,7 +262,7 @@ def test_segfault_kills_a_process_and_is_refused_where_it_would_kill_the_console
         assert isinstance(record, Failure)
         assert worker.ended == Died("killed by SIGSEGV")
     else:
-        assert record == Reply(1, "refused: it would end the console, whose process it shares")
+        assert record == Reply(1, lessons.SEGFAULT_REFUSED)
         assert worker.ask("ping", timeout=T) == "pong"
 
 
@@ -317,17 +301,16 @@ def test_the_console_side_of_the_lessons_in_plain_mode(tmp_path: Path) -> None:
     p = int(re.findall(r"\[p process (\d+)\] on start", out)[0])
     me = int(re.findall(r"creating doer from process (\d+)", out)[0])
 
-    assert f"[w1 thread {me}] state: 7 (live: its memory is the console's)\n" in out
-    assert f"[p process {p}] state: None (the console's copy from the start; it said 7)\n" in out
+    assert "[console] w1's state: 7 (live: its memory is the console's)\n" in out
+    assert "[console] p's state: None (the console's copy; p said 7)\n" in out
     assert f"[w1 thread {me}] mark: 6 (live: the console's own memory)\n" in out
     assert f"[p process {p}] mark: 5 (a copy, made when the console forked it)\n" in out
-    assert re.search(
-        rf"\[p process {p}\] #\d+ Pipe: \d+ B pickled out, \d+ B back; MainThread; ", out
-    )
+    assert re.search(rf"\[p process {p}\] Pipe: \d+ B pickled out, \d+ B back; \d+ (µs|ms)\n", out)
     timeline = out.split("> .timeline\n")[1].splitlines()
     assert timeline[0].startswith("timeline of @w1,p work 1000000 (one character: ")
     assert [row.split()[:2] for row in timeline[1:3]] == [["w1", "thread"], ["p", "process"]]
-    assert all("█" in row or "▏" in row for row in timeline[1:3]), timeline
+    assert all(set(row) & set("█▓▒░") for row in timeline[1:3]), timeline
+    assert timeline[4] == "█ running all the time, ▓▒░ part of it, · not running", timeline
     assert done.returncode == 0, out + done.stderr.decode()
 
 

@@ -69,7 +69,7 @@ def test_a_signal_while_plain_mode_waits_says_the_request_was_not_answered(
     transcript = out.decode()
     assert console.returncode == 128 + sig, transcript + err.decode()
     tag = f"[w1 process {worker}]"
-    assert f"{tag} error: request 1 (sleep 5) was not answered: the worker died\n" in transcript
+    assert f"{tag} error: request 1 (sleep 5) unanswered: the worker died\n" in transcript
     # The console killed it after its grace period: said so, not as if a stranger did.
     assert f"{tag} died: did not end 1 s after being asked; doer killed it\n" in transcript
     assert_no_traceback(transcript, err.decode())
@@ -104,7 +104,7 @@ def test_a_signal_in_line_mode_says_the_request_was_not_answered(tmp_path: Path)
         child.kill(signal.SIGTERM)
         child.expect(pexpect.EOF)
         said = child.before
-        assert "error: request 1 (sleep 5) was not answered: the worker died" in said
+        assert "error: request 1 (sleep 5) unanswered: the worker died" in said
         assert "died: did not end 1 s after being asked; doer killed it" in said
     finally:
         child.close(force=True)
@@ -205,8 +205,9 @@ def test_jsonl_records_of_a_long_mixed_run_keep_to_the_schema_and_say_what_plain
 
 
 def _shape(text: str) -> str:
-    """``text`` with numbers, the timeline's bars and the widths they set made alike."""
-    text = re.sub(r"[▏▎▍▌▋▊▉█]+", "B", re.sub(r"\d[\d.,]*", "N", text))
+    """``text`` with numbers, the timeline's bars (their shades too) and the widths they
+    set made alike."""
+    text = re.sub(r"[▏▎▍▌▋▊▉█▓▒░·]+", "B", re.sub(r"\d[\d.,]*", "N", text))
     return re.sub(r"\s+", " ", text).strip()
 
 
@@ -346,7 +347,7 @@ def test_a_late_answer_in_line_mode_says_it_is_late_for_replwrapper(tmp_path: Pa
     try:
         repl = REPLWrapper(child, "P> ", None)
         late = repl.run_command("sleep 0.6", timeout=5)
-        assert "no answer to request 1 (sleep 0.6) within 0.3 s; still waiting" in late
+        assert "no answer yet to request 1 (sleep 0.6) after 0.3 s" in late
         repl.run_command(".timeout 10", timeout=5)
         # The sleep's answer lands among the next line's answers: marked as late,
         # and the line's own answer is not.

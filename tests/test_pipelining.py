@@ -217,7 +217,7 @@ def test_a_worker_that_dies_with_lines_in_flight_fails_each_of_them_and_its_deat
     out = done.stdout.decode()
     # Each die sent gets its failure. If the console saw the death before it had
     # sent all three, one error says the rest could not be sent.
-    failed = out.count("was not answered: the worker died")
+    failed = out.count("unanswered: the worker died")
     refused = out.count("error: the worker has ended") - 1  # less the last line's
     assert 1 <= failed <= 3 and refused == (0 if failed == 3 else 1), out
     assert re.search(rf"\] {failed} answers? in .*; {failed} of them errors\n", out), out

@@ -57,9 +57,10 @@ def test_a_tag_names_the_worker_its_kind_and_pid_and_says_when_it_was_replaced()
 @pytest.mark.parametrize(
     ("record", "style"),
     [
-        (Reply(1, "pong"), "class:reply"),
-        (STARTED, "class:event"),
-        (Ended(2, 42, 4242), "class:event"),
+        # In the colour of its kind (the whole line), an error in red (the whole line).
+        (Reply(1, "pong"), "class:reply class:kind-process"),
+        (STARTED, "class:event class:kind-process"),
+        (Ended(2, 42, 4242), "class:event class:kind-process"),
         (Failure(3, "no"), "class:error"),
         (Died("killed by SIGKILL"), "class:error"),
     ],
@@ -70,7 +71,7 @@ def test_a_record_line_is_its_tag_then_its_text_all_in_the_record_s_style(
     line = record_line(P1, record)
     assert line[0] == (style, "[p1 process 4242] ")
     assert line[1][0] == style
-    assert style.removeprefix("class:") in STYLES
+    assert all(name.removeprefix("class:") in STYLES for name in style.split())
     replaced = record_line(P1, record, replaced=True)
     assert replaced[0] == (style, "[p1 (replaced) process 4242] ")
 
@@ -106,7 +107,7 @@ def test_the_status_line_says_everything_about_the_worker() -> None:
     assert plain(line) == (
         "[p1 process 4242] alive, start method spawn, last state: hola, pending: 2"
     )
-    assert line[1][0] == "class:reply"
+    assert line[1][0] == "class:reply class:kind-process"
     ended = plain(status_line(Shown("w2", "thread", 17), False, [1], 0, None))
     assert ended == "[w2 thread 17] ended, last state: [1], pending: 0"
 
@@ -143,9 +144,9 @@ def test_every_command_names_a_method_of_the_console_that_carries_it_out() -> No
 
 def bars(lines: list[str]) -> dict[str, tuple[int, int]]:
     """Where each row's bar starts (from the axis's 0) and how long it is, by worker name."""
-    zero = lines[-1].index("0 s")
+    zero = lines[-2].index("0 s")  # the axis, above the legend
     found = {}
-    for line in lines[1:-1]:
+    for line in lines[1:-2]:
         bar = re.match(r"( *)([█▏▎▍▌▋▊▉]+)", line[zero:])
         if bar:
             found[line.split()[0]] = (len(bar[1]), len(bar[2]))
@@ -180,10 +181,9 @@ def test_a_timeline_draws_each_handler_where_it_ran_on_one_fixed_scale() -> None
     for lines in drawn.values():
         assert lines[0].endswith("(one character: 50 ms)"), "one scale for runs of 1 s and 2 s"
         assert all(len(line) <= 80 for line in lines), lines
-        assert (
-            lines[-1].split()
-            == ["0", "s", "0.5", "s", "1", "s", "1.5", "s", "2", "s"][: len(lines[-1].split())]
-        )
+        axis, legend = lines[-2].split(), lines[-1]
+        assert axis == ["0", "s", "0.5", "s", "1", "s", "1.5", "s", "2", "s"][: len(axis)]
+        assert legend.startswith("█ busy with the request, running or not"), "not sampled"
     assert bars(drawn["threads"]) == {"t1": (0, 40), "t2": (0, 39)}, "stretched to 2 s"
     assert bars(drawn["processes"]) == {"p1": (0, 20), "p2": (0, 20)}, "side by side, 1 s"
     assert bars(drawn["turns"]) == {"a1": (0, 20), "a2": (20, 20)}, "one after the other"
@@ -229,8 +229,8 @@ def test_a_trace_line_says_how_a_request_crossed() -> None:
     piped = plain(trace_line(process, "Pipe", Traced(3, 1.0, 1.000184, 52, 48)))  # type: ignore[arg-type]
     queued = plain(trace_line(thread, "queue.Queue", Traced(4, 1.0, 1.02, None, None)))  # type: ignore[arg-type]
 
-    assert piped == "[p1 process 4242] #3 Pipe: 52 B pickled out, 48 B back; MainThread; 184 µs"
-    assert queued == "[t1 thread 17] #4 queue.Queue: not pickled (same memory); t1-worker; 20 ms"
+    assert piped == "[p1 process 4242] Pipe: 52 B pickled out, 48 B back; 184 µs"
+    assert queued == "[t1 thread 17] queue.Queue: not pickled (same memory); 20 ms"
 
 
 class Peeked(NamedTuple):
@@ -246,13 +246,14 @@ def test_peek_says_whether_the_console_sees_the_live_state_or_its_copy() -> None
     live = [plain(line) for line in peek_lines(Peeked("t1", "thread", 17, 7), True, 7, 3)]  # type: ignore[arg-type]
     copy = [plain(line) for line in peek_lines(Peeked("p1", "process", 42, 7), False, None, 3)]  # type: ignore[arg-type]
 
+    # The console's lines, tagged as such: .peek sends nothing to the worker.
     assert live == [
-        "[t1 thread 17] state: 7 (live: its memory is the console's)",
-        "[t1 thread 17] counter: 3 (the one the console, threads and tasks share)",
+        "[console] t1's state: 7 (live: its memory is the console's)",
+        "[console] counter: 3 (the one the console, threads and tasks share)",
     ]
     assert copy == [
-        "[p1 process 42] state: None (the console's copy from the start; it said 7)",
-        "[p1 process 42] counter: 3 (the console's; the process counts its own)",
+        "[console] p1's state: None (the console's copy; p1 said 7)",
+        "[console] counter: 3 (the console's; p1 counts its own)",
     ]
 
 

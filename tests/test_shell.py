@@ -25,6 +25,7 @@ from prompt_toolkit.output.vt100 import Vt100_Output
 from prompt_toolkit.renderer import CPR_Support
 
 from doer.console import Console, Mailbox, Settings
+from doer.render import LAYOUT_STYLES
 from doer.shell import ConsoleCompleter, Shell, history_path, make_history, probe_cpr
 from doer.typed import COMMANDS
 from handlers import HANDLERS
@@ -87,7 +88,7 @@ async def test_a_request_past_the_timeout_is_reported_and_its_late_answer_still_
     gate = tmp_path / "gate"
     async with driven_shell("thread", timeout=0.2, handlers=HANDLERS) as d:
         d.type(f"gate {gate}\n")
-        warned = await d.wait_for_text("no answer to request 1 (gate ")
+        warned = await d.wait_for_text("no answer yet to request 1 (gate ")
         gate.touch()  # only once the lateness is reported: the answer is late for sure
         await d.wait_for_text("passed gate", after=warned)
 
@@ -241,9 +242,10 @@ def test_an_unwritable_history_falls_back_to_memory_and_says_so(
     assert "history is not saved" in problem
 
 
-def test_without_colour_the_shell_uses_no_styles() -> None:
+def test_without_colour_the_shell_uses_only_the_styles_that_shape_the_screen() -> None:
     console = Console(Settings())
-    assert Shell(console, Mailbox(), color=False, session=_quiet_session()).style.style_rules == []
+    rules = Shell(console, Mailbox(), color=False, session=_quiet_session()).style.style_rules
+    assert dict(rules) == LAYOUT_STYLES  # the toolbar's reverse video: no colour
     assert Shell(console, Mailbox(), color=True, session=_quiet_session()).style.style_rules != []
 
 
@@ -277,7 +279,7 @@ async def test_ctrl_c_while_quit_waits_stops_waiting_and_says_what_was_dropped()
         assert await asyncio.wait_for(d.task, DEADLINE) == 0
         text = d.text()
         assert "stopped waiting: 0 of 1 answered, 1 dropped" in text
-        assert "request 1 (sleep 30) was not answered: the worker died\r\n" in text
+        assert "request 1 (sleep 30) unanswered: the worker died\r\n" in text
         assert not worker.alive
 
 
@@ -289,7 +291,7 @@ async def test_quit_now_drops_pending_requests_without_waiting_and_says_so() -> 
         d.type(".quit!\n")
         assert await asyncio.wait_for(d.task, DEADLINE) == 0
         assert "stopped waiting: 0 of 1 answered, 1 dropped" in d.text()
-        assert "request 1 (sleep 30) was not answered" in d.text()
+        assert "request 1 (sleep 30) unanswered" in d.text()
         assert not worker.alive
 
 
@@ -325,7 +327,7 @@ async def test_timeout_command_shows_and_sets_the_time_to_wait_for_an_answer() -
         d.type(".timeout 0.1\n")
         after = await d.wait_for_text("timeout: 0.1 s")
         d.type("sleep 0.4\n")
-        await d.wait_for_text("no answer to request 1 (sleep 0.4) within 0.1 s", after=after)
+        await d.wait_for_text("no answer yet to request 1 (sleep 0.4) after 0.1 s", after=after)
         d.type(".timeout soon\n")
         await d.wait_for_text("error: the timeout must be a positive number of seconds, not soon")
 

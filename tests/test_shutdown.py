@@ -85,7 +85,7 @@ def test_plain_mode_ends_every_way_with_its_status_and_no_warning(
 ) -> None:
     console = plain_console(tmp_path, "--kind", "process", "--timeout", "0.2")
     try:
-        before, worker = feed(console, b"ping\nsleep 3\n", until=r"no answer to request 2")
+        before, worker = feed(console, b"ping\nsleep 3\n", until=r"no answer yet to request 2")
         wait_until_asleep(worker)
         ending(console, worker)
         out, err = console.communicate(timeout=10)

@@ -2,18 +2,21 @@
 
 ``main(argv)`` picks the front end: the interactive shell when both stdin and
 stdout are terminals, line mode on a terminal that is dumb or has its echo off
-(a program is typing), plain mode otherwise (or with ``--script``). prompt-toolkit
-is imported only for the shell, so plain mode and spawned workers start fast.
+(a program is typing), plain mode otherwise (or with ``--script``). With ``-i
+--script FILE`` the file's lines run first, as if typed, in whichever front end
+would run. prompt-toolkit is imported only for the shell, so plain mode and
+spawned workers start fast.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import itertools
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from types import FrameType
 from typing import BinaryIO, NoReturn
 
@@ -50,6 +53,13 @@ def create_parser() -> argparse.ArgumentParser:
         "--state", default=None, help="the worker's initial state (a Python literal or a word)"
     )
     parser.add_argument("--script", metavar="FILE", help="run the lines of FILE in plain mode")
+    parser.add_argument(
+        "-i",
+        dest="interactive",
+        action="store_true",
+        help="with --script: run FILE's lines as if typed, then stay at the prompt with the"
+        " workers they started (as python -i does)",
+    )
     parser.add_argument(
         "-c",
         dest="commands",
@@ -162,6 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--start-method applies to --kind process only")
     if args.commands is not None and args.script is not None:
         parser.error("-c and --script both give the lines to run: use one")
+    if args.interactive:
+        _check_interactive(parser, args)
     if args.kind == "ray" or args.address:
         from doer.kinds.ray import NOT_INSTALLED, installed
 
@@ -177,6 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.commands is not None:
             return _run_commands(args.commands, settings, jsonl=args.jsonl)
+        if args.interactive:
+            return _run_script_then_prompt(args.script, settings, args)
         if args.script is not None:
             return _run_script_file(args.script, settings, jsonl=args.jsonl)
         if not sys.stdin.isatty() and not args.line_mode:
@@ -198,7 +212,60 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _run_interactive(settings: Settings, color: bool) -> int:
+def _check_interactive(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """``-i`` needs ``--script``, and is for a person: exit with one line if not so."""
+    if args.script is None:
+        parser.exit(EXIT_USAGE, "doer: -i needs --script FILE: the lines to run first\n")
+    if args.jsonl:
+        parser.exit(EXIT_USAGE, "doer: -i is for a person at the prompt; --jsonl for programs\n")
+
+
+def _run_script_then_prompt(path: str, settings: Settings, args: argparse.Namespace) -> int:
+    """``-i --script FILE``: FILE's lines as if typed, then the lines typed.
+
+    Where the shell would run, each line shows as ``> line`` with its answers
+    before the next, then the prompt comes with the workers they started. On a
+    pipe (plain mode) the lines of the file come first, then those piped in;
+    in line mode each is shown after its prompt, as if typed there.
+    """
+    try:
+        with open(path, "rb") as file:
+            script = file.read().split(b"\n")
+    except OSError as exc:
+        print(f"doer: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    if script and not script[-1]:
+        script.pop()  # the file's last newline ends its last line: no empty line after
+    if not sys.stdin.isatty() and not args.line_mode:
+        from doer.plain import run_plain
+
+        return run_plain(sys.stdin.buffer, sys.stdout, settings, first=script)
+    from doer.lines import wants_line_mode
+
+    if args.line_mode or not sys.stdout.isatty() or wants_line_mode(sys.stdin):
+        return _run_lines_after(script, settings)
+    color = not (args.no_color or os.environ.get("NO_COLOR"))
+    lines = [raw.decode("utf-8", "replace").rstrip("\r") for raw in script]
+    return _run_interactive(settings, color, script=lines)
+
+
+def _run_lines_after(script: list[bytes], settings: Settings) -> int:
+    """Line mode, after the ``script``'s lines, each shown after a prompt as if typed."""
+    from doer.lines import LineRunner
+
+    runner = LineRunner(settings, sys.stdin.buffer, sys.stdout)
+
+    def as_typed() -> Iterator[bytes]:
+        for raw in script:
+            runner.write_prompt()
+            runner.out.write(raw.decode("utf-8", "replace").rstrip("\r") + "\n")
+            yield raw
+
+    lines = itertools.chain(as_typed(), runner.prompted_lines())
+    return runner.line_mode_status(runner.run(lines))
+
+
+def _run_interactive(settings: Settings, color: bool, script: list[str] | None = None) -> int:
     """Start the worker and the shell, in the order that shows the prompt soonest.
 
     Importing prompt-toolkit is most of the time to the first prompt, and it
@@ -218,7 +285,9 @@ def _run_interactive(settings: Settings, color: bool) -> int:
     """
     mailbox = Mailbox()
     console = Console(settings, listener=mailbox.put)
-    print(plain(creating_line()), flush=True)
+    first_line = plain(creating_line())
+    print(first_line, flush=True)
+    console.transcript.add(first_line)  # printed before the shell starts: .save keeps it
     boots_an_interpreter = settings.kind == "process" and _start_method(settings) != "fork"
     if boots_an_interpreter:
         from doer.kinds.process import start_helpers
@@ -232,7 +301,7 @@ def _run_interactive(settings: Settings, color: bool) -> int:
         if boots_an_interpreter:
             console.start()
 
-        return run_shell(console, mailbox, color=color)
+        return run_shell(console, mailbox, color=color, script=script)
     finally:
         # After SIGTERM or SIGHUP the shell's event loop is closed: the records the
         # worker still sends (its end event) are printed plainly, not handed to it.

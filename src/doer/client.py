@@ -699,9 +699,7 @@ class Worker:
             stop_request.resolve(Failure(stop_request.request_id, why))
         for request_id in sorted(waiting):
             summary = message_summary(waiting[request_id].message)
-            failure = Failure(
-                request_id, f"request {request_id} ({summary}) was not answered: {why}"
-            )
+            failure = Failure(request_id, f"request {request_id} ({summary}) unanswered: {why}")
             waiting[request_id].resolve(failure)
             self._notify(failure)
         if exit_request is not None:

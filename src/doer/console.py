@@ -10,12 +10,13 @@ touches a terminal.
 
 from __future__ import annotations
 
+import functools
 import shlex
 import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from doer import lessons
 from doer.client import Listener, Pending, Worker, WorkerGone, start, stop_all
@@ -31,11 +32,12 @@ from doer.render import (
     note_line,
     peek_lines,
     repeat_line,
-    status_line,
     timeline_lines,
     use_line,
+    worker_status,
     workers_table,
 )
+from doer.transcript import Transcript
 from doer.typed import (
     ALL,
     COMMANDS,
@@ -52,6 +54,9 @@ from doer.typed import (
     state_value,
 )
 from doer.worker import BUILTIN_MESSAGES, Handler
+
+if TYPE_CHECKING:
+    from doer.kinds.asyncio import SharedLoop
 
 # NamedTuples rather than dataclasses: the shell imports this module before its
 # first prompt, and dataclasses cost several milliseconds more to import and build.
@@ -81,9 +86,19 @@ class RayOptions(NamedTuple):
 
 
 class Spawned(NamedTuple):
-    """``.spawn``: ``worker`` has been started; its start event comes when it has booted."""
+    """``.spawn``: ``workers`` have been started, in the order named; each one's start
+    event comes when it has booted."""
 
-    worker: Worker
+    workers: list[Worker]
+
+    @property
+    def worker(self) -> Worker:
+        """The first worker started (the only one, for ``.spawn NAME``)."""
+        return self.workers[0]
+
+
+class Reset(NamedTuple):
+    """``.reset``: end every worker as ``.quit`` does, then :meth:`Console.start_afresh`."""
 
 
 class Stop(NamedTuple):
@@ -110,7 +125,7 @@ class Repeat(NamedTuple):
 #: What carrying out a command asks of the front end: lines to print, or a
 #: step only it can take, because only it knows how to wait (the shell
 #: awaits, with Ctrl-C to stop waiting; plain mode blocks).
-Outcome = list[Fragments] | Quit | Restart | Spawned | Stop | Kill | Repeat
+Outcome = list[Fragments] | Quit | Restart | Spawned | Stop | Kill | Repeat | Reset
 
 #: How long a Ray worker may take to start, at least (a cluster boots in seconds).
 RAY_START_S = 60.0
@@ -224,12 +239,16 @@ class Console:
         #: The front end that knows sets it.
         self.columns: Callable[[], int | None] = lambda: None
         self._left_behind: weakref.WeakSet[Worker] = weakref.WeakSet()
+        #: The loop this console's asyncio tasks share where no loop of its own runs.
+        self._shared_loop: SharedLoop | None = None
         #: The last line sent to workers (``.timeline`` draws it).
         self.last_run: Run | None = None
         #: The handlers of the handler modules, as last loaded here (for .help).
         self.module_handlers: dict[str, Handler] = {}
         #: Each Ray worker's cluster and sharing, by name, for ``.restart``.
         self._ray_options: dict[str, RayOptions] = {}
+        #: Every line the front end printed, for ``.save`` (the front end feeds it).
+        self.transcript = Transcript()
         if settings.handler_modules:
             self.load_handler_modules()  # HandlerError: the command line says so
 
@@ -266,7 +285,8 @@ class Console:
             ray = ray or RayOptions()
             ray = ray._replace(address=ray.address or self.settings.ray_address)
             self._ray_options[name] = ray
-        worker = start(
+        starts = functools.partial(
+            start,
             kind,
             state,
             start_method=start_method,
@@ -276,9 +296,28 @@ class Console:
             address=ray.address if ray else None,
             shared=ray.shared if ray else False,
         )
+        worker = self._on_shared_loop(starts) if kind == "asyncio" else starts()
         self.workers[name] = worker
         self._states[name] = state
         return worker
+
+    def _on_shared_loop(self, starts: Callable[[], Worker]) -> Worker:
+        """Start an asyncio worker as a task on the loop this thread runs (the shell's),
+        else on the one loop all this console's tasks share (plain mode's)."""
+        from doer.kinds.asyncio import SharedLoop, loop_runs_here  # only for this kind
+
+        if loop_runs_here():
+            return starts()
+        if self._shared_loop is None:
+            self._shared_loop = SharedLoop()
+        worker: Worker = self._shared_loop.call(starts)
+        return worker
+
+    def close_shared_loop(self) -> None:
+        """Once every worker has stopped: end the tasks' shared loop and join its thread
+        (left behind, a daemon, if a task is stuck in a handler)."""
+        if self._shared_loop is not None:
+            self._shared_loop.close()
 
     def worker_handlers(self) -> Mapping[str, Handler]:
         """What a worker starting now is given: the handler modules (each worker loads
@@ -333,8 +372,18 @@ class Console:
         if worker is None:
             if not name:
                 raise ValueError("there is no worker; .restart starts one")
-            raise ValueError(f"no worker named {name} (.workers lists them)")
+            raise ValueError(self._no_worker_named(name))
         return worker
+
+    def _no_worker_named(self, name: str) -> str:
+        """Why ``name`` finds no worker: a name that differs only in case is said."""
+        other = next((known for known in self.workers if known.lower() == name.lower()), None)
+        if other is None:
+            return f"no worker named {name} (.workers lists them)"
+        text = f"no worker named {name} (names are case-sensitive: {other})"
+        if len(text) > _ERROR_TEXT_COLUMNS:  # two long names: a shorter form, on one line
+            text = f"no worker {name} (names are case-sensitive: {other})"
+        return text
 
     def targets(self, to: tuple[str, ...]) -> list[Worker]:
         """The workers a line is for: ``to`` names them, ``@all`` is every running one,
@@ -405,20 +454,20 @@ class Console:
         return outcome
 
     def spawn(self, argument: str) -> Spawned:
-        """Carry out ``.spawn NAME [KIND] [--start-method M] [--state V]``.
+        """Carry out ``.spawn NAME[,NAME...] [KIND] [--start-method M] [--state V]``.
 
-        The kind defaults to the command line's, the state too.
+        Several names start several workers, of the same kind and options, in
+        the order named. The kind defaults to the command line's, the state too.
+        The whole line is checked before any worker starts: one bad or taken
+        name, and none does.
 
         Raises:
             ValueError: no name, a bad one, one in use, or a bad option.
         """
         words, start_method, state, ray = _options(argument)
         if not words:
-            raise ValueError(".spawn needs a name: .spawn p1 process")
-        name = check_name(words.pop(0))
-        existing = self.workers.get(name)
-        if existing is not None and existing.ended is None:
-            raise ValueError(f"there is a worker named {name} already (.workers lists them)")
+            raise ValueError(".spawn needs a name: .spawn p1 process (or p1,p2 for two)")
+        names = self._new_names(words.pop(0))
         kind = _one_kind(words, self.settings.kind, "spawn")
         if kind == "process":
             start_method = start_method or self.settings.start_method
@@ -426,7 +475,23 @@ class Console:
             raise ValueError(f"--start-method applies to process workers, not to a {kind}")
         _check_ray_options(kind, ray)
         state = self.settings.state if state is _NO_STATE else state
-        return Spawned(self.launch(name, kind, start_method, state, ray))
+        return Spawned([self.launch(name, kind, start_method, state, ray) for name in names])
+
+    def _new_names(self, word: str) -> list[str]:
+        """The names of ``.spawn p1,p2``: each a worker's name, given once, not in use.
+
+        Raises:
+            ValueError: the first name that is not.
+        """
+        names = word.split(",")
+        for number, name in enumerate(names):
+            check_name(name)
+            if name in names[:number]:
+                raise ValueError(f"{name} is named twice: each worker needs a name of its own")
+            existing = self.workers.get(name)
+            if existing is not None and existing.ended is None:
+                raise ValueError(f"there is a worker named {name} already (.workers lists them)")
+        return names
 
     def remember(self, message: Message, sent: list[tuple[Worker, Pending]]) -> None:
         """Keep the line just sent, with its answers to come, for ``.timeline``."""
@@ -494,13 +559,27 @@ class Console:
         rows = [
             (worker, pending.wait(0) if pending.done() else None) for worker, pending in run.sent
         ]
-        return timeline_lines(run.line, rows, self.columns() or 80, blocks=_can_show("█▏▉"))
+        blocks = _can_show("█▏▉▓▒░·")  # the bars' blocks and the shades of a sampled one
+        return timeline_lines(run.line, rows, self.columns() or 80, blocks=blocks)
 
     def peek(self, argument: str) -> list[Fragments]:
-        """Carry out ``.peek [NAME]``: no message is sent."""
+        """Carry out ``.peek [NAME]``: no message is sent; the console says what its own
+        memory holds."""
         worker = self.named(argument)
         live, state = worker.peek()
-        return peek_lines(worker, live, state, lessons.COUNTER)
+        return peek_lines(worker, live, state, lessons.COUNTER, self.columns() or 80)
+
+    def crowded_note(self, message: Message, sent: list[tuple[Worker, Pending]]) -> list[Fragments]:
+        """A note for a line that asks more processes to ``work`` than there are CPUs to
+        run them (the console's threads and tasks are one process: they take turns on
+        its GIL): some wait for a CPU, and the machine, not the GIL, is the
+        bottleneck. Empty for any other line. A front end prints it as it sends the
+        line (after :meth:`tell_each`)."""
+        words = message.message if type(message.message) is tuple else (message.message,)
+        if not words or words[0] != "work":
+            return []
+        text = lessons.crowded_text(len({worker.pid for worker, _ in sent}))
+        return [] if text is None else [note_line(text)]
 
     def mark(self, argument: str) -> list[Fragments]:
         """Carry out ``.mark [VALUE]``: set (or show) the global ``inherited`` reads."""
@@ -626,6 +705,7 @@ class Console:
         timeout = self.settings.timeout if timeout is None else timeout
         stuck = stop_all(workers, timeout, leave_shared=True)
         self.stop_ray_cluster()
+        self.close_shared_loop()
         return stuck
 
     def start_timeout(self, worker: Worker) -> float:
@@ -652,6 +732,50 @@ class Console:
 
     def quit_now(self, argument: str) -> Quit:
         return Quit(wait=False)
+
+    def reset(self, argument: str) -> Reset:
+        """Carry out ``.reset`` as far as the console can: the front end stops the
+        workers (as ``.quit`` does), then calls :meth:`start_afresh`.
+
+        Raises:
+            ValueError: an argument.
+        """
+        if argument:
+            raise ValueError(".reset takes no argument: it ends every worker")
+        return Reset()
+
+    def start_afresh(self) -> Worker:
+        """After ``.reset`` has stopped every worker: forget them, and start the first
+        worker as at launch (its name, kind and state from the command line).
+
+        The settings stay as they are now (timeout, prompt, wait, trace, handler
+        modules); what the lessons left in the console's memory (the counter
+        ``incr`` adds to, the ``.mark``) and ``.timeline``'s last line go, as at
+        launch. A private Ray cluster keeps running: it takes seconds to start.
+        """
+        for worker in self.workers.values():
+            if worker.ended is not None and not self.is_replaced(worker):
+                worker.stop(1.0)  # join and close what is left of it (it has ended: no wait)
+        self.workers.clear()
+        self._states.clear()
+        self._ray_options.clear()
+        self.current = self.settings.name
+        self.last_run = None
+        lessons.COUNTER = 0
+        lessons.MARK = None
+        return self.start()
+
+    def save(self, argument: str) -> list[Fragments]:
+        """Carry out ``.save FILE``: the session so far, as text, or as an asciicast
+        recording for a FILE ending in ``.cast`` (see :mod:`doer.transcript`).
+
+        Raises:
+            ValueError: no file, or one that cannot be written.
+        """
+        path = prompt_argument(argument)  # quotes keep spaces: .save 'class 1.cast'
+        if not path:
+            raise ValueError(".save needs a file: .save class.txt (class.cast: a recording)")
+        return [note_line(self.transcript.save(path))]
 
     def timeout_lines(self, argument: str) -> list[Fragments]:
         return [note_line(f"timeout: {self.set_timeout(argument):g} s")]
@@ -736,21 +860,50 @@ class Console:
         return lines
 
     def status_lines(self, argument: str = "") -> list[Fragments]:
+        """Carry out ``.status [NAME]``: how the worker is, and how it runs."""
         w = self.named(argument)
-        return [
-            status_line(w, w.alive, w.state, w.pending, w.start_method),
-            *(note_line("  " + detail) for detail in w.details()),
-        ]
+        return worker_status(w, w.alive, w.details(), self.columns() or 80)
 
     def table(self, argument: str = "") -> list[Fragments]:
-        """Carry out ``.workers``: one row per worker, the current one marked."""
-        if argument:
-            raise ValueError(".workers takes no argument")
-        rows = [(worker, worker.name == self.current, False) for worker in self.workers.values()]
+        """Carry out ``.workers [all|clear]``: a row per worker, the current one marked.
+
+        Ended workers are left out (all: shown; clear: forgotten), so that a
+        class's dozen fit one screen; the current one is always shown, as the
+        one bare lines go to. A worker replaced while stuck is shown while it runs.
+
+        Raises:
+            ValueError: another argument.
+        """
+        if argument not in ("", "all", "clear"):
+            raise ValueError(f".workers takes all, clear or nothing, not {argument}")
+        if argument == "clear":
+            return [note_line(self.clear_ended())]
+        shown = [
+            worker
+            for worker in self.workers.values()
+            if argument == "all" or worker.ended is None or worker.name == self.current
+        ]
+        rows = [(worker, worker.name == self.current, False) for worker in shown]
         rows += [(worker, False, True) for worker in self._left_behind if worker.ended is None]
         if not rows:
             return [note_line("no workers; .spawn NAME starts one")]
-        return workers_table(rows, self.columns())
+        return workers_table(rows, self.columns(), hidden=len(self.workers) - len(shown))
+
+    def clear_ended(self) -> str:
+        """Forget the ended workers but the current one (bare lines still go to it, and
+        ``.restart`` needs its kind); say which."""
+        ended = [
+            worker
+            for name, worker in self.workers.items()
+            if worker.ended is not None and name != self.current
+        ]
+        for worker in ended:
+            worker.stop(1.0)  # join and close what is left of it (it has ended: no wait)
+            del self.workers[worker.name]
+        if not ended:
+            return "no ended worker to clear"
+        names = clipped(", ".join(worker.name for worker in ended), 50)
+        return f"cleared {len(ended)} ended worker{'s' if len(ended) > 1 else ''}: {names}"
 
     def completion_words(self) -> list[str]:
         """Every word worth completing at the start of a line."""
@@ -764,6 +917,9 @@ class Console:
 
 #: ``--state`` was not given.
 _NO_STATE: Any = object()
+
+#: The longest error text that fits 80 columns after ``error: ``.
+_ERROR_TEXT_COLUMNS = 80 - len("error: ")
 
 
 def repeat_summary(worker: Worker, pendings: list[Pending]) -> Fragments:

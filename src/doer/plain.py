@@ -40,6 +40,7 @@ from doer.console import (
     Kill,
     Quit,
     Repeat,
+    Reset,
     Restart,
     Settings,
     Spawned,
@@ -58,12 +59,14 @@ from doer.render import (
     failed_text,
     is_unknown_message,
     late_answer_line,
+    late_text,
     note_line,
     plain,
     record_line,
     stuck_text,
     trace_line,
 )
+from doer.transcript import json_text
 from doer.typed import Blank, Command, Invalid, Message, interpret
 
 EXIT_OK = 0
@@ -136,6 +139,10 @@ class PlainRunner:
         #: ``--strict``: an ``unknown message`` answer fails the run too.
         self.strict = settings.strict
         self.console.columns = lambda: 80  # a transcript is read on a screen, or printed
+        # .save keeps every line written; --jsonl writes records, whose text is the line.
+        self._record = self.console.transcript.add
+        if jsonl:
+            self.console.transcript.shown = json_text
         self.out = out
         self.ok = True
         self._in_flight: deque[InFlight] = deque()
@@ -196,6 +203,7 @@ class PlainRunner:
     def _put(self, text: str, flush: bool) -> None:
         """Buffer one line of output, as it goes out; flush as :meth:`write` says."""
         self._buffer.append(text)
+        self._record(text)
         if flush or len(self._buffer) >= BUFFERED_LINES:
             self.flush()
 
@@ -235,11 +243,11 @@ class PlainRunner:
         self.ok = False
         self.write(error_line(text, about), type_="error", worker=about, request_id=request_id)
 
-    def late(self, worker: Worker, pending: Pending, error: TimeoutError, line: str) -> None:
+    def late(self, worker: Worker, pending: Pending, line: str) -> None:
         """Say that ``pending`` has no answer yet: news, not an error (the status counts it)."""
         self.ok = False
         self.write(
-            note_line(f"{error}; still waiting", worker),
+            note_line(late_text(pending, self.console.settings.timeout), worker),
             type_="late",
             worker=worker,
             request_id=pending.request_id,
@@ -331,7 +339,10 @@ class PlainRunner:
                     self.console.leave_behind(worker)
             self._started(self.console.relaunch(outcome))
         elif isinstance(outcome, Spawned):
-            self._started(outcome.worker)
+            for worker in outcome.workers:  # they boot together; their starts print in order
+                self._started(worker)
+        elif isinstance(outcome, Reset):
+            self._reset()
         elif isinstance(outcome, Stop):
             self._stop([outcome.worker])
         elif isinstance(outcome, Kill):
@@ -344,6 +355,12 @@ class PlainRunner:
             for fragments in outcome:
                 self.write(fragments, type_="output")
         return True
+
+    def _reset(self) -> None:
+        """``.reset``: stop every worker as ``.quit`` does, then start the first afresh."""
+        for worker in self._stop(list(self.console.workers.values()), leave=True):
+            self.console.leave_behind(worker)  # its late lines must not look like the new one's
+        self._started(self.console.start_afresh())
 
     def _message(self, message: Message) -> None:
         """Send ``message`` to its workers, then print every answer, in arrival order."""
@@ -358,14 +375,16 @@ class PlainRunner:
         sent, errors = self.console.tell_each(message, workers)
         for text, about in errors:
             self.fail(text, about)
+        for note in self.console.crowded_note(message, sent):
+            self.write(note)
         deadline = time.monotonic() + self.console.settings.timeout
         answered = []
         for worker, pending in sent:
             try:
                 self.wait_for(pending, max(deadline - time.monotonic(), 0))
                 answered.append((worker, pending))
-            except TimeoutError as exc:
-                self.late(worker, pending, exc, self._line)
+            except TimeoutError:
+                self.late(worker, pending, self._line)
         self._print_late_answers()  # answers come in order: any late ones came first
         for worker, pending in sorted(answered, key=lambda sent: sent[1].answered_at):
             self._show(worker, pending.wait(0), line=self._line, pending=pending)
@@ -447,8 +466,8 @@ class PlainRunner:
             self.flush()  # what is answered shows while this one is awaited
         try:
             record = self.wait_for(pending, timeout)
-        except TimeoutError as exc:
-            self.late(worker, pending, exc, line)
+        except TimeoutError:
+            self.late(worker, pending, line)
             return
         self._show(worker, record, flush=False, line=line, pending=pending)
         self._trace(worker, pending)
@@ -471,8 +490,8 @@ class PlainRunner:
             for number, pending in enumerate(pendings):
                 try:  # the timeout counts from the answer before: a worker that stalls
                     self.wait_for(pending)
-                except TimeoutError as exc:
-                    self.late(worker, pending, exc, self._line)
+                except TimeoutError:
+                    self.late(worker, pending, self._line)
                     self._late += [
                         Late(worker, later, self._line) for later in pendings[number + 1 :]
                     ]
@@ -500,7 +519,7 @@ class PlainRunner:
             return
         self.console.remember(message, [(worker, pending)])
         if late is not None:
-            self.late(worker, pending, late, self._line)
+            self.late(worker, pending, self._line)
             return
         record = pending.wait(0)
         self._print_late_answers()  # answers come in order: any late ones came first
@@ -654,6 +673,7 @@ class PlainRunner:
             # Every worker, the ended ones too: one may have died since its last line,
             # and its death is reported (and makes the status 1).
             self._stop(list(self.console.workers.values()), quick, leave=True)
+        self.console.close_shared_loop()
         if self.console.ray_cluster_runs():
             with contextlib.suppress(OutputGone):
                 self.write(note_line(STOPPING_RAY_CLUSTER))
@@ -698,12 +718,42 @@ def _silence(out: TextIO) -> None:
         pass
 
 
+class ScriptFirst:
+    """The lines of a script, then those of a stream (``-i --script FILE`` on a pipe),
+    as one :class:`LineSource`: the script's lines are all there at once."""
+
+    def __init__(self, script: list[bytes], then: LineSource) -> None:
+        self._script = deque(script)
+        self._then = then
+
+    def __iter__(self) -> ScriptFirst:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._script:
+            return self._script.popleft()
+        return next(self._then)
+
+    def ready(self) -> bool:
+        """True if the next line (or the end) can be had without waiting."""
+        return bool(self._script) or self._then.ready()
+
+
 def run_plain(
-    stream: BinaryIO, out: TextIO, settings: Settings, *, jsonl: bool = False, quiet: bool = False
+    stream: BinaryIO,
+    out: TextIO,
+    settings: Settings,
+    *,
+    jsonl: bool = False,
+    quiet: bool = False,
+    first: list[bytes] | None = None,
 ) -> int:
     """Run plain mode over the lines of ``stream``; return the exit status.
 
     ``jsonl``: each line as a JSON object (``--jsonl``); ``quiet``: only what
-    answers the lines (``-c``).
+    answers the lines (``-c``); ``first``: lines to run before the stream's
+    (``-i --script FILE``).
     """
-    return PlainRunner(settings, out, jsonl=jsonl, quiet=quiet).run(LineSource(stream))
+    lines = LineSource(stream)
+    runner = PlainRunner(settings, out, jsonl=jsonl, quiet=quiet)
+    return runner.run(lines if first is None else ScriptFirst(first, lines))

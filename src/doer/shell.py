@@ -35,15 +35,19 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 
 from prompt_toolkit import PromptSession
-from prompt_toolkit.application import Application
+from prompt_toolkit.application import Application, get_app
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 from prompt_toolkit.filters import has_selection, is_searching
-from prompt_toolkit.formatted_text import FormattedText
+from prompt_toolkit.formatted_text import FormattedText, StyleAndTextTuples
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.input.typeahead import store_typeahead
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent, merge_key_bindings
+from prompt_toolkit.key_binding.key_processor import KeyPress
 from prompt_toolkit.keys import Keys
+from prompt_toolkit.layout.containers import WindowRenderInfo
+from prompt_toolkit.layout.controls import BufferControl, UIContent
+from prompt_toolkit.layout.margins import Margin
 from prompt_toolkit.layout.processors import Processor
 from prompt_toolkit.output import ColorDepth
 from prompt_toolkit.patch_stdout import patch_stdout
@@ -58,6 +62,7 @@ from doer.console import (
     Mailbox,
     Quit,
     Repeat,
+    Reset,
     Restart,
     Spawned,
     Stop,
@@ -74,20 +79,23 @@ from doer.protocol import (
     Record,
     Reply,
     Started,
-    printable,
-    value_text,
 )
 from doer.render import (
+    LAYOUT_STYLES,
+    RESIZE_SLACK,
     STOPPING_RAY_CLUSTER,
     STYLES,
     Fragments,
-    clipped,
+    echo_line,
     ended_hint,
     error_line,
     failed_text,
+    late_text,
     note_line,
+    plain,
     record_line,
     stuck_text,
+    toolbar_text,
     trace_line,
 )
 from doer.typed import ALL, COMMANDS, NAMED_COMMANDS, Blank, Command, Invalid, Message, interpret
@@ -211,6 +219,60 @@ def ctrl_c_bindings() -> KeyBindings:
     return bindings
 
 
+def paste_bindings() -> KeyBindings:
+    """A pasted block of several lines runs line by line, in order, as if typed.
+
+    Terminals send a paste between ``ESC[200~`` and ``ESC[201~`` (bracketed
+    paste), which prompt-toolkit turns into one key whose data is the whole
+    text, and inserts as it is: newlines and all, one line to send. Here the
+    text up to the first newline is inserted and the line accepted, as Enter
+    would; each later line goes back to the front of the keys waiting, as a
+    paste of its own, so it comes at the next prompt before any key typed
+    after the paste. A last line without a newline stays to be edited.
+    (Not while searching the history: a paste there is a search string.)
+    """
+    bindings = KeyBindings()
+
+    @bindings.add(Keys.BracketedPaste, filter=~is_searching)
+    def _paste(event: KeyPressEvent) -> None:
+        lines = event.data.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        buffer = event.current_buffer
+        buffer.insert_text(lines[0])
+        if len(lines) == 1:
+            return
+        later = [KeyPress(Keys.BracketedPaste, line + "\n") for line in lines[1:-1]]
+        if lines[-1]:
+            later.append(KeyPress(Keys.BracketedPaste, lines[-1]))
+        event.key_processor.input_queue.extendleft(reversed(later))
+        buffer.validate_and_handle()  # the keys left are kept for the next prompt
+
+    return bindings
+
+
+def work_goes_on_text(busy: list[tuple[str, str]]) -> str | None:
+    """What Ctrl-C at the prompt leaves running, and why, for the ``busy`` workers
+    (name and kind of each worker with a request pending); None if none is.
+
+    Ctrl-C only clears the line: a thread cannot be interrupted from outside,
+    a process or a task can be ended with ``.kill`` (a process at once, a task
+    at its next await). The line names the worker to kill when there is only
+    one, and fits 80 columns.
+    """
+    if not busy:
+        return None
+    clauses = []
+    if any(kind == "thread" for _, kind in busy):
+        clauses.append("a thread cannot be interrupted")
+    killable = [(name, kind) for name, kind in busy if kind != "thread"]
+    kinds = {"task" if kind == "asyncio" else "process" for _, kind in killable}
+    if kinds:
+        what = " or ".join(sorted(kinds))  # process or task
+        clauses.append(f".kill NAME ends a {what}")
+    text = "work goes on: " + "; ".join(clauses)
+    named = text.replace("NAME", killable[0][0]) if len(killable) == 1 else text
+    return named if len(named) <= 80 else text
+
+
 def probe_cpr(app: Application[str]) -> None:
     """Ask the terminal where its cursor is, without ever waiting for the answer.
 
@@ -230,6 +292,42 @@ def probe_cpr(app: Application[str]) -> None:
         app.output.ask_for_cpr()
 
 
+class ResizeSlack(Margin):
+    """Blank columns at the right of the line being typed (see :func:`leave_slack`)."""
+
+    def get_width(self, get_ui_content: Callable[[], UIContent]) -> int:
+        return slack_columns(get_app().output.get_size().columns)
+
+    def create_margin(
+        self, window_render_info: WindowRenderInfo, width: int, height: int
+    ) -> StyleAndTextTuples:
+        return []  # nothing drawn: the row ends where the text does
+
+
+def slack_columns(columns: int) -> int:
+    """The columns the prompt and the toolbar leave free on a terminal ``columns`` wide:
+    :data:`~doer.render.RESIZE_SLACK`, or an eighth of a narrow one."""
+    return min(RESIZE_SLACK, columns // 8)
+
+
+def leave_slack(session: PromptSession[str]) -> None:
+    """Keep the rows of the line being typed :func:`slack_columns` short of the width.
+
+    A terminal that rewraps its lines when it is made narrower (tmux, and most
+    of today's) splits a row wider than its new width in two. prompt-toolkit
+    erases its prompt by moving the cursor up as many rows as it drew, so it
+    then misses the extra rows: a copy of the prompt's first row stays above
+    the fresh prompt, at every narrowing. Rows that end short of the width by
+    the slack survive a narrowing by as much. (The toolbar leaves the same
+    room: :func:`~doer.render.toolbar_text`.)
+    """
+    for window in session.layout.find_all_windows():  # the same window may come twice
+        control = window.content
+        typed_in = isinstance(control, BufferControl) and control.buffer is session.default_buffer
+        if typed_in and not any(isinstance(m, ResizeSlack) for m in window.right_margins):
+            window.right_margins = [*window.right_margins, ResizeSlack()]
+
+
 class Shell:
     """The interactive front end of a :class:`Console`."""
 
@@ -243,7 +341,7 @@ class Shell:
     ) -> None:
         self.console = console
         self.mailbox = mailbox
-        self.style = Style.from_dict(STYLES if color else {})
+        self.style = Style.from_dict(STYLES if color else LAYOUT_STYLES)
         self.color_depth = None if color else ColorDepth.DEPTH_1_BIT
         self._quitting = False
         self._wait_on_quit = True  # .quit and Ctrl-D wait for pending requests; .quit! does not
@@ -255,9 +353,14 @@ class Shell:
         self._last_sent: weakref.WeakKeyDictionary[Worker, int] = weakref.WeakKeyDictionary()
         self._answers_shown: weakref.WeakKeyDictionary[Worker, int] = weakref.WeakKeyDictionary()
         self._start_shown: weakref.WeakSet[Worker] = weakref.WeakSet()
-        self.key_bindings = merge_key_bindings([bulk_typing_bindings(), ctrl_c_bindings()])
+        self.key_bindings = merge_key_bindings(
+            [bulk_typing_bindings(), ctrl_c_bindings(), paste_bindings()]
+        )
         self.completer = ConsoleCompleter(console)
         console.columns = self._columns
+        console.transcript.size = self._size
+        #: ``-i --script FILE``: the lines to run before the first prompt.
+        self.script: list[str] = []
         self.input_processors: list[Processor] = [LongLineView()]
         self._history_note: str | None = None
         self._held: list[Fragments] = []  # lines waiting for a cursor-position answer
@@ -277,12 +380,17 @@ class Shell:
         # busy CPU): an answer printed above the prompt is followed by a redraw
         # of the prompt, and a client waiting for that prompt waits for it.
         session.app.max_render_postpone_time = 0
+        leave_slack(session)
         self.line_limit = LineLimit(session.default_buffer, MAX_LINE_CHARS, self._refused)
 
     # --- what is drawn ------------------------------------------------------------
 
     def _columns(self) -> int:
         return self.session.app.output.get_size().columns
+
+    def _size(self) -> tuple[int, int]:
+        size = self.session.app.output.get_size()
+        return size.columns, size.rows
 
     def prompt(self) -> FormattedText:
         """``doer w1 thread 4242> `` while the worker lives, ``doer (no worker)> `` after.
@@ -296,18 +404,13 @@ class Shell:
         workers = self.console.workers.values()
         running = sum(1 for worker in workers if worker.ended is None)
         pending = sum(worker.pending for worker in workers)
-        totals = f"running: {running} · pending: {pending} · .help "
         worker = self.console.worker
-        if worker is None:
-            return FormattedText([("class:toolbar", f" no worker · {totals}")])
-        life = "alive" if worker.ended is None else "ended"
-        # "last": the state the worker last reported, which for a process is not
-        # in the console's memory (.peek shows what is).
-        state = clipped(value_text(worker.state), 16)  # the toolbar is one row of 80
-        text = (
-            f" {worker.name} {worker.kind} {worker.pid} ({life}) · last state: {state} · {totals}"
-        )
-        return FormattedText([("class:toolbar", printable(text))])
+        ended = worker is not None and worker.ended is not None
+        state = None if worker is None else worker.state
+        # Never wider than the terminal: cut by the terminal, it would lose the counts.
+        width = max(self._columns(), 10)
+        text = toolbar_text(worker, ended, state, running, pending, width)
+        return FormattedText([("class:toolbar", text)])
 
     def print(self, fragments: Fragments) -> None:
         """Print one line above the prompt (or plainly, when no prompt is shown)."""
@@ -331,6 +434,8 @@ class Shell:
             # about to say (a few ms): hold the lines until then, keeping order.
             self._hold(lines)
             return
+        for fragments in lines:
+            self.console.transcript.add(plain(fragments))
         # Between prompts there is no prompt to erase: just write. Never through
         # prompt-toolkit's print_formatted_text: it finds the application through
         # the app *session*, which still names it while it shuts down, and then
@@ -465,7 +570,8 @@ class Shell:
             if self.console.worker is None:  # an asyncio worker: a task on this loop
                 self.console.start()
             await self.wait_for_start()
-            while True:
+            carry_on = await self.run_script()
+            while carry_on:
                 self.line_limit.new_line()
                 try:
                     line = await self.session.prompt_async(
@@ -483,9 +589,11 @@ class Shell:
                         handle_sigint=False,  # handled once for the session: _sigint_handled
                     )
                 except KeyboardInterrupt:
-                    continue  # Ctrl-C clears the line; the worker is not touched
+                    self.say_work_goes_on()  # Ctrl-C clears the line; the workers are not touched
+                    continue
                 except EOFError:
                     break  # Ctrl-D
+                self.record_typed(line)
                 if not await self.handle(line):
                     break
             await self.quit()
@@ -514,6 +622,91 @@ class Shell:
             app.key_processor.send_sigint()
         elif self._interrupted is not None:
             self._interrupted.set()
+
+    # --- the class runs itself: a script, Ctrl-C, .reset, .save ----------------------
+
+    async def run_script(self) -> bool:
+        """``-i --script FILE``: run its lines as if typed, each shown as ``> line``
+        with its answers before the next line; False when a line left (``.quit``).
+
+        A line's answers are awaited up to the timeout (a Ray worker's start: a
+        minute), then the next line runs; an error is one more line, and the
+        script goes on. Ctrl-C stops it, before the next line.
+        """
+        lines, self.script = self.script, []
+        if lines:
+            await self._wait_until_settled()  # the first worker's start, before line 1
+        for number, line in enumerate(lines, 1):
+            if isinstance(interpret(line), Blank):
+                continue
+            self.print(echo_line(line))
+            if not await self.handle(line):
+                return False
+            if not await self._wait_until_settled():
+                rest = len(lines) - number
+                self.print(note_line(f"Ctrl-C: the script stops at line {number}, {rest} left"))
+                self.say_work_goes_on()
+                break
+        return True
+
+    async def _wait_until_settled(self) -> bool:
+        """Wait until every worker's start and every answer sent so far is shown, or
+        for the timeout; False if Ctrl-C stopped the wait."""
+        loop = asyncio.get_running_loop()
+        if self._sending:  # a .repeat still sending: its last answers come after
+            await asyncio.wait(self._sending)
+        workers = self.console.running()
+        at_most = max([self.console.settings.timeout, *map(self.console.start_timeout, workers)])
+        began = loop.time()
+        if await self._wait_until(self._settled, at_most):
+            return True
+        return loop.time() - began >= at_most  # sooner: only Ctrl-C ends the wait early
+
+    def _settled(self) -> bool:
+        """Whether every worker's start, every answer and every ``.repeat``'s rate is shown."""
+        return not self._repeats and all(
+            (worker in self._start_shown or worker.ended is not None)
+            and self._all_answers_shown(worker)
+            for worker in self.console.workers.values()
+        )
+
+    def say_work_goes_on(self) -> None:
+        """After Ctrl-C: if a worker is still busy with a line, say that its work goes
+        on (Ctrl-C only clears the line), why, and how to stop it."""
+        busy = [(w.name, w.kind) for w in self.console.running() if w.pending]
+        text = work_goes_on_text(busy)
+        if text is not None:
+            self.print(note_line(text))
+
+    def record_typed(self, line: str) -> None:
+        """Keep a line typed for ``.save``, as plain mode shows it: ``> line``."""
+        if not isinstance(interpret(line), Blank):
+            self.console.transcript.add(plain(echo_line(line)))
+
+    async def reset(self) -> None:
+        """``.reset``: end every worker as ``.quit`` does (waiting for their pending
+        requests; Ctrl-C stops waiting), then start the first one afresh.
+
+        A shared Ray worker is left running for the others, as ``.quit`` leaves
+        it. A thread stuck in a handler is left behind: what it answers later is
+        shown, marked as replaced.
+        """
+        sending = list(self._sending)  # a .repeat still sending: what it sent is waited for
+        for task in sending:
+            task.cancel()
+        await asyncio.gather(*sending, return_exceptions=True)
+        running = self.console.running()
+        shared = [worker for worker in running if worker.shared]
+        own = [worker for worker in running if not worker.shared]
+        self._quitting = True  # their ends need no ".restart" hint
+        try:
+            stuck = await self._stop_workers(own, wait=True)
+            stuck += await self._stop_workers(shared, wait=True, leave=True)
+        finally:
+            self._quitting = False
+        for worker in stuck:
+            self.console.leave_behind(worker)
+        await self.wait_for_start(self.console.start_afresh())
 
     async def handle(self, line: str) -> bool:
         """Carry out one line; False when the shell should leave."""
@@ -550,6 +743,8 @@ class Shell:
         sent, errors = self.console.tell_each(message, workers)
         for text, about in errors:
             self.print(error_line(text, about))
+        for note in self.console.crowded_note(message, sent):
+            self.print(note)
         for worker, pending in sent:
             self._last_sent[worker] = pending.request_id
             if self.console.settings.trace:
@@ -572,7 +767,7 @@ class Shell:
             return
         replaced = self.console.is_replaced(worker)
         timeout = self.console.settings.timeout
-        text = f"no answer to {pending.summary()} within {timeout:g} s; still waiting"
+        text = late_text(pending, timeout)
         # News, not an error: a long sleep is late on purpose (plain mode's status counts it).
         self.print(note_line(text, worker, replaced=replaced))
 
@@ -594,7 +789,10 @@ class Shell:
         elif isinstance(outcome, Restart):
             await self.restart(outcome)
         elif isinstance(outcome, Spawned):
-            await self.wait_for_start(outcome.worker)
+            for worker in outcome.workers:
+                await self.wait_for_start(worker)
+        elif isinstance(outcome, Reset):
+            await self.reset()
         elif isinstance(outcome, Stop):
             await self._stop_workers([outcome.worker], wait=True)
         elif isinstance(outcome, Kill):  # its end is printed when the reader sees it
@@ -733,8 +931,10 @@ class Shell:
         those stuck in a handler (each said so).
 
         Waiting lasts ``at_most`` seconds (None: until they are answered) and
-        can be cut short with Ctrl-C. Every request not answered is said so:
-        its own failure line, and a count. ``leave``: the console is quitting,
+        can be cut short with Ctrl-C. Every request not answered is said so: a
+        count of those dropped and of those a thread still answers later
+        (:func:`stopped_waiting_text`), and each dropped one's own failure
+        line. ``leave``: the console is quitting,
         and leaves shared Ray workers running.
         """
         workers = [worker for worker in workers if worker.ended is None]
@@ -755,12 +955,7 @@ class Shell:
             if answered_all:
                 self.print(note_line(f"all {total} pending request(s) answered"))
             else:
-                left = sum(worker.pending for worker in workers)
-                self.print(
-                    note_line(
-                        f"stopped waiting: {total - left} of {total} answered, {left} dropped"
-                    )
-                )
+                self.print(note_line(stopped_waiting_text(workers, total, leaving=leave)))
         # Answered all: the workers end at once. Otherwise give them a moment, then kill.
         timeout = self.console.settings.timeout if answered_all else 0.2
         # stop_all() blocks until the end events: run it off the loop so replies keep printing.
@@ -836,6 +1031,32 @@ QUICK_ANSWER_S = 0.01
 SHOWN_AT_ONCE = 250
 
 
-def run_shell(console: Console, mailbox: Mailbox, *, color: bool = True) -> int:
-    """Run the interactive shell on the terminal; return the exit status."""
-    return asyncio.run(Shell(console, mailbox, color=color).run())
+def stopped_waiting_text(workers: list[Worker], total: int, *, leaving: bool) -> str:
+    """What becomes of the requests of ``workers`` still pending when the shell stops
+    waiting for them (``total`` were pending when it began).
+
+    A process is killed and a task cancelled: what they have not answered is
+    dropped (each request then says so on a line of its own). A thread cannot
+    be stopped: it still answers what it was sent, later, unless the console is
+    ``leaving`` (nothing is shown after it has gone).
+    """
+    left = sum(worker.pending for worker in workers)
+    to_come = 0 if leaving else sum(w.pending for w in workers if w.kind == "thread")
+    parts = [f"{total - left} of {total} answered"]
+    if left - to_come:
+        parts.append(f"{left - to_come} dropped")
+    if to_come:
+        parts.append(f"{to_come} still to come")
+    return "stopped waiting: " + ", ".join(parts)
+
+
+def run_shell(
+    console: Console, mailbox: Mailbox, *, color: bool = True, script: list[str] | None = None
+) -> int:
+    """Run the interactive shell on the terminal; return the exit status.
+
+    ``script`` (``-i --script FILE``): lines to run first, as if typed.
+    """
+    shell = Shell(console, mailbox, color=color)
+    shell.script = script or []
+    return asyncio.run(shell.run())

@@ -11,6 +11,7 @@ too, beside the commands: all that a person can type, in one place.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from doer.kinds import KINDS
@@ -24,51 +25,52 @@ MESSAGE_HELP: dict[str, str] = {
     "whoami": "pid, parent pid, thread, task, start method, GIL",
     "sleep S": "sleep S seconds, then answer (later messages wait)",
     "exit": "end the worker (its end event shows state and pid)",
-    "incr": "add 1 to a global counter of the worker's module",
-    "race N [lock]": "N unguarded increments of it (lock: under a lock)",
-    "work [N]": "N steps of arithmetic (about 1 s): wall and CPU time",
+    "incr": "add 1 to a global counter: one per process",
+    "race N [lock]": "N increments, a switch forced mid-way (lock: safe)",
+    "race N natural": "no forced switch: what this Python does on its own",
+    "work [N]": "N steps of arithmetic (about 1 s): wall, CPU, waits",
     "crash": "raise in the handler: an error answer; it lives on",
     "die": "end the worker abruptly (a process exits, status 3)",
     "segfault": "crash a process with SIGSEGV (threads, tasks refuse)",
+    "segfault thread": "in a 2nd thread: the process dies, as a console would",
     "inherited": "what the worker sees of the console's .mark",
     "get-lock": "answer a threading.Lock (a process cannot pickle it)",
 }
 
-#: The lessons of ``.help lessons``: the idea, then the lines to type. They
-#: assume threads t1 and t2, processes p1 and p2 and a task a (the first line says so).
+#: The lessons of docs/classroom.md, each by the name docs/classroom.doer gives
+#: it (``# lesson: NAME``), with the lines to type in it, in order, ", " between
+#: them. ``.help lessons`` shows them; the test suite checks that the .doer has
+#: the very same lines, and that the console takes every one.
 LESSONS: list[tuple[str, str]] = [
-    ("pids: threads and tasks are in the console's process", "@all whoami"),
+    ("setup", ".spawn t1,t2 thread, .spawn p1,p2 process, .spawn a,a2 asyncio"),
+    ("pids", "@all whoami"),
+    ("memory", "@t1,p1 set-state 7, .peek t1, .peek p1"),
+    ("globals", "@t1,t2 incr, @p1,p2 incr"),
     (
-        "memory: a thread's state is live; a process's, a copy",
-        "@t1,p1 set-state 7, .peek t1, .peek p1",
-    ),
-    ("globals: one counter per process", "@t1,t2 incr, @p1,p2 incr"),
-    (
-        "a race: threads lose updates; a lock stops it",
-        "@t1,t2 race 100000, @t1,t2 race 100000 lock",
-    ),
-    (
-        "the GIL: threads take turns, processes run at once",
-        "@t1,t2 work, .timeline, @p1,p2 work, .timeline",
-    ),
-    ("an event loop: blocking freezes it, awaiting does not", "@a work, @a sleep 2"),
-    (
-        "start methods: how long each takes to start",
-        ".spawn f process --start-method fork (s: spawn, fs: forkserver), .workers",
+        "race",
+        "@t1,t2 race 100000, @t1,t2 race 2000000 natural, @t1,t2 race 100000 lock,"
+        " @p1,p2 race 100000",
     ),
     (
-        "inheritance: live, copied at fork, or nothing",
-        ".mark 5 before, .mark 6 after, @all inherited",
+        "gil",
+        "@t1,t2 work, .timeline, @p1,p2 work, .timeline, @t1,t2 sleep 1, .timeline",
     ),
+    ("event-loop", "@a,a2 work, .timeline, @a,a2 sleep 1, .timeline"),
     (
-        "crossing a process boundary: pickled bytes, and messages a second",
-        ".trace on, @all ping, @p1 get-lock, .trace off, .repeat 10000 @p1 ping",
+        "start-methods",
+        ".mark 5, .spawn f process --start-method fork, .spawn s process --start-method spawn,"
+        " .spawn fs process --start-method forkserver, .workers",
     ),
+    ("inheritance", ".mark 6, @all inherited"),
     (
-        "crashes: an error, a death, a refusal",
-        "crash, @p1 die, @t1 die, @p2 segfault, @t2 segfault",
+        "pickling",
+        ".trace on, @t1,p1 ping, @p1 get-lock, .trace off, .repeat 10000 @t1 ping,"
+        " .repeat 10000 @p1 ping, .repeat 10000 @a ping",
     ),
-    ("killing: a process dies, a task is cancelled, a thread not", ".kill f, .kill a, .kill t2"),
+    ("crashes", "crash, @t1 die, @p1 die, @t2 segfault, @p2 segfault thread"),
+    # .timeout 1: a script waits for each answer; this one stops waiting for the sleep
+    # after a second, so that .kill meets a thread still sleeping.
+    ("killing", ".kill f, .kill a, .timeout 1, @t2 sleep 30, .kill t2"),
 ]
 
 
@@ -100,11 +102,13 @@ class Spec(NamedTuple):
 COMMANDS: dict[str, Spec] = {
     ".help": Spec(".help", "show this help", "help_lines"),
     ".spawn": Spec(
-        ".spawn NAME [KIND]",
-        "start another worker (--start-method M, --state V)",
+        ".spawn NAME[,..] [KIND]",
+        "start workers (--start-method M, --state V)",
         "spawn",
     ),
-    ".workers": Spec(".workers", "a table of the workers; * marks the current one", "table"),
+    ".workers": Spec(
+        ".workers [all|clear]", "running workers (all: ended too; clear: forget ended)", "table"
+    ),
     ".use": Spec(".use NAME", "make NAME the current worker: bare lines go to it", "use"),
     ".peek": Spec(".peek [NAME]", "a worker's state, read from the console's memory", "peek"),
     ".mark": Spec(".mark [VALUE]", "set a global in the console (inherited reads it)", "mark"),
@@ -137,6 +141,8 @@ COMMANDS: dict[str, Spec] = {
         ".quit", "wait for pending requests, stop all, leave (Ctrl-D)", "quit_after_pending"
     ),
     ".quit!": Spec(".quit!", "leave now: pending requests are dropped, and said so", "quit_now"),
+    ".reset": Spec(".reset", "end every worker as .quit does, then start afresh", "reset"),
+    ".save": Spec(".save FILE", "the session so far as text (FILE.cast: a recording)", "save"),
 }
 
 #: The commands whose first word may be a worker's name (completion offers them).
@@ -211,12 +217,31 @@ def interpret(line: str) -> Line:
     if stripped.startswith("."):
         name, _, argument = stripped.partition(" ")
         if name not in COMMANDS:
-            return Invalid(f"unknown command {name} (.help lists the commands)")
+            return Invalid(_unknown_command(name))
         return Command(name, argument.strip())
     try:
         return Message(parse_line(line))
     except ParseError as exc:
         return Invalid(str(exc))
+
+
+def _unknown_command(name: str) -> str:
+    """Why ``name`` is refused, with the command it looks like a typo of, if one does."""
+    like = closest(name, COMMANDS)
+    if like is None:
+        return f"unknown command {name} (.help lists the commands)"
+    return f"unknown command {name} (did you mean {like}?)"
+
+
+def closest(word: str, known: Iterable[str]) -> str | None:
+    """The known word ``word`` is most likely a typo of (``.spwan``: ``.spawn``), or None.
+
+    Only called for a word that is not known: difflib is imported then, not at start-up.
+    """
+    import difflib
+
+    matches = difflib.get_close_matches(word, list(known), n=1, cutoff=0.75)
+    return matches[0] if matches else None
 
 
 def _routed(stripped: str) -> Line:
@@ -242,15 +267,41 @@ def _routed(stripped: str) -> Line:
     return what
 
 
+#: Where the lines of a lesson start in ``.help lessons``, after its name.
+LESSON_COLUMN = 1 + max(len(name) for name, _ in LESSONS)
+
+#: The widest line of help: one less than a screen of 80 columns, whose last
+#: column some terminals leave to the cursor.
+HELP_WIDTH = 79
+
+#: The command that runs the whole lesson plan, then leaves the class at the prompt.
+RUN_THE_CLASS = "doer -i --script docs/classroom.doer"
+
+
 def lesson_help() -> list[Fragments]:
-    """``.help lessons``: each lesson's idea, and under it the lines to type."""
-    lines = [
-        note_line("Lessons; first .spawn t1 thread, t2 thread, p1 process, p2 process, a asyncio")
-    ]
-    for number, (idea, typed) in enumerate(LESSONS, 1):
-        lines.append(note_line(f"{number:>2} {idea}"))
-        lines.append(note_line(f"     {typed}"))
+    """``.help lessons``: each lesson's name, then the lines to type in it, as the
+    lesson plan has them (a lesson's lines go on under its name when they do not
+    fit one row; a line is never split)."""
+    lines = [note_line("The lessons of docs/classroom.md, with the lines to type, in order:")]
+    for name, typed in LESSONS:
+        rows = _rows_of(typed.split(", "), HELP_WIDTH - LESSON_COLUMN)
+        labels = [name] + [""] * (len(rows) - 1)
+        for label, row in zip(labels, rows, strict=True):
+            lines.append(note_line(f"{label:<{LESSON_COLUMN}}{row}"))
+    lines.append(note_line("All of them at once, then the prompt: " + RUN_THE_CLASS))
     return lines
+
+
+def _rows_of(typed: list[str], width: int) -> list[str]:
+    """``typed`` lines, ", " between them, packed into rows of at most ``width``."""
+    rows = [typed[0]]
+    for line in typed[1:]:
+        if len(rows[-1]) + len(", ") + len(line) + len(",") <= width:
+            rows[-1] += ", " + line
+        else:
+            rows[-1] += ","
+            rows.append(line)
+    return rows
 
 
 def prompt_argument(argument: str) -> str | None:

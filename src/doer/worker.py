@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import CoroutineType
 from typing import Any
 
-from doer.lessons import LESSON_HANDLERS
+from doer.lessons import LESSON_HANDLERS, answer_room, gil_enabled
 from doer.protocol import (
     OLDEST_PENDING,
     UNKNOWN_MESSAGE,
@@ -58,6 +58,10 @@ class Doer:
         kind: ``"thread"``, ``"process"`` or ``"asyncio"``, reported by ``whoami`` and events.
         start_method: the multiprocessing start method, or ``None`` for a thread.
         handlers: extra or replacement handlers by action name.
+        own_memory: what the kind declares: True if the worker's memory is its
+            own (a process, a Ray actor), False if it shares the memory of the
+            process that started it (a thread, a task). The lessons decide
+            from it, never from the kind's name.
     """
 
     def __init__(
@@ -69,13 +73,20 @@ class Doer:
         kind: str = "thread",
         start_method: str | None = None,
         handlers: Mapping[str, Handler] | None = None,
+        own_memory: bool = False,
     ) -> None:
         self.receive = receive
         self.send = send
         self.state = state
         self.kind = kind
         self.start_method = start_method
+        self.own_memory = own_memory
         self.handlers: dict[str, Handler] = {**BUILTIN_HANDLERS, **(handlers or {})}
+        #: What a handler measured as it ran, for a timed reply to carry after its
+        #: ``(started, ended)``: ``work`` leaves ``(began, slot, *seconds running in
+        #: each slot)`` here. Stale samples (from before the request started) are
+        #: never sent: see :meth:`_reply`.
+        self.samples: tuple[float, ...] = ()
 
     def run(self) -> None:
         """Start, serve until ``exit`` or until the console goes away, end."""
@@ -147,8 +158,20 @@ class Doer:
 
     def _reply(self, request: Request, value: Any, before: Any, started: float) -> Reply:
         """The reply carrying ``value``, the new state if the handler changed it, and
-        when it ran (``started`` until now) if the request is timed."""
-        times = (started, time.monotonic()) if request.timed else ()
+        when it ran (``started`` until now) if the request is timed, followed by
+        the samples its handler took (:attr:`samples`) if it took them while this
+        request ran: samples that began before it are an earlier request's.
+
+        Written out rather than split into calls: every line typed at the console
+        is a timed request, and this is its round trip's path."""
+        if request.timed:
+            samples = self.samples
+            if samples and samples[0] >= started:
+                times: tuple[float, ...] = (started, time.monotonic(), *samples)
+            else:
+                times = (started, time.monotonic())
+        else:
+            times = ()
         state = () if self.state is before else (self.state,)
         return _new_tuple(Reply, (request.id, value, state, times))  # Reply(...), a call less
 
@@ -161,12 +184,26 @@ class Doer:
             return UNKNOWN_MESSAGE + message_text(message)
         handler = self.handlers.get(action)
         if handler is None:
-            return UNKNOWN_MESSAGE + message_text(message)
+            return UNKNOWN_MESSAGE + message_text(message) + self._did_you_mean(action)
         try:
             return handler(self, *values)
         except TypeError:
             _check_arity(action, handler, values)
             raise
+
+    def _did_you_mean(self, action: str) -> str:
+        """`` (did you mean ping?)`` for ``pign``: the handler of this worker whose name
+        ``action`` is most likely a typo of; empty if none is close.
+
+        Only on the unknown-message path: difflib is imported then, not as a worker starts.
+        """
+        if not action or any(character.isspace() for character in action):
+            return ""  # not a word typed (a whole line sent as one string): no typo of a name
+        import difflib
+
+        names = [name for name in (*self.handlers, "exit") if name != action]  # ("exit",)
+        matches = difflib.get_close_matches(action, names, n=1, cutoff=0.75)
+        return f" (did you mean {matches[0]}?)" if matches else ""
 
     def _send_safely(self, record: Any) -> None:
         """Send ``record``; if it cannot be sent (it does not pickle), say so instead."""
@@ -211,7 +248,7 @@ class AsyncDoer(Doer):
     Args:
         receive: a coroutine function that returns the next :class:`Request`.
         send: puts one record on the response queue (does not block).
-        state, handlers: as for :class:`Doer`.
+        state, handlers, own_memory: as for :class:`Doer`.
         receive_now: the next request if one is there, else None: asked
             first, it spares a coroutine per request while requests wait. It
             changes nothing else: awaiting an ``asyncio.Queue``'s ``get()`` does
@@ -226,6 +263,7 @@ class AsyncDoer(Doer):
         *,
         handlers: Mapping[str, Handler] | None = None,
         receive_now: Callable[[], Request | None] | None = None,
+        own_memory: bool = False,
     ) -> None:
         super().__init__(
             receive,  # type: ignore[arg-type]  # awaited by run_async, never called by run
@@ -233,6 +271,7 @@ class AsyncDoer(Doer):
             state,
             kind="asyncio",
             handlers={"sleep": sleep_awaiting, **(handlers or {})},
+            own_memory=own_memory,
         )
         self.receive_async = receive
         self.receive_now = receive_now
@@ -312,31 +351,42 @@ def get_state(doer: Doer) -> str:
 def whoami(doer: Doer) -> str:
     """``pid 4250, ppid 4242, MainThread 4250, by fork, GIL on``: where it runs.
 
-    Short enough, with its tag, for a line of 80 columns: the tag names the kind.
     Then the thread that runs the handler, by name and by the operating
-    system's id (``ps -L``): a process's main thread has the process's pid.
+    system's id (``ps -L``): a process's main thread has the process's pid. A
+    forkserver's child is a fork of the server, not of the console: its ppid
+    is the server's, and it says so. With its tag, the answer fits a line of
+    80 columns (:func:`~doer.lessons.answer_room`): with long pids and names,
+    the shortest form that fits.
     """
-    task = _current_task_name()
-    where = [
-        f"pid {os.getpid()}",
-        f"ppid {os.getppid()}",
-        f"{threading.current_thread().name} {threading.get_native_id()}",
-        *([f"task {task}"] if task else []),
-        *([f"by {doer.start_method}"] if doer.start_method else []),
-        gil_text(),
-    ]
+    pid, thread_id = os.getpid(), threading.get_native_id()
+    forkserver = doer.start_method == "forkserver"
+    ppid = f"ppid {os.getppid()}" + (" (the forkserver)" if forkserver else "")
     node = getattr(doer, "node", None)  # a Ray actor's: node 8c225365 on vm (192.0.2.2)
-    if node is not None:
-        where[2:] = [node]  # the thread is Ray's, not one a class would look for
-    return ", ".join(where)
+    if node is not None:  # the thread is Ray's, not one a class would look for
+        forms = [[f"pid {pid}", ppid, node], [f"pid {pid}", node]]
+    else:
+        task = _current_task_name()
+        tasks = [f"task {task}"] if task else []
+        method = [f"by {doer.start_method}"] if doer.start_method and not forkserver else []
+        thread = f"{threading.current_thread().name} {thread_id}"
+        short_thread = f"thread {thread_id}"
+        # The last resort keeps what the kind is about: a forkserver child's parent.
+        kept = ppid if forkserver else short_thread
+        gil = gil_text()
+        forms = [
+            [f"pid {pid}", ppid, thread, *tasks, *method, gil],
+            [f"pid {pid}", ppid, short_thread, *tasks, *method, gil],
+            [f"pid {pid}", ppid, short_thread, *tasks, gil],
+            [f"pid {pid}", kept, *tasks, gil],
+        ]
+    room = answer_room(doer.kind, pid)
+    texts = [", ".join(form) for form in forms]
+    return next((text for text in texts if len(text) <= room), texts[-1])
 
 
 def gil_text() -> str:
     """``GIL on``, or ``GIL off`` on a free-threaded Python (3.13t and later can tell)."""
-    is_enabled = getattr(sys, "_is_gil_enabled", None)
-    if is_enabled is None or is_enabled():
-        return "GIL on"
-    return "GIL off: threads run in parallel"
+    return "GIL on" if gil_enabled() else "GIL off: threads run in parallel"
 
 
 def _current_task_name() -> str | None:

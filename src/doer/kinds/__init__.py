@@ -18,6 +18,10 @@ Every link offers the console the same small surface: ``send(request)``,
 ``receive(timeout)`` (raises ``EOFError`` once the worker is gone), ``pid``,
 ``is_alive()``, ``join(timeout)``, ``kill()``, ``end_reason()``, ``close()``,
 ``release()``, ``would_block_its_loop()`` and ``peek()``.
+Each kind declares whether its worker's memory is its own (``OWN_MEMORY`` in the
+module that builds its Doer: thread.py, asyncio.py, process_child.py,
+ray_actor.py) and gives it to the Doer: ``incr``, ``race``, ``inherited``,
+``die`` and ``segfault`` answer from that declaration, never from the kind's name.
 A kind's module is imported only when a worker of that kind is started, so a
 spawned process worker never pays for asyncio, nor the console for a kind it
 does not use.

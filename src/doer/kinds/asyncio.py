@@ -3,8 +3,9 @@
 Runs entirely in the console's process. In the shell the task runs on the very
 event loop that runs the prompt: ``sleep`` awaits, so the prompt stays live,
 while a handler that blocks freezes the prompt until it returns (the lesson of
-this kind). Started from code with no running event loop (plain mode, a
-script), the worker gets a loop of its own in a thread named ``NAME-loop``.
+this kind). Started from code with no running event loop (a script), the
+worker gets a loop of its own in a thread named ``NAME-loop``; a console with
+no loop of its own (plain mode) runs all its tasks on one :class:`SharedLoop`.
 
 Requests travel on an ``asyncio.Queue``, which the task awaits. Requests sent
 from another thread reach the loop through a :class:`~doer.handoff.Handoff`:
@@ -35,6 +36,9 @@ from doer.protocol import Request
 from doer.worker import AsyncDoer, Handler
 
 _GONE = object()  # put on the response queue when the task has ended
+
+#: A task's memory is the console's: the lessons say so (see Doer's ``own_memory``).
+OWN_MEMORY = False
 
 
 class AsyncioLink:
@@ -77,6 +81,7 @@ class AsyncioLink:
             state,
             handlers=handlers,
             receive_now=self._waiting_request,
+            own_memory=OWN_MEMORY,
         )
         self._doer = doer
         # Cancelled with its loop too (the shell has ended): the callback still runs.
@@ -240,3 +245,57 @@ class AsyncioLink:
             pass  # already stopped and closed
         if self._own_thread is not threading.current_thread():
             self._own_thread.join(5.0)
+
+
+class SharedLoop:
+    """One event loop in a thread of its own, for every asyncio worker a console starts
+    where no loop runs (plain mode, a script): tasks of one console share one loop,
+    as they do on the shell's, so that ``@a,a2 work`` shows a blocked loop holding
+    up the other task rather than two loops taking turns on the GIL.
+
+    The thread is a daemon on purpose: a task stuck in a blocking handler keeps
+    its loop from ever stopping, and the console leaves it behind (as it does a
+    stuck thread) rather than hang at exit.
+    """
+
+    def __init__(self, name: str = "asyncio-loop") -> None:
+        self.name = name
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    def call(self, function: Any, *args: Any, **kwargs: Any) -> Any:
+        """``function(*args, **kwargs)`` run on the loop (started if need be): its result."""
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(
+                target=self._loop.run_forever, name=self.name, daemon=True
+            )
+            self._thread.start()
+
+        async def call_on_loop() -> Any:
+            return function(*args, **kwargs)
+
+        return asyncio.run_coroutine_threadsafe(call_on_loop(), self._loop).result()
+
+    def close(self, timeout: float = 1.0) -> bool:
+        """Stop the loop and join its thread once its tasks are done; False if a task
+        stuck in a handler keeps it running (it is left behind: see above)."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return True
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout)
+        if thread.is_alive():
+            return False
+        loop.close()
+        self._loop = self._thread = None
+        return True
+
+
+def loop_runs_here() -> bool:
+    """True when called in a thread whose event loop runs (the shell's)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True

@@ -26,6 +26,10 @@ from doer.kinds.frames import FrameReader, decode, encode, send_frame
 from doer.protocol import Ended, Request, UnreadableRequest
 from doer.worker import Doer, Handler
 
+#: A process's memory is its own (a copy, or a fresh interpreter's): the lessons
+#: say so (see Doer's ``own_memory``).
+OWN_MEMORY = True
+
 #: Exit status of a process worker that found its console gone.
 EXIT_CONSOLE_GONE = 4  # not 3: that is what a worker told to die exits with
 
@@ -63,7 +67,13 @@ def process_main(
 
     try:
         doer = Doer(
-            receive, send, state, kind="process", start_method=start_method, handlers=handlers
+            receive,
+            send,
+            state,
+            kind="process",
+            start_method=start_method,
+            handlers=handlers,
+            own_memory=OWN_MEMORY,
         )
     except HandlerError as exc:  # its handler modules do not load here: say so, and end
         send(Ended(0, state, os.getpid(), f"its handlers did not load: {exc}"))

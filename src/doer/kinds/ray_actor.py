@@ -32,6 +32,10 @@ from doer.kinds.frames import decode, encode
 from doer.protocol import Ended, Failure, Reply, Request, Started
 from doer.worker import Doer, Handler
 
+#: An actor's memory is its own process's, maybe on another machine: the lessons
+#: say so (see Doer's ``own_memory``).
+OWN_MEMORY = True
+
 #: The name of the thread that runs the handlers (Ray's, named for whoami and .workers).
 ACTOR_THREAD = "actor"
 
@@ -54,7 +58,14 @@ class DoerActor:
     """One worker's Doer, as a Ray actor (made remote by :func:`remote_class`)."""
 
     def __init__(self, state: Any, handlers: Mapping[str, Handler] | None) -> None:
-        self.doer = Doer(_never_called, _never_called, state, kind="ray", handlers=handlers)
+        self.doer = Doer(
+            _never_called,
+            _never_called,
+            state,
+            kind="ray",
+            handlers=handlers,
+            own_memory=OWN_MEMORY,
+        )
         self.doer.node = node_text()  # type: ignore[attr-defined]  # whoami says it
         self._stopped = threading.Event()
 

@@ -19,6 +19,9 @@ from doer.worker import Doer, Handler
 
 _GONE = object()  # put on a thread worker's response queue when its loop has returned
 
+#: A thread's memory is the console's: the lessons say so (see Doer's ``own_memory``).
+OWN_MEMORY = False
+
 
 class ThreadLink:
     """A worker running in a thread of this process, reached by two ``queue.SimpleQueue``.
@@ -37,7 +40,13 @@ class ThreadLink:
         self._uncaught: BaseException | None = None  # what ended the loop, if it raised
         self._requests: queue.SimpleQueue[Request] = queue.SimpleQueue()
         self._responses: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        doer = Doer(self._requests.get, self._responses.put, state, handlers=handlers)
+        doer = Doer(
+            self._requests.get,
+            self._responses.put,
+            state,
+            handlers=handlers,
+            own_memory=OWN_MEMORY,
+        )
         self._doer = doer
         self._thread = threading.Thread(
             target=self._run, args=(doer,), name=f"{name}-worker", daemon=True
@@ -95,7 +104,7 @@ class ThreadLink:
         self._thread.join(1.0)  # its end was just put on the queue: it is ending
         if self._uncaught is not None:
             error = self._uncaught
-            return f"its thread ended on an uncaught {type(error).__name__}: {error}"
+            return f"uncaught {type(error).__name__} in its thread: {error}"
         return "the worker thread stopped" if not self.is_alive() else "the worker thread hangs"
 
     def release(self) -> None:
