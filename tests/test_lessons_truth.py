@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -35,6 +36,8 @@ from doer.render import peek_lines, plain, running_shares, timeline_lines
 from doer.typed import interpret
 from doer.worker import Doer
 from helpers import THREAD, Kind, WorkerFactory, pid_is_gone, stat_fields, wait_until
+from pty_helpers import DOER, console_env
+from shell_helpers import driven_shell
 
 T = 30.0
 
@@ -245,6 +248,35 @@ def test_more_processes_asked_to_work_than_cpus_get_a_note_from_the_console(
     assert len(note) <= 80
     assert console.crowded_note(message, sent[:3]) == [], "two processes fit on two CPUs"
     assert console.crowded_note(interpret("@t1,t2,p1,p2 ping"), sent) == [], "only work"
+
+
+CROWDED = "note: 2 processes to work on 1 CPU: some wait for a CPU, not the GIL"
+
+
+def test_plain_mode_prints_the_note_before_the_answers_on_one_cpu(tmp_path: Path) -> None:
+    """Both front ends print it: here plain mode, its console pinned to one CPU."""
+    lines = b".spawn p1 process\n@w1,p1 work 20000\n@w1,p1 ping\n"
+    done = subprocess.run(
+        [DOER],
+        input=lines,
+        capture_output=True,
+        env=console_env(tmp_path),
+        timeout=30,
+        check=False,
+        preexec_fn=lambda: os.sched_setaffinity(0, {0}),
+    )
+    out = done.stdout.decode()
+    assert f"> @w1,p1 work 20000\n{CROWDED}\n" in out, out
+    assert out.count("note: ") == 1, "only for work"
+
+
+async def test_the_shell_prints_the_note_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    async with driven_shell("thread") as d:
+        d.type(".spawn p1 process\r")
+        await d.wait_for_text("[p1 process ")
+        d.type("@w1,p1 work 20000\r")
+        await d.wait_for_text(CROWDED)
 
 
 def test_a_timed_work_reply_carries_its_samples_and_a_later_reply_none(
