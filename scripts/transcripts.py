@@ -320,7 +320,8 @@ def normalise(text: str) -> str:
     - what timing decides: the length of a timeline's bars and its axis, and
       whether ``work`` waited, and on what (on a busy machine even a process
       does, and a note may say the CPUs were too few), and how much of each
-      bar it ran; whoami's thread name, which a longer pid leaves no room for;
+      bar it ran; what a whoami answer leaves out to fit 80 columns, which
+      depends on how long the pids are;
     - the order of a line's answers when it went to several workers (``@all``):
       they print as they arrive, so within a transcript the lines between two
       echoed input lines are compared sorted (a ``.workers`` table: as the set
@@ -338,9 +339,19 @@ def normalise(text: str) -> str:
     text = re.sub(r"(?m)^ *N T( +N T)*$", "AXIS", text)
     text = re.sub(r"[█▓▒░·▏▎▍▌▋▊▉]+", "█", text)  # how much each bar ran, too
     # whoami names a thread by name, or as "thread" where a longer pid leaves no room.
-    text = re.sub(r", (?:MainThread|thread|[\w-]+-(?:worker|loop)) N,", ", THREAD N,", text)
+    text = re.sub(r"(?m)^(\[.*\] pid N, )(.*)(GIL .*)$", _whoami_unshortened, text)
     text = re.sub(r" +", " ", text)
     return BLOCK.sub(lambda match: _answers_unordered(match[0]), text)
+
+
+def _whoami_unshortened(match: re.Match[str]) -> str:
+    """A ``whoami`` answer without what its shorter forms leave out (the parent, the
+    thread's name and id, the start method): which form fits 80 columns depends on
+    how many digits the pids have, and so on the run."""
+    middle = re.sub(r"ppid N( \(the forkserver\))?, ", "", match[2])
+    middle = re.sub(r"(?:^|(?<=, ))[\w-]+ N, ", "", middle)  # the thread, by name or not
+    middle = re.sub(r"by \w+, ", "", middle)
+    return f"{match[1]}{middle}{match[3]}"
 
 
 def _answers_unordered(block: str) -> str:
