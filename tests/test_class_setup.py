@@ -186,6 +186,24 @@ async def test_a_script_runs_line_by_line_each_answered_before_the_next_then_the
         assert "> \n" not in d.text(), "a blank line is not shown"
 
 
+async def test_a_script_s_next_line_waits_for_the_ends_its_line_caused() -> None:
+    """``die`` and ``.kill`` end a worker after the line's own answer: its end is shown
+    under that line, not under the next one."""
+    script = [".spawn t1 thread", ".spawn p1 process", "@t1 die", ".kill p1", "@w1 ping"]
+    async with scripted_shell(script) as d:
+        await d.wait_for_text("] pong")
+        in_order(
+            d.text(),
+            "> @t1 die",
+            "[t1 thread",
+            "died: uncaught Died in its thread",
+            "> .kill p1",
+            "died: killed by SIGKILL",
+            "> @w1 ping",
+            "] pong",
+        )
+
+
 async def test_ctrl_c_stops_a_script_before_its_next_line(tmp_path: Path) -> None:
     gate = tmp_path / "gate"
     async with scripted_shell([f"gate {gate}", "ping"], handlers=HANDLERS) as d:

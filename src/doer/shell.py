@@ -353,6 +353,10 @@ class Shell:
         self._last_sent: weakref.WeakKeyDictionary[Worker, int] = weakref.WeakKeyDictionary()
         self._answers_shown: weakref.WeakKeyDictionary[Worker, int] = weakref.WeakKeyDictionary()
         self._start_shown: weakref.WeakSet[Worker] = weakref.WeakSet()
+        # Workers whose end was printed, and those a .kill will end (a process, a
+        # task): a script's next line waits for their ends, as it does for answers.
+        self._end_shown: weakref.WeakSet[Worker] = weakref.WeakSet()
+        self._ending: weakref.WeakSet[Worker] = weakref.WeakSet()
         self.key_bindings = merge_key_bindings(
             [bulk_typing_bindings(), ctrl_c_bindings(), paste_bindings()]
         )
@@ -539,6 +543,8 @@ class Shell:
         elif isinstance(record, Started | Died):
             self._start_shown.add(worker)
         ended = isinstance(record, Ended | Died)
+        if ended:
+            self._end_shown.add(worker)
         if ended and not self._quitting and worker is self.console.worker:
             lines.append(ended_hint(self.console.name_if_needed(worker)))
         return lines
@@ -663,10 +669,13 @@ class Shell:
         return loop.time() - began >= at_most  # sooner: only Ctrl-C ends the wait early
 
     def _settled(self) -> bool:
-        """Whether every worker's start, every answer and every ``.repeat``'s rate is shown."""
+        """Whether every worker's start, every answer, every ``.repeat``'s rate, and the
+        end of every worker that has ended or been killed is shown: a script's next
+        line then comes after all that its line made happen (``die``, ``.kill``)."""
         return not self._repeats and all(
             (worker in self._start_shown or worker.ended is not None)
             and self._all_answers_shown(worker)
+            and (worker in self._end_shown or (worker.ended is None and worker not in self._ending))
             for worker in self.console.workers.values()
         )
 
@@ -796,6 +805,8 @@ class Shell:
         elif isinstance(outcome, Stop):
             await self._stop_workers([outcome.worker], wait=True)
         elif isinstance(outcome, Kill):  # its end is printed when the reader sees it
+            if outcome.worker.kind != "thread":
+                self._ending.add(outcome.worker)
             for fragments in outcome.lines:
                 self.print(fragments)
         else:
