@@ -205,9 +205,11 @@ def test_jsonl_records_of_a_long_mixed_run_keep_to_the_schema_and_say_what_plain
 
 
 def _shape(text: str) -> str:
-    """``text`` with numbers, the timeline's bars (their shades too) and the widths they
-    set made alike."""
-    text = re.sub(r"[▏▎▍▌▋▊▉█▓▒░·]+", "B", re.sub(r"\d[\d.,]*", "N", text))
+    """``text`` with numbers (and the unit a duration picks for its size), the
+    timeline's bars (their shades too) and the widths they set made alike."""
+    text = re.sub(r"\d[\d.,]*", "N", text)
+    text = re.sub(r"\bN (?:ns|µs|ms|s)\b", "N s", text)
+    text = re.sub(r"[▏▎▍▌▋▊▉█▓▒░·]+", "B", text)
     return re.sub(r"\s+", " ", text).strip()
 
 
