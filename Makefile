@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test soak mutate lint bench docs clean
+.PHONY: run test soak mutate breaks lint bench docs clean
 
 run: $(STAMP)
 	$(BIN)/doer $(ARGS)
@@ -34,6 +34,11 @@ mutate: $(STAMP)
 	rm -rf mutants
 	$(BIN)/mutmut run
 	$(BIN)/mutmut results
+
+# Hand-made bugs (scripts/breaks.toml), each replayed against the whole suite on a
+# copy of the project: which ones the tests miss. Half an hour; NAMES=... for some.
+breaks: $(STAMP)
+	$(BIN)/python scripts/breaks.py $(NAMES) $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts examples

@@ -6,18 +6,33 @@ The fixtures built on these live in ``conftest.py``.
 
 from __future__ import annotations
 
+import importlib.util
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import doer
 from doer.client import Listener
 from doer.protocol import Died, Ended, Record
 from doer.worker import Handler
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_script(name: str) -> Any:
+    """The module ``scripts/NAME.py`` (the scripts are not a package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    sys.modules[name] = script  # its dataclasses look themselves up there
+    spec.loader.exec_module(script)
+    return script
 
 #: Generous: a spawned worker starts in well under a second, even on a busy machine.
 START_TIMEOUT_S = 10.0

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -287,6 +288,39 @@ def test_stop_all_kills_a_process_that_does_not_end_and_returns_a_stuck_thread(
     else:  # a process is killed, a task cancelled at its await
         assert left == []
         assert isinstance(stuck.ended, Died), stuck.ended
+
+
+#: The timeout of the shared-deadline test: long enough that the test's own overhead
+#: (three exits sent, three joins) is small beside it on a loaded machine, short
+#: enough to keep the test quick.
+SHARED_DEADLINE_S = 0.3
+
+
+@pytest.mark.parametrize("kind", [THREAD], ids=str)
+def test_stop_all_gives_workers_stuck_in_a_handler_one_deadline_together_not_one_each(
+    make_worker: WorkerFactory, tmp_path: Path
+) -> None:
+    """Three stuck workers stop in one timeout, not three: what ``.quit`` waits for.
+
+    Threads: they cannot be killed, so each waits the whole timeout, and the
+    waits add up unless they share one deadline. Shared, the total is one
+    timeout and a little; one each, three at least: the bound of two sits
+    between, far from either.
+    """
+    workers = [make_worker(handlers=HANDLERS) for _ in range(3)]
+    gate = tmp_path / "gate"
+    for worker in workers:
+        worker.tell(("gate", str(gate)))  # held there until the gate opens
+
+    began = time.monotonic()
+    left = doer.stop_all(workers, timeout=SHARED_DEADLINE_S)
+    took = time.monotonic() - began
+
+    assert left == workers, "all three are stuck, and returned"
+    assert took < 2 * SHARED_DEADLINE_S, f"{took:.2f} s: a deadline each, not one for all"
+    gate.touch()  # let them end: make_worker's teardown checks nothing is left
+    for worker in workers:
+        assert worker.stop(T) is not None
 
 
 def test_the_worker_state_follows_set_state(worker: doer.Worker) -> None:
@@ -854,3 +888,40 @@ def test_an_asyncio_worker_s_own_loop_thread_ends_with_a_task_that_stop_gave_up_
         "the worker's loop thread to end",
     )
     assert worker.ended is not None
+
+
+def test_an_asyncio_worker_s_own_loop_stops_when_its_end_is_read_before_its_task_is_done() -> None:
+    """The end record is handed over before the task is done, so the reader can read it
+    and let the link go while the task's done-callback has yet to run. The loop thread
+    must stop all the same.
+
+    That order is forced here, not left to chance: the last handler queues ``exit``
+    on the loop (so the task ends in that very step) and a callback that holds the
+    loop, which runs before the task's done-callback. The loop stays held until the
+    reader has delivered the end and let the link go.
+    """
+    loop_held, let_go = threading.Event(), threading.Event()
+
+    def hold_the_loop() -> None:
+        loop_held.set()
+        let_go.wait(T)  # bounded: a failing test must not hang
+
+    def last(doer_: object) -> str:
+        worker.ask_to_stop()  # on the loop: put on the task's queue at once, taken next
+        asyncio.get_running_loop().call_soon(hold_the_loop)  # before the done-callback
+        return "last"
+
+    worker = doer.start("asyncio", handlers={"last": last})  # no loop here: one of its own
+    [loop_thread] = [
+        thread for thread in threading.enumerate() if thread.name == f"{worker.name}-loop"
+    ]
+    worker.tell("last")
+    assert loop_held.wait(T)
+    # The reader delivers the end and lets the link go, while the task is not done yet.
+    assert worker.wait_ended(T) and isinstance(worker.ended, Ended)
+    assert loop_thread.is_alive(), "the task's done-callback has not run yet"
+
+    let_go.set()
+
+    loop_thread.join(T)
+    assert not loop_thread.is_alive(), "the loop thread outlives its task"

@@ -2,25 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
-from pathlib import Path
-from typing import Any
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = ROOT / "scripts" / "transcripts.py"
-
-
-def _load_script() -> Any:
-    spec = importlib.util.spec_from_file_location("transcripts", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    transcripts = importlib.util.module_from_spec(spec)
-    sys.modules["transcripts"] = transcripts
-    spec.loader.exec_module(transcripts)
-    return transcripts
+from helpers import ROOT, load_script
 
 
 #: The transcripts cut from the classroom script's one run (``classroom-NAME``).
@@ -48,7 +33,7 @@ def test_the_transcripts_match_a_fresh_run_of_the_console(
     # of its answers and timelines, and a second of CPU per worker would slow
     # every other test running beside this one.
     monkeypatch.setenv("DOER_WORK_STEPS", "2000000")
-    transcripts = _load_script()  # fresh: its cache of the script's run starts empty
+    transcripts = load_script("transcripts")  # fresh: its cache of the script's run starts empty
     only = ["--only", name] if name else []
     assert transcripts.main(["--check", *only, document]) == 0, (
         f"{document} has drifted: run make docs"

@@ -114,6 +114,31 @@ def test_an_async_handler_runs_in_every_kind(make_worker: WorkerFactory, tmp_pat
     assert worker.ask("ping", timeout=T) == "pong"
 
 
+OWN_SLEEP = '''\
+import doer
+
+
+@doer.handler
+def sleep(worker, seconds):
+    """a sleep of my own: it only says so"""
+    return f"my own sleep, {seconds} s"
+'''
+
+
+def test_a_module_s_handler_replaces_the_built_in_one_of_that_name_in_every_kind(
+    make_worker: WorkerFactory, tmp_path: Path
+) -> None:
+    """Handlers extend and replace the built-in ones, ``sleep`` too: the asyncio kind
+    has a ``sleep`` of its own (it awaits), and yours must win over that one as well."""
+    path = tmp_path / "own_sleep.py"
+    path.write_text(OWN_SLEEP)
+    worker = make_worker(handlers=HandlerModules([str(path)]))
+
+    # The built-in would answer "slept 0 s"; a failing run is not held up by a long sleep.
+    assert worker.ask(("sleep", 0), timeout=T) == "my own sleep, 0 s"
+    assert worker.ask("ping", timeout=T) == "pong", "the other built-ins stay"
+
+
 @pytest.mark.parametrize(
     ("text", "error"),
     [

@@ -14,11 +14,13 @@ Widths are checked with the longest tag the lessons plan for (a name like
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,7 +37,15 @@ from doer.lessons import Spent, race_text, work_text
 from doer.render import peek_lines, plain, running_shares, timeline_lines
 from doer.typed import interpret
 from doer.worker import Doer
-from helpers import THREAD, Kind, WorkerFactory, pid_is_gone, stat_fields, wait_until
+from helpers import (
+    THREAD,
+    Kind,
+    WorkerFactory,
+    cpu_seconds,
+    pid_is_gone,
+    stat_fields,
+    wait_until,
+)
 from pty_helpers import DOER, console_env
 from shell_helpers import driven_shell
 
@@ -187,6 +197,88 @@ def whole_characters(reply: Reply, start: float, step: float) -> dict[int, float
         if reply.times[0] <= start + (first + number) * step
         and start + (first + number + 1) * step <= reply.times[1]
     }
+
+
+#: The CPU time in an answer is rounded to hundredths: half of one, either way.
+SAID_TO = 0.005
+
+
+def test_work_counts_the_cpu_time_of_its_own_thread_not_of_its_process() -> None:
+    """The CPU time ``work`` answers is its thread's own: another thread of the same
+    process burning CPU meanwhile adds nothing to it, though the process's CPU time
+    grows by all of it. (With the process's CPU time, two threads taking turns at
+    the GIL each answer the time of both, and never seem to wait for it.)
+
+    ``work`` runs here, in the test's own thread, so that the test can read the
+    very clock it should read before and after: what it answers must lie within
+    what this thread used around the call, on a busy machine too (a clock of CPU
+    time does not count the waits for a CPU). The burner hashes, which releases
+    the GIL: it takes a CPU, or a share of one, without holding the work up.
+    """
+    burning, stop = threading.Event(), threading.Event()
+
+    def burn() -> None:
+        chunk = bytes(16 << 20)  # some 10-40 ms of hashing with the GIL released
+        while not stop.is_set():
+            hashlib.sha256(chunk)
+            burning.set()
+
+    burner = threading.Thread(target=burn, name="burner", daemon=True)
+    burner.start()
+    try:
+        assert burning.wait(T), "the burner began"
+        process_before, thread_before = time.process_time(), time.thread_time()
+        answer = lessons.work(SimpleNamespace(own_memory=False, kind="thread"), WORK)
+        thread_used = time.thread_time() - thread_before
+        process_used = time.process_time() - process_before
+    finally:
+        stop.set()
+        burner.join(T)
+
+    # The burner was runnable all along: the process used far more than this thread.
+    assert process_used - thread_used > 0.02, (process_used, thread_used)
+    said = parsed(answer).cpu
+    # Within this thread's CPU time around the call, less only the call's own
+    # bookkeeping (reading the clocks, writing the answer): well under 5 ms.
+    assert thread_used - 0.005 - SAID_TO <= said <= thread_used + SAID_TO, (
+        f"{answer!r}: this thread used {thread_used:.3f} s, the process {process_used:.3f} s"
+    )
+
+
+@pytest.mark.skipif(not HAS_SCHEDSTAT, reason="the kernel does not count run-queue waits here")
+def test_a_thread_sharing_one_cpu_with_two_busy_processes_says_it_waited_for_a_cpu_only() -> None:
+    """The wait for a CPU is the kernel's count of the time the thread sat on a run
+    queue, not of the time it ran: on one CPU beside two processes that never stop,
+    a thread runs about a third of the time and waits on the queue the other two
+    thirds, twice as long as it ran, and never for the GIL (no other thread of
+    this process runs meanwhile). Counted from the time it ran, half the wait
+    would be put down to the GIL; from another thread's count, all of it.
+    """
+    hog = [sys.executable, "-S", "-c", "while True: pass"]
+    with pinned(1):  # the hogs inherit this thread's single CPU
+        hogs = [subprocess.Popen(hog) for _ in range(2)]
+        try:
+            wait_until(  # past the interpreter's start: in the loop, burning
+                lambda: all(cpu_seconds(each.pid) >= 0.05 for each in hogs), T, "hogs burn"
+            )
+            # In a thread of its own, as a worker's: the process's first thread
+            # (this one, blocked in join meanwhile) does not wait on a run queue.
+            answers: list[str] = []
+            doer_ = SimpleNamespace(own_memory=False, kind="thread")
+            runner = threading.Thread(target=lambda: answers.append(lessons.work(doer_, WORK)))
+            runner.start()
+            runner.join(T)
+        finally:
+            for each in hogs:
+                each.kill()
+                each.wait()
+
+    [answer] = answers
+    assert answer.endswith(" s waiting for a CPU"), answer
+    said = parsed(answer)
+    # A fair share is a third: waited twice as long as it ran. A busier machine
+    # only lengthens the wait; the count of the time it ran would be 1x.
+    assert said.for_a_cpu >= 1.4 * said.cpu, answer
 
 
 def test_where_the_kernel_cannot_tell_a_thread_says_it_waited_for_a_cpu_or_the_gil(

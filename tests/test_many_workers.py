@@ -142,6 +142,23 @@ def test_a_bad_spawn_is_one_error_and_starts_nothing(
     assert list(console.workers) == ["w1"]
 
 
+def test_spawn_puts_a_fresh_worker_in_the_place_of_an_ended_one_of_that_name(
+    console: Console,
+) -> None:
+    """A name is taken while its worker runs, not after it ends: ``.spawn p`` again
+    starts a fresh ``p`` where the old one was."""
+    old = spawned(console, "p --state 1")
+    assert old.stop(T) is not None
+
+    fresh = spawned(console, "p --state 2")
+
+    assert fresh is not old and fresh.alive and not old.alive
+    assert console.workers["p"] is fresh, "the name now finds the fresh one"
+    assert list(console.workers) == ["w1", "p"], "in the old one's place, not a second p"
+    assert fresh.ask("get-state", timeout=T) == "state: 2"
+    assert console.targets(("p",)) == [fresh]
+
+
 def test_targets_are_the_workers_named_every_running_one_or_the_current_one(
     console: Console,
 ) -> None:
@@ -195,6 +212,34 @@ def test_stop_and_kill_take_a_name_and_say_what_they_cannot_do(console: Console)
         console.stop_for("p")
     assert console.stop_for("").worker is console.worker
     assert "Python cannot kill a thread" in plain(console.kill("w1").lines[0])
+
+
+@pytest.mark.parametrize("seconds", ["0", "0.0", "-0", "-1", "nan", "inf", "-inf", "soon"])
+def test_timeout_refuses_what_is_not_a_positive_finite_number_of_seconds(seconds: str) -> None:
+    """A zero timeout would make every answer late at once; nan or inf, never late. Each is
+    one error line, and the timeout stays as it was."""
+    console = Console(Settings(timeout=10.0))  # no worker: the timeout is the console's own
+
+    with pytest.raises(ValueError) as refused:
+        console.carry_out(interpret(f".timeout {seconds}"))  # type: ignore[arg-type]
+
+    assert str(refused.value) == (
+        f"the timeout must be a positive number of seconds, not {seconds}"
+    )
+    assert console.settings.timeout == 10.0
+
+
+@pytest.mark.parametrize(("seconds", "shown"), [("0.001", "0.001"), ("1e-3", "0.001"), ("7", "7")])
+def test_timeout_takes_any_positive_number_of_seconds_however_small(
+    seconds: str, shown: str
+) -> None:
+    """The boundary is zero itself: a millisecond is a timeout."""
+    console = Console(Settings(timeout=10.0))
+
+    [line] = console.carry_out(interpret(f".timeout {seconds}"))  # type: ignore[arg-type, misc]
+
+    assert plain(line) == f"timeout: {shown} s"
+    assert console.settings.timeout == float(seconds)
 
 
 def test_the_workers_table_has_a_row_per_worker_and_marks_the_current_one(

@@ -24,7 +24,7 @@ import pytest
 from doer.console import Settings
 from doer.handoff import Handoff
 from doer.kinds.frames import FrameReader, send_frame
-from doer.plain import MAX_IN_FLIGHT, PlainRunner
+from doer.plain import BUFFERED_LINES, MAX_IN_FLIGHT, SENT_TOGETHER, PlainRunner
 from doer.readahead import LineSource
 from helpers import CONSOLE_KINDS
 from pty_helpers import assert_no_traceback, plain_console, read_until, run_doer
@@ -184,6 +184,60 @@ def test_many_more_lines_than_are_kept_in_flight_are_each_answered_once_in_order
     assert [line.split("] ")[1] for line in body[1::2]] == [f"new state: {n}" for n in range(count)]
 
 
+class CountedLines:
+    """A :class:`LineSource` that counts the lines plain mode has taken from it."""
+
+    def __init__(self, source: LineSource) -> None:
+        self.source = source
+        self.taken = 0
+
+    def __iter__(self) -> CountedLines:
+        return self
+
+    def __next__(self) -> bytes:
+        line = next(self.source)
+        self.taken += 1
+        return line
+
+    def ready(self) -> bool:
+        return self.source.ready()
+
+
+class AheadOfAnswers(io.StringIO):
+    """An output that notes, at each write, how many lines had been read ahead of
+    the answers written so far."""
+
+    def __init__(self, lines: CountedLines) -> None:
+        super().__init__()
+        self.lines = lines
+        self.answers = 0
+        self.ahead: list[int] = []
+
+    def write(self, text: str) -> int:
+        self.answers += text.count("] pong\n")
+        if self.answers:
+            self.ahead.append(self.lines.taken - self.answers)
+        return super().write(text)
+
+
+def test_a_huge_input_is_read_only_a_bounded_way_ahead_of_the_answers_printed() -> None:
+    """Input all there at once (``seq ... | doer``): answers are printed while it is
+    read, and the lines read but not yet answered stay bounded, so output starts at
+    once and memory stays flat, however long the input.
+
+    Counted, not timed: with no bound, every line would be read (and sent) before
+    the first answer is written.
+    """
+    count = MAX_IN_FLIGHT * 4
+    lines = CountedLines(LineSource(io.BytesIO(b"ping\n" * count)))  # ready() is always True
+    out = AheadOfAnswers(lines)
+    assert PlainRunner(Settings(kind="thread"), out).run(lines) == 0
+    assert out.answers == count, out.getvalue()[-2000:]
+    # In flight, then gathered to be sent together, then answers buffered to be written.
+    bound = MAX_IN_FLIGHT + SENT_TOGETHER + BUFFERED_LINES
+    assert max(out.ahead) <= bound, f"{max(out.ahead)} lines read ahead of the answers written"
+
+
 @pytest.mark.parametrize("kind", CONSOLE_KINDS)
 def test_a_program_that_types_after_each_answer_gets_every_answer(
     tmp_path: Path, kind: str
@@ -225,3 +279,51 @@ def test_a_worker_that_dies_with_lines_in_flight_fails_each_of_them_and_its_deat
     assert out.endswith("> ping\nerror: the worker has ended; .restart starts a fresh one\n")
     assert done.returncode == 1
     assert_no_traceback(out, done.stderr.decode())
+
+
+class _Watched(io.StringIO):
+    """An output that sets ``seen`` once ``text`` has been written to it."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text, self.seen = text, threading.Event()
+
+    def write(self, s: str) -> int:
+        written = super().write(s)
+        if self.text in self.getvalue():
+            self.seen.set()
+        return written
+
+
+@pytest.mark.parametrize(
+    ("then", "how"),
+    [
+        ("ping\nping\n", "lines"),
+        ("ping\nping\n", "sent ahead"),
+        (".spawn b\n.repeat 2 @w1,b ping\n", "lines"),
+        (".spawn b\n.repeat 2 @w1,b ping\n", "sent ahead"),
+    ],
+)
+def test_a_late_answer_prints_before_the_answers_that_came_after_it(then: str, how: str) -> None:
+    """``gate`` is reported late; its answer comes while a later line is awaited,
+    before that line's own (one worker answers in order), and prints before it —
+    whether the lines come one at a time or are sent ahead, and after ``.repeat``.
+
+    The gate opens when the later line is echoed: its answer cannot come sooner.
+    """
+    later = then.splitlines()[-1]
+    out = _Watched(f"> {later}\n")
+
+    def gate(doer: object) -> str:
+        assert out.seen.wait(10), f"{later!r} never echoed"
+        return "opened"
+
+    script = f"gate\n.timeout 10\n{then}".encode()
+    lines = script.splitlines(keepends=True) if how == "lines" else LineSource(io.BytesIO(script))
+    settings = Settings(kind="thread", timeout=0.1, handlers={"gate": gate})
+    PlainRunner(settings, out).run(lines)  # type: ignore[arg-type]
+
+    text = out.getvalue()
+    assert "no answer yet to request 1 (gate)" in text, text
+    late = text.index("late answer to request 1 (gate): opened")
+    assert text.index(f"> {later}\n") < late < text.index("] pong"), text

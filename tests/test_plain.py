@@ -16,6 +16,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -346,6 +347,11 @@ def test_the_worker_s_name_tags_every_line_and_a_malformed_name_is_a_usage_error
 
 
 def test_an_output_that_cannot_encode_a_line_gets_escapes_not_a_traceback(tmp_path: Path) -> None:
+    """A Latin-1 output (``PYTHONIOENCODING``): a reply in Chinese is written as
+    escapes, the timeline in ASCII; no traceback, and the status is 0.
+
+    Not how the bars look: that depends on how long ``work`` took.
+    """
     env = console_env(tmp_path, no_color=False)
     env["PYTHONIOENCODING"] = "latin-1"
     done = subprocess.run(
@@ -357,9 +363,79 @@ def test_an_output_that_cannot_encode_a_line_gets_escapes_not_a_traceback(tmp_pa
         check=False,
     )
     out = done.stdout.decode("latin-1")
-    assert "new state: \\u4e2d\\u6587" in out
-    assert re.search(r"\nw1 thread +[#=+\-.]+ +\d", out), out  # the timeline's ASCII shades
+    assert "new state: \\u4e2d\\u6587" in out  # the worker's answer: escaped, not a traceback
+    # The timeline's blocks are not escaped: it draws in ASCII instead. Which ASCII
+    # character depends on how long `work` took (a bar shorter than half a 10 ms cell
+    # is `|`, a sampled one is shaded #=+-.): any of them will do, never `\u2588`.
+    assert re.search(r"\nw1 thread +[#=+\-.|]+ +\d", out), out
+    assert "\\u25" not in out, f"block characters written as escapes:\n{out}"
     assert done.returncode == 0 and done.stderr == b"", done.stderr.decode()
+
+
+def test_what_has_come_is_shown_while_a_later_line_is_still_awaited(tmp_path: Path) -> None:
+    """``printf 'ping\\nsleep 60\\n' | doer``: ``> ping`` and ``pong`` show at once,
+    with ``> sleep 60`` after them, not when the sleep ends.
+
+    The lines are sent ahead and their answers buffered; the buffer must go out
+    before the console waits for the sleep. No clock is read: the sleep's answer
+    (and, with ``--timeout 60``, its late note) cannot exist for a minute, and the
+    console is killed long before.
+    """
+    # A thread worker: killing the console leaves nothing running.
+    console = plain_console(tmp_path, "--kind", "thread", "--timeout", "60")
+    assert console.stdin is not None
+    try:
+        console.stdin.write(b"ping\nsleep 60\n")
+        console.stdin.close()  # all of the input is there, as from printf
+        seen = read_until(console, r"> sleep 60\n")
+        assert console.poll() is None, "the console must still be waiting for the sleep"
+        assert "slept" not in seen and "no answer yet" not in seen, seen
+        tag = f"[w1 thread {worker_pid_of(seen)}]"
+        assert seen.endswith(f"> ping\n{tag} pong\n> sleep 60\n"), seen
+    finally:
+        console.kill()
+        console.wait()
+        for pipe in (console.stdout, console.stderr):
+            if pipe is not None:
+                pipe.close()
+
+
+def test_a_line_for_several_workers_prints_their_answers_in_the_order_they_came() -> None:
+    """``@w1,b gate``: w1 is named first but answers last, so its answer prints last
+    (the README: the order "shows which answered first").
+
+    A gate, not two sleeps: w1's handler returns only once the console has b's
+    answer, whatever the machine's load.
+    """
+    import io
+
+    from doer.console import Settings
+    from doer.plain import PlainRunner
+
+    b_is_answering, w1_has_b_s_request = threading.Event(), threading.Event()
+
+    def gate(doer: object) -> str:
+        if getattr(doer, "state", None) != "last":  # b: answer once w1 holds the request
+            b_is_answering.set()
+            assert w1_has_b_s_request.wait(5), "w1 never got its request"
+            return "first"
+        # w1: while b's handler runs, b's request is surely unanswered: take it, let b
+        # answer, and answer only once the console has b's answer.
+        assert b_is_answering.wait(5), "b never got its request"
+        [b_asked] = runner.console.workers["b"].unanswered()
+        w1_has_b_s_request.set()
+        wait_until(b_asked.done, 5, "b's answer to reach the console")
+        return "last"
+
+    out = io.StringIO()
+    runner = PlainRunner(Settings(kind="thread", handlers={"gate": gate}), out)
+    status = runner.run([b".spawn b\n", b"@w1 set-state last\n", b"@w1,b gate\n"])
+
+    text = out.getvalue()
+    answers = text.split("> @w1,b gate\n")[1].splitlines()[:2]
+    assert [answer.split("] ")[1] for answer in answers] == ["first", "last"], text
+    assert answers[0].startswith("[b thread ") and answers[1].startswith("[w1 thread "), text
+    assert status == 0, text
 
 
 def test_a_command_that_fails_unforeseen_is_one_line_and_the_console_goes_on(

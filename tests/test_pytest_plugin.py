@@ -97,6 +97,37 @@ def test_a_failing_test_shows_the_console_s_whole_transcript(pytester: pytest.Py
     )
 
 
+def test_a_failure_at_teardown_shows_the_console_s_whole_transcript_too(
+    pytester: pytest.Pytester,
+) -> None:
+    """The fixture's own check at teardown (a worker process left running) fails a
+    test whose body passed: its report needs the transcript as much as a failed
+    assertion's, to see what the console said before it ended."""
+    pytester.makepyfile(
+        """
+        import doer.pytest_plugin
+
+        def test_leaves_a_worker(doer_console):
+            # As if the worker outlived its console (the worker really ends):
+            # only this session's copy of the plugin is changed.
+            doer.pytest_plugin._worker_is_gone = lambda pid, timeout=2.0: False
+            console = doer_console("--kind", "process")
+            assert console.answer("ping") == "pong"
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_leaves_a_worker*",
+            "*worker processes left running after the console ended*",
+            "*doer console 1: doer --kind process*",
+            "*on start: state: None*",
+            "*pong*",
+        ]
+    )
+
+
 def test_doer_console_says_at_once_that_the_console_exited_and_why(
     doer_console: Callable[..., DrivenConsole],
 ) -> None:

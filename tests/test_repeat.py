@@ -36,6 +36,21 @@ def test_repeat_takes_a_count_and_a_message() -> None:
         console.stop_all()
 
 
+def test_repeat_takes_up_to_the_documented_maximum_of_100_000() -> None:
+    """The README's "at most 100,000" is a count accepted, written either way; one
+    more is refused. (Checked where the count is read: nothing is sent.)"""
+    assert MAX_REPEAT == 100_000  # the README says so
+    console = Console(Settings())
+    console.start()
+    try:
+        assert console.repeat("100,000 ping") == Repeat(100_000, Message("ping"))
+        assert console.repeat("100000 @w1 ping") == Repeat(100_000, Message("ping", ("w1",)))
+        with pytest.raises(ValueError, match=r"^\.repeat sends 1 to 100,000 times, not 100,001$"):
+            console.repeat("100,001 ping")
+    finally:
+        console.stop_all()
+
+
 @pytest.mark.parametrize(
     ("argument", "error"),
     [
@@ -107,6 +122,27 @@ async def test_the_shell_prints_every_answer_then_the_rate_and_the_prompt_is_bac
         assert d.text()[:end].count("] pong") == 2000
         d.type("ping\r")  # the prompt takes lines while (and after) the answers print
         await d.wait_for_text("] pong", after=end)
+
+
+async def test_a_count_past_the_maximum_is_one_error_line_and_nothing_is_sent() -> None:
+    async with driven_shell("thread") as d:
+        worker = d.console.worker
+        assert worker is not None
+        d.type(".repeat 100001 ping\r")
+        after = await d.wait_for_text("error: .repeat sends 1 to 100,000 times, not 100001")
+        d.type("ping\r")  # the shell carries on
+        answered = await d.wait_for_text("] pong", after=after)
+        lines = d.console.transcript.lines()  # each line printed, as .save writes them
+        refused = lines.index("> .repeat 100001 ping")
+        assert lines[refused:] == [
+            "> .repeat 100001 ping",
+            "error: .repeat sends 1 to 100,000 times, not 100001",
+            "> ping",
+            f"[w1 thread {worker.pid}] pong",
+        ]
+        probe = worker.tell("ping")  # numbered after all that was sent: the one ping only
+        assert probe.request_id == 2
+        await d.wait_for_text("] pong", after=answered)
 
 
 async def test_with_wait_on_the_prompt_comes_back_after_the_rate() -> None:

@@ -72,6 +72,28 @@ async def test_the_toolbar_shows_kind_pid_state_and_pending_requests(tmp_path: P
         assert "pending: 0" in "".join(text for _, text in d.shell.toolbar())
 
 
+@pytest.mark.parametrize("columns", [80, 50, 200])
+async def test_a_long_state_keeps_the_toolbar_to_one_row_of_the_terminal_s_width(
+    columns: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The toolbar is one row: a state too long for it is shortened, never wrapped.
+
+    80 columns is the usual terminal (and the plain-text screen's size); 50 is
+    narrower than the toolbar's fullest form (and still room for the worker and
+    the counts, whatever the pid), 200 wider than it.
+    """
+    async with driven_shell("thread") as d:
+        d.type(f"set-state {'x' * 300}\r")
+        await d.wait_for_text("new state: xxx")
+        output = d.shell.session.app.output
+        monkeypatch.setattr(output, "get_size", lambda: Size(rows=24, columns=columns))
+        toolbar = "".join(text for _, text in d.shell.toolbar())
+        assert len(toolbar) <= columns, f"{len(toolbar)} columns: {toolbar!r}"
+        assert "\n" not in toolbar
+        assert "running: 1 · pending: 0" in toolbar  # shortened, the counts are kept
+        monkeypatch.undo()  # the shell draws its last prompts at the screen's own size
+
+
 async def test_the_prompt_takes_commands_while_a_slow_request_is_pending(tmp_path: Path) -> None:
     gate = tmp_path / "gate"
     async with driven_shell("process", handlers=HANDLERS) as d:
@@ -332,6 +354,23 @@ async def test_timeout_command_shows_and_sets_the_time_to_wait_for_an_answer() -
         await d.wait_for_text("error: the timeout must be a positive number of seconds, not soon")
 
 
+@pytest.mark.parametrize("line", [".restart", ".reset", ".quit"])
+async def test_an_end_the_user_asked_for_has_no_restart_hint(line: str) -> None:
+    """The hint "the worker has ended; .restart starts a fresh one" is for a worker
+    that ended on its own while the user goes on typing; after ``.restart`` or
+    ``.reset``, and during ``.quit``, the old worker's end line stands alone."""
+    async with driven_shell("thread") as d:
+        old = d.console.worker
+        assert old is not None
+        d.type(line + "\r")
+        end = await d.wait_for_text(f"[w1 thread {old.pid}] on end: state: 42")
+        if line == ".quit":
+            await d.wait_for(d.task.done, "the shell to end")
+        else:  # the fresh worker's start: all that the old one's end would print is out
+            await d.wait_for_text("on start: state: 42", after=end)
+        assert "the worker has ended" not in d.text(), d.text()[end - 200 :]
+
+
 async def test_restart_replaces_a_hung_process_worker_after_the_timeout() -> None:
     async with driven_shell("process", timeout=0.3) as d:
         old = d.console.worker
@@ -374,6 +413,36 @@ async def test_with_wait_on_the_next_line_is_read_once_the_answer_is_printed(wai
             assert text.index("state: 42, pending: 0") > slept, text
         else:  # .status is answered at once, while the sleep is pending
             assert text.index("state: 42, pending: 1") < slept, text
+
+
+@pytest.mark.parametrize("waits_in", [".wait on", ".restart"])
+async def test_keys_typed_while_the_shell_waits_come_at_the_next_prompt(
+    tmp_path: Path, waits_in: str
+) -> None:
+    """Between prompts the shell may wait: with ``.wait on`` for a line's answer, at
+    ``.restart`` for the old worker's pending ones. It reads the keys then, to
+    see a Ctrl-C; every other key is kept, and the next prompt takes it as typed.
+
+    The keys are typed once the wait has begun (a line typed ahead in the same
+    write as the one before is kept by prompt-toolkit itself), and the gate
+    opens only once the shell has read them: while it waits, not before.
+    """
+    gate = tmp_path / "gate"
+    async with driven_shell("thread", handlers=HANDLERS, wait=waits_in == ".wait on") as d:
+        worker = d.console.worker
+        assert worker is not None
+        d.type(f"gate {gate}\r")
+        if waits_in == ".restart":
+            d.type(".restart\r")
+            await d.wait_for_text("waiting for 1 pending request(s)")  # said as the wait begins
+        else:  # sent, so waiting for the answer: the loop ran nothing of the shell's between
+            await d.wait_for(lambda: worker.pending == 1, "the gate to be pending")
+        assert not d.shell.session.app.is_running, "no prompt is up: the shell waits"
+        d.type("set-state typed-ahead\r")
+        await d.wait_for(lambda: d.unread() == 0, "the shell to read the keys while it waits")
+        gate.touch()
+        passed = await d.wait_for_text("passed gate")
+        await d.wait_for_text("new state: typed-ahead", after=passed)
 
 
 async def test_with_wait_on_the_first_prompt_comes_after_the_start_event() -> None:

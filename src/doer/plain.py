@@ -459,7 +459,7 @@ class PlainRunner:
         """Print the oldest line in flight and its answer, waiting for it if need be
         (``timeout``: by default, the console's)."""
         line, worker, pending = self._in_flight.popleft()
-        if self._late:
+        if self._late or self._cut_short:
             self._print_late_answers()
         self.echo(line, flush=False)
         if not pending.done():
@@ -469,6 +469,8 @@ class PlainRunner:
         except TimeoutError:
             self.late(worker, pending, line)
             return
+        if self._late or self._cut_short:
+            self._print_late_answers()  # they came while this one was awaited: first
         self._show(worker, record, flush=False, line=line, pending=pending)
         self._trace(worker, pending)
         if worker.ended is not None and not self._has_in_flight(worker):
@@ -497,6 +499,7 @@ class PlainRunner:
                     ]
                     break  # the rest wait behind it: each is printed if it comes
                 answered.append((worker, pending))
+        self._print_late_answers()  # answers come in order: any late ones came first
         if len(sent) > 1:
             answered.sort(key=lambda each: each[1].answered_at)
         for worker, pending in answered:

@@ -368,7 +368,6 @@ class Shell:
         self.input_processors: list[Processor] = [LongLineView()]
         self._history_note: str | None = None
         self._held: list[Fragments] = []  # lines waiting for a cursor-position answer
-        self._flush_due = False  # printed lines wait to be written (see _flush_soon)
         self._interrupted: asyncio.Event | None = None  # set by Ctrl-C while _wait_until waits
         self._traced: dict[tuple[Worker, int], Pending] = {}  # .trace on: sent, not answered
         self._to_show: deque[tuple[Worker, Record]] = deque()  # handed over, not yet shown
@@ -443,7 +442,8 @@ class Shell:
         # Between prompts there is no prompt to erase: just write. Never through
         # prompt-toolkit's print_formatted_text: it finds the application through
         # the app *session*, which still names it while it shuts down, and then
-        # prints by run_in_terminal, in cooked mode.
+        # prints by run_in_terminal, in cooked mode. The renderer's own printer
+        # used here flushes the output when done: the lines go out at once.
         if drawn:
             app.renderer.erase()
         text: list[tuple[str, str]] = []
@@ -456,25 +456,9 @@ class Shell:
             self.style,
             color_depth=self.color_depth or app.output.get_default_color_depth(),
         )
-        self._flush_soon()
         if drawn:
             app.renderer.request_absolute_cursor_position()
             app.invalidate()
-
-    def _flush_soon(self) -> None:
-        """Write out what was printed once this turn of the loop is over, not at once.
-
-        The output is the application's, buffered until flushed: a prompt drawn
-        in the same turn (the next one, after a quick answer) goes out in the
-        same write, and a program reading the terminal wakes once for both.
-        """
-        if not self._flush_due:
-            self._flush_due = True
-            asyncio.get_running_loop().call_soon(self._flush)
-
-    def _flush(self) -> None:
-        self._flush_due = False
-        self.session.app.output.flush()
 
     def _hold(self, lines: list[Fragments]) -> None:
         """Keep lines until the terminal has answered where its cursor is, then print."""

@@ -1,0 +1,185 @@
+"""Replay hand-made bugs against the test suite, and say which ones it misses.
+
+A suite is only as strong as the bugs it catches. ``scripts/breaks.toml`` lists
+plausible one-line bugs, each something a user would notice: the file, a text
+that occurs exactly once in it, and what to put in its place. For each break
+this script copies the project (without ``.venv`` and ``.git``) into a
+temporary folder, makes the one change there, and runs the suite on the copy
+with the project's own ``.venv``: ``PYTHONPATH`` puts the copy's ``src`` ahead
+of the installed project, for the tests and every process they start. The
+working tree is never touched, so a run can go on while you work.
+
+A break is *caught* when the suite fails on it. The suite stops at its first
+failure (``-x``), so a caught break costs seconds and a survivor a whole run.
+
+    python scripts/breaks.py               # all of them (about half an hour)
+    python scripts/breaks.py NAME ...      # some of them
+    python scripts/breaks.py --list        # what there is
+    python scripts/breaks.py NAME -- tests/test_plain.py   # a quicker look
+
+Before the breaks, the unbroken copy runs once (``--no-baseline`` skips it): a
+suite that fails on its own would "catch" every break. The test suite checks
+that every break still applies to the code, so the list moves with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BREAKS = ROOT / "scripts" / "breaks.toml"
+PYTHON = ROOT / ".venv" / "bin" / "python"
+LEFT_OUT = shutil.ignore_patterns(
+    ".venv", ".git", "mutants", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"
+)
+# A survivor runs the whole suite; a copy that hangs must not hold the run forever.
+SUITE_TIMEOUT_S = 600
+
+
+@dataclass(frozen=True)
+class Break:
+    """One bug made on purpose: ``old`` in ``file`` becomes ``new``."""
+
+    name: str
+    what: str  # what a user would notice
+    file: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    caught: bool
+    by: str  # the first test that failed, or why it counts as not run
+    seconds: float
+
+
+def load_breaks(path: Path = BREAKS) -> list[Break]:
+    """The breaks listed in ``path``, in order."""
+    with path.open("rb") as file:
+        return [Break(**entry) for entry in tomllib.load(file)["break"]]
+
+
+def why_it_does_not_apply(one: Break, root: Path = ROOT) -> str | None:
+    """Why ``one`` cannot be made in the code under ``root`` (``None`` if it can):
+    its text must occur exactly once, or the break would change something else."""
+    source = root / one.file
+    if not source.is_file():
+        return f"{one.file} does not exist"
+    count = source.read_text(encoding="utf-8").count(one.old)
+    if count != 1:
+        return f"its text occurs {count} times in {one.file}, not once"
+    if one.old == one.new:
+        return "it changes nothing"
+    return None
+
+
+def broken_copy(one: Break | None, into: Path) -> Path:
+    """A copy of the project under ``into`` with ``one`` made (none: as it is)."""
+    copy = into / "project"
+    shutil.copytree(ROOT, copy, ignore=LEFT_OUT, symlinks=True)
+    if one is not None:
+        source = copy / one.file
+        source.write_text(
+            source.read_text(encoding="utf-8").replace(one.old, one.new), encoding="utf-8"
+        )
+    return copy
+
+
+def run_suite(copy: Path, pytest_args: list[str]) -> Outcome:
+    """Run the suite on ``copy``; caught if it fails."""
+    env = {**os.environ, "PYTHONPATH": str(copy / "src")}
+    command = [str(PYTHON), "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
+    command += pytest_args or ["-n", "3", "--dist", "worksteal"]
+    began = time.monotonic()
+    try:
+        done = subprocess.run(
+            command, cwd=copy, env=env, capture_output=True, text=True, timeout=SUITE_TIMEOUT_S
+        )
+    except subprocess.TimeoutExpired:
+        return Outcome(True, f"the suite hung (over {SUITE_TIMEOUT_S} s)", time.monotonic() - began)
+    seconds = time.monotonic() - began
+    if done.returncode == 0:
+        return Outcome(False, "", seconds)
+    return Outcome(True, first_failure(done.stdout + done.stderr, done.returncode), seconds)
+
+
+def first_failure(output: str, returncode: int) -> str:
+    """The first test named as failed in pytest's ``output``."""
+    found = re.search(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$", output, re.MULTILINE)
+    if found:
+        return found.group(1)
+    return f"pytest exited {returncode}: {output.strip().splitlines()[-1:]}"
+
+
+def try_break(one: Break | None, pytest_args: list[str]) -> Outcome:
+    with tempfile.TemporaryDirectory(prefix="doer-break-") as folder:
+        return run_suite(broken_copy(one, Path(folder)), pytest_args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("names", nargs="*", help="the breaks to make (default: all)")
+    parser.add_argument("--list", action="store_true", help="list the breaks and stop")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the unbroken run")
+    args, pytest_args = split_pytest_args(argv if argv is not None else sys.argv[1:])
+    args = parser.parse_args(args)
+    breaks = load_breaks()
+    unknown = set(args.names) - {one.name for one in breaks}
+    if unknown:
+        parser.error(f"no break named {', '.join(sorted(unknown))} (--list lists them)")
+    chosen = [one for one in breaks if not args.names or one.name in args.names]
+    if args.list:
+        for one in chosen:
+            print(f"{one.name:32} {one.file:32} {one.what}")
+        return 0
+    stale = [(one, why) for one in chosen if (why := why_it_does_not_apply(one))]
+    for one, why in stale:
+        print(f"{one.name}: cannot be made: {why}")
+    if stale:
+        return 2
+    if not args.no_baseline:
+        baseline = try_break(None, pytest_args)
+        if baseline.caught:
+            print(f"the unbroken suite fails ({baseline.by}): fix it first")
+            return 2
+        print(f"unbroken: passes in {baseline.seconds:.0f} s", flush=True)
+    return report([(one, show(one, try_break(one, pytest_args))) for one in chosen])
+
+
+def split_pytest_args(argv: list[str]) -> tuple[list[str], list[str]]:
+    """What comes after ``--`` goes to pytest."""
+    if "--" in argv:
+        at = argv.index("--")
+        return argv[:at], argv[at + 1 :]
+    return argv, []
+
+
+def show(one: Break, outcome: Outcome) -> Outcome:
+    verdict = f"caught by {outcome.by}" if outcome.caught else "SURVIVED"
+    print(f"{one.name:32} {outcome.seconds:4.0f} s  {verdict}", flush=True)
+    return outcome
+
+
+def report(outcomes: list[tuple[Break, Outcome]]) -> int:
+    """Print the kill ratio and the survivors; exit 1 if any survived."""
+    survivors = [one for one, outcome in outcomes if not outcome.caught]
+    caught = len(outcomes) - len(survivors)
+    print(f"\n{caught} of {len(outcomes)} breaks caught ({caught / len(outcomes):.0%})")
+    for one in survivors:
+        print(f"  survived: {one.name}: {one.what}")
+    return 1 if survivors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
