@@ -40,7 +40,14 @@ ROOT = Path(__file__).resolve().parent.parent
 BREAKS = ROOT / "scripts" / "breaks.toml"
 PYTHON = ROOT / ".venv" / "bin" / "python"
 LEFT_OUT = shutil.ignore_patterns(
-    ".venv", ".git", "mutants", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"
+    ".venv",
+    ".git",
+    "mutants",
+    "__pycache__",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    "*.egg-info",  # else pip, given the copy's src, takes doer for installed there
 )
 # A survivor runs the whole suite; a copy that hangs must not hold the run forever.
 SUITE_TIMEOUT_S = 600
@@ -64,9 +71,9 @@ class Outcome:
     seconds: float
 
 
-def load_breaks(path: Path = BREAKS) -> list[Break]:
-    """The breaks listed in ``path``, in order."""
-    with path.open("rb") as file:
+def load_breaks(path: Path | None = None) -> list[Break]:
+    """The breaks listed in ``path`` (by default ``scripts/breaks.toml``), in order."""
+    with (path or BREAKS).open("rb") as file:
         return [Break(**entry) for entry in tomllib.load(file)["break"]]
 
 
@@ -115,8 +122,9 @@ def run_suite(copy: Path, pytest_args: list[str]) -> Outcome:
 
 
 def first_failure(output: str, returncode: int) -> str:
-    """The first test named as failed in pytest's ``output``."""
-    found = re.search(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$", output, re.MULTILINE)
+    """The first of the suite's tests named as failed in pytest's ``output`` (a test
+    that runs pytest itself may print the failures of its own inner tests)."""
+    found = re.search(r"^(?:FAILED|ERROR) (tests/.+?)(?: - .*)?$", output, re.MULTILINE)
     if found:
         return found.group(1)
     return f"pytest exited {returncode}: {output.strip().splitlines()[-1:]}"
@@ -132,9 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help="the breaks to make (default: all)")
     parser.add_argument("--list", action="store_true", help="list the breaks and stop")
     parser.add_argument("--no-baseline", action="store_true", help="skip the unbroken run")
+    parser.add_argument("--file", type=Path, help="a list of breaks other than breaks.toml")
     args, pytest_args = split_pytest_args(argv if argv is not None else sys.argv[1:])
     args = parser.parse_args(args)
-    breaks = load_breaks()
+    breaks = load_breaks(args.file)
     unknown = set(args.names) - {one.name for one in breaks}
     if unknown:
         parser.error(f"no break named {', '.join(sorted(unknown))} (--list lists them)")

@@ -7,6 +7,7 @@ The fixtures built on these live in ``conftest.py``.
 from __future__ import annotations
 
 import importlib.util
+import io
 import multiprocessing
 import os
 import sys
@@ -33,6 +34,7 @@ def load_script(name: str) -> Any:
     sys.modules[name] = script  # its dataclasses look themselves up there
     spec.loader.exec_module(script)
     return script
+
 
 #: Generous: a spawned worker starts in well under a second, even on a busy machine.
 START_TIMEOUT_S = 10.0
@@ -206,3 +208,28 @@ def pid_is_gone(pid: int) -> bool:
     ``pty_helpers.wait_gone``, for which a zombie is not gone.)
     """
     return process_state(pid) in (None, "Z", "X")
+
+
+class SeesText(io.StringIO):
+    """An output that sets ``seen`` once ``text`` has been written to it: a handler
+    can wait on it, to answer only once the console has printed that far."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text, self.seen = text, threading.Event()
+
+    def write(self, s: str) -> int:
+        written = super().write(s)
+        if self.text in self.getvalue():
+            self.seen.set()
+        return written
+
+
+def gate_opened_by(out: SeesText) -> Callable[[object], str]:
+    """A ``gate`` handler that answers once ``out.text`` has been printed."""
+
+    def gate(doer: object) -> str:
+        assert out.seen.wait(10), f"{out.text!r} never printed"
+        return "opened"
+
+    return gate

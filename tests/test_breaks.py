@@ -8,6 +8,7 @@ silently test nothing: this fails first, so the list is kept up with the code.
 from __future__ import annotations
 
 import pytest
+
 from helpers import load_script
 
 breaks = load_script("breaks")

@@ -323,6 +323,58 @@ def test_stop_all_gives_workers_stuck_in_a_handler_one_deadline_together_not_one
         assert worker.stop(T) is not None
 
 
+def test_stop_gives_a_stuck_thread_one_timeout_not_one_per_step() -> None:
+    """``stop(timeout)`` on a thread stuck in a handler gives up after ``timeout``,
+    once: not again for the join after (which would make it twice the timeout)."""
+    gate = threading.Event()
+    worker = doer.start("thread", handlers={"hold": lambda doer: gate.wait(T) and "held"})
+    try:
+        worker.tell("hold")
+        began = time.monotonic()
+        assert worker.stop(SHARED_DEADLINE_S) is None, "a thread cannot be stopped in a handler"
+        took = time.monotonic() - began
+        assert took < 1.6 * SHARED_DEADLINE_S, f"{took:.2f} s: the timeout waited twice"
+    finally:
+        gate.set()
+        assert worker.stop(T) is not None
+
+
+def test_stop_all_kills_what_will_not_end_and_its_death_says_how_long_it_was_given(
+    tmp_path: Path,
+) -> None:
+    """A process stuck in a handler is killed after the timeout; its death line says
+    the timeout it was given (what ``.timeout`` set), not the second after."""
+    gate = tmp_path / "gate"
+    workers = [doer.start("process", handlers=HANDLERS) for _ in range(2)]
+    for worker in workers:
+        worker.tell(("gate", str(gate)))
+    assert doer.stop_all(workers, timeout=SHARED_DEADLINE_S) == []
+    for worker in workers:
+        assert worker.ended == Died(
+            f"did not end {SHARED_DEADLINE_S:g} s after being asked; doer killed it"
+        )
+
+
+def test_stop_all_gives_cancelled_tasks_their_one_more_second_together(tmp_path: Path) -> None:
+    """Tasks stuck in a blocking handler are cancelled together, then given
+    :data:`~doer.client.KILLED_WITHIN_S` together to be seen ending: not a second
+    each (three stuck tasks would add three seconds to ``.quit``)."""
+    from doer.client import KILLED_WITHIN_S
+
+    gate = tmp_path / "gate"
+    workers = [doer.start("asyncio", handlers=HANDLERS) for _ in range(3)]
+    for worker in workers:
+        worker.tell(("gate", str(gate)))  # blocks each task's loop: no cancel can land
+    began = time.monotonic()
+    left = doer.stop_all(workers, timeout=SHARED_DEADLINE_S)
+    took = time.monotonic() - began
+    gate.touch()
+    assert left == workers, "a blocking handler cannot be cancelled"
+    assert took < SHARED_DEADLINE_S + 2 * KILLED_WITHIN_S, f"{took:.2f} s: a second each"
+    for worker in workers:
+        assert worker.stop(T) is not None
+
+
 def test_the_worker_state_follows_set_state(worker: doer.Worker) -> None:
     assert worker.state == 42
 

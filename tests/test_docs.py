@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import ROOT, load_script
 
+from helpers import ROOT, load_script
 
 #: The transcripts cut from the classroom script's one run (``classroom-NAME``).
 LESSON = "classroom-"

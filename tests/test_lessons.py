@@ -207,6 +207,38 @@ async def test_work_on_an_asyncio_worker_blocks_its_loop_and_says_so() -> None:
     assert loop_was_free < wall
 
 
+# --- what work measures, computed from given clocks ------------------------------
+
+
+def test_a_cpu_wait_the_kernel_counts_past_the_time_off_cpu_is_capped_at_that_time() -> None:
+    """The kernel's run-queue count and the two clocks are read at slightly
+    different moments, so the count can exceed wall minus CPU by a little. The
+    thread cannot have waited for a CPU longer than it was off one: the wait
+    said is the time off CPU, and no (negative) GIL wait is made of the rest."""
+    spent = lessons.Spent(wall=1.0, cpu=0.5, queued=0.52)
+
+    text = lessons.work_text(spent, 1000, own_memory=False, event_loop=False)
+
+    assert text == "1.00 s wall, 0.50 s CPU: 0.50 s waiting for a CPU"
+
+
+def test_the_samples_of_a_long_work_merge_slots_in_pairs_and_still_span_the_whole_run() -> None:
+    """Past MAX_SLOTS slots, pairs are merged so the reply stays small: each merged
+    slot lasts twice as long, or ``.timeline`` would draw the run at half its length.
+    Given 1.5 times as many slots as travel (a 15 s run), pairs make 750 of 20 ms."""
+    slots = lessons.MAX_SLOTS * 3 // 2
+    done = [10] * slots  # ten steps in each 10 ms slot
+    cpu = 12.0
+
+    began, slot, *running = lessons.running_samples(100.0, done, 10 * slots, cpu)
+
+    assert began == 100.0
+    assert len(running) == slots // 2 <= lessons.MAX_SLOTS
+    assert slot == 2 * lessons.SLOT_S
+    assert len(running) * slot == pytest.approx(slots * lessons.SLOT_S), "as long as it ran"
+    assert sum(running) == pytest.approx(cpu), "and it ran as long as its CPU time"
+
+
 # --- timed requests ----------------------------------------------------------------
 
 

@@ -26,7 +26,7 @@ from doer.handoff import Handoff
 from doer.kinds.frames import FrameReader, send_frame
 from doer.plain import BUFFERED_LINES, MAX_IN_FLIGHT, SENT_TOGETHER, PlainRunner
 from doer.readahead import LineSource
-from helpers import CONSOLE_KINDS
+from helpers import CONSOLE_KINDS, SeesText, gate_opened_by
 from pty_helpers import assert_no_traceback, plain_console, read_until, run_doer
 
 # --- LineSource -----------------------------------------------------------------------
@@ -281,20 +281,6 @@ def test_a_worker_that_dies_with_lines_in_flight_fails_each_of_them_and_its_deat
     assert_no_traceback(out, done.stderr.decode())
 
 
-class _Watched(io.StringIO):
-    """An output that sets ``seen`` once ``text`` has been written to it."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text, self.seen = text, threading.Event()
-
-    def write(self, s: str) -> int:
-        written = super().write(s)
-        if self.text in self.getvalue():
-            self.seen.set()
-        return written
-
-
 @pytest.mark.parametrize(
     ("then", "how"),
     [
@@ -312,18 +298,25 @@ def test_a_late_answer_prints_before_the_answers_that_came_after_it(then: str, h
     The gate opens when the later line is echoed: its answer cannot come sooner.
     """
     later = then.splitlines()[-1]
-    out = _Watched(f"> {later}\n")
-
-    def gate(doer: object) -> str:
-        assert out.seen.wait(10), f"{later!r} never echoed"
-        return "opened"
-
+    out = SeesText(f"> {later}\n")
     script = f"gate\n.timeout 10\n{then}".encode()
     lines = script.splitlines(keepends=True) if how == "lines" else LineSource(io.BytesIO(script))
-    settings = Settings(kind="thread", timeout=0.1, handlers={"gate": gate})
+    settings = Settings(kind="thread", timeout=0.1, handlers={"gate": gate_opened_by(out)})
     PlainRunner(settings, out).run(lines)  # type: ignore[arg-type]
 
     text = out.getvalue()
     assert "no answer yet to request 1 (gate)" in text, text
     late = text.index("late answer to request 1 (gate): opened")
     assert text.index(f"> {later}\n") < late < text.index("] pong"), text
+
+
+def test_lines_sent_ahead_are_traced_and_remembered_for_the_timeline() -> None:
+    """``.trace`` and ``.timeline`` see the lines sent ahead as they see one line at
+    a time: each answer gets its trace line, and the timeline is of the last line."""
+    script = b".trace on\nping\nset-state 3\n.timeline\n"
+    out = io.StringIO()
+    assert PlainRunner(Settings(kind="thread"), out).run(LineSource(io.BytesIO(script))) == 0
+    text = out.getvalue()
+    traced = re.findall(r"> (\S+).*\n.*\n.*not pickled \(same memory\)", text)
+    assert traced == ["ping", "set-state"], text
+    assert "timeline of set-state 3 (one character:" in text, text

@@ -11,6 +11,8 @@ give a leak every chance to show.
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import re
 import signal
@@ -23,7 +25,7 @@ from pathlib import Path
 import pytest
 
 import doer
-from helpers import CONSOLE_KINDS, pid_is_gone, wait_until
+from helpers import CONSOLE_KINDS, SeesText, gate_opened_by, pid_is_gone, wait_until
 from pty_helpers import (
     DOER,
     assert_no_traceback,
@@ -457,3 +459,222 @@ def test_a_command_that_fails_unforeseen_is_one_line_and_the_console_goes_on(
     assert "error: .workers failed: KeyError: 'nope' (a bug of doer's; please report it)\n" in text
     assert "] pong\n" in text and "Traceback" not in text
     assert status == 1
+
+
+def test_a_repeat_to_several_workers_prints_their_answers_in_the_order_they_came() -> None:
+    """``.repeat 2 @w1,b gate``: w1 is named first but both of b's answers come before
+    either of w1's, so b's print first (the order "shows which answered first", for
+    ``.repeat`` as for a single line).
+
+    A gate, not sleeps: w1's first copy returns only once the console has both of b's
+    answers, whatever the machine's load; its second copy comes after its first.
+    """
+    from doer.console import Settings
+    from doer.plain import PlainRunner
+
+    b_is_answering, w1_has_b_s_requests = threading.Event(), threading.Event()
+
+    def gate(doer: object) -> str:
+        if getattr(doer, "state", None) != "last":  # b: answer once w1 holds the requests
+            b_is_answering.set()
+            assert w1_has_b_s_requests.wait(5), "w1 never got its request"
+            return "first"
+        if not w1_has_b_s_requests.is_set():  # w1's first copy; its second just answers
+            # While b's first handler runs, both of b's copies are surely unanswered:
+            # take them, let b answer, and answer only once the console has both.
+            assert b_is_answering.wait(5), "b never got its request"
+            b = runner.console.workers["b"]
+            wait_until(lambda: len(b.unanswered()) == 2, 5, "both of b's copies to be sent")
+            b_asked = b.unanswered()
+            w1_has_b_s_requests.set()
+            wait_until(lambda: all(p.done() for p in b_asked), 5, "b's answers to come")
+        return "last"
+
+    out = io.StringIO()
+    runner = PlainRunner(Settings(kind="thread", handlers={"gate": gate}), out)
+    status = runner.run([b".spawn b\n", b"@w1 set-state last\n", b".repeat 2 @w1,b gate\n"])
+
+    text = out.getvalue()
+    answers = text.split("> .repeat 2 @w1,b gate\n")[1].splitlines()[:4]
+    tags_and_words = [(answer.split()[0], answer.split("] ")[1]) for answer in answers]
+    assert tags_and_words == [("[b", "first")] * 2 + [("[w1", "last")] * 2, text
+    assert status == 0, text
+
+
+def test_a_line_that_is_not_utf8_prints_after_the_lines_sent_ahead_of_it() -> None:
+    """``printf 'ping\\n\\xff\\nping\\n' | doer``: the first ping is sent ahead (more
+    lines are there), so its echo and answer are not printed yet when line 2 is
+    read; they must still print before line 2's error, as one line at a time would.
+
+    No timing is involved: all of the input is there from the start, so the first
+    ping is always still in flight (or not even sent) when line 2 is read.
+    """
+    from doer.console import Settings
+    from doer.plain import PlainRunner
+    from doer.readahead import LineSource
+
+    out = io.StringIO()
+    status = PlainRunner(Settings(kind="thread"), out).run(
+        LineSource(io.BytesIO(b"ping\n\xff\nping\n"))
+    )
+
+    text = out.getvalue()
+    # Between the start and the end; the worker's tag has a pid in it: what follows it.
+    body = [re.sub(r"^\[w1 thread \d+\] ", "", line) for line in text.splitlines()[2:-1]]
+    assert body == [
+        "> ping",
+        "pong",
+        "error: line 2 is not valid UTF-8 (invalid start byte at byte 0)",
+        "> ping",
+        "pong",
+    ], text
+    assert status == 1, "a bad line fails the run"
+
+
+def test_a_late_answer_prints_before_the_answers_of_a_later_line_for_several_workers() -> None:
+    """``gate`` is reported late; its answer comes while ``@w1,b ping`` is awaited,
+    before w1's pong (a worker answers in order), and must print before the pongs:
+    the transcript says what came first.
+
+    The gate opens when ``@w1,b ping`` is echoed: its answer cannot come sooner.
+    """
+    from doer.console import Settings
+    from doer.plain import PlainRunner
+
+    out = SeesText("> @w1,b ping\n")
+    settings = Settings(kind="thread", timeout=0.1, handlers={"gate": gate_opened_by(out)})
+    # .timeout 10: only the gate is to be late; the pongs are awaited as long as need be.
+    PlainRunner(settings, out).run([b"gate\n", b".timeout 10\n", b".spawn b\n", b"@w1,b ping\n"])
+
+    text = out.getvalue()
+    assert "no answer yet to request 1 (gate)" in text, text
+    late = text.index("late answer to request 1 (gate): opened")
+    pongs = [found.start() for found in re.finditer(r"\] pong\n", text)]
+    assert len(pongs) == 2, text
+    assert text.index("> @w1,b ping\n") < late < min(pongs), text
+
+
+def test_every_copy_of_a_repeat_behind_a_late_one_has_its_late_answer_printed() -> None:
+    """``.repeat 3 gate``, the first copy late: the two behind it are not awaited, but
+    each answer, when it comes, is printed as late, none lost, in order.
+
+    The gates open when a later line is echoed: no copy can answer in time.
+    """
+    from doer.console import Settings
+    from doer.plain import PlainRunner
+
+    out = SeesText("> ping\n")
+    settings = Settings(kind="thread", timeout=0.1, handlers={"gate": gate_opened_by(out)})
+    status = PlainRunner(settings, out).run([b".repeat 3 gate\n", b".timeout 10\n", b"ping\n"])
+
+    text = out.getvalue()
+    assert "no answer yet to request 1 (gate)" in text, text
+    said = re.findall(r"late answer to request (\d) \(gate\): opened\n", text)
+    assert said == ["1", "2", "3"], text
+    assert "never answered" not in text, text
+    assert text.index("late answer to request 3") < text.index("] pong\n"), text
+    assert status == 1, "a late answer fails the run"
+
+
+def test_the_deaths_of_workers_a_line_for_several_killed_print_under_that_line() -> None:
+    """``.spawn b``, ``@w1,b die``, ``ping``: each death is said right after the
+    answers to ``die``, before the next line, as a one-worker line's is; not at the
+    end of the run, after an error that says the worker has ended.
+
+    No timing: a worker's end is known before its requests are failed, so when the
+    console has the answers it knows of the deaths.
+    """
+    from doer.console import Settings
+    from doer.plain import PlainRunner
+
+    out = io.StringIO()
+    status = PlainRunner(Settings(kind="thread"), out).run(
+        [b".spawn b\n", b"@w1,b die\n", b"ping\n"]
+    )
+
+    text = out.getvalue()
+    after = text.split("> @w1,b die\n")[1].splitlines()
+    assert [line.split("] ", 1)[1] for line in after[:4]] == [
+        "error: request 1 (die) unanswered: the worker died",
+        "error: request 1 (die) unanswered: the worker died",
+        "died: uncaught Died in its thread: raised by die",
+        "died: uncaught Died in its thread: raised by die",
+    ], text
+    assert after[4:] == ["> ping", "error: w1 has ended; .restart w1 starts a fresh one"], text
+    assert status == 1, text
+
+
+def test_blank_lines_in_a_script_print_nothing() -> None:
+    """A script spaced out with blank lines (and lines of spaces) prints the same
+    transcript as without them: no bare ``>`` echo, whether its lines are sent ahead
+    or come one at a time.
+
+    A thread worker's pid is the console's: both transcripts are the same to the byte.
+    """
+    from doer.console import Settings
+    from doer.plain import PlainRunner
+    from doer.readahead import LineSource
+
+    def transcript(lines: object) -> str:
+        out = io.StringIO()
+        status = PlainRunner(Settings(kind="thread"), out).run(lines)  # type: ignore[arg-type]
+        return f"{out.getvalue()}status {status}"
+
+    spaced = b"\nping\n\n   \nset-state 1\n\n.timeout 5\n\nget-state\n\n"
+    dense = b"ping\nset-state 1\n.timeout 5\nget-state\n"
+    expected = transcript(dense.splitlines(keepends=True))
+    assert "\n>\n" not in expected and "\n> \n" not in expected
+    assert transcript(spaced.splitlines(keepends=True)) == expected
+    assert transcript(LineSource(io.BytesIO(spaced))) == expected
+
+
+def test_jsonl_input_records_have_plain_mode_s_echo_as_their_text() -> None:
+    """The ``text`` of an ``input`` record is the line as plain mode echoes it: control
+    characters escaped (a program that prints it must not write them raw), and a long
+    line shortened, as plain mode shortens it (the ``line`` field has all of it).
+    """
+    from doer.console import Settings
+    from doer.plain import PlainRunner
+    from doer.render import SHOWN_CHARS
+
+    typed = [
+        "foo\x01bar\x1b[31mred",
+        "tab\there",
+        "café",
+        "x" * SHOWN_CHARS,  # the longest line echoed whole
+        "y" * (SHOWN_CHARS + 1),  # the shortest line shortened
+    ]
+    lines = [line.encode() + b"\n" for line in typed]
+    plain_out, jsonl_out = io.StringIO(), io.StringIO()
+    PlainRunner(Settings(kind="thread"), plain_out).run(lines)
+    PlainRunner(Settings(kind="thread"), jsonl_out, jsonl=True).run(lines)
+
+    echoes = [line for line in plain_out.getvalue().splitlines() if line.startswith("> ")]
+    inputs = [json.loads(line) for line in jsonl_out.getvalue().splitlines()]
+    inputs = [record for record in inputs if record["type"] == "input"]
+    assert [record["line"] for record in inputs] == typed
+    assert [record["text"] for record in inputs] == echoes
+    assert all(text.isprintable() for text in echoes), echoes
+    assert len(echoes[-1]) < SHOWN_CHARS + 40, "a long line is shortened"
+
+
+def test_jsonl_answer_times_span_the_handler_s_run() -> None:
+    """``answered_us - sent_us`` is the round trip: for ``sleep 0.02``, at least
+    20 ms (less a microsecond each side for rounding), whether the line is sent
+    ahead or waited for, and with a ``line`` typed once or many times.
+
+    The sleep is what is measured, not a wait for something to happen.
+    """
+    from doer.console import Settings
+    from doer.plain import PlainRunner
+    from doer.readahead import LineSource
+
+    script = b"sleep 0.02\nsleep 0.02\n.repeat 2 sleep 0.02\n.spawn b\n@w1,b sleep 0.02\n"
+    for lines in (script.splitlines(keepends=True), LineSource(io.BytesIO(script))):
+        out = io.StringIO()
+        PlainRunner(Settings(kind="thread"), out, jsonl=True).run(lines)
+        found = [json.loads(line) for line in out.getvalue().splitlines()]
+        replies = [record for record in found if record["type"] == "reply" and "id" in record]
+        assert len(replies) == 6, out.getvalue()
+        for reply in replies:
+            assert reply["answered_us"] - reply["sent_us"] >= 19_998, reply

@@ -339,6 +339,15 @@ def test_workers_all_shows_the_ended_too_and_clear_forgets_them() -> None:
         console.table("nope")
 
 
+def test_clearing_one_ended_worker_says_so_in_the_singular() -> None:
+    console = class_console()
+    console.current = "doer-5"
+    for name in ("doer-3",):
+        del console.workers[name]  # doer-8 is the one ended worker left to clear
+
+    assert table_text(console, "clear") == ["cleared 1 ended worker: doer-8"]
+
+
 def test_help_says_how_to_see_and_clear_the_ended_workers() -> None:
     commands = [plain(line) for line in Console(Settings()).help_lines("commands")]
     assert any(line.startswith("  .workers [all|clear] ") for line in commands), commands

@@ -7,14 +7,16 @@ ask for them by name, with no import. One test runs a separate pytest session
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 import doer
-from doer.pytest_plugin import DrivenConsole
+from doer.pytest_plugin import LAST_LINES, PROMPT, DrivenConsole
 from handlers import double
 from pty_helpers import wait_gone
 
@@ -120,7 +122,7 @@ def test_a_failure_at_teardown_shows_the_console_s_whole_transcript_too(
     result.stdout.fnmatch_lines(
         [
             "*ERROR at teardown of test_leaves_a_worker*",
-            "*worker processes left running after the console ended*",
+            "E *AssertionError: worker processes left running after the console ended*",
             "*doer console 1: doer --kind process*",
             "*on start: state: None*",
             "*pong*",
@@ -150,3 +152,113 @@ def test_doer_console_without_pexpect_names_what_to_install(
     with pytest.raises(pytest.fail.Exception) as failed:
         DrivenConsole(["--kind", "thread"])
     assert str(failed.value) == "doer_console needs pexpect: pip install 'doer[pytest]'"
+
+
+#: A separate session run in-process needs no cache, and no asyncio plugin (which
+#: would warn that this session's pytest.ini does not set its loop scope). Its
+#: summary is left out (-rN): its "FAILED" lines, in the output of a failing test
+#: here, would be taken by scripts/breaks.py for the name of the test that failed.
+INNER_OPTIONS = ("-p", "no:cacheprovider", "-p", "no:asyncio", "-rN")
+
+
+def console_sections(report: pytest.TestReport) -> list[tuple[str, str]]:
+    """The sections the plugin added to ``report``: one per driven console."""
+    return [(title, text) for title, text in report.sections if title.startswith("doer console")]
+
+
+def test_only_a_failing_test_s_report_carries_the_transcript(pytester: pytest.Pytester) -> None:
+    """A passing test's transcript is noise: ``-rP`` shows every passing report's
+    sections, and would fill with consoles that did what was asked. The failing
+    test beside it shows the sections are there when they should be."""
+    pytester.makepyfile(
+        """
+        def test_right_answer(doer_console):
+            assert doer_console("--kind", "thread").answer("ping") == "pong"
+
+        def test_wrong_answer(doer_console):
+            assert doer_console("--kind", "thread").answer("ping") == "ping?"
+        """
+    )
+    # In-process: the reports themselves, not their printing, are what is checked.
+    reports = pytester.inline_run(*INNER_OPTIONS)
+    reports.assertoutcome(passed=1, failed=1)
+
+    passed = [
+        report
+        for report in reports.getreports("pytest_runtest_logreport")
+        if "test_right_answer" in report.nodeid
+    ]
+    assert [console_sections(report) for report in passed] == [[], [], []]
+    failed = reports.matchreport("test_wrong_answer", when="call")
+    assert [title for title, _ in console_sections(failed)] == [
+        "doer console 1: doer --kind thread"
+    ]
+
+
+def test_a_failing_test_shows_every_console_it_drove_each_with_its_own_transcript(
+    pytester: pytest.Pytester,
+) -> None:
+    """A test that drove two consoles may have gone wrong in either: the report
+    shows both, numbered in the order they started, each with what it printed."""
+    pytester.makepyfile(
+        """
+        def test_two_consoles(doer_console):
+            first = doer_console("--kind", "thread", "--name", "first")
+            second = doer_console("--kind", "thread", "--name", "second")
+            assert first.answer("ping") == "pong"
+            assert second.answer("ping") == "ping?"
+        """
+    )
+    reports = pytester.inline_run(*INNER_OPTIONS)
+    reports.assertoutcome(failed=1)
+
+    sections = console_sections(reports.matchreport("test_two_consoles", when="call"))
+    assert [title for title, _ in sections] == [
+        "doer console 1: doer --kind thread --name first",
+        "doer console 2: doer --kind thread --name second",
+    ]
+    assert "[first thread " in sections[0][1] and "[second thread " not in sections[0][1]
+    assert "[second thread " in sections[1][1] and "[first thread " not in sections[1][1]
+
+
+def test_the_transcript_shows_each_typed_line_after_its_prompt(
+    doer_console: Callable[..., DrivenConsole],
+) -> None:
+    """The console runs without echo (a program typing), so the transcript a
+    failure shows would have answers with no question unless the driver writes
+    down each line it typed: after the prompt, as a terminal would show it."""
+    console = doer_console("--kind", "thread")
+    console.ask("set-state hola")
+    console.ask("get-state")
+    tag = f"[w1 thread {console.worker_pid}]"
+    assert (
+        f"{PROMPT}set-state hola\n{tag} new state: hola\r\n{PROMPT}get-state\n"
+        f"{tag} state: hola\r\n{PROMPT}"
+    ) in console.transcript, console.transcript
+
+
+def test_a_console_that_exits_instead_of_prompting_shows_its_last_ten_lines(
+    doer_console: Callable[..., DrivenConsole], tmp_path: Path
+) -> None:
+    """What went wrong is near the end of what a console printed (the error, how it
+    ended), so a console that exits before its prompt shows its last lines, not its
+    first. Here a script makes it print 16 lines and end (plain mode: no prompt)."""
+    script = tmp_path / "fifteen.doer"
+    script.write_text("".join(f"set-state {number}\n" for number in range(1, 16)))
+
+    with pytest.raises(AssertionError) as failed:
+        doer_console("--kind", "thread", "--script", str(script))
+
+    shown = [re.sub(r"\d{3,}", "N", line) for line in str(failed.value).splitlines()]
+    # The last ten: the end of the script's lines, then the worker's end.
+    assert shown == [
+        "the console exited with status 0; its last lines:",
+        "    [w1 thread N] new state: 11",
+        *(
+            line
+            for number in range(12, 16)
+            for line in (f"    > set-state {number}", f"    [w1 thread N] new state: {number}")
+        ),
+        "    [w1 thread N] on end: state: 15, pid: N",
+    ]
+    assert len(shown) == 1 + LAST_LINES

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+import doer
 from doer.console import MAX_REPEAT, Console, Repeat, Settings
 from doer.typed import Message
 from pty_helpers import Terminal, run_doer
@@ -71,6 +72,24 @@ def test_a_bad_repeat_is_one_error_before_anything_is_sent(argument: str, error:
 
 
 # --- plain mode ----------------------------------------------------------------------------
+
+
+def test_repeat_s_rate_runs_from_the_first_request_sent_to_the_last_answer_in() -> None:
+    """The rate is over the whole burst: from the first request sent, not the last
+    (sent later, it would make the burst look shorter and the rate higher)."""
+    from doer.client import Pending
+    from doer.console import repeat_summary
+    from doer.protocol import Reply
+    from doer.render import plain
+
+    pendings = [Pending(number, "ping") for number in (1, 2)]
+    for pending, (sent, answered) in zip(pendings, [(100.0, 100.2), (100.1, 100.3)], strict=True):
+        pending.resolve(Reply(pending.request_id, "pong"))
+        pending.sent_at, pending.answered_at = sent, answered
+    with doer.start("thread") as worker:
+        summary = plain(repeat_summary(worker, pendings))
+
+    assert summary.endswith("] 2 answers in 300 ms, 7 per second"), summary
 
 
 def test_plain_mode_prints_every_answer_then_each_worker_s_rate(tmp_path: Path) -> None:

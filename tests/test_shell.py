@@ -317,6 +317,29 @@ async def test_quit_now_drops_pending_requests_without_waiting_and_says_so() -> 
         assert not worker.alive
 
 
+async def test_ctrl_c_while_quit_waits_for_a_thread_counts_its_request_as_dropped(
+    tmp_path: Path,
+) -> None:
+    """A thread held in a handler cannot be stopped, and would answer later; but the
+    shell is leaving and shows nothing after, so its request is dropped, not "to come"."""
+    gate = tmp_path / "gate"
+    async with driven_shell("thread", handlers=HANDLERS) as d:
+        worker = d.console.worker
+        assert worker is not None
+        d.type(f"gate {gate}\r")
+        await d.wait_for(lambda: worker.pending == 1, "the gate to be pending")
+        d.type(".quit\r")
+        await d.wait_for_text("waiting for 1 pending request(s); Ctrl-C stops waiting")
+        d.type("\x03")  # raw mode: a key, read while the shell waits
+        try:
+            assert await asyncio.wait_for(d.task, DEADLINE) == 0
+        finally:
+            gate.touch()  # the thread is left stuck: let it go, whatever the outcome
+        text = d.text()
+        assert "stopped waiting: 0 of 1 answered, 1 dropped" in text, text
+        assert "still to come" not in text, text
+
+
 # Not asyncio: its task runs on this test's own loop, which the gate handler
 # (a plain function that waits) would block, and the test with it.
 @pytest.mark.parametrize("kind", ["thread", "process"])
@@ -369,6 +392,48 @@ async def test_an_end_the_user_asked_for_has_no_restart_hint(line: str) -> None:
         else:  # the fresh worker's start: all that the old one's end would print is out
             await d.wait_for_text("on start: state: 42", after=end)
         assert "the worker has ended" not in d.text(), d.text()[end - 200 :]
+
+
+async def test_the_end_of_a_worker_that_is_not_the_current_one_has_no_restart_hint() -> None:
+    """The hint is for the worker the prompt talks to (the prompt then says it has
+    none). Another worker's end line stands alone: a line sent to it later says it
+    has ended and how to restart it, when that matters."""
+    async with driven_shell("thread") as d:
+        current = d.console.worker
+        assert current is not None
+        d.type(".spawn p thread\r")
+        await d.wait_for(lambda: "p" in d.console.workers, "p to be spawned")
+        p = d.console.workers["p"]
+        started = await d.wait_for_text(f"[p thread {p.pid}] on start: state: 42")
+        d.type("@p exit\r")
+        end = await d.wait_for_text(f"[p thread {p.pid}] on end: state: 42", after=started)
+        assert d.console.worker is current and current.alive
+        d.type("@p ping\r")  # now the user asks p for something: now it is said
+        await d.wait_for_text("error: p has ended; .restart p starts a fresh one", after=end)
+        # Once only, for the ping: a hint would have come with the end line, before it.
+        assert d.text().count("has ended") == 1, d.text()[started:]
+
+
+@pytest.mark.parametrize("line", [".restart", ".reset"])
+async def test_a_worker_that_ends_on_its_own_after_a_restart_gets_the_restart_hint(
+    line: str,
+) -> None:
+    """Only the old worker's end, asked for, goes without the hint: the fresh worker
+    ending on its own later is told as any worker's end is."""
+    async with driven_shell("thread") as d:
+        old = d.console.worker
+        assert old is not None
+        d.type(line + "\r")
+        # A thread's pid is the console's own: the lines are told apart by their order.
+        stopped = await d.wait_for_text(f"[w1 thread {old.pid}] on end: state: 42")
+        started = await d.wait_for_text("on start: state: 42", after=stopped)
+        fresh = d.console.worker
+        assert fresh is not None and fresh is not old
+        d.type("exit\r")
+        end = await d.wait_for_text(f"[w1 thread {fresh.pid}] on end: state: 42", after=started)
+        # Printed with the end line, in the same write: there already, or never.
+        hint = "the worker has ended; .restart starts a fresh one"
+        assert hint in d.text()[end:], d.text()[started:]
 
 
 async def test_restart_replaces_a_hung_process_worker_after_the_timeout() -> None:
@@ -443,6 +508,32 @@ async def test_keys_typed_while_the_shell_waits_come_at_the_next_prompt(
         gate.touch()
         passed = await d.wait_for_text("passed gate")
         await d.wait_for_text("new state: typed-ahead", after=passed)
+
+
+async def test_the_ctrl_c_that_stops_a_wait_is_not_kept_for_the_next_prompt(
+    tmp_path: Path,
+) -> None:
+    """With ``.wait on``, Ctrl-C stops the wait for a line's answer, and that is all
+    it does. The other keys typed during the wait are kept for the next prompt; the
+    Ctrl-C is not: there it would be a second Ctrl-C, with a note of its own that the
+    work goes on."""
+    gate = tmp_path / "gate"
+    async with driven_shell("thread", handlers=HANDLERS, wait=True) as d:
+        worker = d.console.worker
+        assert worker is not None
+        d.type(f"gate {gate}\r")
+        await d.wait_for(lambda: worker.pending == 1, "the gate to be pending")
+        assert not d.shell.session.app.is_running, "no prompt is up: the shell waits"
+        try:
+            d.type("\x03")
+            await d.wait_for(lambda: d.unread() == 0, "the shell to read the Ctrl-C as it waits")
+            # Typed after the Ctrl-C: a Ctrl-C kept for the prompt would come before it.
+            d.type(".status\r")
+            await d.wait_for_text("last state: 42, pending: 1")
+            assert "work goes on" not in d.text(), d.text()
+        finally:
+            gate.touch()  # else leaving (Ctrl-D) waits for the gate's answer
+        await d.wait_for_text("passed gate")
 
 
 async def test_with_wait_on_the_first_prompt_comes_after_the_start_event() -> None:

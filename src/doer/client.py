@@ -536,23 +536,22 @@ class Worker:
             reading.release()
 
     def stop(self, timeout: float = 5.0) -> Ended | Died | None:
-        """Send ``exit``, wait for the end event, join; kill a process that will not end.
+        """Send ``exit``, wait for the end event, join; kill what will not end.
 
-        Requests sent before are answered first (the queue is FIFO). Returns the
-        end record, or None if a thread or task is stuck in a handler and could not be
-        stopped
-        (a thread cannot be killed).
+        Requests sent before are answered first (the queue is FIFO). What has
+        not ended after ``timeout`` is killed as :func:`stop_all` does (a process
+        dies, a task is cancelled) and given :data:`KILLED_WITHIN_S` more, at
+        most ``timeout`` again, to be seen ending. Returns the end record, or
+        None if a thread or task is stuck in a handler and could not be stopped
+        (a thread cannot be killed): the wait is then over, not started again.
         """
         if self.ended is None:
             self._refuse_to_block_the_workers_loop("stop()")
             self.ask_to_stop()
-            reader = self._replies.thread
-            assert reader is not None
-            reader.join(timeout)
-            if reader.is_alive() and self._kill_overdue(timeout):
-                reader.join(timeout)
+            if not self.wait_ended(timeout) and self._kill_overdue_once(timeout):
+                self.wait_ended(min(timeout, KILLED_WITHIN_S))
         reader = self._replies.thread
-        if reader is not None:
+        if reader is not None and self.ended is not None:
             reader.join(timeout)  # it ends once it has delivered the end (and closed the link)
         if reader is None or not reader.is_alive():
             self._link.join(timeout)
@@ -620,6 +619,11 @@ class Worker:
         """Kill a process worker at once (SIGKILL), or cancel an asyncio task (at its
         next ``await``). Returns False for a thread: it cannot be killed."""
         return self._link.kill()
+
+    def _kill_overdue_once(self, waited: float) -> bool:
+        """:meth:`_kill_overdue`, unless it was done already (by :func:`stop_all`,
+        whose death line says the timeout it gave)."""
+        return self._killed_because is None and self._kill_overdue(waited)
 
     def _kill_overdue(self, waited: float) -> bool:
         """Kill a worker that was asked to stop and did not within ``waited`` seconds;
