@@ -32,6 +32,7 @@ REPORT_VARIABLE = "DOER_TEST_RAY_REPORT"
 
 def pytest_configure(config: pytest.Config) -> None:
     _keep_compiled_modules()
+    _buffer_as_a_user_s_python_does()
     if hasattr(config, "workerinput") or os.environ.get(REPORT_VARIABLE):
         return  # a test process of pytest-xdist: the controller has started it
     if config.option.collectonly or not _may_run_ray_tests(config):
@@ -67,6 +68,16 @@ def _keep_compiled_modules() -> None:
     """
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     sys.dont_write_bytecode = False
+
+
+def _buffer_as_a_user_s_python_does() -> None:
+    """Let every Python of the run buffer its output, as Python does by default.
+
+    A machine that sets ``PYTHONUNBUFFERED`` (some do, for their logs) would hide
+    a flush the console leaves out: its prompt would reach a test at once, and
+    never a user's program. Set here, before any process starts, like the above.
+    """
+    os.environ.pop("PYTHONUNBUFFERED", None)
 
 
 def _may_run_ray_tests(config: pytest.Config) -> bool:

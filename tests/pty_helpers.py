@@ -443,6 +443,7 @@ def run_doer(
         env=console_env(state_home, no_color=False),
         timeout=timeout,
         check=False,
+        preexec_fn=_sigint_as_from_a_terminal,
     )
 
 
@@ -460,6 +461,7 @@ def plain_console(
         stderr=subprocess.PIPE,
         env=env or console_env(state_home, no_color=False),
         start_new_session=True,
+        preexec_fn=_sigint_as_from_a_terminal,
     )
 
 
