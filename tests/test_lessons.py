@@ -363,3 +363,20 @@ def test_a_forked_worker_s_segfault_writes_nothing_where_the_console_s_faulthand
             faulthandler.enable(file=sys.__stderr__)  # as pytest had it, on stderr
         faults.seek(0)
         assert faults.read() == ""
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (0.614, "0.61"),
+        (9.994, "9.99"),
+        (9.996, "10.0"),
+        (12.25, "12.2"),
+        (99.96, "100"),
+        (123.4, "123"),
+    ],
+)
+def test_work_s_seconds_keep_three_figures_once_rounded(seconds: float, shown: str) -> None:
+    from doer.lessons import _seconds
+
+    assert _seconds(seconds) == shown

@@ -288,3 +288,19 @@ def test_a_timeline_for_an_output_without_block_characters_draws_hashes() -> Non
     assert lines[0].endswith("(one character: 10 ms)")
     assert lines[1] == "t1 thread " + "#" * 50 + "  500 ms"
     assert lines[2] == "t2 thread " + " " * 25 + "#" * 25 + "  250 ms"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (0.0004, "0.4 ms"),
+        (0.00994, "9.9 ms"),
+        (0.00996, "10 ms"),
+        (0.0125, "12 ms"),
+        (1.234, "1234 ms"),
+    ],
+)
+def test_milliseconds_show_a_tenth_only_below_ten_once_rounded(seconds: float, shown: str) -> None:
+    from doer.render import milliseconds
+
+    assert milliseconds(seconds) == shown

@@ -345,9 +345,10 @@ def work_text(spent: Spent, steps: int, *, own_memory: bool, event_loop: bool) -
 
 def _seconds(seconds: float) -> str:
     """``0.61``, ``12.2``, ``123``: three figures at most, so that answers keep their width."""
-    if seconds < 10:
+    # Decide on the rounded value: 9.996 rounds to 10.00, to be shown as 10.0.
+    if round(seconds, 2) < 10:
         return f"{seconds:.2f}"
-    return f"{seconds:.1f}" if seconds < 100 else f"{seconds:.0f}"
+    return f"{seconds:.1f}" if round(seconds, 1) < 100 else f"{seconds:.0f}"
 
 
 def _crunch(steps: int) -> tuple[int, float, list[int]]:

@@ -495,7 +495,8 @@ def _worker_cells(worker: Listed, replaced: bool) -> tuple[str, ...]:
 def milliseconds(seconds: float) -> str:
     """``0.4 ms``, ``12 ms``, ``1234 ms``: a tenth of a millisecond only where it shows."""
     ms = seconds * 1000
-    return f"{ms:.1f} ms" if ms < 10 else f"{ms:.0f} ms"
+    # Decide on the rounded value: 9.96 ms rounds to 10.0, to be shown as 10.
+    return f"{ms:.1f} ms" if round(ms, 1) < 10 else f"{ms:.0f} ms"
 
 
 def life_text(started: Started | None, ended: Ended | Died | None) -> str:
