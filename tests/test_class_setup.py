@@ -300,6 +300,31 @@ def test_save_writes_the_transcript_and_an_asciicast_of_it_in_plain_mode(tmp_pat
     ]
 
 
+def test_save_in_line_mode_keeps_the_typed_lines_the_terminal_echoed(tmp_path: Path) -> None:
+    """Line mode writes no ``> ping`` (the terminal echoed the line), but a saved
+    session without the lines typed would not say what was asked: it keeps them
+    as plain mode shows them."""
+    import io
+
+    from doer.console import Settings
+    from doer.lines import LineRunner
+
+    saved = tmp_path / "class.txt"
+    typed = f"ping\nset-state 5\n.save {saved}\n".encode()
+    out = io.StringIO()
+    runner = LineRunner(Settings(kind="thread"), io.BytesIO(typed), out)
+    assert runner.run(runner.prompted_lines()) == 0
+
+    assert "> ping" not in out.getvalue(), "the terminal has echoed it: not again"
+    assert [line.split("] ")[-1] for line in saved.read_text().splitlines()[2:]] == [
+        "> ping",
+        "pong",
+        "> set-state 5",
+        "new state: 5",
+        f"> .save {saved}",
+    ]
+
+
 async def test_save_in_the_shell_keeps_typed_lines_as_plain_mode_shows_them_and_the_timing(
     tmp_path: Path,
 ) -> None:

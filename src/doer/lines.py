@@ -41,6 +41,7 @@ from doer.client import Pending, Worker
 from doer.console import Settings
 from doer.plain import EXIT_FAILED, EXIT_OK, PlainRunner
 from doer.protocol import Record, printable
+from doer.render import echo_line, plain
 
 #: The longest line a terminal's own line editing keeps (Linux: 4,096 bytes with
 #: the newline); it drops the rest without a word, so a line that long is refused.
@@ -137,10 +138,13 @@ class LineRunner(PlainRunner):
         self.out.flush()
 
     def echo(self, line: str, *, flush: bool = True) -> None:
-        """Nothing: the terminal has echoed the line already, or was told not to.
+        """Nothing on the screen: the terminal has echoed the line already, or was
+        told not to; but ``.save`` keeps it, as plain mode's echo (``> ping``).
         With ``--jsonl``, the line's ``input`` record (the terminal's echo is off)."""
         if self.jsonl is not None:
             super().echo(line, flush=flush)
+        elif not self.quiet:
+            self._record(plain(echo_line(line)))
 
     def request(self, worker: Worker, message: object) -> tuple[Pending, TimeoutError | None]:
         """Send ``message``; Ctrl-C stops waiting for its answer, as the timeout does."""
