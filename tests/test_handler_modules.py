@@ -9,7 +9,10 @@ naming the file and the line.
 from __future__ import annotations
 
 import io
+import os
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -243,6 +246,33 @@ def test_dot_handlers_adds_a_module_for_workers_started_after(counter: Path) -> 
     assert "] unknown message add" in text  # the worker running then did not load it
     assert f"add, where-am-i from {counter}: .restart or .spawn to use them" in text
     assert text.rstrip().splitlines()[-2].endswith("] 2")  # after .restart: it has
+
+
+def test_a_dotted_module_edited_since_it_was_loaded_is_read_again_by_the_next_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A module found on ``sys.path`` stays in ``sys.modules`` once imported, so a
+    plain import at ``.restart`` would hand back the old code. Every start makes a
+    fresh :class:`HandlerModules` (a thread, a task, a forked process load it so);
+    that one must have the edited handler."""
+    name = "doer_test_edited_counter"  # a name no other test imports
+    module = tmp_path / f"{name}.py"
+    module.write_text(COUNTER)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        assert HandlerModules([name])["add"](SimpleNamespace(state=1)) == 2
+
+        # The cached bytecode is checked against the source's size and mtime, and the
+        # mtime is kept in whole seconds: an edit of the same size within the second
+        # would go unseen. Move the mtime on rather than take the module out of
+        # sys.modules: that would make any import read it afresh, and hide the bug.
+        module.write_text(COUNTER.replace("amount=1", "amount=100"))
+        stat = module.stat()
+        os.utime(module, (stat.st_atime, stat.st_mtime + 10))
+        edited = HandlerModules([name])["add"]
+        assert edited(SimpleNamespace(state=1)) == 101, "the edited module was not read again"
+    finally:
+        sys.modules.pop(name, None)  # imported here, for this test only
 
 
 @pytest.mark.parametrize("kind", ["thread", "process"])

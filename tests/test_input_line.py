@@ -111,6 +111,25 @@ async def test_a_history_entry_longer_than_the_limit_is_cut_when_recalled() -> N
         assert d.shell.session.default_buffer.text == entry[:MAX_LINE_CHARS], "its end is cut"
 
 
+@pytest.mark.parametrize(
+    ("typed", "kept", "told"),
+    [
+        pytest.param(MAX_LINE_CHARS, MAX_LINE_CHARS, False, id="exactly the limit"),
+        pytest.param(MAX_LINE_CHARS + 1, MAX_LINE_CHARS, True, id="one past the limit"),
+    ],
+)
+def test_a_line_is_refused_only_past_the_limit_not_at_it(typed: int, kept: int, told: bool) -> None:
+    """The limit is the most a line may hold: a line of exactly that many characters
+    is whole, and "line too long" would be a false alarm; one more is cut and told."""
+    buffer = Buffer()
+    refusals: list[None] = []
+    LineLimit(buffer, MAX_LINE_CHARS, on_refused=lambda: refusals.append(None))
+    buffer.insert_text(letters(typed))
+    assert buffer.text == letters(kept)
+    assert buffer.cursor_position == kept
+    assert len(refusals) == (1 if told else 0)
+
+
 def test_the_undo_history_keeps_the_newest_steps_only() -> None:
     buffer = Buffer()
     LineLimit(buffer, MAX_LINE_CHARS, on_refused=lambda: None)

@@ -678,3 +678,98 @@ def test_jsonl_answer_times_span_the_handler_s_run() -> None:
         assert len(replies) == 6, out.getvalue()
         for reply in replies:
             assert reply["answered_us"] - reply["sent_us"] >= 19_998, reply
+
+
+def test_trace_follows_each_worker_s_answer_to_a_line_for_several_workers() -> None:
+    """The pickling lesson (docs/classroom.md): ``.trace on``, then ``@t1,p1 ping``.
+    Each pong is followed at once by its own worker's trace line: the thread's says
+    nothing was pickled, the process's says how many bytes crossed its pipe.
+
+    A line for several workers takes its own path through plain mode (not the
+    one-worker path), so it is checked here on its own. Which worker answers first
+    is up to them: each answer is checked with the line after it, not their order.
+    """
+    from doer.console import Settings
+    from doer.plain import PlainRunner
+
+    out = io.StringIO()
+    settings = Settings(kind="thread", name="t1")
+    # fork: the process worker starts in milliseconds, whatever the platform's default.
+    lines = [b".trace on\n", b".spawn p1 process --start-method fork\n", b"@t1,p1 ping\n"]
+    status = PlainRunner(settings, out).run(lines)
+
+    text = out.getvalue()
+    section = text.split("> @t1,p1 ping\n")[1].splitlines()
+    # Each pong's tag ("[t1 thread 4242]") and the line printed right after it.
+    after_pong = {
+        line.removesuffix(" pong"): section[number + 1]
+        for number, line in enumerate(section[:-1])
+        if line.endswith("] pong")
+    }
+    assert sorted(tag.split()[0] for tag in after_pong) == ["[p1", "[t1"], text
+    crossed = {
+        "[t1": r"queue\.SimpleQueue: not pickled \(same memory\); .+",
+        "[p1": r"Pipe: \d+ B pickled out, \d+ B back; .+",
+    }
+    for tag, after in after_pong.items():
+        assert after.startswith(f"{tag} "), f"{tag}'s pong is not followed by its trace:\n{text}"
+        assert re.fullmatch(crossed[tag.split()[0]], after.removeprefix(f"{tag} ")), text
+    assert status == 0, text
+
+
+def test_a_late_answer_makes_the_exit_status_1_even_when_it_comes_in_the_end() -> None:
+    """The README's exit statuses: 1 when "a line failed: ... a late answer". Here the
+    late answer does come (before the next line's), and nothing else goes wrong:
+    the status must still say that a line was not answered in time.
+
+    The gate opens only when ``> ping`` is echoed, so ``gate`` is always late,
+    whatever the timeout; ``.timeout 10`` then lets ``ping`` be answered in time.
+    """
+    from doer.console import Settings
+    from doer.plain import PlainRunner
+
+    out = SeesText("> ping\n")
+    settings = Settings(kind="thread", timeout=0.05, handlers={"gate": gate_opened_by(out)})
+    status = PlainRunner(settings, out).run([b"gate\n", b".timeout 10\n", b"ping\n"])
+
+    text = out.getvalue()
+    assert "no answer yet to request 1 (gate) after 0.05 s" in text, text
+    assert "late answer to request 1 (gate): opened\n" in text, text
+    # Nothing else failed: the late answer alone is what the status is about.
+    assert "error" not in text and "never answered" not in text, text
+    assert status == 1, text
+
+
+@pytest.mark.parametrize("seconds", ["0", "-0", "-1", "-0.001", "nan", "inf", "-inf"])
+def test_a_timeout_that_is_not_a_positive_finite_number_is_a_one_line_usage_error(
+    seconds: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--timeout 0`` would report every request late at once (and ``nan`` never
+    compares, ``inf`` never reports): refused before any worker starts, as another
+    bad value is, with argparse's usage and one error line, status 2.
+
+    The parser alone: it is what refuses, and nothing is started.
+    """
+    from doer.cli import create_parser
+
+    with pytest.raises(SystemExit) as exited:
+        # One argument, as `--timeout=-inf`: apart, argparse takes `-inf` for an option.
+        create_parser().parse_args([f"--timeout={seconds}"])
+
+    assert exited.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("usage: doer")
+    errors = [line for line in captured.err.splitlines() if "error" in line]
+    assert errors == [
+        f"doer: error: argument --timeout: must be a positive number of seconds: {seconds!r}"
+    ], captured.err
+
+
+@pytest.mark.parametrize("seconds", ["0.001", "1e308"])
+def test_a_timeout_just_inside_the_bounds_is_accepted(seconds: str) -> None:
+    """The other side of the boundary: a small positive timeout and the largest
+    finite ones are timeouts like any other."""
+    from doer.cli import create_parser
+
+    assert create_parser().parse_args(["--timeout", seconds]).timeout == float(seconds)

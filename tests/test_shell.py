@@ -115,6 +115,29 @@ async def test_a_request_past_the_timeout_is_reported_and_its_late_answer_still_
         await d.wait_for_text("passed gate", after=warned)
 
 
+async def test_a_request_answered_in_time_is_never_reported_late(tmp_path: Path) -> None:
+    """The lateness check still runs once the timeout has passed, answered or not:
+    for an answer that came in time it must say nothing.
+
+    Timers run in the order of their deadlines, and the gate is sent after the
+    ping's answer, so its deadline is later: once the gate is reported late, the
+    ping's check has run too. No sleep stands in for it.
+    """
+    gate = tmp_path / "gate"
+    # 0.25 s: a thread answers a ping in well under a millisecond, so the ping is in
+    # time by a wide margin even on a busy machine; the test lasts about that long.
+    async with driven_shell("thread", timeout=0.25, handlers=HANDLERS) as d:
+        d.type("ping\r")
+        answered = await d.wait_for_text("] pong")
+        d.type(f"gate {gate}\r")
+        try:
+            await d.wait_for_text("no answer yet to request 2 (gate ", after=answered)
+        finally:
+            gate.touch()  # the thread is held at the gate: let it go, whatever the outcome
+        await d.wait_for_text("passed gate", after=answered)
+        assert "no answer yet to request 1 " not in d.text(), d.text()
+
+
 async def test_ctrl_c_clears_the_line_and_leaves_the_worker_alone() -> None:
     async with driven_shell("process") as d:
         worker = d.console.worker
@@ -513,10 +536,10 @@ async def test_keys_typed_while_the_shell_waits_come_at_the_next_prompt(
 async def test_the_ctrl_c_that_stops_a_wait_is_not_kept_for_the_next_prompt(
     tmp_path: Path,
 ) -> None:
-    """With ``.wait on``, Ctrl-C stops the wait for a line's answer, and that is all
-    it does. The other keys typed during the wait are kept for the next prompt; the
-    Ctrl-C is not: there it would be a second Ctrl-C, with a note of its own that the
-    work goes on."""
+    """With ``.wait on``, Ctrl-C stops the wait for a line's answer and says that the
+    work goes on (a thread cannot be interrupted), once. The other keys typed during
+    the wait are kept for the next prompt; the Ctrl-C is not: there it would be a
+    second Ctrl-C, with a second note."""
     gate = tmp_path / "gate"
     async with driven_shell("thread", handlers=HANDLERS, wait=True) as d:
         worker = d.console.worker
@@ -530,7 +553,9 @@ async def test_the_ctrl_c_that_stops_a_wait_is_not_kept_for_the_next_prompt(
             # Typed after the Ctrl-C: a Ctrl-C kept for the prompt would come before it.
             d.type(".status\r")
             await d.wait_for_text("last state: 42, pending: 1")
-            assert "work goes on" not in d.text(), d.text()
+            text = d.text()
+            assert text.count("work goes on: a thread cannot be interrupted") == 1, text
+            assert text.index("work goes on") < text.index("last state: 42, pending: 1"), text
         finally:
             gate.touch()  # else leaving (Ctrl-D) waits for the gate's answer
         await d.wait_for_text("passed gate")
