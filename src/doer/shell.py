@@ -751,10 +751,11 @@ class Shell:
             return all(self._all_answers_shown(worker) for worker, _ in sent)
 
         if self.console.settings.wait:
-            began = asyncio.get_running_loop().time()
-            if not await self._wait_until(answered, timeout):
-                if asyncio.get_running_loop().time() - began < timeout:  # Ctrl-C, not the time
-                    self.say_work_goes_on()  # the wait stops; the work does not
+            loop = asyncio.get_running_loop()
+            began = loop.time()
+            answered_in_time = await self._wait_until(answered, timeout)
+            if not answered_in_time and loop.time() - began < timeout:  # Ctrl-C, not the time
+                self.say_work_goes_on()  # the wait stops; the work does not
         else:
             await self._wait_briefly(answered, QUICK_ANSWER_S)
 
