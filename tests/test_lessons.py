@@ -337,7 +337,8 @@ def test_the_console_side_of_the_lessons_in_plain_mode(tmp_path: Path) -> None:
     assert "[console] p's state: None (the console's copy; p said 7)\n" in out
     assert f"[w1 thread {me}] mark: 6 (live: the console's own memory)\n" in out
     assert f"[p process {p}] mark: 5 (a copy, made when the console forked it)\n" in out
-    assert re.search(rf"\[p process {p}\] Pipe: \d+ B pickled out, \d+ B back; [\d.,]+ (µs|ms|s)\n", out)
+    piped = rf"\[p process {p}\] Pipe: \d+ B pickled out, \d+ B back; [\d.,]+ (µs|ms|s)\n"
+    assert re.search(piped, out)
     timeline = out.split("> .timeline\n")[1].splitlines()
     assert timeline[0].startswith("timeline of @w1,p work 1000000 (one character: ")
     assert [row.split()[:2] for row in timeline[1:3]] == [["w1", "thread"], ["p", "process"]]
