@@ -20,6 +20,7 @@ import sys
 import textwrap
 import threading
 import time
+import types
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -290,50 +291,81 @@ def test_stop_all_kills_a_process_that_does_not_end_and_returns_a_stuck_thread(
         assert isinstance(stuck.ended, Died), stuck.ended
 
 
-#: The timeout of the shared-deadline test: long enough that the test's own overhead
-#: (three exits sent, three joins) is small beside it on a loaded machine, short
-#: enough to keep the test quick.
+#: The timeout handed to stop_all in the tests of its deadlines.
 SHARED_DEADLINE_S = 0.3
+
+
+class Waits:
+    """Every timeout a stop hands to the join of a worker's reply-reader thread, on
+    a clock that moves only by them: what stop_all and stop() *ask* to wait for,
+    recorded rather than timed, so a busy machine cannot blur one timeout and two.
+
+    While watched, a join does not block (the workers are stuck on purpose: a join
+    could only time out); it adds its timeout to the clock and to :attr:`given`.
+    ``stop_all``'s shared deadline reads that clock through ``doer.client.time``.
+    """
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.given: list[float] = []
+        self._now = 0.0
+        self._monkeypatch = monkeypatch
+        clock = types.SimpleNamespace(monotonic=lambda: self._now, perf_counter=time.perf_counter)
+        monkeypatch.setattr(doer.client, "time", clock)
+
+    def watch(self, workers: list[doer.Worker]) -> None:
+        for worker in workers:
+            reader = worker._replies.thread  # started by the tell() that made it stuck
+            assert reader is not None
+            self._monkeypatch.setattr(reader, "join", self._join)
+
+    def _join(self, timeout: float | None = None) -> None:
+        assert timeout is not None, "a stop must never wait without a timeout"
+        self.given.append(timeout)
+        self._now += timeout
+
+    def total(self) -> float:
+        return sum(self.given)
 
 
 @pytest.mark.parametrize("kind", [THREAD], ids=str)
 def test_stop_all_gives_workers_stuck_in_a_handler_one_deadline_together_not_one_each(
-    make_worker: WorkerFactory, tmp_path: Path
+    make_worker: WorkerFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Three stuck workers stop in one timeout, not three: what ``.quit`` waits for.
 
-    Threads: they cannot be killed, so each waits the whole timeout, and the
-    waits add up unless they share one deadline. Shared, the total is one
-    timeout and a little; one each, three at least: the bound of two sits
-    between, far from either.
+    Threads: they cannot be killed, so each waits until the deadline, and the
+    waits add up unless they share one.
     """
     workers = [make_worker(handlers=HANDLERS) for _ in range(3)]
     gate = tmp_path / "gate"
     for worker in workers:
         worker.tell(("gate", str(gate)))  # held there until the gate opens
-
-    began = time.monotonic()
-    left = doer.stop_all(workers, timeout=SHARED_DEADLINE_S)
-    took = time.monotonic() - began
+    with monkeypatch.context() as patched:
+        waits = Waits(patched)
+        waits.watch(workers)
+        left = doer.stop_all(workers, timeout=SHARED_DEADLINE_S)
 
     assert left == workers, "all three are stuck, and returned"
-    assert took < 2 * SHARED_DEADLINE_S, f"{took:.2f} s: a deadline each, not one for all"
+    assert waits.total() == pytest.approx(SHARED_DEADLINE_S), f"a deadline each: {waits.given}"
     gate.touch()  # let them end: make_worker's teardown checks nothing is left
     for worker in workers:
         assert worker.stop(T) is not None
 
 
-def test_stop_gives_a_stuck_thread_one_timeout_not_one_per_step() -> None:
+def test_stop_gives_a_stuck_thread_one_timeout_not_one_per_step(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """``stop(timeout)`` on a thread stuck in a handler gives up after ``timeout``,
     once: not again for the join after (which would make it twice the timeout)."""
     gate = threading.Event()
     worker = doer.start("thread", handlers={"hold": lambda doer: gate.wait(T) and "held"})
     try:
         worker.tell("hold")
-        began = time.monotonic()
-        assert worker.stop(SHARED_DEADLINE_S) is None, "a thread cannot be stopped in a handler"
-        took = time.monotonic() - began
-        assert took < 1.6 * SHARED_DEADLINE_S, f"{took:.2f} s: the timeout waited twice"
+        with monkeypatch.context() as patched:
+            waits = Waits(patched)
+            waits.watch([worker])
+            assert worker.stop(SHARED_DEADLINE_S) is None, "a thread cannot be stopped there"
+        assert waits.given == [SHARED_DEADLINE_S], "the timeout is waited once"
     finally:
         gate.set()
         assert worker.stop(T) is not None
@@ -355,7 +387,9 @@ def test_stop_all_kills_what_will_not_end_and_its_death_says_how_long_it_was_giv
         )
 
 
-def test_stop_all_gives_cancelled_tasks_their_one_more_second_together(tmp_path: Path) -> None:
+def test_stop_all_gives_cancelled_tasks_their_one_more_second_together(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Tasks stuck in a blocking handler are cancelled together, then given
     :data:`~doer.client.KILLED_WITHIN_S` together to be seen ending: not a second
     each (three stuck tasks would add three seconds to ``.quit``)."""
@@ -365,12 +399,14 @@ def test_stop_all_gives_cancelled_tasks_their_one_more_second_together(tmp_path:
     workers = [doer.start("asyncio", handlers=HANDLERS) for _ in range(3)]
     for worker in workers:
         worker.tell(("gate", str(gate)))  # blocks each task's loop: no cancel can land
-    began = time.monotonic()
-    left = doer.stop_all(workers, timeout=SHARED_DEADLINE_S)
-    took = time.monotonic() - began
+    with monkeypatch.context() as patched:
+        waits = Waits(patched)
+        waits.watch(workers)
+        left = doer.stop_all(workers, timeout=SHARED_DEADLINE_S)
     gate.touch()
     assert left == workers, "a blocking handler cannot be cancelled"
-    assert took < SHARED_DEADLINE_S + 2 * KILLED_WITHIN_S, f"{took:.2f} s: a second each"
+    one_more_second = SHARED_DEADLINE_S + KILLED_WITHIN_S
+    assert waits.total() == pytest.approx(one_more_second), f"a second each: {waits.given}"
     for worker in workers:
         assert worker.stop(T) is not None
 
