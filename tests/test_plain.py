@@ -773,3 +773,45 @@ def test_a_timeout_just_inside_the_bounds_is_accepted(seconds: str) -> None:
     from doer.cli import create_parser
 
     assert create_parser().parse_args(["--timeout", seconds]).timeout == float(seconds)
+
+
+def test_a_line_for_several_stuck_workers_waits_one_timeout_for_all_not_one_each(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``@w1,b,c hold`` with all three stuck: their late notes come after one
+    ``.timeout``, not three (the waits share one deadline).
+
+    Recorded, not timed: the waits for ``hold`` do not block but move a clock of
+    their own by the timeout they were given; the workers are let go once all
+    three have been given up on, and their answers come late.
+    """
+    import types
+
+    import doer.plain
+    from doer.console import Settings
+    from doer.plain import PlainRunner
+
+    release = threading.Event()
+    given: list[float] = []
+    now = [0.0]
+    monkeypatch.setattr(doer.plain, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
+    real_wait_for = PlainRunner.wait_for
+
+    def wait_for(self: PlainRunner, pending: doer.Pending, timeout: float | None = None) -> object:
+        if pending.message != "hold" or release.is_set():
+            return real_wait_for(self, pending, timeout)
+        timeout = self.console.settings.timeout if timeout is None else timeout
+        given.append(timeout)
+        now[0] += timeout
+        if len(given) == 3:
+            release.set()  # all three given up on: their answers come late
+        raise TimeoutError
+
+    monkeypatch.setattr(PlainRunner, "wait_for", wait_for)
+    handlers = {"hold": lambda doer: release.wait(10) and "held"}
+    out = io.StringIO()
+    lines = [b".spawn b\n", b".spawn c\n", b"@w1,b,c hold\n"]
+    PlainRunner(Settings(kind="thread", timeout=0.3, handlers=handlers), out).run(lines)
+
+    assert given == [0.3, 0, 0], f"a timeout each, not one for all: {given}\n{out.getvalue()}"
+    assert out.getvalue().count("held") == 3, out.getvalue()
