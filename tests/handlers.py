@@ -108,6 +108,19 @@ def close_replies_and_wait(doer: Doer, path: str) -> str:
     return gate(doer, path)
 
 
+#: How long ``close-replies-then-exit`` lives on after its pipe closed: what a process
+#: whose exit takes a moment (atexit work, a large memory to free) shows the console.
+SLOW_EXIT_S = 0.2
+
+
+def close_replies_then_exit(doer: Doer, code: int = 5) -> str:
+    """Close the response pipe, then exit a moment later: the console reads the end of
+    the pipe before the exit code is there to read."""
+    close_replies(doer)
+    time.sleep(SLOW_EXIT_S)
+    os._exit(code)
+
+
 def _explode() -> None:
     raise RuntimeError("this object refuses to be unpickled")
 
@@ -130,6 +143,7 @@ HANDLERS: dict[str, Handler] = {
     "segfault": segfault,
     "close-replies": close_replies,
     "close-replies-and-wait": close_replies_and_wait,
+    "close-replies-then-exit": close_replies_then_exit,
 }
 
 

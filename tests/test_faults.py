@@ -219,6 +219,16 @@ def test_a_worker_that_closes_its_response_pipe_is_reported_dead_not_waited_for(
 EXIT_GRACE_S = 1.0
 
 
+def test_a_worker_that_exits_a_moment_after_its_pipe_closed_dies_with_its_exit_code(
+    make_process_worker: WorkerFactory,
+) -> None:
+    """The pipe closes before the exit code can be read: the console waits for the exit
+    (within :data:`EXIT_GRACE_S`) rather than call a dying process still running."""
+    worker = make_process_worker(handlers=HANDLERS)
+    worker.tell("close-replies-then-exit")
+    assert worker.stop(T) == Died("exit code 5")
+
+
 def test_a_worker_whose_response_pipe_breaks_while_it_runs_is_killed_and_reported_dead(
     make_process_worker: WorkerFactory, tmp_path: Path
 ) -> None:
