@@ -1,8 +1,9 @@
-"""Regenerate the console transcripts and the example files in the README (and check them).
+"""Regenerate the console transcripts and the example files in the docs (and check them).
 
-Every transcript in the docs comes from running the real console (or one of
-the example programs in ``examples/`` that drive it), so the docs cannot drift
-from what it prints. A transcript sits in a Markdown file between two markers::
+The docs are README.md and every page of docs/ (``docs/*.md``). Every
+transcript in them comes from running the real console (or one of the example
+programs in ``examples/`` that drive it), so the docs cannot drift from what it
+prints. A transcript sits in a Markdown file between two markers::
 
     <!-- transcript: NAME -->
     ```text
@@ -36,7 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCUMENTS = [ROOT / "README.md", ROOT / "docs" / "classroom.md"]
+#: Every page of the docs: the README first, then docs/ in order of name.
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
 @dataclass(frozen=True)
@@ -299,6 +301,8 @@ def render(text: str, only: str | None = None) -> str:
     def replace(match: re.Match[str]) -> str:
         if only is not None and match["name"] != only:
             return match[0]
+        if match["name"] not in TRANSCRIPTS:
+            raise KeyError(f"no transcript called {match['name']}: add it to TRANSCRIPTS")
         try:
             body = run(TRANSCRIPTS[match["name"]])
         except NotInstalled:

@@ -1,11 +1,11 @@
-"""End to end with the clients testers use, at their defaults: what the README promises.
+"""End to end with the clients testers use, at their defaults: what docs/programs.md promises.
 
 No special environment here (no ``PROMPT_TOOLKIT_NO_CPR``, no wide window, no
-``NO_COLOR``, pexpect's own ``delaybeforesend``): each client is used as the
-README's "Driving doer from tests" says. Every test runs ``ping``,
+``NO_COLOR``, pexpect's own ``delaybeforesend``): each client is used as
+docs/programs.md's "Driving doer from tests" says. Every test runs ``ping``,
 ``set-state 5``, ``get-state`` and ``whoami`` on a process worker, leaves with
 ``.quit``, and checks that the answers come back clean and that the worker is
-gone. The README's example programs are run by the transcript check
+gone. The example programs that page shows are run by the transcript check
 (``test_docs.py``); these tests say what each client must get.
 """
 

@@ -48,7 +48,7 @@ _FILE_MARKER = re.compile(r"<!-- file: [\w./-]+ -->")
 
 @dataclass(frozen=True)
 class Example:
-    """One block of Python in the docs, and where it is (``README.md:792``)."""
+    """One block of Python in the docs, and where it is (``docs/library.md:17``)."""
 
     where: str
     code: str

@@ -1,8 +1,12 @@
-"""The transcripts in the docs are what the console really prints."""
+"""The transcripts in the docs are what the console really prints.
+
+The docs are README.md and every page of docs/, as ``scripts/transcripts.py``
+finds them (``DOCUMENTS``). Each transcript of each page is checked by a test
+of its own against what ``make docs`` would write, but the lessons: cut from
+one run of the classroom script, they are checked together, by one test.
+"""
 
 from __future__ import annotations
-
-import re
 
 import pytest
 
@@ -12,34 +16,62 @@ from helpers import ROOT, load_script
 LESSON = "classroom-"
 
 
-def _readme_names() -> list[str]:
-    readme = (ROOT / "README.md").read_text()
-    return [match[1] for match in re.finditer(r"<!-- transcript: ([\w-]+) -->", readme)]
+def _shown() -> list[tuple[str, str]]:
+    """Every transcript of the docs, as (page, name), page by page, in order."""
+    transcripts = load_script("transcripts")
+    return [
+        (str(path.relative_to(ROOT)), name)
+        for path in transcripts.DOCUMENTS
+        for name in transcripts.names_in(path)
+    ]
 
 
-def _cases() -> list[tuple[str, str | None]]:
-    """The README's transcripts one by one (each test runs one console: they run side
-    by side); the classroom's lessons as one, with the README's lessons beside them
-    (one run of the script, the longest of all, gives them all)."""
-    names = [name for name in _readme_names() if not name.startswith(LESSON)]
-    return [*(("README.md", name) for name in names), ("docs/classroom.md", None)]
+def _cases() -> list[object]:
+    """The transcripts one by one (each test runs one console: they run side by
+    side), but the lessons: those of every page in one test, as one run of the
+    classroom script, the longest of all, gives them all."""
+    shown = _shown()
+    cases: list[object] = [
+        pytest.param(page, name, id=f"{page}:{name}")
+        for page, name in shown
+        if not name.startswith(LESSON)
+    ]
+    if any(name.startswith(LESSON) for _, name in shown):
+        cases.append(pytest.param(None, None, id="the lessons"))
+    return cases
 
 
 @pytest.mark.parametrize(("document", "name"), _cases())
 def test_the_transcripts_match_a_fresh_run_of_the_console(
-    document: str, name: str | None, monkeypatch: pytest.MonkeyPatch
+    document: str | None, name: str | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A smaller default job for work: its times are not compared, only the shape
     # of its answers and timelines, and a second of CPU per worker would slow
     # every other test running beside this one.
     monkeypatch.setenv("DOER_WORK_STEPS", "2000000")
     transcripts = load_script("transcripts")  # fresh: its cache of the script's run starts empty
-    only = ["--only", name] if name else []
-    assert transcripts.main(["--check", *only, document]) == 0, (
-        f"{document} has drifted: run make docs"
+    if document is not None and name is not None:
+        assert transcripts.main(["--check", "--only", name, document]) == 0, (
+            f"{document}'s {name} has drifted: run make docs"
+        )
+        return
+    # Every lesson shown, from the same run of the script, cached by the module just loaded.
+    for page, lesson in [(page, shown) for page, shown in _shown() if shown.startswith(LESSON)]:
+        assert transcripts.main(["--check", "--only", lesson, page]) == 0, (
+            f"{page}'s {lesson} has drifted: run make docs"
+        )
+
+
+def _pages() -> list[str]:
+    """Every page of the docs, from the project's root."""
+    return [str(path.relative_to(ROOT)) for path in load_script("transcripts").DOCUMENTS]
+
+
+@pytest.mark.parametrize("document", _pages())
+def test_the_files_shown_in_the_docs_are_the_files(document: str) -> None:
+    """A program of examples/ shown whole in a page (``<!-- file: PATH -->``) is the
+    file as it is: checked without running any transcript (``--only`` names none)."""
+    transcripts = load_script("transcripts")
+    assert transcripts.main(["--check", "--only", "", document]) == 0, (
+        f"{document} shows a file of examples/ as it no longer is: run make docs"
     )
-    if name is None:  # the same run of the script, cached by the module just loaded
-        for lesson in [shown for shown in _readme_names() if shown.startswith(LESSON)]:
-            assert transcripts.main(["--check", "--only", lesson, "README.md"]) == 0, (
-                f"README.md's {lesson} has drifted: run make docs"
-            )

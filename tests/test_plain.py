@@ -146,7 +146,7 @@ def test_a_bad_line_is_one_error_line_and_the_next_line_works(
     """Each bad line gets one line of answer; the console goes on to the next line.
 
     A line that cannot be split, decoded or sent is refused with ``error:``. A
-    line with control characters or NUL is a valid message (the README: anything
+    line with control characters or NUL is a valid message (docs/console.md: anything
     else is sent as a string); the console may refuse it too, but it must never
     write the characters themselves: the worker's answer shows them escaped.
     """
@@ -404,7 +404,7 @@ def test_what_has_come_is_shown_while_a_later_line_is_still_awaited(tmp_path: Pa
 
 def test_a_line_for_several_workers_prints_their_answers_in_the_order_they_came() -> None:
     """``@w1,b gate``: w1 is named first but answers last, so its answer prints last
-    (the README: the order "shows which answered first").
+    (docs/lessons.md: the order "shows which answered first").
 
     A gate, not two sleeps: w1's handler returns only once the console has b's
     answer, whatever the machine's load.
@@ -718,7 +718,7 @@ def test_trace_follows_each_worker_s_answer_to_a_line_for_several_workers() -> N
 
 
 def test_a_late_answer_makes_the_exit_status_1_even_when_it_comes_in_the_end() -> None:
-    """The README's exit statuses: 1 when "a line failed: ... a late answer". Here the
+    """docs/console.md's exit statuses: 1 when "a line failed: ... a late answer". Here the
     late answer does come (before the next line's), and nothing else goes wrong:
     the status must still say that a line was not answered in time.
 

@@ -38,9 +38,9 @@ def test_repeat_takes_a_count_and_a_message() -> None:
 
 
 def test_repeat_takes_up_to_the_documented_maximum_of_100_000() -> None:
-    """The README's "at most 100,000" is a count accepted, written either way; one
+    """docs/console.md's "at most 100,000" is a count accepted, written either way; one
     more is refused. (Checked where the count is read: nothing is sent.)"""
-    assert MAX_REPEAT == 100_000  # the README says so
+    assert MAX_REPEAT == 100_000  # docs/console.md says so
     console = Console(Settings())
     console.start()
     try:

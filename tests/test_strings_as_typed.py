@@ -1,7 +1,7 @@
 """A string given to the library means what it means typed at the prompt.
 
-``w.ask("sleep 5")`` sleeps, as ``sleep 5`` typed does (the README's example
-counts on it), on every kind through the ``worker`` fixture. The console's
+``w.ask("sleep 5")`` sleeps, as ``sleep 5`` typed does (the library's example
+in docs/library.md counts on it), on every kind through the ``worker`` fixture. The console's
 own messages are parsed already and go as they are: each of its ways of
 sending (plain mode, line mode, a line for several workers, ``.repeat``) is
 checked with the one line a second parse would change, a quoted phrase.
@@ -36,7 +36,7 @@ def test_a_string_is_sent_as_the_message_its_line_means(worker: doer.Worker) -> 
 
 
 def test_a_typed_sleep_longer_than_the_timeout_raises_timeout_error(worker: doer.Worker) -> None:
-    """The README's example, in half a second rather than five."""
+    """docs/library.md's example, in half a second rather than five."""
     with pytest.raises(TimeoutError, match=r"no answer to request 1 \(sleep 0.5\) within 0.1 s"):
         worker.ask("sleep 0.5", timeout=0.1)
     assert worker.ask("ping", timeout=T) == "pong"  # after the sleep's own answer
