@@ -35,8 +35,10 @@ mutate: $(STAMP)
 	$(BIN)/mutmut run
 	$(BIN)/mutmut results
 
-# Hand-made bugs (scripts/breaks.toml), each replayed against the whole suite on a
-# copy of the project: which ones the tests miss. Half an hour; NAMES=... for some.
+# Hand-made bugs (scripts/breaks.toml), each made on a copy of the project and
+# replayed against the test recorded as catching it, and the whole suite if that
+# passes: which ones the tests miss. A few minutes; NAMES=... for some, and
+# ARGS=--full for the whole suite against each (a minute and a half each).
 breaks: $(STAMP)
 	$(BIN)/python scripts/breaks.py $(NAMES) $(ARGS)
 
@@ -45,7 +47,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests scripts examples
 	$(BIN)/mypy
 
-# make bench ARGS=--markdown prints the table for the README; ARGS="--only burst,plain"
+# make bench ARGS=--markdown prints the table for docs/performance.md; ARGS="--only burst,plain"
 # runs some groups (scripts/bench.py names them).
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py $(ARGS)

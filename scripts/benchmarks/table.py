@@ -1,4 +1,4 @@
-"""The report's table: aligned text for a terminal, or markdown for the README.
+"""The report's table: aligned text for a terminal, or markdown for docs/performance.md.
 
 Both show the same rows and columns; markdown escapes the one character a cell
 could hold that would break a row (``|``).
