@@ -7,7 +7,7 @@ and every test process joins it through ``$DOER_RAY_ADDRESS`` when its first
 ``ray`` test is set up. The tests that are about a private cluster (one
 ``doer --kind ray`` starts for itself) clear that variable for their console.
 
-The cluster is doer's own program (``python -m doer.kinds.ray_cluster``):
+The cluster is doer's own program (``python -m doer.kinds.ray_actor.cluster``):
 it reports its address in a file, and shuts down when the session ends.
 """
 
@@ -37,7 +37,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return  # a test process of pytest-xdist: the controller has started it
     if config.option.collectonly or not _may_run_ray_tests(config):
         return
-    from doer.kinds.ray import installed
+    from doer.kinds.ray_actor.link import installed
 
     if not installed():
         return
@@ -45,7 +45,7 @@ def pytest_configure(config: pytest.Config) -> None:
     report = os.path.join(folder, "cluster.json")
     with open(report, "wb") as out, open(os.path.join(folder, "ray.log"), "ab") as log:
         cluster = subprocess.Popen(
-            [sys.executable, "-m", "doer.kinds.ray_cluster"],
+            [sys.executable, "-m", "doer.kinds.ray_actor.cluster"],
             stdin=subprocess.PIPE,
             stdout=out,
             stderr=log,

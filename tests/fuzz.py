@@ -29,8 +29,8 @@ import pexpect
 import pytest
 from hypothesis import strategies as st
 
-from doer.protocol import ParseError, parse_line, printable
-from doer.typed import COMMANDS
+from doer.base.protocol import ParseError, parse_line, printable
+from doer.console.syntax import COMMANDS
 from pty_helpers import DOER, START_EVENT, Terminal, console_env, strip_ansi
 
 # --- plain mode: random lines ---------------------------------------------------------

@@ -18,8 +18,8 @@ import sys
 import time
 from typing import Any
 
-from doer.handler_modules import handler
-from doer.worker import Doer, Handler
+from doer.worker.doer import Doer, Handler
+from doer.worker.handler_modules import handler
 
 #: This file, for ``doer --handlers`` and ``HandlerModules``.
 FILE = os.path.abspath(__file__)

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import doer
-from doer.client import Listener
-from doer.protocol import Died, Ended, Record
-from doer.worker import Handler
+from doer.base.protocol import Died, Ended, Record
+from doer.client.worker import Listener
+from doer.worker.doer import Handler
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,6 +1,6 @@
 """Driving the interactive shell in-process: keys through a pipe, the screen as text.
 
-:func:`driven_shell` starts a :class:`~doer.shell.Shell` in the test's event
+:func:`driven_shell` starts a :class:`~doer.frontends.shell.Shell` in the test's event
 loop with prompt-toolkit's pipe input and a plain-text output, and stops it
 (Ctrl-D, then the worker) afterwards. Every wait is for an event with a
 deadline that fails loudly, showing the screen.
@@ -24,8 +24,8 @@ from prompt_toolkit.history import History, InMemoryHistory
 from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output.plain_text import PlainTextOutput
 
-from doer.console import Console, Mailbox, Settings
-from doer.shell import Shell
+from doer.console.session import Console, Mailbox, Settings
+from doer.frontends.shell import Shell
 
 DEADLINE = 10.0
 

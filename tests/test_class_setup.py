@@ -25,16 +25,16 @@ from prompt_toolkit.history import InMemoryHistory
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output.plain_text import PlainTextOutput
 
-from doer import lessons
+from doer.base.protocol import Reply
 from doer.cli import main
-from doer.console import Console, Mailbox, Settings, Spawned
-from doer.plain import run_plain
-from doer.protocol import Reply
-from doer.render import plain, record_line
-from doer.shell import Shell, work_goes_on_text
-from doer.transcript import Transcript
-from doer.typed import Command, Invalid, interpret
-from doer.worker import Doer
+from doer.console.render import plain, record_line
+from doer.console.session import Console, Mailbox, Settings, Spawned
+from doer.console.syntax import Command, Invalid, interpret
+from doer.console.transcript import Transcript
+from doer.frontends.plain import run_plain
+from doer.frontends.shell import Shell, work_goes_on_text
+from doer.lessons import handlers as lessons
+from doer.worker.doer import Doer
 from handlers import HANDLERS
 from shell_helpers import DEADLINE, Driven, driven_shell
 from test_shell import completions
@@ -306,8 +306,8 @@ def test_save_in_line_mode_keeps_the_typed_lines_the_terminal_echoed(tmp_path: P
     as plain mode shows them."""
     import io
 
-    from doer.console import Settings
-    from doer.lines import LineRunner
+    from doer.console.session import Settings
+    from doer.frontends.lines import LineRunner
 
     saved = tmp_path / "class.txt"
     typed = f"ping\nset-state 5\n.save {saved}\n".encode()
@@ -352,7 +352,7 @@ async def test_save_in_the_shell_keeps_typed_lines_as_plain_mode_shows_them_and_
 def test_a_transcript_saves_at_most_its_kept_lines_and_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("doer.transcript.KEPT_LINES", 2)
+    monkeypatch.setattr("doer.console.transcript.KEPT_LINES", 2)
     transcript = Transcript()
     for line in ("a", "b", "c"):
         transcript.add(line)

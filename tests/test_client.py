@@ -302,7 +302,7 @@ class Waits:
 
     While watched, a join does not block (the workers are stuck on purpose: a join
     could only time out); it adds its timeout to the clock and to :attr:`given`.
-    ``stop_all``'s shared deadline reads that clock through ``doer.client.time``.
+    ``stop_all``'s shared deadline reads that clock through ``doer.client.worker.time``.
     """
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -310,7 +310,7 @@ class Waits:
         self._now = 0.0
         self._monkeypatch = monkeypatch
         clock = types.SimpleNamespace(monotonic=lambda: self._now, perf_counter=time.perf_counter)
-        monkeypatch.setattr(doer.client, "time", clock)
+        monkeypatch.setattr(doer.client.worker, "time", clock)
 
     def watch(self, workers: list[doer.Worker]) -> None:
         for worker in workers:
@@ -391,9 +391,9 @@ def test_stop_all_gives_cancelled_tasks_their_one_more_second_together(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Tasks stuck in a blocking handler are cancelled together, then given
-    :data:`~doer.client.KILLED_WITHIN_S` together to be seen ending: not a second
+    :data:`~doer.client.worker.KILLED_WITHIN_S` together to be seen ending: not a second
     each (three stuck tasks would add three seconds to ``.quit``)."""
-    from doer.client import KILLED_WITHIN_S
+    from doer.client.worker import KILLED_WITHIN_S
 
     gate = tmp_path / "gate"
     workers = [doer.start("asyncio", handlers=HANDLERS) for _ in range(3)]

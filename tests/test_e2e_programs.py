@@ -17,7 +17,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from doer.pytest_plugin import DrivenConsole
+from doer.testing.plugin import DrivenConsole
 from pty_helpers import DOER, TIMEOUT_S, Terminal, console_env
 
 Launch = Callable[..., Terminal]  # the conftest fixture `launch`

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from doer.shell import slack_columns
+from doer.frontends.shell import slack_columns
 from pty_helpers import DOER, TIMEOUT_S
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")

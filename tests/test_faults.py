@@ -38,7 +38,7 @@ import pytest
 
 import doer
 from doer import Died, Failure, WorkerGone
-from doer.protocol import message_summary
+from doer.base.protocol import message_summary
 from handlers import HANDLERS
 from helpers import Kind, Recorder, WorkerFactory, pid_is_gone, wait_until
 from shell_helpers import driven_shell

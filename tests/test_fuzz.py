@@ -19,8 +19,8 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, example, given, settings
 
-from doer.protocol import Ended, Reply, parse_line
-from doer.render import record_text
+from doer.base.protocol import Ended, Reply, parse_line
+from doer.console.render import record_text
 from fuzz import LINES, check_plain_mode, fuzz_the_terminal
 from pty_helpers import Terminal
 

@@ -17,9 +17,9 @@ from types import SimpleNamespace
 import pytest
 
 import doer
-from doer.console import Console, Settings
-from doer.handler_modules import HandlerError, HandlerModules, first_line, load
-from doer.plain import PlainRunner
+from doer.console.session import Console, Settings
+from doer.frontends.plain import PlainRunner
+from doer.worker.handler_modules import HandlerError, HandlerModules, first_line, load
 from helpers import WorkerFactory
 from pty_helpers import run_doer
 
@@ -204,7 +204,7 @@ def test_a_module_added_at_the_prompt_is_completed_at_once(counter: Path) -> Non
     from prompt_toolkit.completion import CompleteEvent
     from prompt_toolkit.document import Document
 
-    from doer.shell import ConsoleCompleter
+    from doer.frontends.shell import ConsoleCompleter
 
     console = Console(Settings())
     completer = ConsoleCompleter(console)

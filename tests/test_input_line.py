@@ -15,7 +15,8 @@ from prompt_toolkit.history import InMemoryHistory
 from prompt_toolkit.key_binding.defaults import load_key_bindings
 from prompt_toolkit.keys import Keys
 
-from doer.input_line import (
+from doer.base.protocol import MAX_LINE_CHARS
+from doer.frontends.input_line import (
     SHOWN_AROUND,
     SHOWN_HEAD,
     SHOWN_WHOLE,
@@ -24,7 +25,6 @@ from doer.input_line import (
     LineLimit,
     is_plain_character,
 )
-from doer.protocol import MAX_LINE_CHARS
 from shell_helpers import Driven, driven_shell
 
 TOO_LONG = "line too long: 65,536 characters at most"

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 import doer
-from doer import Died, Failure, Reply, lessons
+from doer import Died, Failure, Reply
+from doer.lessons import handlers as lessons
 from helpers import THREAD, Kind, WorkerFactory, pid_is_gone, wait_until
 from pty_helpers import run_doer
 
@@ -378,6 +379,6 @@ def test_a_forked_worker_s_segfault_writes_nothing_where_the_console_s_faulthand
     ],
 )
 def test_work_s_seconds_keep_three_figures_once_rounded(seconds: float, shown: str) -> None:
-    from doer.lessons import _seconds
+    from doer.lessons.handlers import _seconds
 
     assert _seconds(seconds) == shown

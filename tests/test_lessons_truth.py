@@ -30,13 +30,14 @@ from typing import Any, NamedTuple
 import pytest
 
 import doer
-from doer import Died, Failure, Reply, lessons
-from doer import worker as worker_module
-from doer.console import Console, Settings
-from doer.lessons import Spent, race_text, work_text
-from doer.render import peek_lines, plain, running_shares, timeline_lines
-from doer.typed import interpret
-from doer.worker import Doer
+from doer import Died, Failure, Reply
+from doer.console.render import peek_lines, plain, running_shares, timeline_lines
+from doer.console.session import Console, Settings
+from doer.console.syntax import interpret
+from doer.lessons import handlers as lessons
+from doer.lessons.handlers import Spent, race_text, work_text
+from doer.worker import doer as worker_module
+from doer.worker.doer import Doer
 from helpers import (
     THREAD,
     Kind,
@@ -584,9 +585,10 @@ def test_incr_race_and_inherited_answer_from_the_memory_a_kind_declares(
 
 
 def test_each_kind_declares_its_memory_where_it_builds_its_doer() -> None:
-    from doer.kinds import asyncio, process_child, thread
+    from doer.kinds import asyncio_task, thread
+    from doer.kinds.process import child
 
-    assert (thread.OWN_MEMORY, asyncio.OWN_MEMORY, process_child.OWN_MEMORY) == (False, False, True)
+    assert (thread.OWN_MEMORY, asyncio_task.OWN_MEMORY, child.OWN_MEMORY) == (False, False, True)
 
 
 def test_each_answer_about_memory_fits_80_columns(

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from doer.client import Worker
-from doer.console import Settings
-from doer.lines import LineRunner, echo_is_on, run_lines, wants_line_mode
+from doer.client.worker import Worker
+from doer.console.session import Settings
+from doer.frontends.lines import LineRunner, echo_is_on, run_lines, wants_line_mode
 
 
 class Keyboard(io.BytesIO):

@@ -20,7 +20,7 @@ import pexpect
 import pytest
 from pexpect.replwrap import REPLWrapper
 
-from doer.jsonl import SCHEMA_VERSION, TYPES, schema
+from doer.frontends.jsonl import SCHEMA_VERSION, TYPES, schema
 from helpers import CONSOLE_KINDS
 from pty_helpers import (
     DOER,

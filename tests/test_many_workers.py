@@ -18,11 +18,11 @@ import pytest
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 
-from doer.client import Worker
-from doer.console import Console, Restart, Settings, Spawned
-from doer.render import plain, workers_table
-from doer.shell import ConsoleCompleter
-from doer.typed import ALL, Invalid, Message, check_name, interpret
+from doer.client.worker import Worker
+from doer.console.render import plain, workers_table
+from doer.console.session import Console, Restart, Settings, Spawned
+from doer.console.syntax import ALL, Invalid, Message, check_name, interpret
+from doer.frontends.shell import ConsoleCompleter
 from helpers import leftovers, pid_is_gone, wait_until
 from pty_helpers import run_doer
 from shell_helpers import driven_shell
@@ -272,7 +272,7 @@ class Listed(SimpleNamespace):
 
 
 def listed(name: str, pid: int) -> Any:
-    from doer.protocol import Started
+    from doer.base.protocol import Started
 
     started = Started("process", pid, 1, "MainThread", pid, "forkserver", None)
     return Listed(

@@ -1,9 +1,9 @@
 """Many messages at once: the parts that make it fast, and the guarantees they keep.
 
-- :class:`~doer.readahead.LineSource`: lines of a stream, and whether the next
+- :class:`~doer.frontends.readahead.LineSource`: lines of a stream, and whether the next
   one is there without waiting;
-- :class:`~doer.kinds.frames.FrameReader`: a pipe's records read many at a time;
-- :class:`~doer.handoff.Handoff`: many items for one wake-up of an event loop;
+- :class:`~doer.kinds.process.frames.FrameReader`: a pipe's records read many at a time;
+- :class:`~doer.base.handoff.Handoff`: many items for one wake-up of an event loop;
 - plain mode sending lines ahead of their answers, with the transcript the
   same as one line at a time, and a program that types a line only after
   the answer to the one before still getting that answer.
@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from doer.console import Settings
-from doer.handoff import Handoff
-from doer.kinds.frames import FrameReader, send_frame
-from doer.plain import BUFFERED_LINES, MAX_IN_FLIGHT, SENT_TOGETHER, PlainRunner
-from doer.readahead import LineSource
+from doer.base.handoff import Handoff
+from doer.console.session import Settings
+from doer.frontends.plain import BUFFERED_LINES, MAX_IN_FLIGHT, SENT_TOGETHER, PlainRunner
+from doer.frontends.readahead import LineSource
+from doer.kinds.process.frames import FrameReader, send_frame
 from helpers import CONSOLE_KINDS, SeesText, gate_opened_by
 from pty_helpers import assert_no_traceback, plain_console, read_until, run_doer
 

@@ -411,8 +411,8 @@ def test_a_line_for_several_workers_prints_their_answers_in_the_order_they_came(
     """
     import io
 
-    from doer.console import Settings
-    from doer.plain import PlainRunner
+    from doer.console.session import Settings
+    from doer.frontends.plain import PlainRunner
 
     b_is_answering, w1_has_b_s_request = threading.Event(), threading.Event()
 
@@ -445,8 +445,8 @@ def test_a_command_that_fails_unforeseen_is_one_line_and_the_console_goes_on(
 ) -> None:
     import io
 
-    from doer.console import Console, Settings
-    from doer.plain import PlainRunner
+    from doer.console.session import Console, Settings
+    from doer.frontends.plain import PlainRunner
 
     def broken(self: Console, argument: str) -> None:
         raise KeyError("nope")
@@ -469,8 +469,8 @@ def test_a_repeat_to_several_workers_prints_their_answers_in_the_order_they_came
     A gate, not sleeps: w1's first copy returns only once the console has both of b's
     answers, whatever the machine's load; its second copy comes after its first.
     """
-    from doer.console import Settings
-    from doer.plain import PlainRunner
+    from doer.console.session import Settings
+    from doer.frontends.plain import PlainRunner
 
     b_is_answering, w1_has_b_s_requests = threading.Event(), threading.Event()
 
@@ -509,9 +509,9 @@ def test_a_line_that_is_not_utf8_prints_after_the_lines_sent_ahead_of_it() -> No
     No timing is involved: all of the input is there from the start, so the first
     ping is always still in flight (or not even sent) when line 2 is read.
     """
-    from doer.console import Settings
-    from doer.plain import PlainRunner
-    from doer.readahead import LineSource
+    from doer.console.session import Settings
+    from doer.frontends.plain import PlainRunner
+    from doer.frontends.readahead import LineSource
 
     out = io.StringIO()
     status = PlainRunner(Settings(kind="thread"), out).run(
@@ -538,8 +538,8 @@ def test_a_late_answer_prints_before_the_answers_of_a_later_line_for_several_wor
 
     The gate opens when ``@w1,b ping`` is echoed: its answer cannot come sooner.
     """
-    from doer.console import Settings
-    from doer.plain import PlainRunner
+    from doer.console.session import Settings
+    from doer.frontends.plain import PlainRunner
 
     out = SeesText("> @w1,b ping\n")
     settings = Settings(kind="thread", timeout=0.1, handlers={"gate": gate_opened_by(out)})
@@ -560,8 +560,8 @@ def test_every_copy_of_a_repeat_behind_a_late_one_has_its_late_answer_printed() 
 
     The gates open when a later line is echoed: no copy can answer in time.
     """
-    from doer.console import Settings
-    from doer.plain import PlainRunner
+    from doer.console.session import Settings
+    from doer.frontends.plain import PlainRunner
 
     out = SeesText("> ping\n")
     settings = Settings(kind="thread", timeout=0.1, handlers={"gate": gate_opened_by(out)})
@@ -584,8 +584,8 @@ def test_the_deaths_of_workers_a_line_for_several_killed_print_under_that_line()
     No timing: a worker's end is known before its requests are failed, so when the
     console has the answers it knows of the deaths.
     """
-    from doer.console import Settings
-    from doer.plain import PlainRunner
+    from doer.console.session import Settings
+    from doer.frontends.plain import PlainRunner
 
     out = io.StringIO()
     status = PlainRunner(Settings(kind="thread"), out).run(
@@ -611,9 +611,9 @@ def test_blank_lines_in_a_script_print_nothing() -> None:
 
     A thread worker's pid is the console's: both transcripts are the same to the byte.
     """
-    from doer.console import Settings
-    from doer.plain import PlainRunner
-    from doer.readahead import LineSource
+    from doer.console.session import Settings
+    from doer.frontends.plain import PlainRunner
+    from doer.frontends.readahead import LineSource
 
     def transcript(lines: object) -> str:
         out = io.StringIO()
@@ -633,9 +633,9 @@ def test_jsonl_input_records_have_plain_mode_s_echo_as_their_text() -> None:
     characters escaped (a program that prints it must not write them raw), and a long
     line shortened, as plain mode shortens it (the ``line`` field has all of it).
     """
-    from doer.console import Settings
-    from doer.plain import PlainRunner
-    from doer.render import SHOWN_CHARS
+    from doer.console.render import SHOWN_CHARS
+    from doer.console.session import Settings
+    from doer.frontends.plain import PlainRunner
 
     typed = [
         "foo\x01bar\x1b[31mred",
@@ -665,9 +665,9 @@ def test_jsonl_answer_times_span_the_handler_s_run() -> None:
 
     The sleep is what is measured, not a wait for something to happen.
     """
-    from doer.console import Settings
-    from doer.plain import PlainRunner
-    from doer.readahead import LineSource
+    from doer.console.session import Settings
+    from doer.frontends.plain import PlainRunner
+    from doer.frontends.readahead import LineSource
 
     script = b"sleep 0.02\nsleep 0.02\n.repeat 2 sleep 0.02\n.spawn b\n@w1,b sleep 0.02\n"
     for lines in (script.splitlines(keepends=True), LineSource(io.BytesIO(script))):
@@ -689,8 +689,8 @@ def test_trace_follows_each_worker_s_answer_to_a_line_for_several_workers() -> N
     one-worker path), so it is checked here on its own. Which worker answers first
     is up to them: each answer is checked with the line after it, not their order.
     """
-    from doer.console import Settings
-    from doer.plain import PlainRunner
+    from doer.console.session import Settings
+    from doer.frontends.plain import PlainRunner
 
     out = io.StringIO()
     settings = Settings(kind="thread", name="t1")
@@ -725,8 +725,8 @@ def test_a_late_answer_makes_the_exit_status_1_even_when_it_comes_in_the_end() -
     The gate opens only when ``> ping`` is echoed, so ``gate`` is always late,
     whatever the timeout; ``.timeout 10`` then lets ``ping`` be answered in time.
     """
-    from doer.console import Settings
-    from doer.plain import PlainRunner
+    from doer.console.session import Settings
+    from doer.frontends.plain import PlainRunner
 
     out = SeesText("> ping\n")
     settings = Settings(kind="thread", timeout=0.05, handlers={"gate": gate_opened_by(out)})
@@ -787,14 +787,16 @@ def test_a_line_for_several_stuck_workers_waits_one_timeout_for_all_not_one_each
     """
     import types
 
-    import doer.plain
-    from doer.console import Settings
-    from doer.plain import PlainRunner
+    import doer.frontends.plain
+    from doer.console.session import Settings
+    from doer.frontends.plain import PlainRunner
 
     release = threading.Event()
     given: list[float] = []
     now = [0.0]
-    monkeypatch.setattr(doer.plain, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
+    monkeypatch.setattr(
+        doer.frontends.plain, "time", types.SimpleNamespace(monotonic=lambda: now[0])
+    )
     real_wait_for = PlainRunner.wait_for
 
     def wait_for(self: PlainRunner, pending: doer.Pending, timeout: float | None = None) -> object:

@@ -20,13 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from doer import lessons
-from doer.console import Console, Settings
-from doer.plain import PlainRunner
-from doer.render import plain
-from doer.shell import stopped_waiting_text
-from doer.typed import LESSONS, Command, Invalid, Message, interpret
-from doer.worker import BUILTIN_HANDLERS
+from doer.console.render import plain
+from doer.console.session import Console, Settings
+from doer.console.syntax import LESSONS, Command, Invalid, Message, interpret
+from doer.frontends.plain import PlainRunner
+from doer.frontends.shell import stopped_waiting_text
+from doer.lessons import handlers as lessons
+from doer.worker.doer import BUILTIN_HANDLERS
 from handlers import HANDLERS
 from shell_helpers import driven_shell
 

@@ -29,11 +29,9 @@ from prompt_toolkit.renderer import print_formatted_text
 from prompt_toolkit.styles import default_ui_style, merge_styles
 
 import doer
-from doer import worker as worker_module
-from doer.client import Pending
-from doer.console import Console, Mailbox, Settings
-from doer.protocol import Died, Ended, Failure, Note, Reply, Started
-from doer.render import (
+from doer.base.protocol import Died, Ended, Failure, Note, Reply, Started
+from doer.client.worker import Pending
+from doer.console.render import (
     KIND_COLOURS,
     RESIZE_SLACK,
     STYLES,
@@ -54,7 +52,9 @@ from doer.render import (
     use_line,
     worker_status,
 )
-from doer.shell import Shell
+from doer.console.session import Console, Mailbox, Settings
+from doer.frontends.shell import Shell
+from doer.worker import doer as worker_module
 from shell_helpers import driven_shell
 
 #: The widest a line may be, and the screen's rows.

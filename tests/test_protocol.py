@@ -11,7 +11,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from doer.protocol import (
+from doer.base.protocol import (
     MAX_LINE_CHARS,
     OLDEST_PENDING,
     Died,
@@ -28,7 +28,7 @@ from doer.protocol import (
     printable,
     safe_repr,
 )
-from doer.render import SHOWN_CHARS, clipped, record_text, shown_value
+from doer.console.render import SHOWN_CHARS, clipped, record_text, shown_value
 
 # --- parse_line --------------------------------------------------------------
 
@@ -184,7 +184,7 @@ _PARSE_ALPHABET = st.sampled_from(
 @example("True,")
 @example("set-state None,False")
 def test_the_quick_parse_of_common_lines_agrees_with_the_full_rules(line: str) -> None:
-    from doer.protocol import _NOT_QUICK, _parse_fully, _parse_quickly
+    from doer.base.protocol import _NOT_QUICK, _parse_fully, _parse_quickly
 
     quick = _parse_quickly(line)
     if quick is _NOT_QUICK:
@@ -194,7 +194,7 @@ def test_the_quick_parse_of_common_lines_agrees_with_the_full_rules(line: str) -
 
 @pytest.mark.parametrize("line", ["ping", "set-state 42", "set-state hola!", "exit", "sleep 2"])
 def test_the_common_lines_take_the_quick_parse(line: str) -> None:
-    from doer.protocol import _NOT_QUICK, _parse_quickly
+    from doer.base.protocol import _NOT_QUICK, _parse_quickly
 
     assert _parse_quickly(line) is not _NOT_QUICK
 
@@ -213,7 +213,7 @@ def test_a_value_with_an_invalid_escape_is_parsed_without_printing_a_warning() -
     assert [str(warning.message) for warning in caught] == []
 
 
-# --- printable, message_text, and record_text (doer.render) ------------------------------------
+# --- printable, message_text, and record_text (doer.console.render) --------------------------
 
 
 @pytest.mark.parametrize(

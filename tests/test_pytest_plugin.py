@@ -1,4 +1,4 @@
-"""The pytest plugin doer ships (``doer.pytest_plugin``), used as a tester would use it.
+"""The pytest plugin doer ships (``doer.testing.plugin``), used as a tester would use it.
 
 Its fixtures are in every test session where doer is installed: these tests
 ask for them by name, with no import. One test runs a separate pytest session
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import doer
-from doer.pytest_plugin import LAST_LINES, PROMPT, DrivenConsole
+from doer.testing.plugin import LAST_LINES, PROMPT, DrivenConsole
 from handlers import double
 from pty_helpers import wait_gone
 
@@ -107,12 +107,12 @@ def test_a_failure_at_teardown_shows_the_console_s_whole_transcript_too(
     assertion's, to see what the console said before it ended."""
     pytester.makepyfile(
         """
-        import doer.pytest_plugin
+        import doer.testing.plugin
 
         def test_leaves_a_worker(doer_console):
             # As if the worker outlived its console (the worker really ends):
             # only this session's copy of the plugin is changed.
-            doer.pytest_plugin._worker_is_gone = lambda pid, timeout=2.0: False
+            doer.testing.plugin._worker_is_gone = lambda pid, timeout=2.0: False
             console = doer_console("--kind", "process")
             assert console.answer("ping") == "pong"
         """

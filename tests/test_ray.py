@@ -30,9 +30,9 @@ import pytest
 import doer
 import handlers
 import test_client
-from doer.handler_modules import HandlerModules
-from doer.kinds import ray as ray_kind
-from doer.protocol import Died, Ended, Failure, Reply
+from doer.base.protocol import Died, Ended, Failure, Reply
+from doer.kinds.ray_actor import link as ray_kind
+from doer.worker.handler_modules import HandlerModules
 from helpers import Kind, Recorder, WorkerFactory, pid_is_gone, stat_fields, wait_until
 from pty_helpers import DOER, Terminal, console_env, feed, plain_console
 
@@ -382,7 +382,7 @@ def _processes() -> Iterator[tuple[int, list[str], bytes]]:
 def _cluster_program(console_pid: int) -> int:
     """The pid of the private cluster's program the console started."""
     for pid, fields, command in _processes():
-        if int(fields[1]) == console_pid and b"doer.kinds.ray_cluster" in command:
+        if int(fields[1]) == console_pid and b"doer.kinds.ray_actor.cluster" in command:
             return pid
     raise AssertionError(f"no cluster program under the console {console_pid}")
 
@@ -524,7 +524,7 @@ def test_a_private_cluster_never_starts_without_authentication(
     token_file: bool,
     mode: str | None,
 ) -> None:
-    from doer.kinds import ray_cluster
+    from doer.kinds.ray_actor import cluster as ray_cluster
 
     monkeypatch.setenv("HOME", str(tmp_path))
     for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"):

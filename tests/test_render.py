@@ -1,4 +1,4 @@
-"""The lines the console prints: their words and styles (``doer.render``).
+"""The lines the console prints: their words and styles (``doer.console.render``).
 
 ``record_text`` and the shortening of long values are tested with the records
 in ``test_protocol.py``; here, the lines built around them.
@@ -12,8 +12,8 @@ from typing import NamedTuple
 
 import pytest
 
-from doer.protocol import Died, Ended, Failure, Note, Record, Reply, Started
-from doer.render import (
+from doer.base.protocol import Died, Ended, Failure, Note, Record, Reply, Started
+from doer.console.render import (
     STYLES,
     creating_line,
     echo_line,
@@ -114,7 +114,7 @@ def test_the_status_line_says_everything_about_the_worker() -> None:
 
 @pytest.mark.parametrize("part", ["", "messages", "commands", "lessons"])
 def test_every_part_of_help_fits_an_80_by_24_screen(part: str) -> None:
-    from doer.console import Console, Settings
+    from doer.console.session import Console, Settings
 
     lines = [plain(line) for line in Console(Settings()).help_lines(part)]
     assert all(len(line) < 80 for line in lines), [line for line in lines if len(line) >= 80]
@@ -123,7 +123,7 @@ def test_every_part_of_help_fits_an_80_by_24_screen(part: str) -> None:
 
 
 def test_help_lessons_names_only_messages_and_commands_that_exist() -> None:
-    from doer.typed import COMMANDS, LESSONS, MESSAGE_HELP
+    from doer.console.syntax import COMMANDS, LESSONS, MESSAGE_HELP
 
     words = {usage.split()[0] for usage in MESSAGE_HELP} | set(COMMANDS)
     for _, typed in LESSONS:
@@ -133,8 +133,8 @@ def test_help_lessons_names_only_messages_and_commands_that_exist() -> None:
 
 
 def test_every_command_names_a_method_of_the_console_that_carries_it_out() -> None:
-    from doer.console import Console
-    from doer.typed import COMMANDS
+    from doer.console.session import Console
+    from doer.console.syntax import COMMANDS
 
     assert all(callable(getattr(Console, spec.does, None)) for spec in COMMANDS.values())
 
@@ -158,7 +158,7 @@ def timed(start: float, end: float) -> Reply:
 
 
 def test_a_timeline_draws_each_handler_where_it_ran_on_one_fixed_scale() -> None:
-    from doer.render import timeline_lines
+    from doer.console.render import timeline_lines
 
     threads = [
         (Shown("t1", "thread", 1), timed(10.0, 12.0)),
@@ -191,7 +191,7 @@ def test_a_timeline_draws_each_handler_where_it_ran_on_one_fixed_scale() -> None
 
 
 def test_a_timeline_says_which_workers_have_not_answered_and_what_failed() -> None:
-    from doer.render import timeline_lines
+    from doer.console.render import timeline_lines
 
     rows: list[tuple[Shown, Record | None]] = [
         (P1, timed(1.0, 1.2)),
@@ -221,7 +221,7 @@ class Running(NamedTuple):
 
 
 def test_a_trace_line_says_how_a_request_crossed() -> None:
-    from doer.render import trace_line
+    from doer.console.render import trace_line
 
     process = Running("p1", "process", 4242, STARTED)
     thread = Running("t1", "thread", 17, Started("thread", 17, 1, "t1-worker", 18, None, 0))
@@ -241,7 +241,7 @@ class Peeked(NamedTuple):
 
 
 def test_peek_says_whether_the_console_sees_the_live_state_or_its_copy() -> None:
-    from doer.render import peek_lines
+    from doer.console.render import peek_lines
 
     live = [plain(line) for line in peek_lines(Peeked("t1", "thread", 17, 7), True, 7, 3)]  # type: ignore[arg-type]
     copy = [plain(line) for line in peek_lines(Peeked("p1", "process", 42, 7), False, None, 3)]  # type: ignore[arg-type]
@@ -271,13 +271,13 @@ def test_peek_says_whether_the_console_sees_the_live_state_or_its_copy() -> None
     ],
 )
 def test_a_value_shows_its_type_where_a_word_would_hide_it(value: object, shown: str) -> None:
-    from doer.protocol import value_text
+    from doer.base.protocol import value_text
 
     assert value_text(value) == shown
 
 
 def test_a_timeline_for_an_output_without_block_characters_draws_hashes() -> None:
-    from doer.render import timeline_lines
+    from doer.console.render import timeline_lines
 
     rows = [
         (Shown("t1", "thread", 1), timed(10.0, 10.5)),
@@ -301,6 +301,6 @@ def test_a_timeline_for_an_output_without_block_characters_draws_hashes() -> Non
     ],
 )
 def test_milliseconds_show_a_tenth_only_below_ten_once_rounded(seconds: float, shown: str) -> None:
-    from doer.render import milliseconds
+    from doer.console.render import milliseconds
 
     assert milliseconds(seconds) == shown

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 import doer
-from doer.console import MAX_REPEAT, Console, Repeat, Settings
-from doer.typed import Message
+from doer.console.session import MAX_REPEAT, Console, Repeat, Settings
+from doer.console.syntax import Message
 from pty_helpers import Terminal, run_doer
 from shell_helpers import driven_shell
 
@@ -77,10 +77,10 @@ def test_a_bad_repeat_is_one_error_before_anything_is_sent(argument: str, error:
 def test_repeat_s_rate_runs_from_the_first_request_sent_to_the_last_answer_in() -> None:
     """The rate is over the whole burst: from the first request sent, not the last
     (sent later, it would make the burst look shorter and the rate higher)."""
-    from doer.client import Pending
-    from doer.console import repeat_summary
-    from doer.protocol import Reply
-    from doer.render import plain
+    from doer.base.protocol import Reply
+    from doer.client.worker import Pending
+    from doer.console.render import plain
+    from doer.console.session import repeat_summary
 
     pendings = [Pending(number, "ping") for number in (1, 2)]
     for pending, (sent, answered) in zip(pendings, [(100.0, 100.2), (100.1, 100.3)], strict=True):
@@ -110,9 +110,9 @@ def test_a_worker_gone_midway_keeps_the_answers_to_what_was_sent(
 ) -> None:
     import io
 
-    from doer.client import Worker, WorkerGone
-    from doer.console import REPEATED_AT_ONCE as REPEATED_TOGETHER
-    from doer.plain import PlainRunner
+    from doer.client.worker import Worker, WorkerGone
+    from doer.console.session import REPEATED_AT_ONCE as REPEATED_TOGETHER
+    from doer.frontends.plain import PlainRunner
 
     real_tell_many, calls = Worker.tell_many, []
 

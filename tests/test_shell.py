@@ -24,10 +24,10 @@ from prompt_toolkit.output.plain_text import PlainTextOutput
 from prompt_toolkit.output.vt100 import Vt100_Output
 from prompt_toolkit.renderer import CPR_Support
 
-from doer.console import Console, Mailbox, Settings
-from doer.render import LAYOUT_STYLES
-from doer.shell import ConsoleCompleter, Shell, history_path, make_history, probe_cpr
-from doer.typed import COMMANDS
+from doer.console.render import LAYOUT_STYLES
+from doer.console.session import Console, Mailbox, Settings
+from doer.console.syntax import COMMANDS
+from doer.frontends.shell import ConsoleCompleter, Shell, history_path, make_history, probe_cpr
 from handlers import HANDLERS
 from helpers import CONSOLE_KINDS
 from shell_helpers import DEADLINE, driven_shell

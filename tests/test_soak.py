@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from doer.protocol import Reply
+from doer.base.protocol import Reply
 from fuzz import LINES, check_plain_mode, fuzz_the_terminal
 from helpers import Recorder, WorkerFactory
 from pty_helpers import assert_each_answered_once_in_order, numbered_lines, run_piped

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 import doer
-from doer import client
-from doer.console import Settings
-from doer.lines import LineRunner
+from doer.client import worker as client
+from doer.console.session import Settings
+from doer.frontends.lines import LineRunner
 from pty_helpers import feed, plain_console, run_doer
 
 #: Generous: a reply comes in well under a millisecond; only a failing test waits this long.

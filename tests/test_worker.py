@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from doer.protocol import (
+from doer.base.protocol import (
     OLDEST_PENDING,
     Ended,
     Failure,
@@ -29,8 +29,8 @@ from doer.protocol import (
     Started,
     UnreadableRequest,
 )
-from doer.render import record_text
-from doer.worker import BUILTIN_HANDLERS, BUILTIN_MESSAGES, AsyncDoer, Doer, Handler, gil_text
+from doer.console.render import record_text
+from doer.worker.doer import BUILTIN_HANDLERS, BUILTIN_MESSAGES, AsyncDoer, Doer, Handler, gil_text
 from handlers import HANDLERS
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import doer
 from benchmarks.common import Row, median, verdict
-from doer import lessons
+from doer.lessons import handlers as lessons
 
 RUNS = 5
 GIL_TARGET = 1.6

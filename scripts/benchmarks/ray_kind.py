@@ -1,7 +1,7 @@
 """The ray kind: a private cluster, a Ray worker's round trip next to Ray's own, its faults.
 
 Cluster up
-    From asking for a private cluster (``python -m doer.kinds.ray_cluster``,
+    From asking for a private cluster (``python -m doer.kinds.ray_actor.cluster``,
     what the console starts for its first Ray worker) to its address. No
     target: it is Ray's start-up, reported so the console's "a few seconds"
     stays true.
@@ -73,7 +73,7 @@ print(json.dumps({"rounds": rounds, "pipelined_s": time.perf_counter() - began})
 
 
 def run() -> list[Row]:
-    from doer.kinds import ray as ray_kind
+    from doer.kinds.ray_actor import link as ray_kind
 
     if not ray_kind.installed():
         return [not_measured("ray kind", "Ray is not installed: pip install 'doer[ray]'")]
@@ -170,7 +170,7 @@ class Raw(TypedDict):
 
 
 def _raw_baseline(address: str) -> Raw:
-    from doer.kinds.ray import log_path
+    from doer.kinds.ray_actor.link import log_path
 
     with open(log_path(), "ab") as log:
         done = subprocess.run(

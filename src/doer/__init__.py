@@ -20,11 +20,11 @@ string with spaces to send it as one message: ``"'a b'"``)::
 
 from __future__ import annotations
 
-from doer.client import Pending, Worker, WorkerError, WorkerGone, start, stop_all
-from doer.handler_modules import HandlerError, handler
+from doer.base.protocol import Died, Ended, Failure, ParseError, Reply, Request, Started, parse_line
+from doer.client.worker import Pending, Worker, WorkerError, WorkerGone, start, stop_all
 from doer.kinds import KINDS, START_METHODS
-from doer.protocol import Died, Ended, Failure, ParseError, Reply, Request, Started, parse_line
-from doer.worker import BUILTIN_MESSAGES, Doer
+from doer.worker.doer import BUILTIN_MESSAGES, Doer
+from doer.worker.handler_modules import HandlerError, handler
 
 __version__ = "0.1.0"
 

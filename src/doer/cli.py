@@ -21,13 +21,13 @@ from types import FrameType
 from typing import BinaryIO, NoReturn
 
 from doer import __version__
-from doer.client import Worker
-from doer.console import Console, Mailbox, Settings
-from doer.handler_modules import HandlerError, where
+from doer.base.protocol import Record
+from doer.client.worker import Worker
+from doer.console.render import creating_line, plain, record_line
+from doer.console.session import Console, Mailbox, Settings
+from doer.console.syntax import check_name, state_value
 from doer.kinds import KINDS, START_METHODS
-from doer.protocol import Record
-from doer.render import creating_line, plain, record_line
-from doer.typed import check_name, state_value
+from doer.worker.handler_modules import HandlerError, where
 
 EXIT_USAGE = 2
 
@@ -175,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.interactive:
         _check_interactive(parser, args)
     if args.kind == "ray" or args.address:
-        from doer.kinds.ray import NOT_INSTALLED, installed
+        from doer.kinds.ray_actor.link import NOT_INSTALLED, installed
 
         if not installed():
             parser.exit(2, f"doer: {NOT_INSTALLED}\n")
@@ -197,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_plain(sys.stdin.buffer, settings, jsonl=args.jsonl)
         if not sys.stdout.isatty() and not (args.line_mode or args.jsonl):
             return _run_plain(sys.stdin.buffer, settings, jsonl=False)
-        from doer.lines import run_lines, wants_line_mode
+        from doer.frontends.lines import run_lines, wants_line_mode
 
         if args.line_mode or args.jsonl or wants_line_mode(sys.stdin):
             return run_lines(settings, jsonl=args.jsonl)
@@ -237,10 +237,10 @@ def _run_script_then_prompt(path: str, settings: Settings, args: argparse.Namesp
     if script and not script[-1]:
         script.pop()  # the file's last newline ends its last line: no empty line after
     if not sys.stdin.isatty() and not args.line_mode:
-        from doer.plain import run_plain
+        from doer.frontends.plain import run_plain
 
         return run_plain(sys.stdin.buffer, sys.stdout, settings, first=script)
-    from doer.lines import wants_line_mode
+    from doer.frontends.lines import wants_line_mode
 
     if args.line_mode or not sys.stdout.isatty() or wants_line_mode(sys.stdin):
         return _run_lines_after(script, settings)
@@ -251,7 +251,7 @@ def _run_script_then_prompt(path: str, settings: Settings, args: argparse.Namesp
 
 def _run_lines_after(script: list[bytes], settings: Settings) -> int:
     """Line mode, after the ``script``'s lines, each shown after a prompt as if typed."""
-    from doer.lines import LineRunner
+    from doer.frontends.lines import LineRunner
 
     runner = LineRunner(settings, sys.stdin.buffer, sys.stdout)
 
@@ -290,13 +290,13 @@ def _run_interactive(settings: Settings, color: bool, script: list[str] | None =
     console.transcript.add(first_line)  # printed before the shell starts: .save keeps it
     boots_an_interpreter = settings.kind == "process" and _start_method(settings) != "fork"
     if boots_an_interpreter:
-        from doer.kinds.process import start_helpers
+        from doer.kinds.process.link import start_helpers
 
         start_helpers(_start_method(settings))
     elif settings.kind != "asyncio":  # an asyncio worker is a task on the shell's own loop
         console.start()
     try:
-        from doer.shell import run_shell
+        from doer.frontends.shell import run_shell
 
         if boots_an_interpreter:
             console.start()
@@ -324,7 +324,7 @@ def _print_record(worker: Worker, record: Record) -> None:
 
 
 def _run_plain(stream: BinaryIO, settings: Settings, *, jsonl: bool) -> int:
-    from doer.plain import run_plain
+    from doer.frontends.plain import run_plain
 
     return run_plain(stream, sys.stdout, settings, jsonl=jsonl)
 
@@ -342,7 +342,7 @@ def _run_script_file(path: str, settings: Settings, *, jsonl: bool) -> int:
 def _run_commands(commands: list[str], settings: Settings, *, jsonl: bool) -> int:
     """``-c LINE ...``: the lines in order, then the end, as ``python -c`` does; only
     what answers them is printed (no echo, no start event)."""
-    from doer.plain import run_plain
+    from doer.frontends.plain import run_plain
 
     lines = io.BytesIO("\n".join(commands).encode("utf-8", "surrogateescape") + b"\n")
     return run_plain(lines, sys.stdout, settings, jsonl=jsonl, quiet=True)

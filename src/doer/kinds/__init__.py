@@ -3,7 +3,7 @@
 The recipe switched between ``Process`` and ``Thread`` by changing two imports.
 Here each kind is a small :class:`Link` that chooses its two parts, what runs
 the loop and what carries the messages, and starts the same
-:class:`~doer.worker.Doer`::
+:class:`~doer.worker.doer.Doer`::
 
     kind      module        runs the Doer in                       request / response queues
     thread    thread.py     threading.Thread                       queue.SimpleQueue
@@ -34,15 +34,15 @@ import itertools
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from doer.protocol import Request
-from doer.worker import Handler
+from doer.base.protocol import Request
+from doer.worker.doer import Handler
 
 #: Every kind, and the module and class that make one.
 _LINKS = {
     "thread": ("doer.kinds.thread", "ThreadLink"),
-    "process": ("doer.kinds.process", "ProcessLink"),
-    "asyncio": ("doer.kinds.asyncio", "AsyncioLink"),
-    "ray": ("doer.kinds.ray", "RayLink"),
+    "process": ("doer.kinds.process.link", "ProcessLink"),
+    "asyncio": ("doer.kinds.asyncio_task", "AsyncioLink"),
+    "ray": ("doer.kinds.ray_actor.link", "RayLink"),
 }
 KINDS = tuple(_LINKS)
 START_METHODS = ("fork", "spawn", "forkserver")
@@ -107,7 +107,7 @@ def open_link(
 ) -> Link:
     """Start a worker of ``kind`` and return the console's end of it.
 
-    ``address`` and ``shared`` are for a Ray worker only (see :mod:`doer.kinds.ray`).
+    ``address`` and ``shared`` are for a Ray worker only (see :mod:`doer.kinds.ray_actor.link`).
 
     Raises:
         ValueError: an unknown kind or start method, a start method for a kind

@@ -14,8 +14,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from doer.protocol import Request
-from doer.worker import Doer, Handler
+from doer.base.protocol import Request
+from doer.worker.doer import Doer, Handler
 
 _GONE = object()  # put on a thread worker's response queue when its loop has returned
 

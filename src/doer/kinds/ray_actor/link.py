@@ -6,9 +6,9 @@
     RayLink.send ─ pipe ──────> relay, in batches ─ actor calls ─> DoerActor: the Doer's
     RayLink.receive <─ pipe ─── answers, in order <─────────────── handlers
 
-    LocalCluster ─ python -m doer.kinds.ray_cluster (own session) ─ ray.init(address="local")
+    LocalCluster ─ python -m doer.kinds.ray_actor.cluster (own session) ─ ray.init(address="local")
 
-A worker's link is a :class:`~doer.kinds.process.ProcessLink` whose process is
+A worker's link is a :class:`~doer.kinds.process.link.ProcessLink` whose process is
 the worker's Ray *driver* (forked from the console, then it imports Ray:
 the console never does). The actor is where the handlers run: its pid, its node.
 
@@ -37,12 +37,12 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from doer.kinds.frames import encode, send_frame
-from doer.kinds.process import ProcessLink
-from doer.kinds.process_child import CONSOLE_FDS
-from doer.kinds.ray_driver import DriverConfig, driver_main
-from doer.protocol import Control, Note, Request, Started
-from doer.worker import Handler
+from doer.base.protocol import Control, Note, Request, Started
+from doer.kinds.process.child import CONSOLE_FDS
+from doer.kinds.process.frames import encode, send_frame
+from doer.kinds.process.link import ProcessLink
+from doer.kinds.ray_actor.driver import DriverConfig, driver_main
+from doer.worker.doer import Handler
 
 #: The cluster Ray workers join when none is named (a test session's, say); unset
 #: or empty: a private one.
@@ -208,7 +208,7 @@ Ready = Callable[[str | None, str | None], None]
 
 
 class LocalCluster:
-    """This console's private Ray cluster: ``python -m doer.kinds.ray_cluster``.
+    """This console's private Ray cluster: ``python -m doer.kinds.ray_actor.cluster``.
 
     Started without waiting: :meth:`when_ready` calls back with its address
     (or an error) once it is up, from the thread that reads its report.
@@ -226,7 +226,7 @@ class LocalCluster:
         remove = [] if os.environ.get("DOER_RAY_LOG") else ["--remove", log]
         with open(log, "ab") as output:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "doer.kinds.ray_cluster", *remove],
+                [sys.executable, "-m", "doer.kinds.ray_actor.cluster", *remove],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=output,
@@ -300,7 +300,7 @@ class LocalCluster:
         self._process.wait()
         if self._process.stdout is not None:
             self._process.stdout.close()
-        from doer.kinds.ray_cluster import remove_session
+        from doer.kinds.ray_actor.cluster import remove_session
 
         # Its own, or (it died before it said) the one Ray named after its pid.
         own = [self.session_dir] if self.session_dir else []

@@ -7,7 +7,7 @@ cheaply for process workers and cost nothing extra for thread workers.
 
 This module also turns a typed line into a message (:func:`parse_line`), and
 a value into text (:func:`message_text`, :func:`printable`); the lines a
-person reads are worded in :mod:`doer.render`. It knows nothing of terminals.
+person reads are worded in :mod:`doer.console.render`. It knows nothing of terminals.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ import struct
 from multiprocessing.connection import Connection
 from typing import Any
 
-from doer.protocol import Control, Died, Ended, Failure, Note, Reply, Request, Started
+from doer.base.protocol import Control, Died, Ended, Failure, Note, Reply, Request, Started
 
 # Died, Note and Control travel only between the console and a Ray worker's driver process.
 _WIRE_TYPES: tuple[type[tuple[Any, ...]], ...] = (
@@ -119,7 +119,7 @@ def send_frames(connection: Connection, records: list[bytes]) -> None:
 class FrameReader:
     """The reading end of a one-way pipe whose writer uses ``Connection.send_bytes``.
 
-    Not thread-safe: one reader at a time (as :mod:`doer.replies` arranges).
+    Not thread-safe: one reader at a time (as :mod:`doer.client.replies` arranges).
     """
 
     def __init__(self, connection: Connection) -> None:

@@ -1,9 +1,9 @@
 """The workers, by name, and what the console's commands do to them: shared by both
 front ends.
 
-The interactive shell (:mod:`doer.shell`) and plain mode (:mod:`doer.plain`)
+The interactive shell (:mod:`doer.frontends.shell`) and plain mode (:mod:`doer.frontends.plain`)
 read lines differently and print differently, but a line means the same thing
-in both: :func:`doer.typed.interpret` says what it means, and :class:`Console`,
+in both: :func:`doer.console.syntax.interpret` says what it means, and :class:`Console`,
 which owns the workers and the current one, carries it out. Nothing here
 touches a terminal.
 """
@@ -18,12 +18,9 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from doer import lessons
-from doer.client import Listener, Pending, Worker, WorkerGone, start, stop_all
-from doer.handler_modules import HandlerError, HandlerModules, first_line, where
-from doer.kinds import KINDS, START_METHODS
-from doer.protocol import Failure, Record, message_summary
-from doer.render import (
+from doer.base.protocol import Failure, Record, message_summary
+from doer.client.worker import Listener, Pending, Worker, WorkerGone, start, stop_all
+from doer.console.render import (
     Fragments,
     clipped,
     gone_text,
@@ -37,8 +34,7 @@ from doer.render import (
     worker_status,
     workers_table,
 )
-from doer.transcript import Transcript
-from doer.typed import (
+from doer.console.syntax import (
     ALL,
     COMMANDS,
     KINDS_HELP,
@@ -53,10 +49,14 @@ from doer.typed import (
     prompt_argument,
     state_value,
 )
-from doer.worker import BUILTIN_MESSAGES, Handler
+from doer.console.transcript import Transcript
+from doer.kinds import KINDS, START_METHODS
+from doer.lessons import handlers as lessons
+from doer.worker.doer import BUILTIN_MESSAGES, Handler
+from doer.worker.handler_modules import HandlerError, HandlerModules, first_line, where
 
 if TYPE_CHECKING:
-    from doer.kinds.asyncio import SharedLoop
+    from doer.kinds.asyncio_task import SharedLoop
 
 # NamedTuples rather than dataclasses: the shell imports this module before its
 # first prompt, and dataclasses cost several milliseconds more to import and build.
@@ -116,7 +116,7 @@ class Kill(NamedTuple):
 
 class Repeat(NamedTuple):
     """``.repeat N LINE``: send ``message`` ``times`` times without waiting, print every
-    answer, then each worker's rate (:func:`~doer.render.repeat_line`)."""
+    answer, then each worker's rate (:func:`~doer.console.render.repeat_line`)."""
 
     times: int
     message: Message
@@ -190,7 +190,7 @@ class Settings:
         #: ``.trace on``: a line after each answer says how the message crossed.
         self.trace = False
         #: Your handler modules (``--handlers``, ``.handlers``): files or dotted
-        #: names, loaded by each worker as it starts (see :mod:`doer.handler_modules`).
+        #: names, loaded by each worker as it starts (see :mod:`doer.worker.handler_modules`).
         self.handler_modules: list[str] = list(handler_modules or [])
         #: The Ray cluster Ray workers join (``--address``); None: a private one.
         self.ray_address = ray_address
@@ -304,7 +304,7 @@ class Console:
     def _on_shared_loop(self, starts: Callable[[], Worker]) -> Worker:
         """Start an asyncio worker as a task on the loop this thread runs (the shell's),
         else on the one loop all this console's tasks share (plain mode's)."""
-        from doer.kinds.asyncio import SharedLoop, loop_runs_here  # only for this kind
+        from doer.kinds.asyncio_task import SharedLoop, loop_runs_here  # only for this kind
 
         if loop_runs_here():
             return starts()
@@ -718,12 +718,14 @@ class Console:
     def ray_cluster_runs(self) -> bool:
         """Whether this console started a private Ray cluster not yet stopped (one that
         died is stopped too: what it left is cleaned up)."""
-        ray = sys.modules.get("doer.kinds.ray")  # never imported: no Ray worker, no cluster
+        ray = sys.modules.get(
+            "doer.kinds.ray_actor.link"
+        )  # never imported: no Ray worker, no cluster
         return ray is not None and ray.running_cluster() is not None
 
     def stop_ray_cluster(self) -> None:
         """Shut down the private Ray cluster, if one runs (a second or two)."""
-        ray = sys.modules.get("doer.kinds.ray")
+        ray = sys.modules.get("doer.kinds.ray_actor.link")
         if ray is not None:
             ray.stop_local_cluster()
 
@@ -767,7 +769,7 @@ class Console:
 
     def save(self, argument: str) -> list[Fragments]:
         """Carry out ``.save FILE``: the session so far, as text, or as an asciicast
-        recording for a FILE ending in ``.cast`` (see :mod:`doer.transcript`).
+        recording for a FILE ending in ``.cast`` (see :mod:`doer.console.transcript`).
 
         Raises:
             ValueError: no file, or one that cannot be written.

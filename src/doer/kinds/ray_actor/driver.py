@@ -3,7 +3,7 @@
 Nothing here runs in the console. :func:`driver_main` is the target of a
 ``multiprocessing`` process forked by the console, one per Ray worker: it
 connects to the cluster (``ray.init``), creates the worker's
-:class:`~doer.kinds.ray_actor.DoerActor` and relays records both ways::
+:class:`~doer.kinds.ray_actor.actor.DoerActor` and relays records both ways::
 
     console (ray.py)            driver process (this module)            Ray actor (ray_actor.py)
     RayLink.send ─ pipe ─> "requests" thread: what came together,
@@ -40,11 +40,18 @@ from collections.abc import Mapping
 from multiprocessing.connection import Connection
 from typing import Any, NamedTuple, NoReturn
 
-from doer.handler_modules import HandlerError, HandlerModules, is_file
-from doer.kinds.frames import FrameReader, decode, encode, is_request, send_frame, send_frames
-from doer.kinds.process_child import guard_worker_process
-from doer.protocol import Control, Died, Ended, Failure, Started
-from doer.worker import Handler
+from doer.base.protocol import Control, Died, Ended, Failure, Started
+from doer.kinds.process.child import guard_worker_process
+from doer.kinds.process.frames import (
+    FrameReader,
+    decode,
+    encode,
+    is_request,
+    send_frame,
+    send_frames,
+)
+from doer.worker.doer import Handler
+from doer.worker.handler_modules import HandlerError, HandlerModules, is_file
 
 #: The most requests sent to the actor in one call (one batch of answers back).
 BATCH = 1000
@@ -226,7 +233,7 @@ class Driver:
         os.environ.setdefault("RAY_AUTH_MODE", "token")
         import ray
 
-        from doer.kinds.ray_actor import remote_class
+        from doer.kinds.ray_actor.actor import remote_class
 
         if address.startswith("ray://"):
             _watch_client_log(self)

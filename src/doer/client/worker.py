@@ -12,14 +12,14 @@
                                             └──> listener(worker, record)   (the shell)
 
 Who reads the response queue: exactly one thread at a time, the caller of
-``ask()`` inline or the reply-reader thread for good (:mod:`doer.replies` says
+``ask()`` inline or the reply-reader thread for good (:mod:`doer.client.replies` says
 when and why). Whoever reads hands each record to :meth:`Worker._deliver`,
 which resolves the request's :class:`Pending` and passes the record to the
 optional listener; the shell's listener passes it to the event loop that
 prints it.
 
 Every request gets exactly one answer: its reply, its error, or, if the worker
-ends or dies first, a :class:`~doer.protocol.Failure` saying so.
+ends or dies first, a :class:`~doer.base.protocol.Failure` saying so.
 """
 
 from __future__ import annotations
@@ -30,8 +30,7 @@ import time
 from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
-from doer.kinds import Link, open_link
-from doer.protocol import (
+from doer.base.protocol import (
     OLDEST_PENDING,
     Died,
     Ended,
@@ -45,8 +44,9 @@ from doer.protocol import (
     message_summary,
     parse_line,
 )
-from doer.replies import ReplyReader
-from doer.worker import Handler
+from doer.client.replies import ReplyReader
+from doer.kinds import Link, open_link
+from doer.worker.doer import Handler
 
 Listener = Callable[["Worker", Record], None]
 
@@ -254,7 +254,7 @@ class Worker:
     ``stop`` sends ``exit``, waits for the end event and joins.
 
     A message that is a string is a line as typed at the console's prompt,
-    parsed the same way (:func:`~doer.protocol.parse_line`): ``"sleep 5"``
+    parsed the same way (:func:`~doer.base.protocol.parse_line`): ``"sleep 5"``
     sends ``("sleep", 5)``, and ``"'a b'"`` the one string ``a b``. Anything
     else is sent as it is, and so is a string with ``parsed=True``: the
     console's own messages, parsed already, go that way (parsing ``a b`` again
@@ -762,7 +762,7 @@ def start(
         address: for a Ray worker, the cluster to join (``host:port``, ``auto``,
             ``ray://host:port``); None starts a private one on this machine.
         shared: for a Ray worker, a named actor several consoles share (see
-            :class:`doer.kinds.ray.RayLink`).
+            :class:`doer.kinds.ray_actor.link.RayLink`).
 
     Raises:
         ValueError: an unknown kind or start method.

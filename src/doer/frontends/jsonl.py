@@ -32,7 +32,7 @@ from collections.abc import Callable
 from importlib import resources
 from typing import Any, Protocol
 
-from doer.render import SHOWN_CHARS, Tagged, echo_line, plain
+from doer.console.render import SHOWN_CHARS, Tagged, echo_line, plain
 
 #: The version of the records' shape: ``v`` in every record. It changes only when
 #: a field changes meaning or goes; a new field does not change it.
@@ -54,7 +54,7 @@ _quoted: Callable[[str], str] = json.encoder.encode_basestring_ascii
 
 
 class About(Tagged, Protocol):
-    """What a record says of its worker (a :class:`~doer.client.Worker`): its tag's
+    """What a record says of its worker (a :class:`~doer.client.worker.Worker`): its tag's
     name, kind and pid, and whether it has started (its pid may change then)."""
 
     @property
@@ -62,14 +62,14 @@ class About(Tagged, Protocol):
 
 
 class Timed(Protocol):
-    """When a request went and came back (a :class:`~doer.client.Pending`)."""
+    """When a request went and came back (a :class:`~doer.client.worker.Pending`)."""
 
     sent_at: float
     answered_at: float
 
 
 class Answered(Timed, Protocol):
-    """A request and when it went and came back (a :class:`~doer.client.Pending`)."""
+    """A request and when it went and came back (a :class:`~doer.client.worker.Pending`)."""
 
     request_id: int
 

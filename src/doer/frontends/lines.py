@@ -37,11 +37,11 @@ import sys
 from collections.abc import Iterator
 from typing import BinaryIO, TextIO
 
-from doer.client import Pending, Worker
-from doer.console import Settings
-from doer.plain import EXIT_FAILED, EXIT_OK, PlainRunner
-from doer.protocol import Record, printable
-from doer.render import echo_line, plain
+from doer.base.protocol import Record, printable
+from doer.client.worker import Pending, Worker
+from doer.console.render import echo_line, plain
+from doer.console.session import Settings
+from doer.frontends.plain import EXIT_FAILED, EXIT_OK, PlainRunner
 
 #: The longest line a terminal's own line editing keeps (Linux: 4,096 bytes with
 #: the newline); it drops the rest without a word, so a line that long is refused.

@@ -34,23 +34,9 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import BinaryIO, NamedTuple, TextIO
 
-from doer.client import Pending, Worker, WorkerGone, stop_all
-from doer.console import (
-    Console,
-    Kill,
-    Quit,
-    Repeat,
-    Reset,
-    Restart,
-    Settings,
-    Spawned,
-    Stop,
-    repeat_summary,
-)
-from doer.jsonl import JsonLines
-from doer.protocol import Died, Ended, Failure, Note, Record, Reply, Started
-from doer.readahead import LineSource
-from doer.render import (
+from doer.base.protocol import Died, Ended, Failure, Note, Record, Reply, Started
+from doer.client.worker import Pending, Worker, WorkerGone, stop_all
+from doer.console.render import (
     STOPPING_RAY_CLUSTER,
     Fragments,
     creating_line,
@@ -66,8 +52,22 @@ from doer.render import (
     stuck_text,
     trace_line,
 )
-from doer.transcript import json_text
-from doer.typed import Blank, Command, Invalid, Message, interpret
+from doer.console.session import (
+    Console,
+    Kill,
+    Quit,
+    Repeat,
+    Reset,
+    Restart,
+    Settings,
+    Spawned,
+    Stop,
+    repeat_summary,
+)
+from doer.console.syntax import Blank, Command, Invalid, Message, interpret
+from doer.console.transcript import json_text
+from doer.frontends.jsonl import JsonLines
+from doer.frontends.readahead import LineSource
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -132,7 +132,7 @@ class PlainRunner:
         self, settings: Settings, out: TextIO, *, jsonl: bool = False, quiet: bool = False
     ) -> None:
         self.console = Console(settings, always_waits=self.WAITS_BECAUSE)
-        #: ``--jsonl``: each line goes out as a JSON object (:mod:`doer.jsonl`).
+        #: ``--jsonl``: each line goes out as a JSON object (:mod:`doer.frontends.jsonl`).
         self.jsonl = JsonLines() if jsonl else None
         #: ``-c``: only what answers the lines; no echo, no start, no ordinary end.
         self.quiet = quiet

@@ -5,7 +5,7 @@ current worker or for the workers an ``@`` names, a dot-command for the
 console (:data:`COMMANDS`, whose help ``.help`` prints), a blank line, or a
 one-line error. The help of the messages and the lessons' lines live here
 too, beside the commands: all that a person can type, in one place.
-:mod:`doer.console` carries the lines out.
+:mod:`doer.console.session` carries the lines out.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import re
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
+from doer.base.protocol import ParseError, parse_line
+from doer.console.render import Fragments, note_line
 from doer.kinds import KINDS
-from doer.protocol import ParseError, parse_line
-from doer.render import Fragments, note_line
 
 MESSAGE_HELP: dict[str, str] = {
     "ping": "the worker answers pong",

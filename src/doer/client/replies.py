@@ -13,8 +13,8 @@ Whoever holds :attr:`ReplyReader.reading` reads, and nobody else:
   classic two-pipe deadlock).
 
 Either way every record goes to one ``deliver`` callback (the Worker's
-bookkeeping). A worker that vanishes shows up as a :class:`~doer.protocol.Died`
-record, an answer that cannot be read as a :class:`~doer.protocol.Failure`.
+bookkeeping). A worker that vanishes shows up as a :class:`~doer.base.protocol.Died`
+record, an answer that cannot be read as a :class:`~doer.base.protocol.Failure`.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from doer.base.protocol import OLDEST_PENDING, Died, Failure, Record
 from doer.kinds import Link
-from doer.protocol import OLDEST_PENDING, Died, Failure, Record
 
 
 class Ends(Protocol):

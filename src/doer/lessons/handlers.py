@@ -29,7 +29,7 @@ import threading
 import time
 from typing import Any, NamedTuple
 
-from doer.protocol import value_text
+from doer.base.protocol import value_text
 
 #: Added to by ``incr`` and ``race``: one counter per process.
 COUNTER = 0

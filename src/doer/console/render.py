@@ -14,7 +14,7 @@ import os
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from doer.protocol import (
+from doer.base.protocol import (
     UNKNOWN_MESSAGE,
     Died,
     Ended,
@@ -68,13 +68,15 @@ STYLES = {
 
 
 class Summarised(Protocol):
-    """A request that can name itself: ``request 3 (sleep 2)`` (a :class:`~doer.client.Pending`)."""
+    """A request that can name itself: ``request 3 (sleep 2)``
+    (a :class:`~doer.client.worker.Pending`)."""
 
     def summary(self) -> str: ...
 
 
 class Tagged(Protocol):
-    """What a line needs to say which worker it comes from (a :class:`~doer.client.Worker`)."""
+    """What a line needs to say which worker it comes from
+    (a :class:`~doer.client.worker.Worker`)."""
 
     @property
     def name(self) -> str: ...
@@ -385,7 +387,7 @@ def how_it_runs(worker: Listed, *, start_method: bool = True) -> str:
 
 
 class Listed(Tagged, Protocol):
-    """What a row of ``.workers`` shows of a worker (a :class:`~doer.client.Worker`)."""
+    """What a row of ``.workers`` shows of a worker (a :class:`~doer.client.worker.Worker`)."""
 
     @property
     def start_method(self) -> str | None: ...
@@ -571,7 +573,7 @@ def timeline_lines(
 
     ``rows`` pair each worker a line went to with its answer (None: not yet).
     Bars start where the handler started and end where it ended (the times a
-    timed :class:`~doer.protocol.Reply` carries, on the machine's monotonic
+    timed :class:`~doer.base.protocol.Reply` carries, on the machine's monotonic
     clock), so handlers that ran side by side overlap and handlers that took
     turns follow each other. One character is a fixed, round time (10 ms,
     50 ms, 0.25 s...), so two timelines of similar runs can be compared by eye.
@@ -713,7 +715,7 @@ def _seconds(seconds: float) -> str:
 
 
 class Traced(Protocol):
-    """What ``.trace`` shows of one request (a :class:`~doer.client.Pending`)."""
+    """What ``.trace`` shows of one request (a :class:`~doer.client.worker.Pending`)."""
 
     request_id: int
     sent_at: float

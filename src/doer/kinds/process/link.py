@@ -1,7 +1,7 @@
 """The process kind, console side: start the worker process and talk to it.
 
 This module runs in the console. What runs inside the worker process is in
-:mod:`doer.kinds.process_child`::
+:mod:`doer.kinds.process.child`::
 
     console (this module)                          worker process (process_child)
     ProcessLink.send ── request pipe (one-way) ──> process_main: Doer loop
@@ -22,11 +22,11 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from doer.base.protocol import Request
 from doer.kinds import START_METHODS
-from doer.kinds.frames import FrameReader, decode, encode, send_frame, send_frames
-from doer.kinds.process_child import CONSOLE_FDS, EXIT_CONSOLE_GONE, process_main
-from doer.protocol import Request
-from doer.worker import Handler
+from doer.kinds.process.child import CONSOLE_FDS, EXIT_CONSOLE_GONE, process_main
+from doer.kinds.process.frames import FrameReader, decode, encode, send_frame, send_frames
+from doer.worker.doer import Handler
 
 
 class ProcessLink:

@@ -1,6 +1,6 @@
-"""The Ray kind's private local cluster: ``python -m doer.kinds.ray_cluster``.
+"""The Ray kind's private local cluster: ``python -m doer.kinds.ray_actor.cluster``.
 
-Usage: ``python -m doer.kinds.ray_cluster [--remove LOG]`` (LOG: a file to
+Usage: ``python -m doer.kinds.ray_actor.cluster [--remove LOG]`` (LOG: a file to
 remove once the cluster is down, the console's default log).
 
 The console starts this program (in a session of its own, so the terminal's

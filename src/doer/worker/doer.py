@@ -1,6 +1,6 @@
 """The worker: the recipe's ``Doer`` loop, and its built-in handlers.
 
-A :class:`Doer` takes :class:`~doer.protocol.Request` records from an inbox and
+A :class:`Doer` takes :class:`~doer.base.protocol.Request` records from an inbox and
 puts answers on an outbox. It never prints: the start and end events, every
 reply and every error travel back on the outbox, so the console stays the only
 writer to the terminal.
@@ -11,7 +11,7 @@ The loop has three phases, as in the recipe::
     running   -> one Reply or Failure per Request, in order
     on end    -> Ended event (final state, pid)
 
-A handler that raises becomes a :class:`~doer.protocol.Failure`; the loop goes
+A handler that raises becomes a :class:`~doer.base.protocol.Failure`; the loop goes
 on. The inbox and outbox are plain callables (``receive()`` and ``send(record)``)
 so the same class runs over ``queue.SimpleQueue`` in a thread or over pipes in a
 process: that is the recipe's two-import switch. :class:`AsyncDoer` is the same
@@ -29,8 +29,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import CoroutineType
 from typing import Any
 
-from doer.lessons import LESSON_HANDLERS, answer_room, gil_enabled
-from doer.protocol import (
+from doer.base.protocol import (
     OLDEST_PENDING,
     UNKNOWN_MESSAGE,
     Ended,
@@ -42,6 +41,7 @@ from doer.protocol import (
     message_text,
     value_text,
 )
+from doer.lessons.handlers import LESSON_HANDLERS, answer_room, gil_enabled
 
 Handler = Callable[..., Any]
 """A handler is called as ``handler(doer, *values)`` and returns the reply."""
@@ -355,7 +355,7 @@ def whoami(doer: Doer) -> str:
     system's id (``ps -L``): a process's main thread has the process's pid. A
     forkserver's child is a fork of the server, not of the console: its ppid
     is the server's, and it says so. With its tag, the answer fits a line of
-    80 columns (:func:`~doer.lessons.answer_room`): with long pids and names,
+    80 columns (:func:`~doer.lessons.handlers.answer_room`): with long pids and names,
     the shortest form that fits.
     """
     pid, thread_id = os.getpid(), threading.get_native_id()

@@ -4,7 +4,7 @@ Nothing here runs in the console. :func:`process_main` is the target of the
 worker's ``multiprocessing.Process``: it guards the worker against the
 terminal and against the console's own signal handlers, points its stdio at
 /dev/null, closes what a fork copied of the console's pipe ends, watches for
-the console's death, and runs the :class:`~doer.worker.Doer` over the pipes.
+the console's death, and runs the :class:`~doer.worker.doer.Doer` over the pipes.
 Keep its imports light: every spawned worker pays for them.
 """
 
@@ -21,10 +21,10 @@ from collections.abc import Mapping
 from multiprocessing.connection import Connection
 from typing import Any
 
-from doer.handler_modules import HandlerError
-from doer.kinds.frames import FrameReader, decode, encode, send_frame
-from doer.protocol import Ended, Request, UnreadableRequest
-from doer.worker import Doer, Handler
+from doer.base.protocol import Ended, Request, UnreadableRequest
+from doer.kinds.process.frames import FrameReader, decode, encode, send_frame
+from doer.worker.doer import Doer, Handler
+from doer.worker.handler_modules import HandlerError
 
 #: A process's memory is its own (a copy, or a fresh interpreter's): the lessons
 #: say so (see Doer's ``own_memory``).

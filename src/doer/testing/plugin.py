@@ -60,8 +60,8 @@ from doer.kinds import KINDS
 if TYPE_CHECKING:
     import pexpect
 
-    from doer.client import Worker
-    from doer.worker import Handler
+    from doer.client.worker import Worker
+    from doer.worker.doer import Handler
 
 #: The prompt the driven console is given: no worker's answer looks like it.
 PROMPT = "[doer-test]> "
@@ -290,7 +290,7 @@ def _worker_is_gone(pid: int, timeout: float = 2.0) -> bool:
 @pytest.fixture
 def doer_worker() -> Iterator[Callable[..., Worker]]:
     """Start workers through the library; all are stopped at teardown."""
-    from doer.client import start
+    from doer.client.worker import start
 
     workers: list[Worker] = []
 
@@ -305,7 +305,7 @@ def doer_worker() -> Iterator[Callable[..., Worker]]:
         shared: bool = False,
     ) -> Worker:
         if handler_modules:  # files or dotted modules of @doer.handler functions
-            from doer.handler_modules import HandlerModules
+            from doer.worker.handler_modules import HandlerModules
 
             handlers = HandlerModules(handler_modules, handlers)
         worker = start(

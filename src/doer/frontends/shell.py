@@ -55,23 +55,8 @@ from prompt_toolkit.renderer import CPR_Support
 from prompt_toolkit.renderer import print_formatted_text as print_above
 from prompt_toolkit.styles import Style
 
-from doer.client import Pending, Worker, stop_all
-from doer.console import (
-    Console,
-    Kill,
-    Mailbox,
-    Quit,
-    Repeat,
-    Reset,
-    Restart,
-    Spawned,
-    Stop,
-    repeat_summary,
-)
-from doer.handoff import Handoff
-from doer.input_line import LineLimit, LongLineView, bulk_typing_bindings
-from doer.kinds import KINDS, START_METHODS
-from doer.protocol import (
+from doer.base.handoff import Handoff
+from doer.base.protocol import (
     MAX_LINE_CHARS,
     Died,
     Ended,
@@ -80,7 +65,8 @@ from doer.protocol import (
     Reply,
     Started,
 )
-from doer.render import (
+from doer.client.worker import Pending, Worker, stop_all
+from doer.console.render import (
     LAYOUT_STYLES,
     RESIZE_SLACK,
     STOPPING_RAY_CLUSTER,
@@ -98,7 +84,30 @@ from doer.render import (
     toolbar_text,
     trace_line,
 )
-from doer.typed import ALL, COMMANDS, NAMED_COMMANDS, Blank, Command, Invalid, Message, interpret
+from doer.console.session import (
+    Console,
+    Kill,
+    Mailbox,
+    Quit,
+    Repeat,
+    Reset,
+    Restart,
+    Spawned,
+    Stop,
+    repeat_summary,
+)
+from doer.console.syntax import (
+    ALL,
+    COMMANDS,
+    NAMED_COMMANDS,
+    Blank,
+    Command,
+    Invalid,
+    Message,
+    interpret,
+)
+from doer.frontends.input_line import LineLimit, LongLineView, bulk_typing_bindings
+from doer.kinds import KINDS, START_METHODS
 
 
 def history_path() -> str:
@@ -306,7 +315,7 @@ class ResizeSlack(Margin):
 
 def slack_columns(columns: int) -> int:
     """The columns the prompt and the toolbar leave free on a terminal ``columns`` wide:
-    :data:`~doer.render.RESIZE_SLACK`, or an eighth of a narrow one."""
+    :data:`~doer.console.render.RESIZE_SLACK`, or an eighth of a narrow one."""
     return min(RESIZE_SLACK, columns // 8)
 
 
@@ -319,7 +328,7 @@ def leave_slack(session: PromptSession[str]) -> None:
     then misses the extra rows: a copy of the prompt's first row stays above
     the fresh prompt, at every narrowing. Rows that end short of the width by
     the slack survive a narrowing by as much. (The toolbar leaves the same
-    room: :func:`~doer.render.toolbar_text`.)
+    room: :func:`~doer.console.render.toolbar_text`.)
     """
     for window in session.layout.find_all_windows():  # the same window may come twice
         control = window.content

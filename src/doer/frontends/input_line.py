@@ -1,6 +1,6 @@
 """The line being typed at the prompt: bounded in length, cheap to grow.
 
-A line longer than the protocol's :data:`~doer.protocol.MAX_LINE_CHARS` can
+A line longer than the protocol's :data:`~doer.base.protocol.MAX_LINE_CHARS` can
 never be sent, so the shell never holds one. Three things keep a huge paste
 (or a terminal without bracketed paste, which sends a paste as keys in 512-byte
 writes) from freezing the console or filling the machine's memory:

@@ -8,7 +8,7 @@ worker gets a loop of its own in a thread named ``NAME-loop``; a console with
 no loop of its own (plain mode) runs all its tasks on one :class:`SharedLoop`.
 
 Requests travel on an ``asyncio.Queue``, which the task awaits. Requests sent
-from another thread reach the loop through a :class:`~doer.handoff.Handoff`:
+from another thread reach the loop through a :class:`~doer.base.handoff.Handoff`:
 one wake-up of the loop for all the requests sent meanwhile, not one each.
 The console's reply reader is a thread (one at a time, as for every kind):
 the task puts each reply straight on a ``queue.SimpleQueue`` that the reader
@@ -31,9 +31,9 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from doer.handoff import Handoff
-from doer.protocol import Request
-from doer.worker import AsyncDoer, Handler
+from doer.base.handoff import Handoff
+from doer.base.protocol import Request
+from doer.worker.doer import AsyncDoer, Handler
 
 _GONE = object()  # put on the response queue when the task has ended
 

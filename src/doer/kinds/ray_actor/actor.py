@@ -1,14 +1,14 @@
-"""The Ray kind, actor side: the :class:`~doer.worker.Doer` inside a Ray actor.
+"""The Ray kind, actor side: the :class:`~doer.worker.doer.Doer` inside a Ray actor.
 
 Nothing here runs in the console. The driver process
-(:mod:`doer.kinds.ray_driver`) creates one :class:`DoerActor` per worker and
+(:mod:`doer.kinds.ray_actor.driver`) creates one :class:`DoerActor` per worker and
 calls it; Ray runs it in a worker process of its own, on whichever node of the
 cluster it chose.
 
 A Ray actor is called, not fed from a queue, so the Doer's loop is turned
 inside out: :meth:`DoerActor.handle` answers a batch of requests with their
 records, in order, as the loop would have sent them. Both travel as the
-bytes the console's pipe carries (:mod:`doer.kinds.frames`): the driver
+bytes the console's pipe carries (:mod:`doer.kinds.process.frames`): the driver
 passes them on without reading them, and Ray moves bytes faster than records. The actor's default
 concurrency group runs one call at a time, so its handlers run one at a time
 in the order they were sent, as in every other kind. :meth:`DoerActor.watch`
@@ -28,9 +28,9 @@ from typing import Any
 
 import ray
 
-from doer.kinds.frames import decode, encode
-from doer.protocol import Ended, Failure, Reply, Request, Started
-from doer.worker import Doer, Handler
+from doer.base.protocol import Ended, Failure, Reply, Request, Started
+from doer.kinds.process.frames import decode, encode
+from doer.worker.doer import Doer, Handler
 
 #: An actor's memory is its own process's, maybe on another machine: the lessons
 #: say so (see Doer's ``own_memory``).

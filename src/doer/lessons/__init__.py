@@ -1,0 +1,10 @@
+"""The lessons: handlers that show how a thread, a process and a task differ.
+
+Rule: they run inside a worker, so they import what :mod:`doer.worker` may
+(:mod:`doer.base` and the standard library). What a lesson says must be true on
+any machine: each one measures what it reports, and names a cause only when
+it has seen it. Add a lesson here, and its line to ``.help lessons``.
+
+- :mod:`~doer.lessons.handlers`: ``work``, ``race``, ``incr``, ``whoami``,
+  ``.timeline``'s samples and the rest.
+"""
