@@ -20,13 +20,63 @@ string with spaces to send it as one message: ``"'a b'"``)::
 
 from __future__ import annotations
 
-from doer.base.protocol import Died, Ended, Failure, ParseError, Reply, Request, Started, parse_line
-from doer.client.worker import Pending, Worker, WorkerError, WorkerGone, start, stop_all
-from doer.kinds import KINDS, START_METHODS
-from doer.worker.doer import BUILTIN_MESSAGES, Doer
-from doer.worker.handler_modules import HandlerError, handler
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what a type checker sees: the names, imported
+    from doer.base.protocol import (
+        Died,
+        Ended,
+        Failure,
+        ParseError,
+        Reply,
+        Request,
+        Started,
+        parse_line,
+    )
+    from doer.client.worker import (
+        Pending,
+        Worker,
+        WorkerError,
+        WorkerGone,
+        start,
+        stop_all,
+    )
+    from doer.kinds import (
+        KINDS,
+        START_METHODS,
+    )
+    from doer.worker.doer import (
+        BUILTIN_MESSAGES,
+        Doer,
+    )
+    from doer.worker.handler_modules import (
+        HandlerError,
+        handler,
+    )
 
 __version__ = "0.1.0"
+
+#: Where each name of the API lives. Loaded on first use (PEP 562): a worker's
+#: interpreter imports ``doer.kinds.process.child`` and so this package, and must
+#: not pay for the library, the kinds' registry and the rest at every start.
+_HOMES = {
+    "doer.base.protocol": [
+        "Died",
+        "Ended",
+        "Failure",
+        "ParseError",
+        "Reply",
+        "Request",
+        "Started",
+        "parse_line",
+    ],
+    "doer.client.worker": ["Pending", "Worker", "WorkerError", "WorkerGone", "start", "stop_all"],
+    "doer.kinds": ["KINDS", "START_METHODS"],
+    "doer.worker.doer": ["BUILTIN_MESSAGES", "Doer"],
+    "doer.worker.handler_modules": ["HandlerError", "handler"],
+}
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
     "BUILTIN_MESSAGES",
@@ -51,3 +101,16 @@ __all__ = [
     "start",
     "stop_all",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'doer' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # once found, a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOME_OF})

@@ -1,17 +1,24 @@
-"""How a worker is started and reached: one module per kind, behind one protocol.
+"""How a worker is started and reached: one module or subpackage per kind, behind one protocol.
 
-The recipe switched between ``Process`` and ``Thread`` by changing two imports.
-Here each kind is a small :class:`Link` that chooses its two parts, what runs
-the loop and what carries the messages, and starts the same
+Rule: a kind stands on :mod:`doer.worker` (the Doer it runs) and
+:mod:`doer.base`; it never imports the library, the console or a front end.
+Everything the console needs to know of a kind is asked of its :class:`Link`,
+so adding a kind is one module or subpackage here and one line in
+``_LINKS``.
+
+Switching between ``Process`` and ``Thread`` used to be a change of two
+imports. Here each kind is a small :class:`Link` that chooses its two parts,
+what runs the loop and what carries the messages, and starts the same
 :class:`~doer.worker.doer.Doer`::
 
-    kind      module        runs the Doer in                       request / response queues
-    thread    thread.py     threading.Thread                       queue.SimpleQueue
-    process   process.py    multiprocessing Process (fork, spawn,  Pipe, one-way each
-                            forkserver); its side: process_child.py
-    asyncio   asyncio.py    a task on an event loop                asyncio.Queue / queue.SimpleQueue
-    ray       ray.py        a Ray actor, reached through a driver  Pipe to the driver, then Ray's
-                            process (ray_driver.py, ray_actor.py)  actor calls
+    kind     module             runs the Doer in                  requests / responses
+    thread   thread.py          threading.Thread                  queue.SimpleQueue
+    process  process/link.py    a multiprocessing Process (fork,  a Pipe each way
+                                spawn, forkserver): process/child.py
+    asyncio  asyncio_task.py    a task on an event loop           asyncio.Queue / SimpleQueue
+    ray      ray_actor/link.py  a Ray actor, through a driver     a Pipe to the driver, then
+                                process: ray_actor/driver.py      Ray's actor calls
+                                and ray_actor/actor.py
 
 Every link offers the console the same small surface: ``send(request)``,
 ``send_many(requests)``,
@@ -19,8 +26,8 @@ Every link offers the console the same small surface: ``send(request)``,
 ``is_alive()``, ``join(timeout)``, ``kill()``, ``end_reason()``, ``close()``,
 ``release()``, ``would_block_its_loop()`` and ``peek()``.
 Each kind declares whether its worker's memory is its own (``OWN_MEMORY`` in the
-module that builds its Doer: thread.py, asyncio.py, process_child.py,
-ray_actor.py) and gives it to the Doer: ``incr``, ``race``, ``inherited``,
+module that builds its Doer: thread.py, asyncio_task.py, process/child.py,
+ray_actor/actor.py) and gives it to the Doer: ``incr``, ``race``, ``inherited``,
 ``die`` and ``segfault`` answer from that declaration, never from the kind's name.
 A kind's module is imported only when a worker of that kind is started, so a
 spawned process worker never pays for asyncio, nor the console for a kind it
