@@ -1,9 +1,11 @@
 """Helpers for the end-to-end tests: the real ``doer`` command in a pty or behind pipes.
 
-The pty side follows ``docs/testing.md``: ``TERM=xterm``,
-``PROMPT_TOOLKIT_NO_CPR=1``, ``NO_COLOR=1``, a wide pty, no echo, no delay
-before each send. Every byte the console writes is kept; a failed expectation
-says what was expected and shows the whole log with the escape codes stripped.
+The pty side is :class:`doer.testing.driver.PtyConsole`, the driver the pytest
+plugin and the benchmarks use too, set as ``docs/testing.md`` says:
+``TERM=xterm``, ``PROMPT_TOOLKIT_NO_CPR=1``, ``NO_COLOR=1``, a wide pty, the
+echo a terminal has, no delay before each send. Every byte the console writes
+is kept; a failed expectation says what was expected and shows the whole log
+with the escape codes stripped.
 
 Matching is done on the *stripped* text (escape codes and carriage returns
 removed), so a pattern never depends on how prompt-toolkit moves the cursor.
@@ -19,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import fcntl
 import os
 import re
 import select
@@ -32,24 +33,18 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-import pexpect
 import pytest
 
 import doer
+from doer.base.procfs import set_child_subreaper
+from doer.testing.driver import PtyConsole, doer_command, strip_ansi, terminal_env
 from helpers import process_state
 
 #: The console script of the venv the tests run in.
-DOER = str(Path(sys.executable).with_name("doer"))
+DOER = doer_command()
 
 #: Generous per-expectation timeout: a healthy console answers in milliseconds.
 TIMEOUT_S = 5.0
-
-#: Escape sequences (CSI, OSC, charset, single-character) and the other bytes
-#: prompt-toolkit uses to draw: carriage returns and backspaces.
-_ANSI = re.compile(
-    r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[()][0-9A-Za-z]|[=>78])"
-)
-_DRAWING = re.compile(r"\r| ?\x08")  # prompt-toolkit parks the cursor with " \b"
 
 #: The worker's start event: its state and pid. The pid is anchored: a read can
 #: split a number, and ``(\d+)`` at the end of a pattern would take half of it.
@@ -57,8 +52,6 @@ START_EVENT = (
     rf"\[(\S+) ({'|'.join(doer.KINDS)}) (\d+)(?=\D)\] on start: state: (.*?), pid: (\d+)(?=\D)"
 )
 CREATING = r"creating doer from process (\d+)(?=\D)"
-
-PR_SET_CHILD_SUBREAPER = 36
 
 
 def worker_pid_of(output: str) -> int:
@@ -68,19 +61,9 @@ def worker_pid_of(output: str) -> int:
     return int(started.group(5))
 
 
-def strip_ansi(text: str) -> str:
-    """``text`` without escape codes, carriage returns and backspaces."""
-    return _DRAWING.sub("", _ANSI.sub("", text))
-
-
 def console_env(state_home: Path, *, no_color: bool = True) -> dict[str, str]:
     """The environment for one console: history under ``state_home``, never in ``~``."""
-    env = dict(os.environ)
-    env.pop("NO_COLOR", None)
-    env.update(TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1", XDG_STATE_HOME=str(state_home))
-    if no_color:
-        env["NO_COLOR"] = "1"
-    return env
+    return terminal_env(colour=not no_color, XDG_STATE_HOME=str(state_home))
 
 
 def _sigint_as_from_a_terminal() -> None:
@@ -97,6 +80,11 @@ def _sigint_as_from_a_terminal() -> None:
 class Terminal:
     """``doer`` (or a shell running it) in a real pty, driven by pexpect.
 
+    Built on :class:`doer.testing.driver.PtyConsole` (``console``), which
+    starts, types into and ends it, and keeps what it printed (``raw``); what
+    is the tests' own is here: matching on the stripped text from where the
+    last match ended, and the current worker's prompt.
+
     Args:
         args: the console's arguments.
         state_home: a temporary directory for ``XDG_STATE_HOME``.
@@ -109,28 +97,22 @@ class Terminal:
     def __init__(self, args: Sequence[str], state_home: Path, *, via_shell: bool = False) -> None:
         self.args = list(args)
         self.via_shell = via_shell
-        self.raw = ""  # everything the console wrote, as it wrote it
         self.pos = 0  # where in the stripped text the next expectation starts
+        shell = None
         if via_shell:
             command = shlex.join([DOER, *self.args])
-            program, argv = "sh", ["-c", f"{command}; echo console-exit=$?; exec sleep 60"]
-        else:
-            program, argv = DOER, self.args
-        self.child = pexpect.spawn(
-            program,
-            argv,
+            shell = ["sh", "-c", f"{command}; echo console-exit=$?; exec sleep 60"]
+        self.console = PtyConsole(
+            self.args,
             env=console_env(state_home),
-            preexec_fn=_sigint_as_from_a_terminal,
-            encoding="utf-8",
-            codec_errors="replace",
-            dimensions=(40, 250),
+            rows=40,
+            columns=250,
             echo=True,  # the echo a terminal has: echo off at start means a program (line mode)
             timeout=TIMEOUT_S,
+            command=shell,
+            preexec_fn=_sigint_as_from_a_terminal,
         )
-        self.child.delaybeforesend = None
-        # close() waits for the exit (see _wait_exit), not 0.1 s blind.
-        self.child.delayafterclose = 0.0
-        self.child.ptyproc.delayafterclose = 0.0
+        self.child = self.console.child
         self.console_pid = 0
         self.worker_pid = 0
         self.name = ""
@@ -138,6 +120,15 @@ class Terminal:
         self.state = ""
 
     # --- reading ------------------------------------------------------------------
+
+    @property
+    def raw(self) -> str:
+        """Everything the console wrote so far, as it wrote it."""
+        return self.console.raw
+
+    @raw.setter
+    def raw(self, text: str) -> None:
+        self.console.raw = text
 
     @property
     def text(self) -> str:
@@ -156,13 +147,7 @@ class Terminal:
 
     def _read(self, timeout: float) -> bool:
         """Read what is there (waiting up to ``timeout``); False at end of file."""
-        try:
-            self.raw += self.child.read_nonblocking(65536, timeout=timeout)
-        except pexpect.TIMEOUT:
-            pass
-        except pexpect.EOF:
-            return False
-        return True
+        return self.console.read(timeout) is not None
 
     def expect(self, pattern: str, timeout: float = TIMEOUT_S) -> re.Match[str]:
         """Wait for ``pattern`` (a regex) in the stripped output after the last match."""
@@ -213,10 +198,8 @@ class Terminal:
         self.expect(re.escape(f"doer {self.name} {self.kind} {self.worker_pid}>"), timeout)
 
     def expect_eof(self, timeout: float = TIMEOUT_S) -> None:
-        deadline = time.monotonic() + timeout
-        while self._read(0.5):
-            if time.monotonic() > deadline:
-                self.fail(f"expected the console to end within {timeout:g} s; it still runs")
+        if not self.console.expect_end(timeout):
+            self.fail(f"expected the console to end within {timeout:g} s; it still runs")
 
     def start(self) -> None:
         """Wait for the creating line, the start event and the prompt after it.
@@ -236,41 +219,22 @@ class Terminal:
     # --- writing ------------------------------------------------------------------
 
     def send(self, text: str) -> None:
-        self.child.send(text)
+        self.console.send(text)
 
     def send_in_chunks(self, data: str, chunk: int = 512, timeout: float = 30.0) -> None:
-        """Write ``data`` as a terminal delivers a big paste: ``chunk`` bytes a write.
-
-        What the console prints is read between writes: a pty holds only a few
-        kB each way, and a writer that never reads would block both sides. A
-        console that stops taking keys fails the test after ``timeout`` seconds
-        instead of hanging it.
+        """Write ``data`` as a terminal delivers a big paste: ``chunk`` bytes a write,
+        reading what the console prints between writes (see
+        :meth:`~doer.testing.driver.PtyConsole.send_in_chunks`). A console that stops
+        taking keys fails the test after ``timeout`` seconds instead of hanging it.
         """
-        fd = self.child.child_fd
-        payload = data.encode()
-        deadline = time.monotonic() + timeout
-        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-        fcntl.fcntl(fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)  # a full pty must not block us
         try:
-            sent = 0
-            while sent < len(payload):
-                if time.monotonic() > deadline:
-                    self.fail(
-                        f"the console took {sent:,} of {len(payload):,} bytes in {timeout:g} s"
-                    )
-                _, writable, _ = select.select([], [fd], [], 0.05)
-                self._read(0)
-                if writable:
-                    try:
-                        sent += os.write(fd, payload[sent : sent + chunk])
-                    except BlockingIOError:
-                        pass
-        finally:
-            fcntl.fcntl(fd, fcntl.F_SETFL, flags)
+            self.console.send_in_chunks(data, chunk, timeout)
+        except AssertionError as exc:
+            self.fail(str(exc))
 
     def sendline(self, line: str) -> None:
         """Type ``line`` and Enter (a carriage return, as a terminal sends it)."""
-        self.child.send(line + "\r")
+        self.console.sendline(line)
 
     def answer(self, line: str) -> str:
         """Type ``line``; return the first answer printed for it, whatever it says.
@@ -293,18 +257,9 @@ class Terminal:
 
     # --- the end ------------------------------------------------------------------
 
-    def _wait_exit(self, timeout: float = 2.0) -> None:
-        """After end of file, give the process a moment to exit (it may still be tearing down)."""
-        deadline = time.monotonic() + timeout
-        while self.child.isalive() and time.monotonic() < deadline:
-            time.sleep(0.002)  # a poll interval with a deadline, not a synchronisation
-
     def exit_status(self) -> int | None:
         """The console's exit status, once it has ended (None if it was killed by a signal)."""
-        self._wait_exit()
-        self.child.close(force=True)
-        status: int | None = self.child.exitstatus
-        return status
+        return self.console.exit_status()
 
     def close(self) -> None:
         """Teardown: Ctrl-D at the prompt, wait for the end, SIGKILL if it hangs; always close.
@@ -313,21 +268,14 @@ class Terminal:
         cooked mode then) is swallowed, so it is sent once more before the kill.
         """
         try:
-            for _ in range(2):
-                if not self.child.isalive() or self.via_shell:
-                    break
-                self.child.sendcontrol("d")
-                deadline = time.monotonic() + 1.0
-                while time.monotonic() < deadline and self._read(0.1):
-                    pass
-                self._wait_exit(0.5)
-        except OSError:
-            pass
+            if not self.via_shell:
+                with contextlib.suppress(OSError):
+                    self.console.end("\x04", attempts=2, timeout=1.0, settle=0.5)
         finally:
             if self.child.isalive():
                 with contextlib.suppress(OSError):
                     self.child.kill(9)
-            self.child.close(force=True)
+            self.console.close()
 
 
 # --- processes ------------------------------------------------------------------------
@@ -420,13 +368,12 @@ def child_subreaper() -> Iterator[None]:
     """
     if not sys.platform.startswith("linux"):
         pytest.skip("needs prctl(PR_SET_CHILD_SUBREAPER)")
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+    if not set_child_subreaper(True):
         pytest.skip(f"prctl(PR_SET_CHILD_SUBREAPER) failed: errno {ctypes.get_errno()}")
     try:
         yield
     finally:
-        libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+        set_child_subreaper(False)
 
 
 # --- plain mode -------------------------------------------------------------------------

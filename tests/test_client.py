@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 import doer
+import doer.client.stopping
 from doer import Died, Ended, Failure, Reply, WorkerError, WorkerGone
 from handlers import HANDLERS, Unreadable
 from helpers import (
@@ -302,7 +303,7 @@ class Waits:
 
     While watched, a join does not block (the workers are stuck on purpose: a join
     could only time out); it adds its timeout to the clock and to :attr:`given`.
-    ``stop_all``'s shared deadline reads that clock through ``doer.client.worker.time``.
+    ``stop_all``'s shared deadline reads that clock through ``doer.client.stopping.time``.
     """
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -310,7 +311,7 @@ class Waits:
         self._now = 0.0
         self._monkeypatch = monkeypatch
         clock = types.SimpleNamespace(monotonic=lambda: self._now, perf_counter=time.perf_counter)
-        monkeypatch.setattr(doer.client.worker, "time", clock)
+        monkeypatch.setattr(doer.client.stopping, "time", clock)
 
     def watch(self, workers: list[doer.Worker]) -> None:
         for worker in workers:

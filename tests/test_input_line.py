@@ -16,7 +16,7 @@ from prompt_toolkit.key_binding.defaults import load_key_bindings
 from prompt_toolkit.keys import Keys
 
 from doer.base.protocol import MAX_LINE_CHARS
-from doer.frontends.input_line import (
+from doer.frontends.shell.input_line import (
     SHOWN_AROUND,
     SHOWN_HEAD,
     SHOWN_WHOLE,

@@ -379,6 +379,6 @@ def test_a_forked_worker_s_segfault_writes_nothing_where_the_console_s_faulthand
     ],
 )
 def test_work_s_seconds_keep_three_figures_once_rounded(seconds: float, shown: str) -> None:
-    from doer.lessons.handlers import _seconds
+    from doer.lessons.measure import _seconds
 
     assert _seconds(seconds) == shown

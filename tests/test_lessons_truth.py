@@ -35,8 +35,9 @@ from doer.console.render import peek_lines, plain, running_shares, timeline_line
 from doer.console.session import Console, Settings
 from doer.console.syntax import interpret
 from doer.lessons import handlers as lessons
+from doer.lessons import measure
 from doer.lessons.handlers import Spent, race_text, work_text
-from doer.worker import doer as worker_module
+from doer.worker import builtin_handlers as worker_module
 from doer.worker.doer import Doer
 from helpers import (
     THREAD,
@@ -202,6 +203,8 @@ def whole_characters(reply: Reply, start: float, step: float) -> dict[int, float
 
 #: The CPU time in an answer is rounded to hundredths: half of one, either way.
 SAID_TO = 0.005
+#: Calls of work until the burner has run during one (a busy machine may starve it).
+ATTEMPTS = 20
 
 
 def test_work_counts_the_cpu_time_of_its_own_thread_not_of_its_process() -> None:
@@ -228,22 +231,29 @@ def test_work_counts_the_cpu_time_of_its_own_thread_not_of_its_process() -> None
     burner.start()
     try:
         assert burning.wait(T), "the burner began"
-        process_before, thread_before = time.process_time(), time.thread_time()
-        answer = lessons.work(SimpleNamespace(own_memory=False, kind="thread"), WORK)
-        thread_used = time.thread_time() - thread_before
-        process_used = time.process_time() - process_before
+        # On a busy machine the burner may get no CPU during one call: the last
+        # check tells the two clocks apart only once it has, so call again until
+        # it did. The answer is checked on every call.
+        for _ in range(ATTEMPTS):
+            process_before, thread_before = time.process_time(), time.thread_time()
+            answer = lessons.work(SimpleNamespace(own_memory=False, kind="thread"), WORK)
+            thread_used = time.thread_time() - thread_before
+            process_used = time.process_time() - process_before
+            said = parsed(answer).cpu
+            # Within this thread's CPU time around the call, less only the call's own
+            # bookkeeping (reading the clocks, writing the answer): well under 5 ms.
+            assert thread_used - 0.005 - SAID_TO <= said <= thread_used + SAID_TO, (
+                f"{answer!r}: this thread used {thread_used:.3f} s, "
+                f"the process {process_used:.3f} s"
+            )
+            if process_used - thread_used > 0.02:
+                break
     finally:
         stop.set()
         burner.join(T)
 
-    # The burner was runnable all along: the process used far more than this thread.
+    # The burner ran meanwhile: the process used far more than this thread.
     assert process_used - thread_used > 0.02, (process_used, thread_used)
-    said = parsed(answer).cpu
-    # Within this thread's CPU time around the call, less only the call's own
-    # bookkeeping (reading the clocks, writing the answer): well under 5 ms.
-    assert thread_used - 0.005 - SAID_TO <= said <= thread_used + SAID_TO, (
-        f"{answer!r}: this thread used {thread_used:.3f} s, the process {process_used:.3f} s"
-    )
 
 
 @pytest.mark.skipif(not HAS_SCHEDSTAT, reason="the kernel does not count run-queue waits here")
@@ -285,7 +295,7 @@ def test_a_thread_sharing_one_cpu_with_two_busy_processes_says_it_waited_for_a_c
 def test_where_the_kernel_cannot_tell_a_thread_says_it_waited_for_a_cpu_or_the_gil(
     make_thread: WorkerFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(lessons, "SCHEDSTAT", str(tmp_path / "no-such-file-{thread}"))
+    monkeypatch.setattr(measure, "SCHEDSTAT", str(tmp_path / "no-such-file-{thread}"))
 
     answers = [reply.value for reply in work_together([make_thread(), make_thread()])]
 

@@ -17,7 +17,8 @@ import pytest
 
 from doer.client.worker import Worker
 from doer.console.session import Settings
-from doer.frontends.lines import LineRunner, echo_is_on, run_lines, wants_line_mode
+from doer.frontends.lines import LineRunner, run_lines
+from doer.frontends.terminal import echo_is_on, wants_line_mode
 
 
 class Keyboard(io.BytesIO):

@@ -445,13 +445,14 @@ def test_a_command_that_fails_unforeseen_is_one_line_and_the_console_goes_on(
 ) -> None:
     import io
 
+    from doer.console.commands import COMMANDS
     from doer.console.session import Console, Settings
     from doer.frontends.plain import PlainRunner
 
     def broken(self: Console, argument: str) -> None:
         raise KeyError("nope")
 
-    monkeypatch.setattr(Console, "table", broken)
+    monkeypatch.setitem(COMMANDS, ".workers", COMMANDS[".workers"]._replace(run=broken))
     out = io.StringIO()
     status = PlainRunner(Settings(), out).run([b".workers\n", b"ping\n"])
 
@@ -787,7 +788,7 @@ def test_a_line_for_several_stuck_workers_waits_one_timeout_for_all_not_one_each
     """
     import types
 
-    import doer.frontends.plain
+    import doer.frontends.plain.runner
     from doer.console.session import Settings
     from doer.frontends.plain import PlainRunner
 
@@ -795,7 +796,7 @@ def test_a_line_for_several_stuck_workers_waits_one_timeout_for_all_not_one_each
     given: list[float] = []
     now = [0.0]
     monkeypatch.setattr(
-        doer.frontends.plain, "time", types.SimpleNamespace(monotonic=lambda: now[0])
+        doer.frontends.plain.runner, "time", types.SimpleNamespace(monotonic=lambda: now[0])
     )
     real_wait_for = PlainRunner.wait_for
 

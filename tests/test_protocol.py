@@ -14,9 +14,11 @@ from hypothesis import strategies as st
 from doer.base.protocol import (
     MAX_LINE_CHARS,
     OLDEST_PENDING,
+    Control,
     Died,
     Ended,
     Failure,
+    Note,
     ParseError,
     Record,
     Reply,
@@ -454,3 +456,80 @@ def test_shown_value_takes_the_limit_it_is_given() -> None:
 def test_clipped_cuts_to_its_limit_with_an_ellipsis() -> None:
     assert clipped("abcdef", 6) == "abcdef"
     assert clipped("abcdefg", 6) == "abcde…"
+
+
+# --- a process worker's frames: the format frames.py documents -----------------------
+
+
+def test_a_frame_header_is_the_length_in_4_bytes_or_minus_1_and_8_bytes_from_2_gib() -> None:
+    from doer.kinds.process.frames import LONG_FROM, frame_header
+
+    assert LONG_FROM == 2**31
+    assert frame_header(0) == b"\x00\x00\x00\x00"
+    assert frame_header(3) == b"\x00\x00\x00\x03"
+    assert frame_header(2**31 - 1) == b"\x7f\xff\xff\xff"
+    assert frame_header(2**31) == b"\xff\xff\xff\xff" + b"\x00\x00\x00\x00\x80\x00\x00\x00"
+    assert frame_header(2**40 + 5) == b"\xff\xff\xff\xff" + (2**40 + 5).to_bytes(8, "big")
+
+
+@pytest.mark.parametrize(
+    ("record", "code"),
+    [
+        (Request(1, "ping"), 0),
+        (Reply(1, "pong", ("s",), (1.0, 2.0)), 1),
+        (Failure(2, "no"), 2),
+        (Started("process", 10, 9, "MainThread", 10, "fork", 42), 3),
+        (Ended(3, 42, 10, ""), 4),
+        (Died("killed by SIGKILL"), 5),
+        (Control("kill"), 6),
+        (Note("starting"), 7),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, tuple) else str(value),
+)
+def test_a_record_is_its_type_s_byte_then_its_fields_as_a_plain_tuple_pickled(
+    record: tuple[Any, ...], code: int
+) -> None:
+    from doer.kinds.process.frames import decode, encode
+
+    data = encode(record)
+
+    assert data == bytes((code,)) + pickle.dumps(tuple(record), pickle.HIGHEST_PROTOCOL)
+    assert decode(data) == record and type(decode(data)) is type(record)
+
+
+def test_frames_pass_both_ways_between_frames_py_and_a_multiprocessing_connection() -> None:
+    """The headers are multiprocessing's, so either end of a pipe could be a plain
+    Connection: what send_frame writes, recv_bytes reads, and what send_bytes
+    writes, a FrameReader reads (a long header too, for a record of any size)."""
+    import os
+    from multiprocessing import Pipe
+
+    from doer.kinds.process.frames import (
+        FrameReader,
+        decode,
+        encode,
+        frame_header,
+        send_frame,
+        send_frames,
+    )
+
+    reader_end, writer_end = Pipe(duplex=False)
+    try:
+        send_frame(writer_end, encode(Request(1, "ping")))
+        send_frames(writer_end, [b"", b"x" * 20_000])  # less than a pipe holds
+        assert decode(reader_end.recv_bytes()) == Request(1, "ping")
+        assert reader_end.recv_bytes() == b""
+        assert reader_end.recv_bytes() == b"x" * 20_000
+        os.write(writer_end.fileno(), b"\xff\xff\xff\xff" + (3).to_bytes(8, "big") + b"abc")
+        assert reader_end.recv_bytes() == b"abc", "a long header, read by multiprocessing"
+
+        frames = FrameReader(reader_end)
+        writer_end.send_bytes(encode(Reply(1, "pong")))
+        writer_end.send_bytes(b"")
+        os.write(writer_end.fileno(), frame_header(2**31)[:4] + (3).to_bytes(8, "big") + b"xyz")
+        assert decode(frames.recv_bytes()) == Reply(1, "pong")
+        assert frames.recv_bytes() == b""
+        assert frames.recv_bytes() == b"xyz", "a long header, read by a FrameReader"
+    finally:
+        reader_end.close()
+        writer_end.close()

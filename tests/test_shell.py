@@ -647,7 +647,7 @@ async def test_a_record_that_fails_to_print_is_one_line_not_a_traceback(
         def broken(worker: object, record: object) -> None:
             raise KeyError("nope")
 
-        monkeypatch.setattr(d.shell, "lines_for", broken)
+        monkeypatch.setattr(d.shell.shown, "lines_for", broken)
         d.type("ping\r")
         await d.wait_for_text("error: printing Reply failed: KeyError: 'nope' (a bug of doer's")
         monkeypatch.undo()

@@ -41,6 +41,7 @@ Modules (``scripts/bench.py`` says in which order they run):
     pipelined rate next to Ray's own calls, and an actor's death seen.
 
 Shared: ``common`` (the row, statistics, the environment, processes),
-``terminal`` (driving the console through a pty), ``table`` (text and
-markdown).
+``terminal`` (the console in a pty: :mod:`doer.testing.driver`, the driver of
+the pytest plugin and the end-to-end tests, with the bench's keys and ends),
+``table`` (text and markdown).
 """

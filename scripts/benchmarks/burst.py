@@ -36,8 +36,6 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 
-import pexpect
-
 import doer
 from benchmarks.common import (
     DOER_SCRIPT,
@@ -49,16 +47,15 @@ from benchmarks.common import (
     verdict,
 )
 from benchmarks.terminal import (
+    FAILURES,
     START_THEN_PROMPT,
-    Child,
     Keys,
     clear_line,
     close,
-    read_until_quiet,
     spawn_in_pty,
-    strip_ansi,
     time_keys,
 )
+from doer.testing.driver import PtyConsole, strip_ansi
 
 BURST = 10_000
 ROUNDS = 4
@@ -115,8 +112,8 @@ def seconds_of(number: str, unit: str) -> float:
 class BurstWatch:
     """Reads a burst's output as it comes, types keys into it, and notes what it sees."""
 
-    def __init__(self, child: Child, keys: Keys) -> None:
-        self.child = child
+    def __init__(self, console: PtyConsole, keys: Keys) -> None:
+        self.console = console
         self.keys = keys
         self.drawn: list[str] = []
         self.summary: re.Match[str] | None = None
@@ -129,14 +126,14 @@ class BurstWatch:
     def run(self) -> Burst:
         """Send the burst, read until its summary is drawn (and the last key typed)."""
         started = time.perf_counter()
-        self.child.send(f".repeat {BURST} ping\r")
+        self.console.sendline(f".repeat {BURST} ping")
         self._next_key_at = started + KEY_GAP_S
         deadline = started + BURST_TIMEOUT_S
         wall_s = 0.0
         while self.summary is None or self._key is not None:
             now = time.perf_counter()
             if now > deadline:
-                raise pexpect.TIMEOUT(f"no summary {BURST_TIMEOUT_S:g} s after .repeat")
+                raise AssertionError(f"no summary {BURST_TIMEOUT_S:g} s after .repeat")
             if self.summary is None:
                 self._maybe_type(now)
             self._read()
@@ -155,13 +152,14 @@ class BurstWatch:
     def _maybe_type(self, now: float) -> None:
         if self._key is None and now >= self._next_key_at and len(self.key_ms) < KEYS_PER_BURST:
             self._key = self.keys.take(1)
-            self.child.send(self._key)
+            self.console.send(self._key)
             self._key_sent_at = time.perf_counter()
 
     def _read(self) -> None:
-        try:
-            chunk = self.child.read_nonblocking(1 << 16, timeout=0.005)
-        except pexpect.TIMEOUT:
+        chunk = self.console.read(timeout=0.005)
+        if chunk is None:
+            raise AssertionError("the console ended during the burst")
+        if not chunk:
             return
         seen_at = time.perf_counter()
         self.drawn.append(chunk)
@@ -198,21 +196,21 @@ class KindBursts:
 def measure_kind(kind: str) -> KindBursts:
     measured = KindBursts()
     keys = Keys()
-    child = spawn_in_pty([DOER_SCRIPT, "--kind", kind], rows=24, columns=80)
+    console = spawn_in_pty([DOER_SCRIPT, "--kind", kind], rows=24, columns=80)
     worker = doer.start(kind, name="bench-burst")
     try:
-        child.expect(START_THEN_PROMPT)
+        console.expect(START_THEN_PROMPT)
         worker.ask("ping", timeout=30)
-        read_until_quiet(child)
+        console.read_until_quiet()
         for _ in range(ROUNDS):
-            measured.bursts.append(BurstWatch(child, keys).run())
-            clear_line(child)  # the keys typed during the burst
-            measured.idle_key_ms += time_keys(child, keys.take(IDLE_KEYS))
-            clear_line(child)
+            measured.bursts.append(BurstWatch(console, keys).run())
+            clear_line(console)  # the keys typed during the burst
+            measured.idle_key_ms += time_keys(console, keys.take(IDLE_KEYS))
+            clear_line(console)
             measured.library_s.append(library_burst_s(worker))
     finally:
         worker.stop()
-        close(child)
+        close(console)
     return measured
 
 
@@ -267,6 +265,6 @@ def run() -> list[Row]:
             continue
         try:
             rows += kind_rows(kind, measure_kind(kind))
-        except (OSError, pexpect.ExceptionPexpect, RuntimeError) as exc:
+        except FAILURES as exc:
             rows += unmeasured_rows(kind, first_line(exc))
     return rows

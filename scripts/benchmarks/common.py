@@ -9,19 +9,20 @@ verdict, so a reader sees how far from the target the noise reaches).
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import math
 import os
 import signal
 import statistics
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from doer.base.procfs import set_child_subreaper, stat_fields
+from doer.testing.driver import doer_command
+
 #: The console, as installed next to the interpreter running the bench.
-DOER_SCRIPT = str(Path(sys.executable).with_name("doer"))
+DOER_SCRIPT = doer_command()
 
 
 # --- rows ----------------------------------------------------------------------------
@@ -158,8 +159,6 @@ def others_share(before: CpuSnapshot, after: CpuSnapshot) -> float:
 
 # --- processes -------------------------------------------------------------------------
 
-PR_SET_CHILD_SUBREAPER = 36
-
 
 def become_subreaper() -> bool:
     """Adopt orphaned descendants (a worker whose console died), so they can be reaped.
@@ -167,10 +166,7 @@ def become_subreaper() -> bool:
     PID 1 of a container may never reap orphans: as a subreaper the bench sees
     them, and :func:`leftovers` reports any that are still running.
     """
-    if not sys.platform.startswith("linux"):
-        return False
-    libc = ctypes.CDLL(None, use_errno=True)
-    return bool(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+    return set_child_subreaper(True)
 
 
 def children_of(pid: int) -> list[int]:
@@ -180,10 +176,9 @@ def children_of(pid: int) -> list[int]:
         if not entry.name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text()
+            fields = stat_fields(int(entry.name))
         except OSError:
             continue
-        fields = stat.rsplit(")", 1)[1].split()
         if int(fields[1]) == pid:
             found.append(int(entry.name))
     return found

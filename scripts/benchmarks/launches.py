@@ -86,21 +86,20 @@ def time_launch(launch: Launch) -> float:
         LaunchError: it ended or hung before the ready line, or would not end.
     """
     start = time.perf_counter_ns()
-    child = spawn_in_pty(launch.argv)
+    console = spawn_in_pty(launch.argv)
     try:
-        child.expect(launch.ready)
+        console.expect(launch.ready)
         elapsed_ms = (time.perf_counter_ns() - start) / 1e6
         if launch.is_console:
-            quit_console(child)
-        else:
-            child.expect(pexpect.EOF)
-            child.wait()
-    except pexpect.EOF:
-        raise LaunchError(last_line(str(child.before))) from None
-    except pexpect.TIMEOUT as exc:
+            quit_console(console)
+        elif not (console.expect_end() and console.wait_exit()):
+            raise AssertionError("it did not end")
+    except AssertionError as exc:
+        if console.ended:  # its last line says why, usually
+            raise LaunchError(last_line(console.raw)) from None
         raise LaunchError(f"no /{launch.ready}/ or no end: {first_line(exc)}") from None
     finally:
-        child.close(force=True)
+        console.close()
     return elapsed_ms
 
 

@@ -27,10 +27,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import pexpect
-
 from benchmarks.common import DOER_SCRIPT, Row, first_line, median, mib, not_measured, verdict
-from benchmarks.terminal import PROMPT, START_THEN_PROMPT, close, read_until_quiet, spawn_in_pty
+from benchmarks.terminal import FAILURES, PROMPT, START_THEN_PROMPT, close, spawn_in_pty
 
 CONSOLE_TARGET_MIB = 60
 THREADS = 16
@@ -80,37 +78,34 @@ class Console:
     """The shell in a pty, given workers one ``.spawn`` at a time."""
 
     def __init__(self) -> None:
-        self.child = spawn_in_pty([DOER_SCRIPT, "--kind", "thread", "--name", "t1"])
-        assert self.child.pid is not None
-        self.pid: int = self.child.pid
+        self.pty = spawn_in_pty([DOER_SCRIPT, "--kind", "thread", "--name", "t1"])
+        assert self.pty.child.pid is not None
+        self.pid: int = self.pty.child.pid
         self.workers = 1
-        self.child.expect(START_THEN_PROMPT)
+        self.pty.expect(START_THEN_PROMPT)
         self.ping_all()
 
     def spawn(self, name: str, kind_args: str) -> int:
         """``.spawn NAME ...``; the new worker's pid (the console's, for a thread or task)."""
-        self.child.send(f".spawn {name} {kind_args}\r")
-        self.child.expect(START.format(name=re.escape(name)), timeout=30)
+        self.pty.sendline(f".spawn {name} {kind_args}")
+        started = self.pty.expect(START.format(name=re.escape(name)), timeout=30)
         self.workers += 1
-        match = self.child.match
-        assert isinstance(match, re.Match)
-        return int(match.group(2))
+        return int(started.group(2))
 
     def ping_all(self) -> None:
         """``@all ping``, and every worker's pong."""
-        read_until_quiet(self.child, 0.02)
-        self.child.send("@all ping\r")
+        self.pty.read_until_quiet(0.02)
+        self.pty.sendline("@all ping")
         for _ in range(self.workers):
-            self.child.expect(r"\] pong", timeout=30)
-        self.child.expect(PROMPT)
+            self.pty.expect(r"\] pong", timeout=30)
+        self.pty.expect(PROMPT)
 
     def rss(self) -> int:
         return rss_kib(self.pid)
 
     def quit(self) -> None:
-        self.child.send(".quit\r")
-        self.child.expect(pexpect.EOF, timeout=30)
-        self.child.wait()
+        if not self.pty.end(".quit\r", timeout=30):
+            raise AssertionError("the console did not end within 30 s of .quit")
 
 
 @dataclass
@@ -149,7 +144,7 @@ def fill_bytecode_cache() -> None:
     try:
         console.quit()
     finally:
-        close(console.child)
+        close(console.pty)
 
 
 def measure() -> Measured:
@@ -169,7 +164,7 @@ def measure() -> Measured:
         measured.per_task = growth_per_worker(console, task_names, "asyncio")
         console.quit()
     finally:
-        close(console.child)
+        close(console.pty)
     return measured
 
 
@@ -217,5 +212,5 @@ def rows_of(measured: Measured) -> list[Row]:
 def run() -> list[Row]:
     try:
         return rows_of(measure())
-    except (OSError, LookupError, pexpect.ExceptionPexpect) as exc:
+    except (*FAILURES, LookupError) as exc:
         return [not_measured("console RSS with 32 workers", first_line(exc))]

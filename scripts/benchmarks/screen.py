@@ -17,15 +17,13 @@ Key echo with a long line
     an empty line, in the same console, in interleaved rounds (which goes
     first alternates). Target: median at most :data:`LONG_LINE_TARGET_MS`.
     The line is written without blocking and the screen read meanwhile
-    (:func:`benchmarks.terminal.send_reading`): a blocking write hung the
+    (:meth:`doer.testing.driver.PtyConsole.send_in_chunks`): a blocking write hung the
     bench and the console, each writing into a full pty.
 """
 
 from __future__ import annotations
 
 import time
-
-import pexpect
 
 import doer
 from benchmarks.common import (
@@ -38,16 +36,16 @@ from benchmarks.common import (
     verdict,
 )
 from benchmarks.terminal import (
+    FAILURES,
     PROMPT,
     START_THEN_PROMPT,
-    Child,
     Keys,
     clear_line,
     close,
-    send_reading,
     spawn_in_pty,
     time_keys,
 )
+from doer.testing.driver import PtyConsole
 
 TYPED_ROUND_TRIPS = 200
 TYPED_P50_MS, TYPED_P99_MS = 5.0, 20.0
@@ -63,28 +61,28 @@ KEYS_PER_ROUND = 15
 
 def typed_round_trips(kind: str) -> tuple[list[float], list[float]]:
     """Milliseconds from typing a line to its answer and the prompt after it: ping, .wait."""
-    child = spawn_in_pty([DOER_SCRIPT, "--kind", kind], rows=24, columns=80)
+    console = spawn_in_pty([DOER_SCRIPT, "--kind", kind], rows=24, columns=80)
     try:
-        child.expect(START_THEN_PROMPT)
+        console.expect(START_THEN_PROMPT)
         times: dict[str, list[float]] = {"ping": [], ".wait": []}
         answers = {"ping": r"\] pong", ".wait": r"wait: off"}
         for _ in range(TYPED_ROUND_TRIPS):
             for line, answer in answers.items():
                 started = time.perf_counter()
-                child.send(line + "\r")
-                child.expect(answer)
-                child.expect(PROMPT)
+                console.sendline(line)
+                console.expect(answer)
+                console.expect(PROMPT)
                 times[line].append((time.perf_counter() - started) * 1000)
         return times["ping"], times[".wait"]
     finally:
-        close(child)
+        close(console)
 
 
 def typed_rows(kind: str) -> list[Row]:
     measure = f"typed ping -> pong -> prompt, pty 24x80, {kind}"
     try:
         pings, commands = typed_round_trips(kind)
-    except (OSError, pexpect.ExceptionPexpect) as exc:
+    except FAILURES as exc:
         return [not_measured(measure, first_line(exc), f"<= {TYPED_P50_MS:.0f} ms")]
     rows = []
     for name, fraction, target in (("p50", 0.50, TYPED_P50_MS), ("p99", 0.99, TYPED_P99_MS)):
@@ -105,33 +103,33 @@ def typed_rows(kind: str) -> list[Row]:
 # --- a key typed on a long line ------------------------------------------------------------
 
 
-def type_long_line(child: Child) -> None:
+def type_long_line(console: PtyConsole) -> None:
     """Type :data:`LONG_LINE_CHARS` characters, then wait until all of them are taken."""
     line = ("abcdefghij" * (LONG_LINE_CHARS // 10 + 1))[:LONG_LINE_CHARS]
-    send_reading(child, line)
-    child.send("Z")
-    child.expect_exact("Z", timeout=60)  # drawn once every key before it was taken
+    console.send_in_chunks(line, timeout=60)
+    console.send("Z")
+    console.expect_exact("Z", timeout=60)  # drawn once every key before it was taken
 
 
 def long_line_echoes() -> tuple[list[float], list[float]]:
     """Milliseconds to echo a key on the long line, and on an empty line."""
     on_long, on_empty = [], []
     keys = Keys()
-    child = spawn_in_pty([DOER_SCRIPT, "--kind", "thread"], rows=24, columns=80)
+    console = spawn_in_pty([DOER_SCRIPT, "--kind", "thread"], rows=24, columns=80)
     try:
-        child.expect(START_THEN_PROMPT)
+        console.expect(START_THEN_PROMPT)
         for round_number in range(LONG_LINE_ROUNDS):
             long_first = round_number % 2 == 0
             for long_line in (long_first, not long_first):
-                clear_line(child)
+                clear_line(console)
                 if long_line:
-                    type_long_line(child)
-                    on_long += time_keys(child, keys.take(KEYS_PER_ROUND))
+                    type_long_line(console)
+                    on_long += time_keys(console, keys.take(KEYS_PER_ROUND))
                 else:
-                    on_empty += time_keys(child, keys.take(KEYS_PER_ROUND))
-        clear_line(child)
+                    on_empty += time_keys(console, keys.take(KEYS_PER_ROUND))
+        clear_line(console)
     finally:
-        close(child)
+        close(console)
     return on_long, on_empty
 
 
@@ -140,7 +138,7 @@ def long_line_rows() -> list[Row]:
     target = f"<= {LONG_LINE_TARGET_MS:.0f} ms"
     try:
         on_long, on_empty = long_line_echoes()
-    except (OSError, pexpect.ExceptionPexpect, RuntimeError) as exc:
+    except FAILURES as exc:
         return [not_measured(measure, first_line(exc), target)]
     rows = []
     for name, pick in (("p50", median), ("max", max)):

@@ -197,9 +197,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_plain(sys.stdin.buffer, settings, jsonl=args.jsonl)
         if not sys.stdout.isatty() and not (args.line_mode or args.jsonl):
             return _run_plain(sys.stdin.buffer, settings, jsonl=False)
-        from doer.frontends.lines import run_lines, wants_line_mode
+        from doer.frontends.terminal import wants_line_mode
 
         if args.line_mode or args.jsonl or wants_line_mode(sys.stdin):
+            from doer.frontends.lines import run_lines
+
             return run_lines(settings, jsonl=args.jsonl)
         color = not (args.no_color or os.environ.get("NO_COLOR"))
         return _run_interactive(settings, color)
@@ -240,7 +242,7 @@ def _run_script_then_prompt(path: str, settings: Settings, args: argparse.Namesp
         from doer.frontends.plain import run_plain
 
         return run_plain(sys.stdin.buffer, sys.stdout, settings, first=script)
-    from doer.frontends.lines import wants_line_mode
+    from doer.frontends.terminal import wants_line_mode
 
     if args.line_mode or not sys.stdout.isatty() or wants_line_mode(sys.stdin):
         return _run_lines_after(script, settings)

@@ -1,9 +1,12 @@
 """The messages that travel between the console and a worker.
 
-Everything on the request queue is a :class:`Request`; everything on the
-response queue is one of :class:`Reply`, :class:`Failure`, :class:`Started` or
-:class:`Ended`. They are small immutable ``NamedTuple`` records, so they pickle
-cheaply for process workers and cost nothing extra for thread workers.
+Everything on the request queue is a :class:`Request` (and, for a Ray
+worker's driver process only, a :class:`Control`). What the console reads back
+is a :data:`Record`: :class:`Reply`, :class:`Failure`, :class:`Started` or
+:class:`Ended` from the worker itself, :class:`Died` when it vanished without
+an end event, and :class:`Note` for news that is neither (a Ray worker's
+cluster starting). They are small immutable ``NamedTuple`` records, so they
+pickle cheaply for process workers and cost nothing extra for thread workers.
 
 This module also turns a typed line into a message (:func:`parse_line`), and
 a value into text (:func:`message_text`, :func:`printable`); the lines a
@@ -20,6 +23,10 @@ import shlex
 import unicodedata
 import warnings
 from typing import Any, NamedTuple
+
+# Defined with doer's other exceptions; importable from here too, as they always were.
+from doer.base.errors import ParseError as ParseError
+from doer.base.errors import UnreadableRequest as UnreadableRequest
 
 #: The longest line the console turns into a message. Longer lines are refused
 #: with a one-line error: a megabyte typed by accident should not be echoed,
@@ -74,12 +81,8 @@ OLDEST_PENDING = -1
 UNKNOWN_MESSAGE = "unknown message "
 
 
-class UnreadableRequest(Exception):
-    """Raised by a worker's inbox when a request arrived but could not be decoded."""
-
-
 class Started(NamedTuple):
-    """The worker is running: the recipe's ``_do_on_start``, as a record.
+    """The worker is running: its loop's first record, sent before it reads a request.
 
     ``thread_id`` is the operating system's id of the thread running the loop
     (what ``ps -L`` and ``top -H`` show: a process's main thread has its pid);
@@ -99,10 +102,11 @@ class Started(NamedTuple):
 
 
 class Ended(NamedTuple):
-    """The worker has stopped: the recipe's ``_on_end``, as a record.
+    """The worker has stopped: its loop's last record.
 
     ``request_id`` is the id of the ``exit`` request that ended it, or 0 when it
-    ended for another reason (the console went away, or a handler ended it).
+    ended for another reason (a handler called ``sys.exit``, its handlers did not
+    load, a shared Ray worker was left running).
     ``reason`` is empty for an ``exit`` message and says what happened otherwise.
     """
 
@@ -114,7 +118,11 @@ class Ended(NamedTuple):
 
 class Died(NamedTuple):
     """The worker vanished without an end event. Made by the console, or for a Ray
-    worker by its driver process (the actor died: the driver saw it)."""
+    worker by its driver process (the actor died: the driver saw it).
+
+    A record, not an exception: the ``die`` lesson's exception that ends a thread's
+    loop is :class:`doer.lessons.handlers.Died`, whose end this record then reports.
+    """
 
     reason: str
 
@@ -135,10 +143,6 @@ class Control(NamedTuple):
 
 
 Record = Reply | Failure | Started | Ended | Died | Note
-
-
-class ParseError(ValueError):
-    """A typed line that cannot become a message; the text is the one-line error."""
 
 
 def parse_line(line: str) -> Any:
@@ -258,7 +262,7 @@ def _after_first_word(line: str) -> str:
 
 
 def message_text(message: Any) -> str:
-    """A message as the recipe printed it: strings bare, anything else as repr."""
+    """A message as the console shows it: strings bare, anything else as repr."""
     return message if isinstance(message, str) else safe_repr(message)
 
 

@@ -6,6 +6,11 @@ return values, exceptions and listener callbacks. It stands on
 
 - :mod:`~doer.client.worker`: :func:`~doer.client.worker.start`,
   :class:`~doer.client.worker.Worker` (send, wait, stop) and
-  :func:`~doer.client.worker.stop_all`;
-- :mod:`~doer.client.replies`: the one reader of a worker's response queue.
+  :func:`~doer.client.worker.stop_all`: every name a program needs is there;
+- :mod:`~doer.client.talking` and :mod:`~doer.client.stopping`: what a
+  Worker does to send requests, and to stop (one worker, or many at once);
+- :mod:`~doer.client.ledger`: the requests in flight;
+- :mod:`~doer.client.pending`: one request's answer to come;
+- :mod:`~doer.client.replies`: the one reader of a worker's response queue;
+- :mod:`~doer.client.typed`: a string sent is a line as typed at the prompt.
 """

@@ -2,21 +2,25 @@
 
 Both front ends read a line through :func:`interpret`: a message for the
 current worker or for the workers an ``@`` names, a dot-command for the
-console (:data:`COMMANDS`, whose help ``.help`` prints), a blank line, or a
-one-line error. The help of the messages and the lessons' lines live here
-too, beside the commands: all that a person can type, in one place.
-:mod:`doer.console.session` carries the lines out.
+console (one of :data:`doer.console.commands.COMMANDS`), a blank line, or a
+one-line error. The words a person types live here too: the messages'
+help, and the lessons' lines. :mod:`doer.console.commands` carries the
+commands out; :mod:`doer.console.help` lays out ``.help``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from typing import Any, NamedTuple
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from doer.base.protocol import ParseError, parse_line
-from doer.console.render import Fragments, note_line
-from doer.kinds import KINDS
+from doer.console.kind_facts import is_a_kind
+
+if TYPE_CHECKING:
+    from doer.console.commands import COMMANDS as COMMANDS
+    from doer.console.commands import NAMED_COMMANDS as NAMED_COMMANDS
+    from doer.console.commands import Spec as Spec
 
 MESSAGE_HELP: dict[str, str] = {
     "ping": "the worker answers pong",
@@ -74,80 +78,6 @@ LESSONS: list[tuple[str, str]] = [
 ]
 
 
-#: The last line of the commands' help: the kinds, and a Ray worker's options.
-KINDS_HELP = "KIND: thread, process, asyncio or ray (a Ray actor: --address A, --shared)"
-
-ROUTING_HELP: dict[str, str] = {
-    "@NAME LINE": "send LINE to worker NAME only (@a,b LINE: to a and b)",
-    "@all LINE": "send LINE to every running worker, each answer tagged",
-}
-
-
-class Spec(NamedTuple):
-    """One command of the console: how it is typed, what ``.help`` says, what it does.
-
-    ``does`` names the :class:`Console` method that carries it out, given the
-    rest of the line.
-    """
-
-    usage: str
-    help: str
-    does: str
-
-
-#: The console's own commands. Both front ends read lines through
-#: :func:`interpret` and carry commands out through :meth:`Console.carry_out`;
-#: ``.help`` is written from this table. A command's NAME defaults to the
-#: current worker.
-COMMANDS: dict[str, Spec] = {
-    ".help": Spec(".help", "show this help", "help_lines"),
-    ".spawn": Spec(
-        ".spawn NAME[,..] [KIND]",
-        "start workers (--start-method M, --state V)",
-        "spawn",
-    ),
-    ".workers": Spec(
-        ".workers [all|clear]", "running workers (all: ended too; clear: forget ended)", "table"
-    ),
-    ".use": Spec(".use NAME", "make NAME the current worker: bare lines go to it", "use"),
-    ".peek": Spec(".peek [NAME]", "a worker's state, read from the console's memory", "peek"),
-    ".mark": Spec(".mark [VALUE]", "set a global in the console (inherited reads it)", "mark"),
-    ".timeline": Spec(".timeline", "when the last line ran on each worker, as bars", "timeline"),
-    ".trace": Spec(".trace [on|off]", "on: how each message crossed: queue, bytes, time", "trace"),
-    ".handlers": Spec(
-        ".handlers [FILE]", "your @doer.handler module, for workers started after", "add_handlers"
-    ),
-    ".repeat": Spec(
-        ".repeat N LINE", "send LINE N times at once; each answer, then the rate", "repeat"
-    ),
-    ".status": Spec(
-        ".status [NAME]", "show a worker: kind, pid, state, pending requests", "status_lines"
-    ),
-    ".stop": Spec(
-        ".stop [NAME]", "end a worker: pending requests, then exit, then join", "stop_for"
-    ),
-    ".restart": Spec(
-        ".restart [NAME] [KIND]", "a fresh worker in its place (--start-method M)", "restart_for"
-    ),
-    ".kill": Spec(".kill [NAME]", "end a worker at once: what its kind allows, said", "kill"),
-    ".timeout": Spec(
-        ".timeout [S]", "show or set the seconds to wait for an answer", "timeout_lines"
-    ),
-    ".prompt": Spec(
-        ".prompt [TEXT]", "a fixed prompt (.prompt 'X> '); alone: the usual one", "set_prompt"
-    ),
-    ".wait": Spec(".wait [on|off]", "on: the prompt waits for each line's answers", "wait_lines"),
-    ".quit": Spec(
-        ".quit", "wait for pending requests, stop all, leave (Ctrl-D)", "quit_after_pending"
-    ),
-    ".quit!": Spec(".quit!", "leave now: pending requests are dropped, and said so", "quit_now"),
-    ".reset": Spec(".reset", "end every worker as .quit does, then start afresh", "reset"),
-    ".save": Spec(".save FILE", "the session so far as text (FILE.cast: a recording)", "save"),
-}
-
-#: The commands whose first word may be a worker's name (completion offers them).
-NAMED_COMMANDS = (".use", ".status", ".stop", ".restart", ".kill")
-
 #: ``@all ping``: every running worker.
 ALL = "all"
 
@@ -166,7 +96,7 @@ def check_name(text: str) -> str:
         )
     if text == ALL:
         raise ValueError(f"{text!r} cannot name a worker: @all means every running worker")
-    if text in KINDS:
+    if is_a_kind(text):
         raise ValueError(f"{text!r} cannot name a worker: it is a kind (.spawn NAME {text})")
     return text
 
@@ -216,7 +146,7 @@ def interpret(line: str) -> Line:
         return _routed(stripped)
     if stripped.startswith("."):
         name, _, argument = stripped.partition(" ")
-        if name not in COMMANDS:
+        if name not in _commands():
             return Invalid(_unknown_command(name))
         return Command(name, argument.strip())
     try:
@@ -225,9 +155,28 @@ def interpret(line: str) -> Line:
         return Invalid(str(exc))
 
 
+def _commands() -> Mapping[str, Spec]:
+    """The command table. It lives with the functions that carry the commands out,
+    which read lines through this module (``.repeat N LINE``): it is imported when
+    a dot-command is first read, not with this module."""
+    from doer.console.commands import COMMANDS
+
+    return COMMANDS
+
+
+def __getattr__(name: str) -> Any:
+    """``COMMANDS``, ``NAMED_COMMANDS`` and ``Spec`` for callers that import them from
+    here, where they were before the table took the functions in."""
+    if name in ("COMMANDS", "NAMED_COMMANDS", "Spec"):
+        from doer.console import commands
+
+        return getattr(commands, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _unknown_command(name: str) -> str:
     """Why ``name`` is refused, with the command it looks like a typo of, if one does."""
-    like = closest(name, COMMANDS)
+    like = closest(name, _commands())
     if like is None:
         return f"unknown command {name} (.help lists the commands)"
     return f"unknown command {name} (did you mean {like}?)"
@@ -265,43 +214,6 @@ def _routed(stripped: str) -> Line:
     if isinstance(what, Message):
         return Message(what.message, (ALL,) if ALL in to else to)
     return what
-
-
-#: Where the lines of a lesson start in ``.help lessons``, after its name.
-LESSON_COLUMN = 1 + max(len(name) for name, _ in LESSONS)
-
-#: The widest line of help: one less than a screen of 80 columns, whose last
-#: column some terminals leave to the cursor.
-HELP_WIDTH = 79
-
-#: The command that runs the whole lesson plan, then leaves the class at the prompt.
-RUN_THE_CLASS = "doer -i --script docs/classroom.doer"
-
-
-def lesson_help() -> list[Fragments]:
-    """``.help lessons``: each lesson's name, then the lines to type in it, as the
-    lesson plan has them (a lesson's lines go on under its name when they do not
-    fit one row; a line is never split)."""
-    lines = [note_line("The lessons of docs/classroom.md, with the lines to type, in order:")]
-    for name, typed in LESSONS:
-        rows = _rows_of(typed.split(", "), HELP_WIDTH - LESSON_COLUMN)
-        labels = [name] + [""] * (len(rows) - 1)
-        for label, row in zip(labels, rows, strict=True):
-            lines.append(note_line(f"{label:<{LESSON_COLUMN}}{row}"))
-    lines.append(note_line("All of them at once, then the prompt: " + RUN_THE_CLASS))
-    return lines
-
-
-def _rows_of(typed: list[str], width: int) -> list[str]:
-    """``typed`` lines, ", " between them, packed into rows of at most ``width``."""
-    rows = [typed[0]]
-    for line in typed[1:]:
-        if len(rows[-1]) + len(", ") + len(line) + len(",") <= width:
-            rows[-1] += ", " + line
-        else:
-            rows[-1] += ","
-            rows.append(line)
-    return rows
 
 
 def prompt_argument(argument: str) -> str | None:

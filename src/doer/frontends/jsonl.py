@@ -18,8 +18,8 @@ package (:func:`schema`); ``v`` is its version.
 
 Fields a record has no value for are left out (a note has no request id).
 The objects are written by hand rather than by :func:`json.dumps`: plain
-mode prints up to 100,000 lines a second, and most of each object is the
-same from line to line. Strings go through the json module's own C encoder,
+mode writes one per answer, as fast as the worker answers, and most of each
+object is the same from line to line. Strings go through the json module's own C encoder,
 in its ASCII form, so the output is valid JSON whatever the terminal's
 encoding.
 """
@@ -29,8 +29,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from importlib import resources
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, Unpack
 
 from doer.console.render import SHOWN_CHARS, Tagged, echo_line, plain
 
@@ -44,8 +43,8 @@ TYPES = ("input", "reply", "error", "started", "ended", "died", "late", "note", 
 #: Converts ``time.perf_counter()`` (what a Pending's times are on) to the Unix
 #: time a program can compare with its own clock. Records give times in whole
 #: microseconds (``sent_us``), as Chrome's trace format does: an integer is
-#: written three times faster than a float, and plain mode writes 100,000
-#: records a second.
+#: written without the float's search for its shortest form, and plain mode
+#: writes a record per answer.
 _EPOCH = time.time() - time.perf_counter()
 
 _START = f'{{"v":{SCHEMA_VERSION},"type":"'
@@ -74,6 +73,16 @@ class Answered(Timed, Protocol):
     request_id: int
 
 
+class Context(TypedDict, total=False):
+    """What a record is about, besides its type and text; a field it lacks is left out."""
+
+    worker: About | None  # the worker it comes from or is about
+    request_id: int | None  # the request it answers
+    line: str | None  # the line typed
+    pending: Timed | None  # the request's times
+    late: bool  # an answer that came after its request was reported late
+
+
 class JsonLines:
     """Makes the JSON line for each record; see the module's doc."""
 
@@ -85,31 +94,25 @@ class JsonLines:
         # The last line given to input(), quoted: the answer that follows repeats it.
         self._last_line, self._last_quoted = "", '""'
 
-    def line(
-        self,
-        type_: str,
-        text: str,
-        *,
-        worker: About | None = None,
-        request_id: int | None = None,
-        line: str | None = None,
-        pending: Timed | None = None,
-        late: bool = False,
-    ) -> str:
+    def line(self, type_: str, text: str, **context: Unpack[Context]) -> str:
         """The JSON object, on one line (no newline), for a record of ``type_``."""
         out = _START + type_ + '"'
+        request_id = context.get("request_id")
         if request_id is not None:
             out += ',"id":' + str(request_id)
+        line = context.get("line")
         if line is not None:
             out += ',"line":' + _quoted(line)
+        worker = context.get("worker")
         if worker is not None:
             out += ',"worker":' + self._worker(worker)
         out += ',"text":' + _quoted(text)
+        pending = context.get("pending")
         if pending is not None:
             out += f',"sent_us":{_microseconds(pending.sent_at)}'
             if pending.answered_at:
                 out += f',"answered_us":{_microseconds(pending.answered_at)}'
-        if late:
+        if context.get("late"):
             out += ',"late":true'
         return out + "}"
 
@@ -166,6 +169,8 @@ def _microseconds(perf_counter: float) -> int:
 
 def schema() -> dict[str, Any]:
     """The JSON Schema of a record, as shipped in the package."""
+    from importlib import resources  # only a reader of the schema needs it
+
     text = resources.files("doer").joinpath("jsonl.schema.json").read_text(encoding="utf-8")
     loaded: dict[str, Any] = json.loads(text)
     return loaded

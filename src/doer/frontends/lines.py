@@ -25,13 +25,13 @@ console is a classic line-by-line REPL instead::
   than sent cut.
 
 It is plain mode with a prompt and without the ``> line`` echo, so the two
-print the same lines.
+print the same lines. Whether to run it is :func:`~doer.frontends.terminal.wants_line_mode`'s
+to say.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import sys
 from collections.abc import Iterator
@@ -42,37 +42,48 @@ from doer.client.worker import Pending, Worker
 from doer.console.render import echo_line, plain
 from doer.console.session import Settings
 from doer.frontends.plain import EXIT_FAILED, EXIT_OK, PlainRunner
+from doer.frontends.plain.output import Writer
+from doer.frontends.terminal import echo_off
 
 #: The longest line a terminal's own line editing keeps (Linux: 4,096 bytes with
 #: the newline); it drops the rest without a word, so a line that long is refused.
 TERMINAL_LINE_BYTES = 4095
 
-#: What ``TERM`` says when the terminal cannot move its cursor, or says nothing.
-DUMB_TERMS = ("", "dumb", "unknown")
 
+class LineWriter(Writer):
+    """Plain mode's writer, on a terminal that shows the line typed itself (or was
+    told not to), and a prompt before each line."""
 
-def wants_line_mode(stdin: TextIO, environ: dict[str, str] | None = None) -> bool:
-    """True when the terminal is dumb, or its echo is off: a program is typing."""
-    environ = dict(os.environ) if environ is None else environ
-    if environ.get("TERM", "") in DUMB_TERMS:
-        return True
-    return not echo_is_on(stdin)
+    def echo(self, line: str, *, flush: bool = True) -> None:
+        """Nothing on the screen: the terminal has echoed the line already, or was
+        told not to; but ``.save`` keeps it, as plain mode's echo (``> ping``).
+        With ``--jsonl``, the line's ``input`` record (the terminal's echo is off)."""
+        if self.jsonl is not None:
+            super().echo(line, flush=flush)
+        elif not self.quiet:
+            self.keep(plain(echo_line(line)))
 
+    def write_prompt(self, prompt: str) -> None:
+        """The prompt, after every line before it; none with ``--jsonl``, whose every
+        line is a record (a program waits for the answers, not a prompt)."""
+        self.flush()
+        if self.jsonl is None:
+            self.out.write(printable(prompt))
+        self.out.flush()
 
-def echo_is_on(stdin: TextIO) -> bool:
-    """Whether the terminal on ``stdin`` echoes what is typed (True if that cannot be told)."""
-    try:
-        import termios
-
-        return bool(termios.tcgetattr(stdin.fileno())[3] & termios.ECHO)
-    except (ImportError, OSError, ValueError):
-        return True
+    def end_typed_line(self) -> None:
+        """Move past a line the terminal did not end (Ctrl-C, Ctrl-D); with ``--jsonl``
+        nothing: no prompt or echo is there to move past, and every line is a record."""
+        if self.jsonl is None:
+            self.out.write("\n")
 
 
 class LineRunner(PlainRunner):
     """Plain mode with a prompt before each line, for a terminal (see the module's doc)."""
 
     WAITS_BECAUSE = "this terminal cannot show an answer above a prompt already drawn"
+    WRITER = LineWriter
+    writer: LineWriter
 
     def __init__(
         self, settings: Settings, stdin: BinaryIO, out: TextIO, *, jsonl: bool = False
@@ -85,20 +96,20 @@ class LineRunner(PlainRunner):
     def prompted_lines(self) -> Iterator[bytes]:
         """The lines typed, each read after the prompt."""
         while True:
-            self._print_late_answers()  # answers that came while at the prompt: before it
+            self.records.print_late_answers()  # answers that came while at the prompt: before it
             self.write_prompt()
             try:
                 line = self.stdin.readline()
             except KeyboardInterrupt:  # Ctrl-C: the terminal has dropped the line
-                self.end_typed_line()
+                self.writer.end_typed_line()
                 continue
             if not line:  # Ctrl-D
-                self.end_typed_line()
+                self.writer.end_typed_line()
                 return
             if not line.endswith(b"\n"):  # Ctrl-D after some text sends it as it is
-                self.end_typed_line()
+                self.writer.end_typed_line()
             if len(line.rstrip(b"\r\n")) >= TERMINAL_LINE_BYTES:
-                self.fail(
+                self.writer.fail(
                     f"line too long for a terminal in line mode: it keeps {TERMINAL_LINE_BYTES:,}"
                     " bytes of a line and drops the rest, so it was not sent"
                     " (pipe the lines in, or use the shell, for longer ones)"
@@ -106,45 +117,24 @@ class LineRunner(PlainRunner):
                 continue
             yield line
 
+    def write_prompt(self) -> None:
+        """The prompt, after every line before it (:meth:`LineWriter.write_prompt`)."""
+        self.writer.write_prompt(self.console.prompt_text())
+
     def _run_line(self, number: int, raw: bytes) -> bool:
         """Carry out one line; Ctrl-C while it runs is the end of that line, not of doer."""
         try:
             return super()._run_line(number, raw)
         except KeyboardInterrupt:
-            self.fail("interrupted")
+            self.writer.fail("interrupted")
             return True
 
-    def _stop(
-        self, workers: list[Worker], quick: bool = False, leave: bool = False
-    ) -> list[Worker]:
+    def stop(self, workers: list[Worker], quick: bool = False, leave: bool = False) -> list[Worker]:
         """Stop ``workers``; a Ctrl-C while waiting for them to end stops them at once."""
         try:
-            return super()._stop(workers, quick, leave)
+            return super().stop(workers, quick, leave)
         except KeyboardInterrupt:
-            return super()._stop(workers, quick=True, leave=leave)
-
-    def end_typed_line(self) -> None:
-        """Move past a line the terminal did not end (Ctrl-C, Ctrl-D); with ``--jsonl``
-        nothing: no prompt or echo is there to move past, and every line is a record."""
-        if self.jsonl is None:
-            self.out.write("\n")
-
-    def write_prompt(self) -> None:
-        """The prompt, after every line before it; none with ``--jsonl``, whose every
-        line is a record (a program waits for the answers, not a prompt)."""
-        self.flush()
-        if self.jsonl is None:
-            self.out.write(printable(self.console.prompt_text()))
-        self.out.flush()
-
-    def echo(self, line: str, *, flush: bool = True) -> None:
-        """Nothing on the screen: the terminal has echoed the line already, or was
-        told not to; but ``.save`` keeps it, as plain mode's echo (``> ping``).
-        With ``--jsonl``, the line's ``input`` record (the terminal's echo is off)."""
-        if self.jsonl is not None:
-            super().echo(line, flush=flush)
-        elif not self.quiet:
-            self._record(plain(echo_line(line)))
+            return super().stop(workers, quick=True, leave=leave)
 
     def request(self, worker: Worker, message: object) -> tuple[Pending, TimeoutError | None]:
         """Send ``message``; Ctrl-C stops waiting for its answer, as the timeout does."""
@@ -165,7 +155,7 @@ class LineRunner(PlainRunner):
     def line_mode_status(self, status: int) -> int:
         """An error on one line is not a failure of the session, as in the shell;
         under ``--strict`` it is."""
-        if self.strict:
+        if self.records.strict:
             return status
         return EXIT_OK if status == EXIT_FAILED else status
 
@@ -177,31 +167,5 @@ def run_lines(settings: Settings, *, jsonl: bool = False) -> int:
     every line of the output is a JSON record (the line typed is one, ``input``).
     """
     runner = LineRunner(settings, sys.stdin.buffer, sys.stdout, jsonl=jsonl)
-    with _echo_off(sys.stdin) if jsonl else contextlib.nullcontext():
+    with echo_off(sys.stdin) if jsonl else contextlib.nullcontext():
         return runner.line_mode_status(runner.run(runner.prompted_lines()))
-
-
-@contextlib.contextmanager
-def _echo_off(stdin: TextIO) -> Iterator[None]:
-    """Turn a terminal's echo off, and back to what it was on the way out."""
-    try:
-        import termios
-
-        fd = stdin.fileno()
-        before = termios.tcgetattr(fd)
-    except (ImportError, OSError, ValueError):  # no file descriptor, or no termios
-        yield
-        return
-    except termios.error:  # not a terminal (a pipe, with --line-mode): nothing echoes
-        yield
-        return
-    quiet = list(before)
-    quiet[3] &= ~termios.ECHO
-    termios.tcsetattr(fd, termios.TCSADRAIN, quiet)
-    try:
-        yield
-    finally:
-        try:
-            termios.tcsetattr(fd, termios.TCSADRAIN, before)
-        except (OSError, termios.error):  # the terminal has gone
-            pass

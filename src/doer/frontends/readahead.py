@@ -79,3 +79,24 @@ class LineSource:
         lines = (self._partial + chunk).split(b"\n")
         self._partial = lines.pop()
         self._lines.extend(lines)
+
+
+class ScriptFirst:
+    """The lines of a script, then those of a stream (``-i --script FILE`` on a pipe),
+    as one :class:`LineSource`: the script's lines are all there at once."""
+
+    def __init__(self, script: list[bytes], then: LineSource) -> None:
+        self._script = deque(script)
+        self._then = then
+
+    def __iter__(self) -> ScriptFirst:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._script:
+            return self._script.popleft()
+        return next(self._then)
+
+    def ready(self) -> bool:
+        """True if the next line (or the end) can be had without waiting."""
+        return bool(self._script) or self._then.ready()

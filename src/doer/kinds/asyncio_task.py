@@ -13,9 +13,9 @@ one wake-up of the loop for all the requests sent meanwhile, not one each.
 The console's reply reader is a thread (one at a time, as for every kind):
 the task puts each reply straight on a ``queue.SimpleQueue`` that the reader
 blocks on (thread-safe, and putting never blocks the loop). Waiting for each
-reply with ``run_coroutine_threadsafe`` cost a task and two wake-ups a round
-trip (190 µs against 80 µs for a thread); a task moving each reply from an
-``asyncio.Queue`` to the reader's cost one more hop.
+reply with ``run_coroutine_threadsafe`` would cost a task and two wake-ups of
+the loop a round trip, where the queue costs none; a task moving each reply
+from an ``asyncio.Queue`` to the reader's, one more hop.
 Called on the loop's own thread, :meth:`AsyncioLink.receive` would wait for
 itself, and is refused.
 """
@@ -28,12 +28,12 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Mapping
 from typing import Any
 
 from doer.base.handoff import Handoff
 from doer.base.protocol import Request
-from doer.worker.doer import AsyncDoer, Handler
+from doer.kinds import Handlers, Link
+from doer.worker.doer import AsyncDoer
 
 _GONE = object()  # put on the response queue when the task has ended
 
@@ -41,14 +41,18 @@ _GONE = object()  # put on the response queue when the task has ended
 OWN_MEMORY = False
 
 
-class AsyncioLink:
+class AsyncioLink(Link):
     """A worker that is an asyncio task: requests on an ``asyncio.Queue``, replies on a
     ``queue.SimpleQueue``."""
 
     kind = "asyncio"
-    start_method: str | None = None
+    own_memory = OWN_MEMORY
+    killable = True  # cancelled: it ends at its next await
+    on_event_loop = True
+    #: What the transport is, as ``.trace`` names it; nothing is pickled on it.
+    transport = "asyncio.Queue"
 
-    def __init__(self, name: str, state: Any, handlers: Mapping[str, Handler] | None) -> None:
+    def __init__(self, name: str, state: Any, handlers: Handlers) -> None:
         self.name = name
         self.pid = os.getpid()
         self._own_thread: threading.Thread | None = None
@@ -73,7 +77,7 @@ class AsyncioLink:
 
     # --- on the loop ------------------------------------------------------------
 
-    def _start(self, state: Any, handlers: Mapping[str, Handler] | None) -> None:
+    def _start(self, state: Any, handlers: Handlers) -> None:
         self._requests: asyncio.Queue[Request] = asyncio.Queue()
         doer = AsyncDoer(
             self._requests.get,
@@ -138,10 +142,6 @@ class AsyncioLink:
 
     # --- the Link surface -------------------------------------------------------
 
-    #: What the transport is, as ``.trace`` names it; nothing is pickled on it.
-    transport = "asyncio.Queue"
-    received_bytes = None
-
     def send(self, request: Request) -> None:
         if self._ended.is_set():
             raise EOFError("the worker's task has ended")
@@ -153,11 +153,6 @@ class AsyncioLink:
             self._sent.put(request)
         except RuntimeError:  # the loop has closed (the shell has ended): so has the task
             raise EOFError("its event loop has closed") from None
-
-    def send_many(self, requests: list[Request]) -> list[int | None]:
-        for request in requests:
-            self.send(request)
-        return [None] * len(requests)
 
     def would_block_its_loop(self) -> bool:
         return self._on_loop_thread()

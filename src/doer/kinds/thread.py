@@ -1,9 +1,9 @@
 """The thread kind: the Doer runs in a thread of the console's own process.
 
 Runs entirely in the console's process: the worker shares the console's pid
-and memory, and is reached by two ``queue.SimpleQueue``: the queue
-without ``maxsize`` or ``task_done``, in C, which doer uses none of (about
-twice the messages a second of ``queue.Queue`` here).
+and memory, and is reached by two ``queue.SimpleQueue``: the queue without
+``maxsize`` or ``task_done``, which doer uses none of, written in C where
+``queue.Queue`` is Python over a lock and two conditions.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from collections.abc import Mapping
 from typing import Any
 
 from doer.base.protocol import Request
-from doer.worker.doer import Doer, Handler
+from doer.kinds import Handlers, Link
+from doer.worker.doer import Doer
 
 _GONE = object()  # put on a thread worker's response queue when its loop has returned
 
@@ -23,7 +23,7 @@ _GONE = object()  # put on a thread worker's response queue when its loop has re
 OWN_MEMORY = False
 
 
-class ThreadLink:
+class ThreadLink(Link):
     """A worker running in a thread of this process, reached by two ``queue.SimpleQueue``.
 
     The thread is a daemon on purpose: a thread cannot be killed, so a worker
@@ -32,22 +32,20 @@ class ThreadLink:
     """
 
     kind = "thread"
-    start_method: str | None = None
+    own_memory = OWN_MEMORY
+    killable = False  # Python cannot end a thread from outside: that is the lesson
+    #: What the transport is, as ``.trace`` names it; nothing is pickled on it.
+    transport = "queue.SimpleQueue"
 
-    def __init__(self, name: str, state: Any, handlers: Mapping[str, Handler] | None) -> None:
+    def __init__(self, name: str, state: Any, handlers: Handlers) -> None:
         self.name = name
         self.pid = os.getpid()
         self._uncaught: BaseException | None = None  # what ended the loop, if it raised
         self._requests: queue.SimpleQueue[Request] = queue.SimpleQueue()
         self._responses: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        doer = Doer(
-            self._requests.get,
-            self._responses.put,
-            state,
-            handlers=handlers,
-            own_memory=OWN_MEMORY,
+        self._doer = doer = Doer(
+            self._requests.get, self._responses.put, state, handlers=handlers, own_memory=OWN_MEMORY
         )
-        self._doer = doer
         self._thread = threading.Thread(
             target=self._run, args=(doer,), name=f"{name}-worker", daemon=True
         )
@@ -63,18 +61,8 @@ class ThreadLink:
         finally:
             self._responses.put(_GONE)
 
-    #: What the transport is, as ``.trace`` names it; nothing is pickled on it.
-    transport = "queue.SimpleQueue"
-    received_bytes = None
-
     def send(self, request: Request) -> None:
         self._requests.put(request)
-
-    def send_many(self, requests: list[Request]) -> list[int | None]:
-        put = self._requests.put
-        for request in requests:
-            put(request)
-        return [None] * len(requests)
 
     def receive(self, timeout: float | None = None) -> Any:
         try:
@@ -106,12 +94,3 @@ class ThreadLink:
             error = self._uncaught
             return f"uncaught {type(error).__name__} in its thread: {error}"
         return "the worker thread stopped" if not self.is_alive() else "the worker thread hangs"
-
-    def release(self) -> None:
-        pass  # nothing waits for the end: stop() closes what there is
-
-    def would_block_its_loop(self) -> bool:
-        return False  # it runs no event loop: waiting for it never blocks its own
-
-    def close(self) -> None:
-        pass

@@ -5,6 +5,8 @@ Rule: they run inside a worker, so they import what :mod:`doer.worker` may
 any machine: each one measures what it reports, and names a cause only when
 it has seen it. Add a lesson here, and its line to ``.help lessons``.
 
-- :mod:`~doer.lessons.handlers`: ``work``, ``race``, ``incr``, ``whoami``,
-  ``.timeline``'s samples and the rest.
+- :mod:`~doer.lessons.handlers`: ``incr``, ``race``, ``work``, ``inherited``,
+  ``die``, ``segfault`` and the rest;
+- :mod:`~doer.lessons.measure`: what ``work`` measures (CPU time, the waits for
+  a CPU and for the GIL, the samples of ``.timeline``) and how it says it.
 """

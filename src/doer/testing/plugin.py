@@ -38,24 +38,24 @@ Installed with doer (a ``pytest11`` entry point), so any test can ask for:
 the console never use it): ``pip install 'doer[pytest]'`` installs it with
 pytest, and without it the fixture says so rather than fail on an import.
 Nothing is imported here that a test session not using doer would pay for:
-pexpect only when a test asks for a console.
+pexpect only when a test asks for a console. The console is driven by
+:mod:`doer.testing.driver`, which doer's own tests and benchmarks drive it with too.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
-import signal
-import sys
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from doer.base.procfs import runs
 from doer.kinds import KINDS
+from doer.testing.driver import LAST_LINES as LAST_LINES  # how many a failed start shows
+from doer.testing.driver import PtyConsole
 
 if TYPE_CHECKING:
     import pexpect
@@ -71,8 +71,6 @@ TIMEOUT_S = 10.0
 RAY_TIMEOUT_S = 60.0
 #: What installs the plugin's one requirement beyond doer and pytest (pexpect).
 INSTALL_HINT = "pip install 'doer[pytest]'"
-#: How many of its last lines a console that exited shows in the failure.
-LAST_LINES = 10
 
 _KIND = "|".join(KINDS)
 _TAGGED = re.compile(rf"\[\S+ (?:{_KIND}) \d+\] ")
@@ -83,6 +81,9 @@ _transcripts_key = pytest.StashKey[list["DrivenConsole"]]()
 
 class DrivenConsole:
     """The ``doer`` command in a pty, one line at a time.
+
+    Built on :class:`doer.testing.driver.PtyConsole` (``driver``; ``child`` is
+    its pexpect child), which it starts in line mode with a fixed prompt.
 
     Attributes:
         workers: ``(kind, pid)`` of every worker it started, from the start
@@ -98,33 +99,30 @@ class DrivenConsole:
         self, args: list[str], env: Mapping[str, str] | None = None, timeout: float | None = None
     ) -> None:
         require_pexpect()
-        import pexpect
-
         if "--prompt" in args or any(arg.startswith("--prompt=") for arg in args):
             raise ValueError("doer_console sets the prompt itself: leave --prompt out")
         self.args = args
         self.timeout = _console_timeout(args) if timeout is None else timeout
-        # The doer installed beside this Python (the venv the tests run in), else the PATH's.
-        beside = Path(sys.executable).with_name("doer")
-        command = str(beside) if beside.exists() else shutil.which("doer") or "doer"
-        self.child: pexpect.spawn[str] = pexpect.spawn(
-            command,
+        self.driver = PtyConsole(
             # Line mode by name, whatever TERM says; a test's lines are not the user's history.
             ["--line-mode", "--prompt", PROMPT, "--no-history", *args],
             env={**os.environ, **(env or {})},
-            encoding="utf-8",
-            codec_errors="replace",
             echo=False,  # a program typing: no echo of the lines typed
             timeout=self.timeout,
+            prompt=re.escape(PROMPT),
         )
-        self.child.delaybeforesend = None
-        self.transcript = ""
+        self.child: pexpect.spawn[str] = self.driver.child
         #: Every worker the console started (a .restart starts another): kind, pid.
         self.workers: list[tuple[str, int]] = []
         self._pids: dict[str, int] = {}  # the latest worker of each name
-        self._until_prompt(self.timeout)
+        self._note_workers(self.driver.expect_prompt(self.timeout))
         if not self.workers:
             raise AssertionError(f"the console did not start a worker:\n{self.transcript}")
+
+    @property
+    def transcript(self) -> str:
+        """Everything the console printed, as printed, each typed line after its prompt."""
+        return self.driver.raw
 
     @property
     def kind(self) -> str:
@@ -144,63 +142,24 @@ class DrivenConsole:
         """
         return self._pids[name]
 
-    def _until_prompt(self, timeout: float) -> str:
-        import pexpect
-
-        try:
-            self.child.expect_exact(PROMPT, timeout=timeout)
-        except pexpect.EOF:
-            # The console exited (a bad option, a file it cannot read, no Ray):
-            # say so now, not when the timeout runs out.
-            self.transcript += str(self.child.before)
-            raise AssertionError(self._exited()) from None
-        except pexpect.TIMEOUT:
-            self.transcript += str(self.child.before)
-            raise AssertionError(
-                f"no prompt from the console within {timeout:g} s:\n{self.transcript}"
-            ) from None
-        before = str(self.child.before)
-        self.transcript += before + PROMPT
+    def _note_workers(self, before: str) -> None:
+        """Note the workers whose start events are in ``before`` (what came before a prompt)."""
         for name, kind, pid in _START_EVENT.findall(before):
             self.workers.append((kind, int(pid)))
             self._pids[name] = int(pid)
-        return before
-
-    def _exited(self) -> str:
-        """Why no prompt will come: the console's exit status and its last lines.
-
-        (When it failed to start, the test never got the console, so its
-        transcript is not in the report: the last lines here are all it sees.)
-        """
-        last = [line for line in self.transcript.replace("\r", "").split("\n") if line]
-        said = "\n".join(f"    {line}" for line in last[-LAST_LINES:]) or "    (nothing)"
-        return f"the console exited with {self._exit_status()}; its last lines:\n{said}"
-
-    def _exit_status(self, timeout: float = 2.0) -> str:
-        """The console's exit status, once its output has ended.
-
-        Its pty closes as it exits, so the status is there within moments; a
-        console that closed its output and lingers is killed after ``timeout``.
-        """
-        deadline = time.monotonic() + timeout
-        while self.child.isalive():  # also reaps it, setting the statuses read below
-            if time.monotonic() > deadline:
-                self.child.close(force=True)
-                break
-            time.sleep(0.01)  # a poll with a deadline, not a synchronisation
-        if self.child.signalstatus is not None:
-            return f"signal {signal.Signals(self.child.signalstatus).name}"
-        return f"status {self.child.exitstatus}"
 
     def ask(self, line: str, timeout: float | None = None) -> list[str]:
         """Type ``line``; return the lines printed before the next prompt.
 
         Waits up to ``timeout`` seconds (default: the console's ``--timeout``
         and a margin, as the console itself gives up on an answer then).
+
+        Raises:
+            AssertionError: no prompt within ``timeout``, or the console exited
+                first (its exit status and last lines).
         """
-        self.child.sendline(line)
-        self.transcript += line + "\n"
-        before = self._until_prompt(self.timeout if timeout is None else timeout)
+        before = self.driver.ask(line, self.timeout if timeout is None else timeout)
+        self._note_workers(before)
         return [text for text in before.replace("\r", "").split("\n") if text]
 
     def answer(self, line: str, timeout: float | None = None) -> str:
@@ -218,23 +177,12 @@ class DrivenConsole:
 
     def quit(self) -> int | None:
         """``.quit``; return the exit status (None if it had to be killed)."""
-        import pexpect
-
         if not self.child.isalive():
-            self.child.close(force=True)
-            ended: int | None = self.child.exitstatus
-            return ended
-        try:
-            self.child.sendline(".quit")
-            self.child.expect(pexpect.EOF, timeout=self.timeout)
-        except (pexpect.TIMEOUT, OSError):
-            self.child.close(force=True)
-            return None
-        finally:
-            self.transcript += str(self.child.before)
-        self.child.close()
-        status: int | None = self.child.exitstatus
-        return status
+            return self.driver.close()
+        # Typed, not written down: the transcript ends with what the console said.
+        ended = self.driver.end(".quit\r", timeout=self.timeout)
+        status = self.driver.close()
+        return status if ended else None
 
 
 def require_pexpect() -> None:
@@ -273,15 +221,10 @@ def _console_timeout(args: list[str]) -> float:
 
 
 def _worker_is_gone(pid: int, timeout: float = 2.0) -> bool:
+    """Whether process ``pid`` has exited (a zombie has), within ``timeout``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-                if stat.read().rpartition(")")[2].split()[0] in ("Z", "X"):
-                    return True
-        except FileNotFoundError:
-            return True
-        except OSError:  # no /proc here: cannot tell
+        if not runs(pid):  # also where /proc cannot tell
             return True
         time.sleep(0.01)  # a poll with a deadline, not a synchronisation
     return False

@@ -1,31 +1,32 @@
-"""The worker: the recipe's ``Doer`` loop, and its built-in handlers.
+"""The worker: the ``Doer`` loop (its built-in handlers: :mod:`doer.worker.builtin_handlers`).
 
 A :class:`Doer` takes :class:`~doer.base.protocol.Request` records from an inbox and
 puts answers on an outbox. It never prints: the start and end events, every
 reply and every error travel back on the outbox, so the console stays the only
 writer to the terminal.
 
-The loop has three phases, as in the recipe::
+The loop has three phases::
 
-    on start  -> Started event (state, pid, ...)
-    running   -> one Reply or Failure per Request, in order
-    on end    -> Ended event (final state, pid)
+    on start  -> Started event (state, pid, ...)       Doer.started()
+    running   -> one Reply or Failure per Request,     Doer.respond(request)
+                 in order
+    on end    -> Ended event (final state, pid), for   Doer.respond(request) too
+                 ``exit`` or a handler's sys.exit()
 
 A handler that raises becomes a :class:`~doer.base.protocol.Failure`; the loop goes
 on. The inbox and outbox are plain callables (``receive()`` and ``send(record)``)
 so the same class runs over ``queue.SimpleQueue`` in a thread or over pipes in a
-process: that is the recipe's two-import switch. :class:`AsyncDoer` is the same
-loop as a coroutine, for a worker that is an asyncio task.
+process, and only the two queues differ. :class:`AsyncDoer` is the same loop as
+a coroutine, for a worker that is an asyncio task; a Ray actor, called rather
+than fed from a queue, runs it one batch at a time (:meth:`Doer.serve`).
 """
 
 from __future__ import annotations
 
-import math
 import os
-import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from types import CoroutineType
 from typing import Any
 
@@ -39,9 +40,14 @@ from doer.base.protocol import (
     Started,
     UnreadableRequest,
     message_text,
-    value_text,
 )
-from doer.lessons.handlers import LESSON_HANDLERS, answer_room, gil_enabled
+
+# The built-in handlers; importable from here too, as they always were.
+from doer.worker.builtin_handlers import BUILTIN_HANDLERS as BUILTIN_HANDLERS
+from doer.worker.builtin_handlers import BUILTIN_MESSAGES as BUILTIN_MESSAGES
+from doer.worker.builtin_handlers import _current_task_name, sleep_awaiting
+from doer.worker.builtin_handlers import gil_text as gil_text
+from doer.worker.builtin_handlers import whoami as whoami
 
 Handler = Callable[..., Any]
 """A handler is called as ``handler(doer, *values)`` and returns the reply."""
@@ -54,14 +60,18 @@ class Doer:
         receive: blocks for the next :class:`Request`; raises ``EOFError`` or
             ``OSError`` when the console has gone away.
         send: puts one record on the response queue.
-        state: the initial state (the recipe's ``42``).
-        kind: ``"thread"``, ``"process"`` or ``"asyncio"``, reported by ``whoami`` and events.
+        state: the initial state.
+        kind: the kind's name (``"thread"``, ``"process"``...), reported by
+            ``whoami`` and the start event.
         start_method: the multiprocessing start method, or ``None`` for a thread.
         handlers: extra or replacement handlers by action name.
         own_memory: what the kind declares: True if the worker's memory is its
             own (a process, a Ray actor), False if it shares the memory of the
             process that started it (a thread, a task). The lessons decide
             from it, never from the kind's name.
+        node: where on a cluster the worker runs (a Ray actor's ``node 8c225365
+            on vm (192.0.2.2)``), said by ``whoami`` and the start event; None
+            for a worker on the console's machine.
     """
 
     def __init__(
@@ -74,6 +84,7 @@ class Doer:
         start_method: str | None = None,
         handlers: Mapping[str, Handler] | None = None,
         own_memory: bool = False,
+        node: str | None = None,
     ) -> None:
         self.receive = receive
         self.send = send
@@ -81,6 +92,7 @@ class Doer:
         self.kind = kind
         self.start_method = start_method
         self.own_memory = own_memory
+        self.node = node
         self.handlers: dict[str, Handler] = {**BUILTIN_HANDLERS, **(handlers or {})}
         #: What a handler measured as it ran, for a timed reply to carry after its
         #: ``(started, ended)``: ``work`` leaves ``(began, slot, *seconds running in
@@ -89,45 +101,86 @@ class Doer:
         self.samples: tuple[float, ...] = ()
 
     def run(self) -> None:
-        """Start, serve until ``exit`` or until the console goes away, end."""
-        exit_id, reason = 0, "the console went away"
-        try:
-            self.send(self._started())
-            exit_id = self._serve()
-            reason = ""
-        except SystemExit as exc:  # a handler called sys.exit(): end as the recipe would
-            reason = f"a handler called sys.exit({exc.code!r})"
-        except (EOFError, OSError):
-            return  # the queues closed: nobody is left to tell
-        try:
-            self._send_safely(Ended(exit_id, self.state, os.getpid(), reason))
-        except (EOFError, OSError):
-            pass
+        """Start, serve until the end (``exit``, a handler's ``sys.exit()``), say so.
 
-    def _serve(self) -> int:
-        """Answer requests until ``exit``; return the id of the ``exit`` request.
-
-        Exit conditions:
-        - an ``exit`` message: return its id;
-        - the inbox raises ``EOFError``/``OSError``: the console is gone;
-        - a handler raises ``SystemExit``: it asked the worker to stop.
+        When the console goes away (the inbox or outbox raises ``EOFError`` or
+        ``OSError``) it returns at once: nobody is left to tell.
         """
-        receive, answer, send = self.receive, self.answer, self._send_safely
+        try:
+            self.send(self.started())
+            ended = self.serve(self._inbox())
+            if ended is not None:
+                self._send_safely(ended)
+        except (EOFError, OSError):
+            pass  # the queues closed: nobody is left to tell
+
+    def serve(self, requests: Iterable[Request]) -> Ended | None:
+        """Answer ``requests`` in order, sending each answer, until the end.
+
+        Returns the end event (for ``exit``, or a handler's ``sys.exit()``),
+        unsent: its kind sends it as it must. What came after it is left
+        unanswered, as in every kind. None if the requests ran out first (a Ray
+        actor's batch).
+        """
+        respond, send = self.respond, self._send_safely
+        for request in requests:
+            record = respond(request)
+            if type(record) is Ended:
+                return record
+            send(record)
+        return None
+
+    def _inbox(self) -> Iterator[Request]:
+        """The requests as they arrive; one that cannot be read here is answered
+        with a Failure at once (it is the oldest one pending)."""
+        receive, send = self.receive, self._send_safely
         while True:
             try:
-                request = receive()
+                yield receive()
             except UnreadableRequest as exc:
                 send(Failure(OLDEST_PENDING, str(exc)))
-                continue
-            message = request.message
-            if type(message) is str and message == "exit":
-                return request.id
-            reply = answer(request)
-            if type(reply) is Reply and type(reply.value) is CoroutineType:
-                reply = self._run_coroutine(request, reply)
-            send(reply)
 
-    def _run_coroutine(self, request: Request, called: Reply) -> Reply | Failure:
+    def respond(self, request: Request) -> Reply | Failure | Ended:
+        """The one record that answers ``request``: its reply, or a failure; the end
+        event for ``exit``, or for a handler that called ``sys.exit()``.
+
+        An ``async def`` handler's coroutine is run to its end first, on an event
+        loop of its own (an :class:`AsyncDoer` awaits it on its own loop).
+        """
+        message = request.message
+        if type(message) is str and message == "exit":
+            return self.ended(request.id)
+        reply = self.answer(request)
+        if type(reply) is Reply and type(reply.value) is CoroutineType:
+            return self._run_coroutine(request, reply)
+        return reply
+
+    def started(self) -> Started:
+        """The start event: where the loop runs, and the state it starts with."""
+        thread = threading.current_thread()
+        return Started(
+            self.kind,
+            os.getpid(),
+            os.getppid(),
+            thread.name,
+            threading.get_native_id(),
+            self.start_method,
+            self.state,
+            _current_task_name(),
+            self.node,
+        )
+
+    def ended(self, exit_id: int = 0, reason: str = "") -> Ended:
+        """The end event: ``exit_id`` is the ``exit`` request's (0: it ended another
+        way, and ``reason`` says which)."""
+        return Ended(exit_id, self.state, os.getpid(), reason)
+
+    def _exited(self, exc: SystemExit) -> Ended:
+        """The end event of a loop whose handler called ``sys.exit()``: the worker
+        ends, as a program would."""
+        return self.ended(0, f"a handler called sys.exit({exc.code!r})")
+
+    def _run_coroutine(self, request: Request, called: Reply) -> Reply | Failure | Ended:
         """An ``async def`` handler, in a thread or a process: run on a loop of its own.
 
         (An asyncio worker awaits it on its loop instead: :class:`AsyncDoer`.)
@@ -136,24 +189,29 @@ class Doer:
 
         return asyncio.run(self._awaited(request, called))
 
-    async def _awaited(self, request: Request, called: Reply) -> Reply | Failure:
-        """The reply to ``request`` once its handler's coroutine has run."""
+    async def _awaited(self, request: Request, called: Reply) -> Reply | Failure | Ended:
+        """The answer to ``request`` once its handler's coroutine has run."""
         before = self.state
         started = time.monotonic() if request.timed else 0.0
         try:
             value = await called.value
         except Exception as exc:
             return Failure(request.id, f"{type(exc).__name__}: {exc}")
+        except SystemExit as exc:
+            return self._exited(exc)
         return self._reply(request, value, before, started)
 
-    def answer(self, request: Request) -> Reply | Failure:
-        """The reply to one request; a handler's exception becomes a Failure."""
+    def answer(self, request: Request) -> Reply | Failure | Ended:
+        """The reply to one request; a handler's exception becomes a Failure, and its
+        ``sys.exit()`` the end event."""
         before = self.state
         started = time.monotonic() if request.timed else 0.0
         try:
             value = self._dispatch(request.message)
         except Exception as exc:
             return Failure(request.id, f"{type(exc).__name__}: {exc}")
+        except SystemExit as exc:
+            return self._exited(exc)
         return self._reply(request, value, before, started)
 
     def _reply(self, request: Request, value: Any, before: Any, started: float) -> Reply:
@@ -217,19 +275,6 @@ class Doer:
             # ("cannot pickle '_thread.lock' object").
             self.send(Failure(request_id, f"answer not sent: {exc}"))
 
-    def _started(self) -> Started:
-        thread = threading.current_thread()
-        return Started(
-            self.kind,
-            os.getpid(),
-            os.getppid(),
-            thread.name,
-            threading.get_native_id(),
-            self.start_method,
-            self.state,
-            _current_task_name(),
-        )
-
 
 _new_tuple = tuple.__new__
 
@@ -277,41 +322,38 @@ class AsyncDoer(Doer):
         self.receive_now = receive_now
 
     async def run_async(self) -> None:
-        """Start, serve until ``exit``, end: :meth:`Doer.run`, awaiting."""
-        exit_id = 0
-        try:
-            self.send(self._started())
-            exit_id = await self._serve_async()
-            reason = ""
-        except SystemExit as exc:
-            reason = f"a handler called sys.exit({exc.code!r})"
-        self._send_safely(Ended(exit_id, self.state, os.getpid(), reason))
+        """Start, serve until the end, say so: :meth:`Doer.run`, awaiting."""
+        self.send(self.started())
+        self._send_safely(await self._serve_async())
 
-    async def _serve_async(self) -> int:
-        """Answer requests until ``exit``; return the id of the ``exit`` request.
+    async def _serve_async(self) -> Ended:
+        """:meth:`Doer.serve` over the awaited inbox, until the end; return the end event.
 
         A handler's call is awaited only if it gave a coroutine: the others
         are answered without a coroutine of their own (the hot path).
         """
         import asyncio  # loaded already: this runs on an event loop
 
-        receive, answer, send = self.receive_async, self.answer, self._send_safely
+        receive, respond, send = self.receive_async, self.respond, self._send_safely
         receive_now = self.receive_now
         iscoroutine = asyncio.iscoroutine
         while True:
             waiting = receive_now() if receive_now is not None else None
             request = waiting if waiting is not None else await receive()
-            message = request.message
-            if type(message) is str and message == "exit":
-                return request.id
-            reply = answer(request)
+            record = respond(request)
             if (
-                type(reply) is Reply
-                and type(reply.value) not in _PLAIN_VALUES  # asking asyncio is slow for a str
-                and iscoroutine(reply.value)
+                type(record) is Reply
+                and type(record.value) not in _PLAIN_VALUES  # asking asyncio is slow for a str
+                and iscoroutine(record.value)
             ):
-                reply = await self._awaited(request, reply)
-            send(reply)
+                record = await self._awaited(request, record)
+            if type(record) is Ended:
+                return record
+            send(record)
+
+    def _run_coroutine(self, request: Request, called: Reply) -> Reply:
+        """Left as it is: :meth:`_serve_async` awaits it, on the worker's own loop."""
+        return called
 
 
 def _check_arity(action: str, handler: Handler, values: tuple[Any, ...]) -> None:
@@ -330,109 +372,3 @@ def _check_arity(action: str, handler: Handler, values: tuple[Any, ...]) -> None
         raise TypeError(f"usage: {usage} (got {len(values)} value(s))") from None
     except ValueError:  # no signature to inspect (a builtin): keep the original error
         pass
-
-
-# --- the built-in handlers -----------------------------------------------------
-
-
-def ping(doer: Doer) -> str:
-    return "pong"
-
-
-def set_state(doer: Doer, value: Any) -> str:
-    doer.state = value
-    return f"new state: {value_text(value)}"
-
-
-def get_state(doer: Doer) -> str:
-    return f"state: {value_text(doer.state)}"
-
-
-def whoami(doer: Doer) -> str:
-    """``pid 4250, ppid 4242, MainThread 4250, by fork, GIL on``: where it runs.
-
-    Then the thread that runs the handler, by name and by the operating
-    system's id (``ps -L``): a process's main thread has the process's pid. A
-    forkserver's child is a fork of the server, not of the console: its ppid
-    is the server's, and it says so. With its tag, the answer fits a line of
-    80 columns (:func:`~doer.lessons.handlers.answer_room`): with long pids and names,
-    the shortest form that fits.
-    """
-    pid, thread_id = os.getpid(), threading.get_native_id()
-    forkserver = doer.start_method == "forkserver"
-    ppid = f"ppid {os.getppid()}" + (" (the forkserver)" if forkserver else "")
-    node = getattr(doer, "node", None)  # a Ray actor's: node 8c225365 on vm (192.0.2.2)
-    if node is not None:  # the thread is Ray's, not one a class would look for
-        forms = [[f"pid {pid}", ppid, node], [f"pid {pid}", node]]
-    else:
-        task = _current_task_name()
-        tasks = [f"task {task}"] if task else []
-        method = [f"by {doer.start_method}"] if doer.start_method and not forkserver else []
-        thread = f"{threading.current_thread().name} {thread_id}"
-        short_thread = f"thread {thread_id}"
-        # The last resort keeps what the kind is about: a forkserver child's parent.
-        kept = ppid if forkserver else short_thread
-        gil = gil_text()
-        forms = [
-            [f"pid {pid}", ppid, thread, *tasks, *method, gil],
-            [f"pid {pid}", ppid, short_thread, *tasks, *method, gil],
-            [f"pid {pid}", ppid, short_thread, *tasks, gil],
-            [f"pid {pid}", kept, *tasks, gil],
-        ]
-    room = answer_room(doer.kind, pid)
-    texts = [", ".join(form) for form in forms]
-    return next((text for text in texts if len(text) <= room), texts[-1])
-
-
-def gil_text() -> str:
-    """``GIL on``, or ``GIL off`` on a free-threaded Python (3.13t and later can tell)."""
-    return "GIL on" if gil_enabled() else "GIL off: threads run in parallel"
-
-
-def _current_task_name() -> str | None:
-    """The name of the asyncio task running this handler, if any."""
-    asyncio = sys.modules.get("asyncio")  # not imported: not in a task (and no cost)
-    if asyncio is None:
-        return None
-    try:
-        task = asyncio.current_task()
-    except RuntimeError:  # no event loop runs in this thread
-        return None
-    return None if task is None else task.get_name()
-
-
-def _seconds(seconds: Any) -> float:
-    if (
-        isinstance(seconds, bool)
-        or not isinstance(seconds, int | float)
-        or not math.isfinite(seconds)
-        or seconds < 0
-    ):
-        raise ValueError(f"sleep takes seconds >= 0, not {message_text(seconds)}")
-    return float(seconds)
-
-
-def sleep(doer: Doer, seconds: Any) -> str:
-    time.sleep(_seconds(seconds))
-    return f"slept {seconds} s"
-
-
-async def sleep_awaiting(doer: Doer, seconds: Any) -> str:
-    """``sleep`` for an asyncio worker: it awaits, so the event loop runs on meanwhile."""
-    import asyncio
-
-    await asyncio.sleep(_seconds(seconds))
-    return f"slept {seconds} s"
-
-
-BUILTIN_HANDLERS: dict[str, Handler] = {
-    "ping": ping,
-    "set-state": set_state,
-    "get-state": get_state,
-    "whoami": whoami,
-    "sleep": sleep,
-    **LESSON_HANDLERS,
-}
-"""The messages every worker understands, besides ``exit`` (handled by the loop)."""
-
-BUILTIN_MESSAGES: tuple[str, ...] = (*BUILTIN_HANDLERS, "exit")

@@ -35,17 +35,15 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import ModuleType
 from typing import Any, TypeVar
 
+# Defined with doer's other exceptions (a ValueError, as every bad argument the
+# console reports in one line is); importable from here too, as it always was.
+from doer.base.errors import HandlerError as HandlerError
+
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: The attribute ``@doer.handler`` sets on a function: the message's name.
-MARK = "__doer_handler__"
-
-
-class HandlerError(ValueError):
-    """A handler module could not be loaded; the text is the one-line reason.
-
-    A ValueError, as every bad argument the console reports in one line is.
-    """
+#: The attribute ``@doer.handler`` sets on a function: the message's name. (Not
+#: ``doer.lessons.handlers.MARK``, the value the console's ``.mark`` sets.)
+HANDLER_ATTRIBUTE = "__doer_handler__"
 
 
 def handler(name: str | F | None = None) -> Any:
@@ -55,7 +53,7 @@ def handler(name: str | F | None = None) -> Any:
         return handler(None)(name)
 
     def mark(function: F) -> F:
-        setattr(function, MARK, name or function.__name__.replace("_", "-"))
+        setattr(function, HANDLER_ATTRIBUTE, name or function.__name__.replace("_", "-"))
         return function
 
     return mark
@@ -80,9 +78,9 @@ def load(source: str) -> dict[str, Callable[..., Any]]:
     """
     module = _import(source)
     found = {
-        getattr(value, MARK): value
+        getattr(value, HANDLER_ATTRIBUTE): value
         for value in vars(module).values()
-        if callable(value) and isinstance(getattr(value, MARK, None), str)
+        if callable(value) and isinstance(getattr(value, HANDLER_ATTRIBUTE, None), str)
     }
     if not found:
         raise HandlerError(f"{source} has no handler: mark a function with @doer.handler")

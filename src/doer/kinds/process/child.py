@@ -17,14 +17,14 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Mapping
 from multiprocessing.connection import Connection
 from typing import Any
 
+from doer.base.errors import HandlerError
 from doer.base.protocol import Ended, Request, UnreadableRequest
+from doer.kinds import Handlers
 from doer.kinds.process.frames import FrameReader, decode, encode, send_frame
-from doer.worker.doer import Doer, Handler
-from doer.worker.handler_modules import HandlerError
+from doer.worker.doer import Doer
 
 #: A process's memory is its own (a copy, or a fresh interpreter's): the lessons
 #: say so (see Doer's ``own_memory``).
@@ -45,7 +45,7 @@ def process_main(
     responses: Connection,
     state: Any,
     start_method: str,
-    handlers: Mapping[str, Handler] | None,
+    handlers: Handlers,
 ) -> None:
     """The body of a process worker: guard against the terminal, then run the Doer."""
     guard_worker_process()

@@ -1,21 +1,40 @@
-"""A process worker's pipes: records as bytes, framed as ``multiprocessing`` frames them.
+"""A process worker's pipes: records as bytes, in frames of doer's own.
 
-Only the process kind needs this module (and ``pickle``): the console does not
-import it until a process worker is started.
+Only the process kind (and the Ray kind's driver) needs this module (and
+``pickle``): the console does not import it until such a worker is started.
+Both ends of every pipe are doer's: the console's
+(:class:`~doer.kinds.process.link.ProcessLink`), the worker's
+(:mod:`~doer.kinds.process.child`) and a Ray driver's write with
+:func:`send_frame` and read with :class:`FrameReader`. The
+``multiprocessing.Pipe`` connections are used for their file descriptors only.
 
-:func:`encode` and :func:`decode` turn a record into bytes and back.
+The format, byte by byte. A pipe carries frames, one after another; a frame
+is a header, then a record::
 
-A ``multiprocessing`` ``Connection`` reads one record with two system calls
-(its 4-byte length, then its bytes). When records arrive faster than they are
-read — 10,000 answers to a ``.repeat`` — that is most of the reading's cost.
-A :class:`FrameReader` reads whatever the pipe holds, up to 64 KiB, in one
-call, and cuts it into the same records ``Connection.send_bytes`` framed:
-a 4-byte big-endian signed length, or -1 and an 8-byte length for records of
-2 GiB or more, then the bytes.
+    header   4 bytes: the record's length, a big-endian signed int ("!i"), for a
+             record of up to 2**31 - 1 bytes;
+             for a longer one, 12 bytes: FF FF FF FF (-1), then the length as
+             a big-endian unsigned 8-byte int ("!Q")
+    record   1 byte: its type, the index of its class in _WIRE_TYPES
+             (0 Request, 1 Reply, 2 Failure, 3 Started, 4 Ended, 5 Died,
+             6 Control, 7 Note); then its fields as a plain tuple, pickled
+             (pickle.HIGHEST_PROTOCOL)
 
-:func:`send_frame` writes a record as ``send_bytes`` does, header and bytes in
-one ``os.write``, without the layers of checks around it (the round trip is
-the console's hot path).
+``Request(1, "ping")`` is ``00 00 00 NN`` (NN: the length of what follows),
+``00``, then ``pickle.dumps((1, "ping", False), pickle.HIGHEST_PROTOCOL)``.
+
+The headers are the ones ``multiprocessing.connection.Connection.send_bytes``
+writes and ``recv_bytes`` reads, so either end could be a plain
+``Connection`` (tests/test_protocol.py checks it both ways), but nothing in
+doer relies on that: the framing is written and read here.
+
+Why not ``Connection.recv_bytes``: it reads one record with two system calls
+(its header, then its bytes). When records arrive faster than they are read
+(10,000 answers to a ``.repeat``), that is most of the reading's cost. A
+:class:`FrameReader` reads whatever the pipe holds, up to 64 KiB, in one
+call, and cuts it into records. :func:`send_frame` writes header and record in
+one ``os.write``, without the layers of checks around ``send_bytes`` (the
+round trip is the console's hot path).
 """
 
 from __future__ import annotations
@@ -77,26 +96,33 @@ def decode(data: bytes) -> Any:
 
 
 CHUNK_BYTES = 1 << 16
+#: A record this long or longer takes the long header.
+LONG_FROM = 1 << 31
 _SHORT = struct.Struct("!i")
 _LONG = struct.Struct("!Q")
+_LONG_MARK = _SHORT.pack(-1)
+
+
+def frame_header(size: int) -> bytes:
+    """The header of a record of ``size`` bytes (the module's docstring says how)."""
+    return _SHORT.pack(size) if size < LONG_FROM else _LONG_MARK + _LONG.pack(size)
 
 
 def send_frame(connection: Connection, data: bytes) -> None:
-    """Write ``data`` as one record, as ``connection.send_bytes(data)`` would.
+    """Write ``data`` as one frame.
 
     Raises:
         OSError: the pipe failed (its reader has gone: BrokenPipeError).
     """
-    if len(data) >= 0x7FFFFFFF:  # the long header: rare enough to leave to multiprocessing
-        connection.send_bytes(data)
+    fd = connection.fileno()
+    if len(data) >= LONG_FROM:  # rare: written apart, not copied after its header
+        _write_all(fd, frame_header(len(data)))
+        _write_all(fd, data)
         return
     frame = _SHORT.pack(len(data)) + data
-    fd = connection.fileno()
     written = os.write(fd, frame)
     if written < len(frame):  # a pipe takes a big record in parts
-        rest = memoryview(frame)[written:]
-        while rest:
-            rest = rest[os.write(fd, rest) :]
+        _write_all(fd, memoryview(frame)[written:])
 
 
 def send_frames(connection: Connection, records: list[bytes]) -> None:
@@ -105,19 +131,21 @@ def send_frames(connection: Connection, records: list[bytes]) -> None:
     Raises:
         OSError: as :func:`send_frame`.
     """
-    if any(len(data) >= 0x7FFFFFFF for data in records):
+    if any(len(data) >= LONG_FROM for data in records):
         for data in records:
             send_frame(connection, data)
         return
-    frames = b"".join(_SHORT.pack(len(data)) + data for data in records)
-    rest = memoryview(frames)
-    fd = connection.fileno()
+    _write_all(connection.fileno(), b"".join(_SHORT.pack(len(data)) + data for data in records))
+
+
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    rest = memoryview(data)
     while rest:
         rest = rest[os.write(fd, rest) :]
 
 
 class FrameReader:
-    """The reading end of a one-way pipe whose writer uses ``Connection.send_bytes``.
+    """The reading end of a one-way pipe of frames (:func:`send_frame` writes them).
 
     Not thread-safe: one reader at a time (as :mod:`doer.client.replies` arranges).
     """

@@ -3,11 +3,11 @@
 This module runs in the console. What runs inside the worker process is in
 :mod:`doer.kinds.process.child`::
 
-    console (this module)                          worker process (process_child)
+    console (this module)                          worker process (child.py)
     ProcessLink.send ── request pipe (one-way) ──> process_main: Doer loop
     ProcessLink.receive <── response pipe (one-way) ─┘
 
-Two one-way ``multiprocessing.Pipe`` connections rather than the recipe's
+Two one-way ``multiprocessing.Pipe`` connections rather than a
 ``multiprocessing.Queue``: a Queue adds a feeder thread and a lock per message
 (slower, and a classic source of hangs at exit), while a pipe's end-of-file
 tells the console at once that its worker has died.
@@ -19,46 +19,35 @@ import multiprocessing
 import multiprocessing.process
 import signal
 import threading
-from collections.abc import Mapping
 from typing import Any
 
 from doer.base.protocol import Request
-from doer.kinds import START_METHODS
-from doer.kinds.process.child import CONSOLE_FDS, EXIT_CONSOLE_GONE, process_main
+from doer.kinds import START_METHODS, Handlers, Link
+from doer.kinds.process.child import CONSOLE_FDS, EXIT_CONSOLE_GONE, OWN_MEMORY, process_main
 from doer.kinds.process.frames import FrameReader, decode, encode, send_frame, send_frames
-from doer.worker.doer import Handler
 
 
-class ProcessLink:
-    """A worker running in a child process, reached by two one-way pipes.
+class PipeLink(Link):
+    """A worker in a process the console started, reached by two one-way pipes:
+    what the process kind and the Ray kind (whose process is the worker's Ray
+    driver) share. Its memory is its own: ``.peek`` shows the console's copy.
 
     The process is a daemon on purpose: if the console exits without stopping
     it, multiprocessing terminates it at interpreter exit. For the exits that
     skip that (SIGKILL, a crash) the worker watches its parent itself; see
-    :func:`process_main`.
+    :func:`~doer.kinds.process.child.guard_worker_process`.
     """
 
-    kind = "process"
+    #: What the transport is, as ``.trace`` names it.
+    transport = "Pipe"
 
-    def __init__(
-        self,
-        name: str,
-        state: Any,
-        handlers: Mapping[str, Handler] | None,
-        start_method: str | None,
+    def _start(
+        self, name: str, state: Any, context: Any, target: Any, args: tuple[Any, ...], process: str
     ) -> None:
-        if start_method is not None and start_method not in START_METHODS:
-            raise ValueError(
-                f"unknown start method {start_method!r} (choose from {', '.join(START_METHODS)})"
-            )
-        context: Any = multiprocessing.get_context(start_method)  # typeshed lacks .Process
+        """Start ``target(requests, responses, *args)`` in a process named ``process``,
+        its pipes wired."""
         self.name = name
         self._state_at_start = state  # the console's copy: .peek shows it
-        self.start_method: str | None = context.get_start_method()
-        self._start(context, process_main, (state, self.start_method, handlers), f"{name}-worker")
-
-    def _start(self, context: Any, target: Any, args: tuple[Any, ...], process_name: str) -> None:
-        """Start ``target(requests, responses, *args)`` in a process, its pipes wired."""
         self.received_bytes: int | None = None  # the size of the last record read
         worker_requests, self._requests = context.Pipe(duplex=False)
         self._responses, worker_responses = context.Pipe(duplex=False)
@@ -66,7 +55,7 @@ class ProcessLink:
         self._process = context.Process(
             target=target,
             args=(worker_requests, worker_responses, *args),
-            name=process_name,
+            name=process,
             daemon=True,
         )
         # A forked child inherits every descriptor; it closes the console's ends
@@ -85,9 +74,6 @@ class ProcessLink:
         # Process methods raise, so a second stop() or a late kill() must not call them.
         self._closed = False
         self._closing = threading.Lock()
-
-    #: What the transport is, as ``.trace`` names it.
-    transport = "Pipe"
 
     def send(self, request: Request) -> int:
         data = encode(request)
@@ -144,9 +130,6 @@ class ProcessLink:
         """
         self.close()
 
-    def would_block_its_loop(self) -> bool:
-        return False  # it runs no event loop: waiting for it never blocks its own
-
     def close(self) -> None:
         # Under a lock: the reply reader closes the link once it has seen the end,
         # and stop() may close it too; two os.close() of one descriptor race.
@@ -158,6 +141,37 @@ class ProcessLink:
             if not self._closed and self._process.exitcode is not None:
                 self._process.close()
                 self._closed = True
+
+
+class ProcessLink(PipeLink):
+    """A worker running in a child process of its own, started by fork, spawn or
+    forkserver: the process kind."""
+
+    kind = "process"
+    own_memory = OWN_MEMORY
+    killable = True  # SIGKILL: it dies at once
+    start_methods = START_METHODS
+    options = ("start_method",)
+
+    def __init__(
+        self,
+        name: str,
+        state: Any,
+        handlers: Handlers,
+        start_method: str | None = None,
+    ) -> None:
+        context: Any = multiprocessing.get_context(start_method)  # typeshed lacks .Process
+        self.start_method: str | None = context.get_start_method()
+        args = (state, self.start_method, handlers)
+        self._start(name, state, context, process_main, args, f"{name}-worker")
+
+    @classmethod
+    def prepare(cls, start_method: str | None = None) -> bool:
+        """Start the helpers a first spawn or forkserver worker needs
+        (:func:`start_helpers`); True for those, which boot a fresh interpreter."""
+        method = start_method or multiprocessing.get_start_method()
+        start_helpers(method)
+        return method != "fork"
 
 
 def exit_reason(exitcode: int | None) -> str:
@@ -180,8 +194,9 @@ def start_helpers(start_method: str) -> None:
     The console calls this early, so that they boot while it imports the rest.
     :class:`ProcessLink` calls it before every start, for another reason: the
     resource tracker, when multiprocessing launches it, *unblocks* SIGINT in
-    the calling thread once it has started the tracker (bpo-33613), which would
-    undo :func:`_start_with_sigint_blocked` for the first worker. Started here,
+    the calling thread once it has started the tracker (it blocks SIGINT and
+    SIGTERM while it spawns it, then unblocks them, whatever the mask was before),
+    which would undo :func:`_start_with_sigint_blocked` for the first worker. Started here,
     outside that block, it is already running when the worker starts.
     """
     if start_method not in ("spawn", "forkserver"):

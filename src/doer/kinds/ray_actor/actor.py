@@ -7,34 +7,30 @@ cluster it chose.
 
 A Ray actor is called, not fed from a queue, so the Doer's loop is turned
 inside out: :meth:`DoerActor.handle` answers a batch of requests with their
-records, in order, as the loop would have sent them. Both travel as the
-bytes the console's pipe carries (:mod:`doer.kinds.process.frames`): the driver
-passes them on without reading them, and Ray moves bytes faster than records. The actor's default
-concurrency group runs one call at a time, so its handlers run one at a time
-in the order they were sent, as in every other kind. :meth:`DoerActor.watch`
+records, in order, as the loop would have sent them (:meth:`Doer.serve
+<doer.worker.doer.Doer.serve>`). Both travel as the bytes the console's pipe
+carries (:mod:`doer.kinds.process.frames`): the driver passes them on without
+unpickling and pickling them again. The actor's default concurrency group
+runs one call at a time, so its handlers run one at a time in the order they
+were sent, as in every other kind. :meth:`DoerActor.watch`
 runs in a group of its own and never returns: its caller learns of the
 actor's death from it at once, even when no request is waiting.
 """
 
 from __future__ import annotations
 
-import os
 import pickle
 import socket
 import threading
-from collections.abc import Mapping
-from types import CoroutineType
 from typing import Any
 
 import ray
 
-from doer.base.protocol import Ended, Failure, Reply, Request, Started
+from doer.base.protocol import Ended, Started
+from doer.kinds import Handlers
 from doer.kinds.process.frames import decode, encode
-from doer.worker.doer import Doer, Handler
-
-#: An actor's memory is its own process's, maybe on another machine: the lessons
-#: say so (see Doer's ``own_memory``).
-OWN_MEMORY = True
+from doer.kinds.ray_actor import OWN_MEMORY
+from doer.worker.doer import Doer
 
 #: The name of the thread that runs the handlers (Ray's, named for whoami and .workers).
 ACTOR_THREAD = "actor"
@@ -57,24 +53,29 @@ def _never_called(*args: Any) -> Any:
 class DoerActor:
     """One worker's Doer, as a Ray actor (made remote by :func:`remote_class`)."""
 
-    def __init__(self, state: Any, handlers: Mapping[str, Handler] | None) -> None:
+    def __init__(self, state: Any, handlers: Handlers) -> None:
+        self._answers: list[bytes] = []  # what the Doer sends while it handles a batch
         self.doer = Doer(
             _never_called,
-            _never_called,
+            self._send,
             state,
             kind="ray",
             handlers=handlers,
             own_memory=OWN_MEMORY,
+            node=node_text(),
         )
-        self.doer.node = node_text()  # type: ignore[attr-defined]  # whoami says it
         self._stopped = threading.Event()
+
+    def _send(self, record: Any) -> None:
+        """The Doer's outbox: each answer as the console's pipe carries it. (One that
+        does not pickle raises here: the Doer sends a failure that says so instead.)"""
+        self._answers.append(encode(record))
 
     def started(self) -> bytes:
         """The start event, encoded, as a process worker's first record (its state now:
         a shared actor may have run for a while)."""
         threading.current_thread().name = ACTOR_THREAD
-        started = self.doer._started()._replace(node=self.doer.node)  # type: ignore[attr-defined]
-        return _encoded_event(started)
+        return _encoded_event(self.doer.started())
 
     def handle(self, requests: list[bytes]) -> tuple[list[bytes], bool, tuple[Any, ...]]:
         """The answers to ``requests`` (as the console's pipe carries them, both ways:
@@ -84,27 +85,14 @@ class DoerActor:
         An ``exit`` (or a handler's ``sys.exit``) ends the answers with the end
         event; what came after it is left unanswered, as in every kind.
         """
-        answers: list[bytes] = []
         doer = self.doer
         threading.current_thread().name = ACTOR_THREAD  # Ray's own is "Dummy-1"
         before = doer.state
-        for data in requests:
-            request: Request = decode(data)
-            if request.message == "exit":
-                answers.append(_encoded_event(Ended(request.id, doer.state, os.getpid(), "")))
-                return answers, True, ()
-            try:
-                reply = doer.answer(request)
-                if type(reply) is Reply and type(reply.value) is CoroutineType:
-                    reply = doer._run_coroutine(request, reply)
-            except SystemExit as exc:
-                reason = f"a handler called sys.exit({exc.code!r})"
-                answers.append(_encoded_event(Ended(0, doer.state, os.getpid(), reason)))
-                return answers, True, ()
-            try:
-                answers.append(encode(reply))
-            except Exception as exc:  # it does not pickle: the others still go
-                answers.append(encode(Failure(request.id, f"answer not sent: {exc}")))
+        self._answers = answers = []
+        ended = doer.serve(map(decode, requests))
+        if ended is not None:
+            answers.append(_encoded_event(ended))
+            return answers, True, ()
         return answers, False, () if doer.state is before else _picklable(doer.state)
 
     def watch(self) -> None:

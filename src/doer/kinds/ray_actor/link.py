@@ -2,7 +2,7 @@
 
 ::
 
-    console (this module)       driver process (ray_driver.py)    Ray actor (ray_actor.py)
+    console (this module)       driver process (driver.py)        Ray actor (actor.py)
     RayLink.send ─ pipe ──────> relay, in batches ─ actor calls ─> DoerActor: the Doer's
     RayLink.receive <─ pipe ─── answers, in order <─────────────── handlers
 
@@ -34,15 +34,16 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from doer.base.protocol import Control, Note, Request, Started
+from doer.kinds import Handlers
 from doer.kinds.process.child import CONSOLE_FDS
 from doer.kinds.process.frames import encode, send_frame
-from doer.kinds.process.link import ProcessLink
+from doer.kinds.process.link import PipeLink
+from doer.kinds.ray_actor import OWN_MEMORY
 from doer.kinds.ray_actor.driver import DriverConfig, driver_main
-from doer.worker.doer import Handler
 
 #: The cluster Ray workers join when none is named (a test session's, say); unset
 #: or empty: a private one.
@@ -53,7 +54,7 @@ NOT_INSTALLED = "the ray kind needs Ray, which is not installed here: pip instal
 
 
 def installed() -> bool:
-    """Whether Ray can be imported (asked without importing it: that takes 0.4 s)."""
+    """Whether Ray can be imported (asked without importing it: Ray is slow to import)."""
     return importlib.util.find_spec("ray") is not None
 
 
@@ -82,7 +83,7 @@ def _remove(path: str) -> None:
         pass  # never written, or gone
 
 
-class RayLink(ProcessLink):
+class RayLink(PipeLink):
     """A worker running as a Ray actor, reached through its driver process.
 
     Args:
@@ -94,21 +95,21 @@ class RayLink(ProcessLink):
     """
 
     kind = "ray"
+    own_memory = OWN_MEMORY
+    killable = True  # ray.kill: its death comes as a record
+    options = ("address", "shared")
+    slow_start_s = 60.0  # it may boot a cluster first: seconds, more on a busy machine
     transport = "Ray actor calls"
 
     def __init__(
         self,
         name: str,
         state: Any,
-        handlers: Mapping[str, Handler] | None,
+        handlers: Handlers,
         address: str | None = None,
         shared: bool = False,
     ) -> None:
-        if not installed():
-            raise ValueError(NOT_INSTALLED)
         address = address or os.environ.get(ADDRESS_VARIABLE) or None
-        self.name = name
-        self._state_at_start = state
         self.address = address
         self.shared = shared
         self.log = log_path()
@@ -119,8 +120,8 @@ class RayLink(ProcessLink):
         # Forked: spawning would run the caller's main module again in the driver
         # (a library user's script without a __main__ guard would start over).
         # The console never imports Ray, so the fork copies none of its threads.
-        self._start(multiprocessing.get_context("fork"), driver_main, (config,), f"{name}-ray")
-        self.start_method = None  # not a process of the console's: the actor's is Ray's
+        fork = multiprocessing.get_context("fork")
+        self._start(name, state, fork, driver_main, (config,), f"{name}-ray")
         if address is None:
             cluster = local_cluster()
             if not cluster.ready():
@@ -128,6 +129,10 @@ class RayLink(ProcessLink):
             cluster.when_ready(self._connect)
         else:
             self._connect(address, None)
+
+    @classmethod
+    def unavailable(cls) -> str | None:
+        return None if installed() else NOT_INSTALLED
 
     def _connect(self, address: str | None, error: str | None) -> None:
         """Tell the driver which cluster to join, or that there is none to join."""

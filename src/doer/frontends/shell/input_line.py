@@ -6,20 +6,21 @@ never be sent, so the shell never holds one. Three things keep a huge paste
 writes) from freezing the console or filling the machine's memory:
 
 - **Bulk typing** (:func:`bulk_typing_bindings`): prompt-toolkit looks up the
-  key bindings once per key, walking the whole layout each time (about 200 µs a
-  key here), then inserts the key by copying the whole line. When the key
-  processor already holds a run of plain characters, they are inserted in one
-  go: one lookup and one copy per run instead of per key.
+  key bindings once per key, walking the whole layout each time, then inserts
+  the key by copying the whole line. When the key processor already holds a
+  run of plain characters, they are inserted in one go: one lookup and one
+  copy per run instead of per key.
 - **A length limit** (:class:`LineLimit`): after any change to the buffer
   (typing, a paste, a history entry, a yank), text past the limit is taken out
   again at once, before anything is drawn: the end of what was just inserted,
   or the end of a line that replaced the buffer. The user is told once per line.
 - **A bounded undo history**: prompt-toolkit keeps a copy of the whole line for
-  every undo step, and typing saves a step for almost every key. 60,000 keys
-  made 60,000 copies (1.7 GB here). Only the newest :data:`UNDO_STEPS` are kept.
+  every undo step, and typing saves a step for almost every key: 60,000 keys
+  make 60,000 copies of a line growing to 60,000 characters, 1.8 billion
+  characters in all. Only the newest :data:`UNDO_STEPS` are kept.
 - **A short view of a long line** (:class:`LongLineView`): prompt-toolkit
   redraws the whole line on every key, and a wrapped line costs it a call to
-  the prompt's code per screen row (70 ms a key for 60,000 characters at
+  the prompt's code per screen row (750 calls a key for 60,000 characters at
   80 columns). Past :data:`SHOWN_WHOLE` characters the line is drawn as its
   start, a note of how much is hidden, and the text around the cursor: every
   redraw is then as cheap as for a short line, and the screen (and the
@@ -39,6 +40,8 @@ from prompt_toolkit.formatted_text import StyleAndTextTuples
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.keys import Keys
 from prompt_toolkit.layout.processors import Processor, Transformation, TransformationInput
+
+from doer.frontends.shell.screen import bound_undo_history
 
 #: Undo steps kept per line. Each is a copy of the whole line, so with the length
 #: limit this bounds the undo history to about 100 times 64 KiB characters.
@@ -109,7 +112,7 @@ class LineLimit:
         self._told = False
 
     def _text_changed(self, buffer: Buffer) -> None:
-        self._bound_undo_history(buffer)
+        bound_undo_history(buffer, UNDO_STEPS)
         excess = len(buffer.text) - self.limit
         if excess <= 0:
             return
@@ -126,13 +129,6 @@ class LineLimit:
         if not self._told:
             self._told = True
             self.on_refused()
-
-    @staticmethod
-    def _bound_undo_history(buffer: Buffer) -> None:
-        # prompt-toolkit has no setting for this; the list is its undo history.
-        undo = buffer._undo_stack
-        if len(undo) > UNDO_STEPS:
-            del undo[: len(undo) - UNDO_STEPS]
 
 
 #: Lines up to this long are drawn whole (a screen of 80 by 24 holds 1,920 characters).

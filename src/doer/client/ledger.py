@@ -1,0 +1,128 @@
+"""What was sent to one worker and waits for its answer: the :class:`Ledger`.
+
+Every request gets exactly one answer: its reply, its error, or, if the worker
+ends or dies first, a :class:`~doer.base.protocol.Failure` saying so, given
+here when the end is delivered (:meth:`Ledger.close`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from doer.base.protocol import Died, Ended, Failure, message_summary
+from doer.client.pending import Pending
+
+
+class Ledger:
+    """The requests sent to one worker and not answered yet, by id (from 1, in order).
+
+    Args:
+        blocks_its_loop: for a worker on an event loop, whether the caller is on
+            that loop (each :class:`Pending` refuses to be waited for there);
+            None for the other kinds, which skip the check.
+    """
+
+    def __init__(self, blocks_its_loop: Callable[[], bool] | None = None) -> None:
+        self._ids = itertools.count(1)
+        self._waiting: dict[int, Pending] = {}
+        self._blocks_its_loop = blocks_its_loop
+        # Guards closing against a request being added as the worker ends, and a
+        # walk over the requests. Taking one answered request out needs no lock
+        # (a dict pop is atomic), so the reader, answering thousands a second,
+        # does not contend with the thread sending them.
+        self._lock = threading.Lock()
+        self._closed = False
+        #: The id of the ``exit`` that ``stop()`` sent, once sent; 0 while it is
+        #: being sent, or when none will be (a shared worker left running).
+        self.exit_id: int | None = None
+
+    def __len__(self) -> int:
+        """How many requests wait for their answer."""
+        return len(self._waiting)
+
+    def add(self, message: Any) -> Pending | None:
+        """A Pending for ``message``, now waiting; None once the worker's end has
+        closed the ledger (nothing is added then)."""
+        with self._lock:
+            if self._closed:
+                return None
+            pending = Pending(next(self._ids), message, self._blocks_its_loop)
+            self._waiting[pending.request_id] = pending
+        return pending
+
+    def add_many(self, messages: list[Any]) -> list[Pending] | None:
+        """:meth:`add` for several messages, in order: all, or none once closed."""
+        blocks = self._blocks_its_loop
+        with self._lock:
+            if self._closed:
+                return None
+            pendings = [Pending(next(self._ids), message, blocks) for message in messages]
+            for pending in pendings:
+                self._waiting[pending.request_id] = pending
+        return pendings
+
+    def withdraw(self, pendings: list[Pending]) -> None:
+        """Forget ``pendings``: they were never sent after all."""
+        with self._lock:
+            for pending in pendings:
+                self._waiting.pop(pending.request_id, None)
+
+    def claim_exit(self) -> bool:
+        """True the first time only: the caller is the one to send (or not) the
+        ``exit`` of ``stop()``, and sets :attr:`exit_id`."""
+        with self._lock:
+            if self.exit_id is not None:
+                return False
+            self.exit_id = 0
+            return True
+
+    def take(self, request_id: int) -> Pending | None:
+        """The request ``request_id``, answered: out of the ledger (None: none waits)."""
+        return self._waiting.pop(request_id, None)
+
+    def oldest(self, failure: Failure) -> Failure:
+        """A failure to read a request, which knows no id
+        (:data:`~doer.base.protocol.OLDEST_PENDING`), as the oldest request's: the
+        worker reads them in order."""
+        with self._lock:
+            if self._waiting:
+                return failure._replace(request_id=min(self._waiting))
+        return failure
+
+    def unanswered(self) -> list[Pending]:
+        """The requests sent and not answered yet, oldest first (not stop()'s ``exit``)."""
+        with self._lock:
+            waiting = dict(self._waiting)
+        waiting.pop(self.exit_id or 0, None)
+        return [waiting[request_id] for request_id in sorted(waiting)]
+
+    def close(self, end: Ended | Died, notify: Callable[[Failure], None]) -> None:
+        """The worker has ended (or died): answer every request still waiting, and add
+        no more.
+
+        Its ``exit`` request gets the end event itself, last. Every other one
+        gets a failure that says it went unanswered, passed to ``notify`` as it
+        is given; stop()'s own ``exit``, when the worker ended another way, gets
+        one too but not ``notify``'s: that end is said once, by its own record.
+        """
+        with self._lock:
+            self._closed = True
+            waiting, self._waiting = self._waiting, {}
+        ended = end if isinstance(end, Ended) else None
+        exit_request = waiting.pop(ended.request_id, None) if ended is not None else None
+        # How it died is said once, by the Died record that follows (and in
+        # Worker.ended): a line of 80 columns has no room for it twice.
+        why = "the worker ended" if ended is not None else "the worker died"
+        stop_request = waiting.pop(self.exit_id, None) if self.exit_id else None
+        if stop_request is not None:
+            stop_request.resolve(Failure(stop_request.request_id, why))
+        for request_id in sorted(waiting):
+            summary = message_summary(waiting[request_id].message)
+            failure = Failure(request_id, f"request {request_id} ({summary}) unanswered: {why}")
+            waiting[request_id].resolve(failure)
+            notify(failure)
+        if exit_request is not None and ended is not None:
+            exit_request.resolve(ended)

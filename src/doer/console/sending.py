@@ -1,0 +1,133 @@
+"""Lines sent to workers without waiting: a line to each of its workers, ``.repeat``'s
+copies round by round, and the last line sent, which ``.timeline`` draws.
+
+The front ends wait for the answers, each its own way; what is sent, and what
+could not be, is decided here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from doer.base.protocol import Failure, message_summary
+from doer.client.worker import Pending, Worker, WorkerGone
+from doer.console.outcomes import Repeat
+from doer.console.registry import Registry
+from doer.console.render.fragments import Fragments, note_line
+from doer.console.render.timing import repeat_line
+from doer.console.syntax import Message
+from doer.lessons import handlers as lessons
+
+#: The most ``.repeat`` sends at once: each request waits in memory for its answer.
+MAX_REPEAT = 100_000
+
+#: How many copies ``.repeat`` sends a worker at once, before the next worker's
+#: turn (and, in the shell, before the loop draws answers and reads keys).
+REPEATED_AT_ONCE = 250
+
+
+class Run(NamedTuple):
+    """The last line sent to workers, for ``.timeline``: how it was typed, and each
+    worker it went to with its pending answer."""
+
+    line: str
+    sent: list[tuple[Worker, Pending]]
+
+
+class RepeatRound(NamedTuple):
+    """How far :meth:`Sender.send_repeated` has got, after one round of sending."""
+
+    #: Each worker's requests sent so far (the same dict from round to round).
+    sent: dict[Worker, list[Pending]]
+    #: How many copies each worker was to get by now.
+    copies: int
+    #: What could not be sent in this round, with the worker to tag it with.
+    errors: list[tuple[str, Worker | None]]
+
+
+class Sender:
+    """Sends lines to the registry's workers, and keeps the last one for ``.timeline``."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        #: The last line sent to workers (``.timeline`` draws it).
+        self.last_run: Run | None = None
+
+    def tell_each(
+        self, message: Message, workers: list[Worker]
+    ) -> tuple[list[tuple[Worker, Pending]], list[tuple[str, Worker | None]]]:
+        """Send ``message`` to each of ``workers`` without waiting, timed, and keep the
+        line for ``.timeline``.
+
+        Returns what was sent, and an error for each worker it could not go to
+        (ended; or, for a process, a message that does not pickle), with the
+        worker to tag it with when there are several.
+        """
+        sent: list[tuple[Worker, Pending]] = []
+        errors: list[tuple[str, Worker | None]] = []
+        for worker in workers:
+            try:
+                sent.append((worker, worker.tell(message.message, timed=True, parsed=True)))
+            except WorkerGone:
+                errors.append((self.registry.gone_text(worker), None))
+            except ValueError as exc:  # it does not pickle: for a process, not for a thread
+                errors.append((str(exc), worker if len(workers) > 1 else None))
+        self.remember(message, sent)
+        return sent, errors
+
+    def remember(self, message: Message, sent: list[tuple[Worker, Pending]]) -> None:
+        """Keep the line just sent, with its answers to come, for ``.timeline``."""
+        if sent:
+            to = f"@{','.join(message.to)} " if message.to else ""
+            self.last_run = Run(to + message_summary(message.message), sent)
+
+    def send_repeated(self, repeat: Repeat) -> Iterator[RepeatRound]:
+        """Send ``.repeat``'s copies to each of its workers in turn, :data:`REPEATED_AT_ONCE`
+        at a time (one write each to a process), yielding after every round.
+
+        A worker that has gone, or that cannot be sent the message (it does not
+        pickle), is sent no more; the error is in the round's ``errors``, as
+        :meth:`tell_each` words it.
+        """
+        workers = self.registry.targets(repeat.message.to)
+        message = repeat.message.message
+        sent: dict[Worker, list[Pending]] = {worker: [] for worker in workers}
+        refused: set[Worker] = set()
+        for first in range(0, repeat.times, REPEATED_AT_ONCE):
+            copies = [message] * min(REPEATED_AT_ONCE, repeat.times - first)
+            errors: list[tuple[str, Worker | None]] = []
+            for worker in workers:
+                if worker in refused:
+                    continue
+                try:
+                    sent[worker] += worker.tell_many(copies, parsed=True)
+                except WorkerGone:
+                    errors.append((self.registry.gone_text(worker), None))
+                    refused.add(worker)
+                except ValueError as exc:  # it does not pickle
+                    errors.append((str(exc), worker if len(workers) > 1 else None))
+                    refused.add(worker)
+            yield RepeatRound(sent, first + len(copies), errors)
+
+
+def crowded_note(message: Message, sent: list[tuple[Worker, Pending]]) -> list[Fragments]:
+    """A note for a line that asks more processes to ``work`` than there are CPUs to
+    run them (the console's threads and tasks are one process: they take turns on
+    its GIL): some wait for a CPU, and the machine, not the GIL, is the
+    bottleneck. Empty for any other line. A front end prints it as it sends the
+    line (after :meth:`Sender.tell_each`)."""
+    words = message.message if type(message.message) is tuple else (message.message,)
+    if not words or words[0] != "work":
+        return []
+    text = lessons.crowded_text(len({worker.pid for worker, _ in sent}))
+    return [] if text is None else [note_line(text)]
+
+
+def repeat_summary(worker: Worker, pendings: list[Pending]) -> Fragments:
+    """``.repeat``'s last line for ``worker``: how many answers, how fast, from the
+    first request sent to the last answer in (those not answered are not counted)."""
+    done = [pending for pending in pendings if pending.done()]
+    errors = sum(isinstance(pending.wait(0), Failure) for pending in done)
+    took = max((pending.answered_at for pending in done), default=0.0) - pendings[0].sent_at
+    return repeat_line(worker, len(done), errors, max(took, 0.0))

@@ -1,0 +1,113 @@
+"""``.repeat N LINE`` in the shell: the copies sent by a task of their own, each answer
+printed as it comes, then each worker's rate."""
+
+from __future__ import annotations
+
+import asyncio
+
+from doer.client.worker import Pending, Worker
+from doer.console.render import Fragments, error_line, failed_text, note_line
+from doer.console.session import Console, Repeat, repeat_summary
+from doer.frontends.shell.screen import Screen
+from doer.frontends.shell.shown import Shown
+from doer.frontends.shell.waits import Waits
+
+
+class Repeats:
+    """The ``.repeat``\\ s of a shell: those still sending, and those whose answers are
+    still to be shown."""
+
+    def __init__(self, console: Console, screen: Screen, shown: Shown, waits: Waits) -> None:
+        self.console = console
+        self.screen = screen
+        self.shown = shown
+        self.waits = waits
+        self._repeats: list[tuple[Worker, list[Pending]]] = []  # each worker's copies sent
+        self._sending: set[asyncio.Task[None]] = set()  # still sending
+
+    def all_shown(self) -> bool:
+        """Whether every ``.repeat``'s answers and rate have been shown."""
+        return not self._repeats
+
+    async def sending_done(self) -> None:
+        """Wait until every ``.repeat`` has sent its copies."""
+        if self._sending:
+            await asyncio.wait(self._sending)
+
+    async def stop_sending(self) -> None:
+        """Stop every ``.repeat`` still sending (``.quit``, ``.reset``): what it has sent
+        is waited for."""
+        sending = list(self._sending)
+        for task in sending:
+            task.cancel()
+        await asyncio.gather(*sending, return_exceptions=True)
+
+    async def repeat(self, repeat: Repeat) -> None:
+        """``.repeat N LINE``: send the line N times without waiting for answers.
+
+        The sending runs as a task of its own, so the prompt is back at once
+        (with ``.wait off``) and keys typed meanwhile echo. It lets the loop
+        run after every round of copies (:meth:`Console.send_repeated`), so
+        that answers print while it goes on. Each answer prints as it comes;
+        once a worker's last answer is shown, so is its rate. With ``.wait
+        on``, the prompt comes back after the last rate.
+        """
+        sending = asyncio.get_running_loop().create_task(self._send(repeat))
+        self._sending.add(sending)
+        sending.add_done_callback(self._sending.discard)
+        if self.console.settings.wait:
+            await sending
+            await self.waits.until(self.all_shown, at_most=None)
+
+    def done(self) -> list[Fragments]:
+        """The rate of each ``.repeat`` whose answers have all been shown; forget those."""
+        lines = []
+        for worker, pendings in list(self._repeats):
+            last = pendings[-1].request_id
+            if self.shown.answers_shown(worker) >= last or worker.ended is not None:
+                self._repeats.remove((worker, pendings))
+                lines.append(repeat_summary(worker, pendings))
+        return lines
+
+    async def _send(self, repeat: Repeat) -> None:
+        try:
+            sent = await self._send_rounds(repeat)
+        except Exception as exc:  # a bug of doer's: one line, not a traceback over the prompt
+            self.screen.print(error_line(failed_text(".repeat", exc)))
+            return
+        for worker, pendings in sent.items():
+            if pendings:
+                self._repeats.append((worker, pendings))
+                self._watch(worker, pendings, -1)
+        self.screen.print_lines(self.done())  # all answered and shown already: say so now
+
+    async def _send_rounds(self, repeat: Repeat) -> dict[Worker, list[Pending]]:
+        """Send the line ``repeat.times`` times to each of its workers, in turn, letting
+        the loop run between rounds."""
+        for round_ in self.console.send_repeated(repeat):
+            for text, about in round_.errors:
+                self.screen.print(error_line(text, about))
+            for worker, pendings in round_.sent.items():
+                if pendings:
+                    self.shown.sent(worker, pendings[-1].request_id)  # what .quit waits for
+            self.screen.redraw()  # the toolbar's pending count
+            try:
+                await asyncio.sleep(0)  # answers print, keys echo
+            except asyncio.CancelledError:  # .quit: what was sent is waited for
+                said = f".repeat stopped: {round_.copies:,} of {repeat.times:,} sent"
+                self.screen.print(note_line(said))
+                raise
+        return round_.sent
+
+    def _watch(self, worker: Worker, pendings: list[Pending], shown_before: int) -> None:
+        """Say once if a ``.repeat``'s answers stop coming for the timeout."""
+        if not any(repeat[1] is pendings for repeat in self._repeats):
+            return  # all shown
+        shown = self.shown.answers_shown(worker)
+        if shown == shown_before:
+            waiting = next((pending for pending in pendings if not pending.done()), None)
+            if waiting is not None:
+                self.shown.warn_if_late(worker, waiting)
+                return
+        loop = asyncio.get_running_loop()
+        loop.call_later(self.console.settings.timeout, self._watch, worker, pendings, shown)
