@@ -83,3 +83,42 @@ def test_a_process_worker_imports_no_more_of_doer_than_it_runs() -> None:
         loaded
     )
     assert "doer.kinds.ray_actor.link" not in loaded and "prompt_toolkit" not in loaded, loaded
+
+
+#: Where a kind's name may be compared: the kinds themselves, and the lessons (which
+#: teach what each kind is). Anywhere else, what a kind is is asked of its ``Link``
+#: (``killable``, ``own_memory``, ``on_event_loop``...): a new kind is then one module.
+MAY_COMPARE_KIND_NAMES = {"kinds", "lessons"}
+
+#: Modules elsewhere that may compare one, each with its reason: presentation keyed
+#: by a kind's name. None does now (the colours are a table, not a comparison).
+KIND_NAMES_COMPARED_FOR_PRESENTATION: dict[str, str] = {}
+
+
+def kind_names_compared(source: Path) -> list[str]:
+    """Each comparison in ``source`` with a kind's name as an operand (``kind ==
+    "thread"``, ``kind in ("process", "ray")``), as ``path:line: the comparison``."""
+    from doer.kinds import KINDS
+
+    found = []
+    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Compare):
+            continue
+        for operand in [node.left, *node.comparators]:
+            many = isinstance(operand, ast.Tuple | ast.List | ast.Set)
+            for value in operand.elts if many else [operand]:
+                if isinstance(value, ast.Constant) and value.value in KINDS:
+                    where = source.relative_to(PACKAGE).as_posix()
+                    found.append(f"{where}:{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_no_kind_s_name_is_compared_outside_the_kinds_and_the_lessons() -> None:
+    compared = []
+    for source in sorted(PACKAGE.rglob("*.py")):
+        where = source.relative_to(PACKAGE)
+        if where.parts[0] in MAY_COMPARE_KIND_NAMES:
+            continue
+        if where.as_posix() not in KIND_NAMES_COMPARED_FOR_PRESENTATION:
+            compared += kind_names_compared(source)
+    assert not compared, "ask the kind's Link, not its name:\n" + "\n".join(compared)

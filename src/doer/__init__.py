@@ -24,6 +24,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what a type checker sees: the names, imported
+    from doer.base.errors import NotPicklable
     from doer.base.protocol import (
         Died,
         Ended,
@@ -71,6 +72,8 @@ _HOMES = {
         "Started",
         "parse_line",
     ],
+    # Where it is defined: ``except doer.NotPicklable`` loads no more than that.
+    "doer.base.errors": ["NotPicklable"],
     "doer.client.worker": ["Pending", "Worker", "WorkerError", "WorkerGone", "start", "stop_all"],
     "doer.kinds": ["KINDS", "START_METHODS"],
     "doer.worker.doer": ["BUILTIN_MESSAGES", "Doer"],
@@ -87,6 +90,7 @@ __all__ = [
     "Ended",
     "Failure",
     "HandlerError",
+    "NotPicklable",
     "ParseError",
     "Pending",
     "Reply",

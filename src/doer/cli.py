@@ -21,13 +21,13 @@ from types import FrameType
 from typing import BinaryIO, NoReturn
 
 from doer import __version__
+from doer.base.errors import HandlerError
 from doer.base.protocol import Record
 from doer.client.worker import Worker
 from doer.console.render import creating_line, plain, record_line
 from doer.console.session import Console, Mailbox, Settings
 from doer.console.syntax import check_name, state_value
-from doer.kinds import KINDS, START_METHODS
-from doer.worker.handler_modules import HandlerError, where
+from doer.kinds import KINDS, START_METHODS, link_class
 
 EXIT_USAGE = 2
 
@@ -157,28 +157,33 @@ def settings_from(args: argparse.Namespace) -> Settings:
         prompt=args.prompt,
         wait=args.wait,
         name=args.name,
-        handler_modules=[where(source) for source in args.handlers],
+        handler_modules=_handler_modules(args.handlers),
         ray_address=args.address,
         history=not (args.no_history or os.environ.get("DOER_NO_HISTORY")),
         strict=args.strict,
     )
 
 
+def _handler_modules(sources: list[str]) -> list[str]:
+    """Where each ``--handlers`` source is: a file's absolute path, or a dotted module."""
+    if not sources:
+        return []  # none: their module is not loaded
+    from doer.worker.handler_modules import where
+
+    return [where(source) for source in sources]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the console; return its exit status."""
     parser = create_parser()
     args = parser.parse_args(argv)
-    if args.start_method and args.kind != "process":
+    if args.start_method and not link_class(args.kind).start_methods:
         parser.error("--start-method applies to --kind process only")
     if args.commands is not None and args.script is not None:
         parser.error("-c and --script both give the lines to run: use one")
     if args.interactive:
         _check_interactive(parser, args)
-    if args.kind == "ray" or args.address:
-        from doer.kinds.ray_actor.link import NOT_INSTALLED, installed
-
-        if not installed():
-            parser.exit(2, f"doer: {NOT_INSTALLED}\n")
+    _check_available(parser, args)
     settings = settings_from(args)
     # Text the terminal's encoding cannot hold (a reply in Chinese under a Latin-1
     # locale) is written as escapes rather than ending the console.
@@ -212,6 +217,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 1)
     except KeyboardInterrupt:
         return 130
+
+
+def _check_available(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Exit with one line if the kind cannot start here (Ray is not installed), or if
+    ``--address`` is given for the Ray workers to come and they could not."""
+    # --address is the Ray kind's option: the workers it is for are Ray's.
+    kinds = dict.fromkeys([args.kind, *(["ray"] if args.address else [])])
+    for kind in kinds:
+        why = link_class(kind).unavailable()
+        if why is not None:
+            parser.exit(EXIT_USAGE, f"doer: {why}\n")
 
 
 def _check_interactive(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -277,25 +293,24 @@ def _run_interactive(settings: Settings, color: bool, script: list[str] | None =
       a small process, and costs the import nothing);
     - for a spawned or forkserver worker, the helper processes multiprocessing
       needs (its resource tracker, the fork server) start before the import and
-      boot on the other core while it runs; the worker itself starts after the
-      import, and boots while the prompt is drawn. Three interpreters booting
-      beside the import would slow the import down (+45 ms measured here).
+      boot on the other core while it runs (the kind's ``prepare`` starts them,
+      and says that the worker boots an interpreter); the worker itself starts
+      after the import, and boots while the prompt is drawn. Started before the
+      import, it would make three interpreters booting beside it on two cores,
+      and the import would wait for a core.
 
-    An asyncio worker is a task on the shell's event loop: the shell starts it
-    once its loop runs. The prompt never waits for the worker to boot: its
-    start event is printed above the prompt when it comes.
+    An asyncio worker is a task on the shell's event loop (``on_event_loop``):
+    the shell starts it once its loop runs. The prompt never waits for the
+    worker to boot: its start event is printed above the prompt when it comes.
     """
     mailbox = Mailbox()
     console = Console(settings, listener=mailbox.put)
     first_line = plain(creating_line())
     print(first_line, flush=True)
     console.transcript.add(first_line)  # printed before the shell starts: .save keeps it
-    boots_an_interpreter = settings.kind == "process" and _start_method(settings) != "fork"
-    if boots_an_interpreter:
-        from doer.kinds.process.link import start_helpers
-
-        start_helpers(_start_method(settings))
-    elif settings.kind != "asyncio":  # an asyncio worker is a task on the shell's own loop
+    kind = link_class(settings.kind)
+    boots_an_interpreter = kind.prepare(settings.start_method)
+    if not boots_an_interpreter and not kind.on_event_loop:  # a task waits for the loop
         console.start()
     try:
         from doer.frontends.shell import run_shell
@@ -309,12 +324,6 @@ def _run_interactive(settings: Settings, color: bool, script: list[str] | None =
         # worker still sends (its end event) are printed plainly, not handed to it.
         mailbox.attach(_print_record)
         console.stop_all(timeout=1.0)  # a no-op after .quit; a quick clean-up on any other exit
-
-
-def _start_method(settings: Settings) -> str:
-    import multiprocessing
-
-    return settings.start_method or multiprocessing.get_start_method()
 
 
 def _print_record(worker: Worker, record: Record) -> None:

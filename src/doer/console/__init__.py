@@ -11,13 +11,13 @@ or a terminal: the front ends print what it returns. It stands on
   :mod:`~doer.console.worker_commands` and :mod:`~doer.console.session_commands`,
   each returning an outcome (:mod:`~doer.console.outcomes`);
   :mod:`~doer.console.command_methods` keeps them as the console's methods too,
-  for the callers from before the table;
+  for tests that call a command without a front end;
 - :mod:`~doer.console.registry` (the workers by name, the current one),
   :mod:`~doer.console.launcher` (starting them),
   :mod:`~doer.console.sending` (lines sent without waiting),
   :mod:`~doer.console.settings`, :mod:`~doer.console.your_handlers`,
   :mod:`~doer.console.ray_cluster`, :mod:`~doer.console.help`;
-- :mod:`~doer.console.kind_facts`: every choice made by a kind's name, in one place;
+- :mod:`~doer.console.kind_facts`: what is asked of a kind known only by its name;
 - :mod:`~doer.console.render`: the lines the console prints, as styled fragments;
 - :mod:`~doer.console.transcript`: what was printed, kept for ``.save``;
 - :mod:`~doer.console.mailbox`: records kept until the shell's loop can take them.

@@ -1,18 +1,19 @@
 """Each command as a method of the console, as callers did before the command table:
-``console.table("all")``, ``console.kill("p1")``.
+``console.table("all")``, ``console.kill("p1")``, ``console.carry_out(command)``.
 
 A method returns what the command did before outcomes were records: the
 lines as a list (not :class:`~doer.console.outcomes.Said`), and a bad
 argument raised as ValueError (not :class:`~doer.console.outcomes.Refused`).
 The methods are made from the table, each named as its command's function
-(``Spec.does``), so that no command can lack one. Once every caller goes
-through :meth:`~doer.console.session.Console.outcome_of`, this module goes.
+(``Spec.does``), so that no command can lack one. The front ends go through
+:meth:`~doer.console.session.Console.outcome_of`; only tests call these, to
+see what a command does or refuses without a front end.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from doer.console.commands import COMMANDS
 from doer.console.outcomes import (
@@ -28,6 +29,7 @@ from doer.console.outcomes import (
     Stop,
 )
 from doer.console.render.fragments import Fragments
+from doer.console.syntax import Command
 
 if TYPE_CHECKING:
     from doer.console.session import Console
@@ -60,6 +62,16 @@ def _as_method(run: Callable[[Console, str], Outcome]) -> Callable[[Console, str
 
 class CommandsAsMethods:
     """The commands as the console's methods; mixed into :class:`Console` only."""
+
+    def carry_out(self, command: Command) -> OldOutcome:
+        """Carry out a dot-command as :meth:`~doer.console.session.Console.outcome_of`
+        does, but with lines as a list.
+
+        Raises:
+            ValueError: a bad argument; the text is the one-line error.
+        """
+        console = cast("Console", self)  # mixed into Console only
+        return old_shape(COMMANDS[command.name].run(console, command.argument))
 
 
 for _spec in COMMANDS.values():

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from doer.console.render.fragments import Fragments, clipped, note_line
 from doer.console.syntax import LESSONS, MESSAGE_HELP
 from doer.console.your_handlers import YourHandlers
-from doer.worker.handler_modules import first_line
 
 if TYPE_CHECKING:
     from doer.console.commands import Spec
@@ -63,10 +62,13 @@ def message_help(yours: YourHandlers) -> list[Fragments]:
     lines = [note_line("Messages (to the current worker, or to the workers after @):")]
     lines += [note_line(f"  {name:<23} {text}") for name, text in MESSAGE_HELP.items()]
     lines += [note_line(f"  {name:<23} (a handler of this console)") for name in yours.given()]
-    lines += [
-        note_line(f"  {name:<23} {clipped(first_line(function), 54)}")
-        for name, function in sorted(yours.loaded.items())
-    ]
+    if yours.loaded:  # your handler modules: loaded, and their module with them
+        from doer.worker.handler_modules import first_line
+
+        lines += [
+            note_line(f"  {name:<23} {clipped(first_line(function), 54)}")
+            for name, function in sorted(yours.loaded.items())
+        ]
     lines += [note_line(f"  {usage:<23} {text}") for usage, text in ROUTING_HELP.items()]
     lines.append(note_line("Anything else is sent as it is; the worker answers unknown."))
     return lines

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from doer.base.protocol import Failure, message_summary
-from doer.client.worker import Pending, Worker, WorkerGone
+from doer.client.worker import NotPicklable, Pending, Worker, WorkerGone
 from doer.console.outcomes import Repeat
 from doer.console.registry import Registry
 from doer.console.render.fragments import Fragments, note_line
@@ -71,7 +71,7 @@ class Sender:
                 sent.append((worker, worker.tell(message.message, timed=True, parsed=True)))
             except WorkerGone:
                 errors.append((self.registry.gone_text(worker), None))
-            except ValueError as exc:  # it does not pickle: for a process, not for a thread
+            except NotPicklable as exc:  # for a process, not for a thread
                 errors.append((str(exc), worker if len(workers) > 1 else None))
         self.remember(message, sent)
         return sent, errors
@@ -105,7 +105,7 @@ class Sender:
                 except WorkerGone:
                     errors.append((self.registry.gone_text(worker), None))
                     refused.add(worker)
-                except ValueError as exc:  # it does not pickle
+                except NotPicklable as exc:
                     errors.append((str(exc), worker if len(workers) > 1 else None))
                     refused.add(worker)
             yield RepeatRound(sent, first + len(copies), errors)

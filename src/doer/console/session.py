@@ -21,8 +21,7 @@ from collections.abc import Callable, Iterator
 
 from doer.client.worker import Listener, Pending, Worker, stop_all
 from doer.console import commands, outcomes
-from doer.console.command_methods import CommandsAsMethods, OldOutcome, old_shape
-from doer.console.kind_facts import RAY_START_S, start_timeout
+from doer.console.command_methods import CommandsAsMethods
 from doer.console.launcher import Launcher
 from doer.console.mailbox import Mailbox
 from doer.console.outcomes import Kill, Quit, Repeat, Reset, Restart, Spawned, Stop
@@ -47,12 +46,10 @@ from doer.lessons import handlers as lessons
 #: What the front ends, the command line and tests import from here.
 __all__ = [
     "MAX_REPEAT",
-    "RAY_START_S",
     "REPEATED_AT_ONCE",
     "Console",
     "Kill",
     "Mailbox",
-    "Outcome",
     "Quit",
     "RayOptions",
     "Repeat",
@@ -65,11 +62,6 @@ __all__ = [
     "Stop",
     "repeat_summary",
 ]
-
-#: What :meth:`Console.carry_out` returns: lines as a list, or a step only the
-#: front end can take. :data:`doer.console.outcomes.Outcome` is what
-#: :meth:`Console.outcome_of` returns: the lines as a record too, and a refusal.
-Outcome = OldOutcome
 
 
 class Console(CommandsAsMethods):
@@ -183,9 +175,9 @@ class Console(CommandsAsMethods):
         self.launcher.close_shared_loop()
 
     def start_timeout(self, worker: Worker) -> float:
-        """How long to wait for ``worker``'s start event: the timeout, or for a Ray
-        worker at least a minute (a cluster boots in seconds, more when busy)."""
-        return start_timeout(worker.kind, self.settings.timeout)
+        """How long to wait for ``worker``'s start event: the timeout, or as long as
+        its kind may take to start, if longer (a Ray worker's cluster boots in seconds)."""
+        return max(self.settings.timeout, worker.slow_start_s)
 
     def ray_cluster_runs(self) -> bool:
         """Whether this console started a private Ray cluster not yet stopped."""
@@ -259,14 +251,6 @@ class Console(CommandsAsMethods):
         argument or a bug (:class:`~doer.console.outcomes.Refused`). The front end
         takes the outcome with :func:`~doer.console.outcomes.handle`."""
         return commands.outcome_of(self, command)
-
-    def carry_out(self, command: Command) -> Outcome:
-        """Carry out a dot-command as :meth:`outcome_of` does, but with lines as a list.
-
-        Raises:
-            ValueError: a bad argument; the text is the one-line error.
-        """
-        return old_shape(commands.COMMANDS[command.name].run(self, command.argument))
 
     def prompt_text(self) -> str:
         """The prompt: the fixed one, or ``doer NAME KIND PID> ``, or ``doer (no worker)> ``."""

@@ -15,7 +15,6 @@ a burst of answers (``.repeat 100000 ping``) cannot fill the machine's memory.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable
@@ -90,6 +89,8 @@ class Transcript:
 
     def _cast(self, lines: list[str]) -> str:
         """The asciicast v2 text of ``lines``: a header, then one output event a line."""
+        import json  # only a recording needs it: not loaded before the first prompt
+
         width, height = self.size()
         header = {
             "version": 2,
@@ -113,5 +114,7 @@ def plain_text(lines: list[str]) -> str:
 
 def json_text(record: str) -> str:
     """The ``text`` of a ``--jsonl`` record: the line as plain mode would print it."""
+    import json  # loaded already: --jsonl wrote the record
+
     text = json.loads(record).get("text", record)
     return text if isinstance(text, str) else record

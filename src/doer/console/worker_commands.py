@@ -12,6 +12,7 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING, Any
 
+from doer.base.errors import HandlerError
 from doer.console.kind_facts import (
     KINDS_OFFERED,
     START_METHODS_OFFERED,
@@ -29,7 +30,6 @@ from doer.console.render.status import peek_lines, worker_status
 from doer.console.render.table import workers_table
 from doer.console.syntax import state_value
 from doer.lessons import handlers as lessons
-from doer.worker.handler_modules import HandlerError
 
 if TYPE_CHECKING:
     from doer.console.session import Console

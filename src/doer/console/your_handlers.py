@@ -4,15 +4,18 @@ modules (``--handlers``, ``.handlers``), which each worker loads afresh as it st
 The console loads the modules too, once when they are named and again before
 a ``.restart``: to refuse one that does not load before any worker meets it,
 and to know their handlers for ``.help`` and completion.
+
+:mod:`doer.worker.handler_modules` is imported when there is a module to load
+or to give a worker, not before: a console without one never needs it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from doer.base.errors import HandlerError
 from doer.console.settings import Settings
 from doer.worker.doer import BUILTIN_MESSAGES, Handler
-from doer.worker.handler_modules import HandlerError, HandlerModules, where
 
 
 class YourHandlers:
@@ -28,6 +31,8 @@ class YourHandlers:
         them afresh) and the handlers given as functions."""
         if not self.settings.handler_modules:
             return self.settings.handlers
+        from doer.worker.handler_modules import HandlerModules
+
         return HandlerModules(self.settings.handler_modules, self.settings.handlers)
 
     def load(self, sources: list[str] | None = None) -> dict[str, Handler]:
@@ -37,6 +42,8 @@ class YourHandlers:
         Raises:
             HandlerError: one does not load (the text names the file and line).
         """
+        from doer.worker.handler_modules import HandlerModules
+
         sources = self.settings.handler_modules if sources is None else sources
         self.loaded = HandlerModules(sources).loaded()
         return self.loaded
@@ -49,6 +56,8 @@ class YourHandlers:
         Raises:
             ValueError: it does not load.
         """
+        from doer.worker.handler_modules import where
+
         sources = [*self.settings.handler_modules, where(source)]
         before = set(self.loaded)
         try:

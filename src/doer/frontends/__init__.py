@@ -11,7 +11,9 @@ package here.
   (:mod:`~doer.frontends.jsonl` for ``--jsonl`` records,
   :mod:`~doer.frontends.readahead` for reading a pipe ahead);
 - :mod:`~doer.frontends.lines`: line mode, plain mode with a prompt, for
-  terminals it should not draw on (:mod:`~doer.frontends.terminal` says which);
-- :mod:`~doer.frontends.commands`: a dot-command carried out, and its outcome
-  handed to the front end's one place for outcomes.
+  terminals it should not draw on (:mod:`~doer.frontends.terminal` says which).
+
+Each front end takes a dot-command's outcome in one class, an
+:class:`~doer.console.outcomes.OutcomeHandler`:
+``handle(console.outcome_of(command), outcomes)``.
 """

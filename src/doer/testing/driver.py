@@ -10,6 +10,10 @@ wait that fails raises an AssertionError that says what was awaited and shows
 what came, or, when the console exited first, its exit status and last lines.
 (Whether a process it started is left running is :mod:`doer.base.procfs`'s to say.)
 
+It is built in layers, a job each: :class:`PtyProcess` starts the command in
+its pty and waits for its exit; :class:`PtyOutput` keeps what it printed and
+waits for what it prints; :class:`PtyConsole` types to it and ends it.
+
 Each user keeps what is its own on top of it: the pytest plugin's
 ``doer_console`` (line mode, a fixed prompt, the workers it started, the
 transcript in a failure's report); doer's end-to-end tests
@@ -35,7 +39,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pexpect
@@ -82,53 +86,32 @@ def terminal_env(*, colour: bool = False, **more: str) -> dict[str, str]:
     return env
 
 
-class PtyConsole:
-    """``doer ARGS`` in a pty, driven by pexpect.
-
-    Args:
-        args: the console's arguments.
-        env: its whole environment (default: this process's); :func:`terminal_env`
-            gives one that draws the same way every run.
-        rows: the pty's height.
-        columns: the pty's width.
-        echo: the pty's echo. On, as a terminal has it: doer runs its shell. Off,
-            as a program typing has it: doer runs in line mode, and each line
-            typed is written into :attr:`raw` as a terminal would show it.
-        timeout: seconds a wait lasts unless it is told otherwise.
-        prompt: what :meth:`expect_prompt` waits for, a regex.
-        command: the command line to run instead of ``doer ARGS`` (a shell that
-            runs doer, or a program to compare it with).
-        preexec_fn: run in the new process before it starts the command.
+class PtyProcess:
+    """A command in a pty, driven by pexpect: started, then waited for, ended, and how it
+    ended said. :class:`PtyConsole` is the one to use; its arguments are these.
 
     Attributes:
         child: the pexpect child (``pid``, ``child_fd``, the exit statuses).
-        before: what came before the last match of a wait.
-        ended: whether the console's output has ended (its pty closed).
+        timeout: seconds a wait lasts unless it is told otherwise.
     """
 
     def __init__(
         self,
-        args: Sequence[str] = (),
+        argv: Sequence[str],
         *,
-        env: Mapping[str, str] | None = None,
-        rows: int = 24,
-        columns: int = 80,
-        echo: bool = True,
-        timeout: float = 10.0,
-        prompt: str = SHELL_PROMPT,
-        command: Sequence[str] | None = None,
-        preexec_fn: Callable[[], None] | None = None,
+        env: Mapping[str, str] | None,
+        rows: int,
+        columns: int,
+        echo: bool,
+        timeout: float,
+        preexec_fn: Callable[[], None] | None,
     ) -> None:
         import pexpect
 
-        self.args = list(args)
-        self.echo = echo
         self.timeout = timeout
-        self.prompt = prompt
-        argv = [doer_command(), *self.args] if command is None else list(command)
         self.child: pexpect.spawn[str] = pexpect.spawn(
             argv[0],
-            argv[1:],
+            list(argv[1:]),
             env=dict(os.environ if env is None else env),
             encoding="utf-8",
             codec_errors="replace",
@@ -142,12 +125,62 @@ class PtyConsole:
         # waits for the exit itself (wait_exit), and close() ends what still runs.
         self.child.delayafterclose = 0.0
         self.child.ptyproc.delayafterclose = 0.0  # type: ignore[attr-defined]  # not in the stubs
+
+    def wait_exit(self, timeout: float = 2.0) -> bool:
+        """Give the process up to ``timeout`` seconds to exit (reaping it); whether it has."""
+        deadline = time.monotonic() + timeout
+        while self.child.isalive():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(POLL_S)  # a poll with a deadline, not a synchronisation
+        return True
+
+    def close(self) -> int | None:
+        """Close the pty, ending the process if it still runs (hang-up, interrupt,
+        then kill); its exit status, None if a signal ended it."""
+        self.child.close(force=True)
+        status: int | None = self.child.exitstatus
+        return status
+
+    def exit_status(self, timeout: float = 2.0) -> int | None:
+        """The exit status once the process has exited, waited for up to ``timeout``
+        seconds, then :meth:`close`."""
+        self.wait_exit(timeout)
+        return self.close()
+
+    def how_it_ended(self, timeout: float = 2.0) -> str:
+        """``status N`` or ``signal NAME``, once the process has exited.
+
+        Its pty closes as it exits, so that is within moments of the end of its
+        output; a process that closed its output and lingers is ended after
+        ``timeout``.
+        """
+        if not self.wait_exit(timeout):
+            self.child.close(force=True)
+        if self.child.signalstatus is not None:
+            return f"signal {signal.Signals(self.child.signalstatus).name}"
+        return f"status {self.child.exitstatus}"
+
+
+class PtyOutput(PtyProcess):
+    """What a command in a pty printed, kept whole, and the waits for what it prints.
+
+    A wait takes what it matched and what came before it; what came after is
+    left for the next one.
+
+    Attributes:
+        prompt: what :meth:`expect_prompt` waits for, a regex.
+        before: what came before the last match of a wait.
+        ended: whether the command's output has ended (its pty closed).
+    """
+
+    def __init__(self, argv: Sequence[str], *, prompt: str, **process: Any) -> None:
+        super().__init__(argv, **process)
+        self.prompt = prompt
         self.before = ""
         self.ended = False
         self._log: list[str] = []  # joined when read (a long burst is many pieces)
         self._pending = ""  # read, and not yet taken by a wait or a read
-
-    # --- what it printed -----------------------------------------------------------
 
     @property
     def raw(self) -> str:
@@ -192,8 +225,6 @@ class PtyConsole:
         self._pending = ""
         while self._read(quiet_s):
             pass
-
-    # --- waiting -------------------------------------------------------------------
 
     def _wait_for(
         self, find: Callable[[str], tuple[int, int] | None], timeout: float | None, what: str
@@ -268,6 +299,66 @@ class PtyConsole:
                 return False
             self._read(remaining)
         return True
+
+    def exited(self) -> str:
+        """Why nothing more will come: how the console ended, and its last lines
+        (what went wrong is near the end of what it printed)."""
+        last = [line for line in self.raw.replace("\r", "").split("\n") if line]
+        said = "\n".join(f"    {line}" for line in last[-LAST_LINES:]) or "    (nothing)"
+        return f"the console exited with {self.how_it_ended()}; its last lines:\n{said}"
+
+
+class PtyConsole(PtyOutput):
+    """``doer ARGS`` in a pty, driven by pexpect: what it prints is read and awaited
+    (:class:`PtyOutput`), lines are typed to it, and it is ended with keys.
+
+    Args:
+        args: the console's arguments.
+        env: its whole environment (default: this process's); :func:`terminal_env`
+            gives one that draws the same way every run.
+        rows: the pty's height.
+        columns: the pty's width.
+        echo: the pty's echo. On, as a terminal has it: doer runs its shell. Off,
+            as a program typing has it: doer runs in line mode, and each line
+            typed is written into :attr:`raw` as a terminal would show it.
+        timeout: seconds a wait lasts unless it is told otherwise.
+        prompt: what :meth:`expect_prompt` waits for, a regex.
+        command: the command line to run instead of ``doer ARGS`` (a shell that
+            runs doer, or a program to compare it with).
+        preexec_fn: run in the new process before it starts the command.
+
+    Attributes:
+        child: the pexpect child (``pid``, ``child_fd``, the exit statuses).
+        before: what came before the last match of a wait.
+        ended: whether the console's output has ended (its pty closed).
+    """
+
+    def __init__(
+        self,
+        args: Sequence[str] = (),
+        *,
+        env: Mapping[str, str] | None = None,
+        rows: int = 24,
+        columns: int = 80,
+        echo: bool = True,
+        timeout: float = 10.0,
+        prompt: str = SHELL_PROMPT,
+        command: Sequence[str] | None = None,
+        preexec_fn: Callable[[], None] | None = None,
+    ) -> None:
+        self.args = list(args)
+        self.echo = echo
+        argv = [doer_command(), *self.args] if command is None else list(command)
+        super().__init__(
+            argv,
+            prompt=prompt,
+            env=env,
+            rows=rows,
+            columns=columns,
+            echo=echo,
+            timeout=timeout,
+            preexec_fn=preexec_fn,
+        )
 
     # --- typing --------------------------------------------------------------------
 
@@ -349,45 +440,3 @@ class PtyConsole:
                 self.wait_exit(settle)
                 return True
         return False
-
-    def wait_exit(self, timeout: float = 2.0) -> bool:
-        """Give the process up to ``timeout`` seconds to exit (reaping it); whether it has."""
-        deadline = time.monotonic() + timeout
-        while self.child.isalive():
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(POLL_S)  # a poll with a deadline, not a synchronisation
-        return True
-
-    def close(self) -> int | None:
-        """Close the pty, ending the process if it still runs (hang-up, interrupt,
-        then kill); its exit status, None if a signal ended it."""
-        self.child.close(force=True)
-        status: int | None = self.child.exitstatus
-        return status
-
-    def exit_status(self, timeout: float = 2.0) -> int | None:
-        """The exit status once the process has exited, waited for up to ``timeout``
-        seconds, then :meth:`close`."""
-        self.wait_exit(timeout)
-        return self.close()
-
-    def how_it_ended(self, timeout: float = 2.0) -> str:
-        """``status N`` or ``signal NAME``, once the process has exited.
-
-        Its pty closes as it exits, so that is within moments of the end of its
-        output; a process that closed its output and lingers is ended after
-        ``timeout``.
-        """
-        if not self.wait_exit(timeout):
-            self.child.close(force=True)
-        if self.child.signalstatus is not None:
-            return f"signal {signal.Signals(self.child.signalstatus).name}"
-        return f"status {self.child.exitstatus}"
-
-    def exited(self) -> str:
-        """Why nothing more will come: how the console ended, and its last lines
-        (what went wrong is near the end of what it printed)."""
-        last = [line for line in self.raw.replace("\r", "").split("\n") if line]
-        said = "\n".join(f"    {line}" for line in last[-LAST_LINES:]) or "    (nothing)"
-        return f"the console exited with {self.how_it_ended()}; its last lines:\n{said}"

@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from doer.base.procfs import runs
-from doer.kinds import KINDS
+from doer.kinds import KINDS, link_class
 from doer.testing.driver import LAST_LINES as LAST_LINES  # how many a failed start shows
 from doer.testing.driver import PtyConsole
 
@@ -65,10 +65,9 @@ if TYPE_CHECKING:
 
 #: The prompt the driven console is given: no worker's answer looks like it.
 PROMPT = "[doer-test]> "
-#: Seconds to wait for the library's workers to start and to stop.
+#: Seconds to wait for the library's workers to start (at least: a kind may declare
+#: a slower start, as a Ray worker's private cluster boots in seconds) and to stop.
 TIMEOUT_S = 10.0
-#: Seconds to wait for a Ray worker to start: a private cluster boots in seconds.
-RAY_TIMEOUT_S = 60.0
 #: What installs the plugin's one requirement beyond doer and pytest (pexpect).
 INSTALL_HINT = "pip install 'doer[pytest]'"
 
@@ -203,8 +202,9 @@ def require_pexpect() -> None:
 
 
 def _console_timeout(args: list[str]) -> float:
-    """How long to wait for a prompt: the console's ``--timeout`` (10 s by default), plus 5 s;
-    with a Ray worker, a minute at least (its cluster may have to start)."""
+    """How long to wait for a prompt: the console's ``--timeout`` (10 s by default), or as
+    long as a kind named may take to start if longer (a Ray worker: a minute, as its
+    cluster may have to start); plus 5 s."""
     seconds = 10.0
     for number, arg in enumerate(args):
         value = args[number + 1] if arg == "--timeout" and number + 1 < len(args) else None
@@ -215,9 +215,16 @@ def _console_timeout(args: list[str]) -> float:
                 seconds = float(value)
             except ValueError:
                 pass  # the console will say so itself
-    if "ray" in args or "--kind=ray" in args:
-        seconds = max(seconds, RAY_TIMEOUT_S)
+    for kind in _kinds_named(args):
+        seconds = max(seconds, link_class(kind).slow_start_s)
     return seconds + 5.0
+
+
+def _kinds_named(args: list[str]) -> list[str]:
+    """The kinds the console's ``args`` name: each that is a kind's name (``--kind K``),
+    and ``--kind=K``."""
+    named = [arg.removeprefix("--kind=") for arg in args]
+    return [kind for kind in named if kind in KINDS]
 
 
 def _worker_is_gone(pid: int, timeout: float = 2.0) -> bool:
@@ -260,7 +267,7 @@ def doer_worker() -> Iterator[Callable[..., Worker]]:
             shared=shared,
         )
         workers.append(worker)
-        worker.wait_started(RAY_TIMEOUT_S if kind == "ray" else TIMEOUT_S)
+        worker.wait_started(max(TIMEOUT_S, worker.slow_start_s))
         return worker
 
     yield start_worker
@@ -290,7 +297,7 @@ def doer_console(request: pytest.FixtureRequest) -> Iterator[Callable[..., Drive
     for console in consoles:
         console.quit()
         for kind, pid in console.workers:
-            if kind in ("process", "ray") and not _worker_is_gone(pid):
+            if link_class(kind).own_memory and not _worker_is_gone(pid):
                 left.append(pid)
     assert not left, f"worker processes left running after the console ended: {left}"
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import NamedTuple, Protocol
 
 from doer.base.protocol import Record
-from doer.client.worker import Pending, Worker, WorkerGone
+from doer.client.worker import NotPicklable, Pending, Worker, WorkerGone
 from doer.console.session import Console
 from doer.console.syntax import Message
 from doer.frontends.plain.records import Records
@@ -113,7 +113,7 @@ class SentAhead:
             pendings = worker.tell_many(
                 [message.message for _, _, message in unsent], timed=True, parsed=True
             )
-        except (ValueError, WorkerGone):
+        except (NotPicklable, WorkerGone):
             for line, _, message in unsent:
                 self.print_all()
                 self.runner.one_at_a_time(line, message)

@@ -1,11 +1,11 @@
 """What plain mode does with a dot-command's outcome: the one place that decides it.
 
-The console carries a command out as far as it can
-(:func:`~doer.frontends.commands.carry_out`); the outcome is lines to print,
-or a step only a front end can take, because only it knows how to wait:
-plain mode blocks, and prints what each step made happen before the next
-line. Each kind of outcome has its method here, ``on_<kind>``;
-:meth:`~doer.frontends.commands.FollowsOutcomes.follow` picks it.
+Plain mode is an :class:`~doer.console.outcomes.OutcomeHandler`: each kind of
+outcome :meth:`~doer.console.session.Console.outcome_of` returns has its
+method here, ``on_<kind>``, and :func:`~doer.console.outcomes.handle` picks
+it. Where the console cannot go on by itself (a worker's start or stop, a
+``.repeat``'s answers), plain mode blocks, and prints what each step made
+happen before the next line is read.
 """
 
 from __future__ import annotations
@@ -13,19 +13,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from doer.client.worker import Pending, Worker
-from doer.console.render import Fragments
-from doer.console.session import (
-    Console,
-    Kill,
-    Quit,
-    Repeat,
-    Reset,
-    Restart,
-    Spawned,
-    Stop,
-    repeat_summary,
-)
-from doer.frontends.commands import FollowsOutcomes, Refused
+from doer.console import outcomes
+from doer.console.session import Console, repeat_summary
 from doer.frontends.plain.ahead import Waits
 from doer.frontends.plain.output import Writer
 from doer.frontends.plain.records import Records
@@ -42,7 +31,7 @@ class Runner(Waits, Protocol):
     ) -> list[Worker]: ...
 
 
-class Outcomes(FollowsOutcomes[bool]):
+class Outcomes(outcomes.OutcomeHandler[bool]):
     """What each kind of outcome asks of plain mode; each method returns False when
     the run is to end."""
 
@@ -55,20 +44,20 @@ class Outcomes(FollowsOutcomes[bool]):
         self.runner = runner
         self.quit_now = False  # .quit! stops the workers without waiting
 
-    def on_said(self, lines: list[Fragments]) -> bool:
-        for fragments in lines:
+    def on_said(self, said: outcomes.Said) -> bool:
+        for fragments in said.lines:
             self.writer.write(fragments, type_="output")
         return True
 
-    def on_refused(self, refused: Refused) -> bool:
+    def on_refused(self, refused: outcomes.Refused) -> bool:
         self.writer.fail(refused.error)
         return True
 
-    def on_quit(self, quit: Quit) -> bool:
+    def on_quit(self, quit: outcomes.Quit) -> bool:
         self.quit_now = not quit.wait
         return False
 
-    def on_restart(self, restart: Restart) -> bool:
+    def on_restart(self, restart: outcomes.Restart) -> bool:
         old = self.console.workers.get(restart.name)
         if old is not None:
             # Stuck in a handler: its late lines must not look like the new one's.
@@ -77,31 +66,31 @@ class Outcomes(FollowsOutcomes[bool]):
         self.records.started(self.console.relaunch(restart))
         return True
 
-    def on_spawned(self, spawned: Spawned) -> bool:
+    def on_spawned(self, spawned: outcomes.Spawned) -> bool:
         for worker in spawned.workers:  # they boot together; their starts print in order
             self.records.started(worker)
         return True
 
-    def on_reset(self, reset: Reset) -> bool:
+    def on_reset(self, reset: outcomes.Reset) -> bool:
         """``.reset``: stop every worker as ``.quit`` does, then start the first afresh."""
         for worker in self.runner.stop(list(self.console.workers.values()), leave=True):
             self.console.leave_behind(worker)  # its late lines must not look like the new one's
         self.records.started(self.console.start_afresh())
         return True
 
-    def on_stop(self, stop: Stop) -> bool:
+    def on_stop(self, stop: outcomes.Stop) -> bool:
         self.runner.stop([stop.worker])
         return True
 
-    def on_kill(self, kill: Kill) -> bool:
+    def on_kill(self, kill: outcomes.Kill) -> bool:
         for fragments in kill.lines:
             self.writer.write(fragments, worker=kill.worker)
-        if kill.worker.kind != "thread":  # it ends: collect and report its end now
+        if kill.ends:  # it ends: collect and report its end now
             kill.worker.stop(self.console.settings.timeout)
             self.records.report_end(kill.worker)
         return True
 
-    def on_repeat(self, repeat: Repeat) -> bool:
+    def on_repeat(self, repeat: outcomes.Repeat) -> bool:
         """``.repeat N LINE``: send it N times to each worker, print every answer as it
         came, then each worker's rate."""
         line = self.runner.line

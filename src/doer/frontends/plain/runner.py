@@ -8,12 +8,12 @@ from collections.abc import Iterable
 from typing import BinaryIO, TextIO
 
 from doer.base.protocol import Record
-from doer.client.worker import Pending, Worker, WorkerGone, stop_all
+from doer.client.worker import NotPicklable, Pending, Worker, WorkerGone, stop_all
+from doer.console.outcomes import handle
 from doer.console.render import STOPPING_RAY_CLUSTER, creating_line, note_line, stuck_text
 from doer.console.session import Console, Settings
 from doer.console.syntax import Blank, Command, Invalid, Message, interpret
 from doer.console.transcript import json_text
-from doer.frontends.commands import carry_out
 from doer.frontends.plain.ahead import SentAhead
 from doer.frontends.plain.outcomes import Outcomes
 from doer.frontends.plain.output import OutputGone, Writer
@@ -35,7 +35,7 @@ class PlainRunner:
     :class:`~doer.frontends.plain.records.Records` says what records print,
     :class:`~doer.frontends.plain.ahead.SentAhead` sends lines ahead and
     prints them in order, :class:`~doer.frontends.plain.outcomes.Outcomes`
-    follows the dot-commands' outcomes.
+    takes the dot-commands' outcomes.
     """
 
     #: Why ``.wait off`` cannot be done here: every answer is awaited, one line at a time.
@@ -118,7 +118,7 @@ class PlainRunner:
         if isinstance(what, Invalid):
             self.writer.fail(what.error)
         elif isinstance(what, Command):
-            return self.outcomes.follow(carry_out(self.console, what))
+            return handle(self.console.outcome_of(what), self.outcomes)
         elif isinstance(what, Message):
             self._message(what)
         return True
@@ -166,7 +166,7 @@ class PlainRunner:
         except WorkerGone:
             self.writer.fail(self.console.gone_text(worker))
             return
-        except ValueError as exc:  # it does not pickle
+        except NotPicklable as exc:
             self.writer.fail(str(exc))
             return
         self.console.remember(message, [(worker, pending)])

@@ -18,6 +18,8 @@ from prompt_toolkit.patch_stdout import patch_stdout
 from doer.base.handoff import Handoff
 from doer.base.protocol import MAX_LINE_CHARS, Record
 from doer.client.worker import Worker
+from doer.console.kind_facts import can_be_killed, runs_as_a_task
+from doer.console.outcomes import handle
 from doer.console.render import echo_line, error_line, note_line, plain
 from doer.console.session import Console, Mailbox
 from doer.console.syntax import Blank, Command, Invalid, Message, interpret
@@ -234,9 +236,7 @@ class Shell:
         elif isinstance(what, Message):
             await self.send(what)
         elif isinstance(what, Command):
-            from doer.frontends.commands import carry_out  # loaded once, at the first command
-
-            return await self.outcomes.follow(carry_out(self.console, what))
+            return await handle(self.console.outcome_of(what), self.outcomes)
         return True
 
     async def send(self, message: Message) -> None:
@@ -290,18 +290,18 @@ def work_goes_on_text(busy: list[tuple[str, str]]) -> str | None:
 
     Ctrl-C only clears the line: a thread cannot be interrupted from outside,
     a process or a task can be ended with ``.kill`` (a process at once, a task
-    at its next await). The line names the worker to kill when there is only
-    one, and fits 80 columns.
+    at its next await): each kind says which it is. The line names the worker
+    to kill when there is only one, and fits 80 columns.
     """
     if not busy:
         return None
     clauses = []
-    if any(kind == "thread" for _, kind in busy):
+    if not all(can_be_killed(kind) for _, kind in busy):
         clauses.append("a thread cannot be interrupted")
-    killable = [(name, kind) for name, kind in busy if kind != "thread"]
-    kinds = {"task" if kind == "asyncio" else "process" for _, kind in killable}
-    if kinds:
-        what = " or ".join(sorted(kinds))  # process or task
+    killable = [(name, kind) for name, kind in busy if can_be_killed(kind)]
+    nouns = {"task" if runs_as_a_task(kind) else "process" for _, kind in killable}
+    if nouns:
+        what = " or ".join(sorted(nouns))  # process or task
         clauses.append(f".kill NAME ends a {what}")
     text = "work goes on: " + "; ".join(clauses)
     named = text.replace("NAME", killable[0][0]) if len(killable) == 1 else text

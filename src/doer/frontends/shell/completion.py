@@ -9,7 +9,7 @@ from prompt_toolkit.document import Document
 
 from doer.console.session import Console
 from doer.console.syntax import ALL, COMMANDS, NAMED_COMMANDS
-from doer.kinds import KINDS, START_METHODS
+from doer.kinds import KINDS, START_METHODS, link_class
 
 
 class ConsoleCompleter(Completer):
@@ -65,10 +65,8 @@ class ConsoleCompleter(Completer):
 def _kind_and_options(typed: list[str]) -> list[str]:
     """What ``.spawn NAME`` or ``.restart [NAME]`` may take next, after the ``typed`` words."""
     kinds = [word for word in typed if word in KINDS]
-    options = {
-        "process": ["--start-method", "--state"],
-        "ray": ["--address", "--shared", "--state"],
-    }.get(kinds[0] if kinds else "", ["--state"])
+    # The options the kind declares (imported now: it is about to be started).
+    options = [*link_class(kinds[0]).option_flags(), "--state"] if kinds else ["--state"]
     if not kinds:
         return [*KINDS, *options]
     return [option for option in options if option not in typed]

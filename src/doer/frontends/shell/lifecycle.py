@@ -13,6 +13,7 @@ import asyncio
 import functools
 
 from doer.client.worker import Worker, stop_all
+from doer.console.kind_facts import can_be_killed
 from doer.console.render import STOPPING_RAY_CLUSTER, error_line, note_line, stuck_text
 from doer.console.session import Console, Kill, Restart
 from doer.frontends.shell.screen import Screen
@@ -48,7 +49,7 @@ class Lifecycle:
         """``.kill``: the worker was killed, or told why not, as its lines say. A
         process or a task ends of it: its end is shown when the reply reader sees
         it, and waited for as an answer is; a thread goes on."""
-        if kill.worker.kind != "thread":
+        if kill.ends:
             self.shown.will_end(kill.worker)
         for fragments in kill.lines:
             self.screen.print(fragments)
@@ -158,7 +159,7 @@ def stopped_waiting_text(workers: list[Worker], total: int, *, leaving: bool) ->
     ``leaving`` (nothing is shown after it has gone).
     """
     left = sum(worker.pending for worker in workers)
-    to_come = 0 if leaving else sum(w.pending for w in workers if w.kind == "thread")
+    to_come = 0 if leaving else sum(w.pending for w in workers if not can_be_killed(w.kind))
     parts = [f"{total - left} of {total} answered"]
     if left - to_come:
         parts.append(f"{left - to_come} dropped")
