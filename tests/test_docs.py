@@ -8,6 +8,8 @@ one run of the classroom script, they are checked together, by one test.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from helpers import ROOT, load_script
@@ -75,3 +77,17 @@ def test_the_files_shown_in_the_docs_are_the_files(document: str) -> None:
     assert transcripts.main(["--check", "--only", "", document]) == 0, (
         f"{document} shows a file of examples/ as it no longer is: run make docs"
     )
+
+
+def test_the_architecture_page_s_tree_names_every_module_and_only_those() -> None:
+    """docs/architecture.md draws the package as a tree: a module added, moved or
+    removed without the page following would mislead the next reader."""
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    tree = page.split("```\nsrc/doer/\n", 1)[1].split("```", 1)[0]
+    package = ROOT / "src" / "doer"
+    modules = {path.name for path in package.rglob("*.py") if path.name != "__main__.py"}
+    rooms = {path.parent.name + "/" for path in package.rglob("__init__.py")} - {"doer/"}
+    named = set(re.findall(r"\b\w+\.py\b", tree))
+    assert modules - named == set(), "modules the page's tree does not name"
+    assert named - modules == set(), "modules the page's tree names that do not exist"
+    assert {room for room in rooms if room not in tree} == set(), "packages not in the tree"
