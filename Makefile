@@ -26,7 +26,7 @@ test: $(STAMP)
 # The long runs (a few minutes): 100,000 messages through the library and plain
 # mode, and the fuzz tests at length. DOER_FUZZ_SEED=N replays a pty fuzz run.
 soak: $(STAMP)
-	$(BIN)/python -m pytest -m soak -p no:cacheprovider --durations=0 tests/test_soak.py $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m soak -p no:cacheprovider --durations=0 tests/e2e/test_soak.py $(PYTEST_ARGS)
 
 # Mutation testing of the modules whose tests need no process or terminal (see
 # [tool.mutmut] in pyproject.toml); a few minutes at most, not part of make test.

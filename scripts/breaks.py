@@ -20,7 +20,7 @@ every break, as ``make test`` would: about a minute and a half each.
     python scripts/breaks.py NAME ...      # some of them
     python scripts/breaks.py --full NAME   # the whole suite against NAME
     python scripts/breaks.py --list        # what there is
-    python scripts/breaks.py NAME -- tests/test_plain.py   # these tests instead
+    python scripts/breaks.py NAME -- tests/e2e/test_plain.py   # these tests instead
 
 Before the breaks, the unbroken copy runs the same tests once (``--no-baseline``
 skips it): a suite that fails on its own would "catch" every break. The test
@@ -115,10 +115,10 @@ def run_suite(copy: Path, pytest_args: list[str]) -> Outcome:
     """Run the tests ``pytest_args`` names on ``copy`` (none: the whole suite, as
     ``make test`` does); caught if they fail."""
     env = {**os.environ, "PYTHONPATH": str(copy / "src")}
-    # tests/test_breaks.py would fail on any break (its text is gone from the copy):
+    # tests/unit/test_breaks.py would fail on any break (its text is gone from the copy):
     # a catch that says nothing of the suite's strength.
     command = [str(PYTHON), "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
-    command += ["--ignore", "tests/test_breaks.py"]
+    command += ["--ignore", "tests/unit/test_breaks.py"]
     command += pytest_args or ["-n", "3", "--dist", "worksteal"]
     began = time.monotonic()
     try:

@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 
 import doer
-from helpers import ALL_KINDS, PROCESS_KINDS, Kind, WorkerFactory
-from pty_helpers import Terminal
+from support.helpers import ALL_KINDS, PROCESS_KINDS, Kind, WorkerFactory
+from support.pty_helpers import Terminal
 
 
 def _factory(kind: Kind) -> Iterator[WorkerFactory]:

@@ -8,6 +8,6 @@ console is started.
 - :mod:`~doer.testing.driver`: the one pexpect driver of the ``doer`` console:
   started in a pty of a given size and environment, a wait for its prompt, a
   line typed and its answer taken, its end, and everything it printed kept;
-  the plugin, ``tests/pty_helpers.py`` and ``scripts/benchmarks`` build on it;
+  the plugin, ``tests/support/pty_helpers.py`` and ``scripts/benchmarks`` build on it;
 - :mod:`~doer.testing.plugin`: the ``doer_worker`` and ``doer_console`` fixtures.
 """

@@ -17,7 +17,7 @@ waits for what it prints; :class:`PtyConsole` types to it and ends it.
 Each user keeps what is its own on top of it: the pytest plugin's
 ``doer_console`` (line mode, a fixed prompt, the workers it started, the
 transcript in a failure's report); doer's end-to-end tests
-(``tests/pty_helpers.py``: matching on the screen's text with escape codes
+(``tests/support/pty_helpers.py``: matching on the screen's text with escape codes
 stripped, the current worker's prompt); its benchmarks (``scripts/benchmarks``:
 timing keys and answers).
 

@@ -25,7 +25,7 @@ is a header, then a record::
 
 The headers are the ones ``multiprocessing.connection.Connection.send_bytes``
 writes and ``recv_bytes`` reads, so either end could be a plain
-``Connection`` (tests/test_protocol.py checks it both ways), but nothing in
+``Connection`` (tests/unit/test_protocol.py checks it both ways), but nothing in
 doer relies on that: the framing is written and read here.
 
 Why not ``Connection.recv_bytes``: it reads one record with two system calls
