@@ -18,6 +18,7 @@ The race lesson
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import doer
@@ -34,15 +35,17 @@ def span_of(workers: list[doer.Worker], message: Any) -> float:
     """Seconds from the first handler's start to the last one's end, all sent at once."""
     pendings = [worker.tell(message, timed=True) for worker in workers]
     records = [pending.wait(60) for pending in pendings]
-    times = [record.times for record in records if isinstance(record, doer.Reply)]
+    # A timed reply's times begin (started, ended); work's own samples follow them.
+    times = [record.times[:2] for record in records if isinstance(record, doer.Reply)]
     if len(times) != len(workers) or not all(times):
         raise RuntimeError(f"work was not answered with its times: {records}")
     return max(end for _, end in times) - min(start for start, _ in times)
 
 
 def lost_in(answers: list[str]) -> int:
-    """The updates lost, from the answer of the last racer to end."""
-    [last] = [answer for answer in answers if "increments lost" in answer]
+    """The updates lost, from the answer of the last racer to end
+    (``100,000 of 200,000 lost: ...``; the others say how many they did)."""
+    [last] = [answer for answer in answers if re.match(r"[\d,]+ of [\d,]+ lost", answer)]
     return int(last.split(" of ")[0].replace(",", ""))
 
 
