@@ -12,5 +12,5 @@ return values, exceptions and listener callbacks. It stands on
 - :mod:`~doer.client.ledger`: the requests in flight;
 - :mod:`~doer.client.pending`: one request's answer to come;
 - :mod:`~doer.client.replies`: the one reader of a worker's response queue;
-- :mod:`~doer.client.typed`: a string sent is a line as typed at the prompt.
+- :mod:`~doer.client.as_typed`: a string sent is a line as typed at the prompt.
 """

@@ -2,7 +2,7 @@
 which :class:`~doer.client.worker.Worker` is made of).
 
 A message that is a string is a line as typed at the console's prompt
-(:mod:`doer.client.typed`), unless sent with ``parsed=True``. Each request
+(:mod:`doer.client.as_typed`), unless sent with ``parsed=True``. Each request
 sent is written in the worker's :class:`~doer.client.ledger.Ledger` first,
 and its answer arrives on the :class:`~doer.client.pending.Pending` it gets.
 """
@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from doer.base.errors import NotPicklable, WorkerGone
 from doer.base.protocol import Request
+from doer.client.as_typed import as_typed
 from doer.client.pending import Pending
-from doer.client.typed import as_typed
 
 if TYPE_CHECKING:
     from doer.client.ledger import Ledger
@@ -46,7 +46,7 @@ class Talking:
         """Send ``message`` without waiting; its answer arrives on the returned Pending.
 
         ``timed``: the reply says when its handler started and ended (``Reply.times``).
-        ``parsed``: send a string as it is, not as a typed line (see :mod:`doer.client.typed`).
+        ``parsed``: send a string as it is, not as a typed line (see :mod:`doer.client.as_typed`).
 
         Raises:
             WorkerGone: the worker has ended or died.

@@ -30,7 +30,7 @@ this module offered before is importable from here still:
 - :mod:`doer.client.ledger`: the requests in flight, and what the end does to them;
 - :mod:`doer.client.pending`: :class:`Pending`, one request's answer to come;
 - :mod:`doer.client.replies`: the one reader of the response queue;
-- :mod:`doer.client.typed`: a string read as a typed line.
+- :mod:`doer.client.as_typed`: a string read as a typed line.
 
 This module keeps what the worker is (its kind's declarations, through its
 link) and what the reader delivers: the start event, the answers, the end.
@@ -54,14 +54,14 @@ from doer.base.protocol import (
     Reply,
     Started,
 )
+from doer.client.as_typed import _TYPED as _TYPED  # the typed-line cache: its tests look here
+from doer.client.as_typed import _TYPED_LINES as _TYPED_LINES
+from doer.client.as_typed import as_typed as _as_typed  # noqa: F401 - its old name, for them
 from doer.client.ledger import Ledger
 from doer.client.pending import Pending
 from doer.client.replies import ReplyReader
 from doer.client.stopping import KILLED_WITHIN_S, Stopping, stop_all
 from doer.client.talking import Talking
-from doer.client.typed import _TYPED as _TYPED  # the typed-line cache: its tests look here
-from doer.client.typed import _TYPED_LINES as _TYPED_LINES
-from doer.client.typed import as_typed as _as_typed  # noqa: F401 - its old name, for them
 from doer.kinds import Link, open_link
 from doer.worker.doer import Handler
 
