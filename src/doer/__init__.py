@@ -1,4 +1,4 @@
-"""doer: a console for a long-lived worker that runs as a thread, a process or an asyncio task.
+"""doer: a console for long-lived workers: threads, processes, asyncio tasks, Ray actors.
 
 The library API, used by the console itself, by tests and by anyone in a
 notebook. A string is a message as typed at the console's prompt (quote a

@@ -25,7 +25,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "base": set(),
     "lessons": {"base"},
     "worker": {"base", "lessons"},
-    "kinds": {"base", "lessons", "worker"},
+    "kinds": {"base", "worker"},
     "client": {"base", "worker", "kinds"},
     "console": {"base", "lessons", "worker", "kinds", "client"},
     "frontends": {"base", "lessons", "worker", "kinds", "client", "console"},

@@ -256,7 +256,7 @@ def test_whoami_fits_with_7_digit_pids(
 
 
 def test_a_thread_s_death_its_unanswered_request_and_a_late_one_fit_too() -> None:
-    """Worded by the kinds and the client, not render.py: taken from a real worker."""
+    """Worded by the kinds and the client, not console/render/: taken from a real worker."""
     worker = doer.start("thread", name=NAME)
     try:
         failure = worker.tell("die").wait(10.0)

@@ -4,7 +4,8 @@ Rule: a kind stands on :mod:`doer.worker` (the Doer it runs) and
 :mod:`doer.base`; it never imports the library, the console or a front end.
 Everything the console needs to know of a kind is asked of its :class:`Link`,
 never decided from the kind's name, so adding a kind is one module or
-subpackage here and one line in ``_LINKS``.
+subpackage here and one line in ``_LINKS`` (and, for how it looks, its colour
+and its word in ``.help``: docs/architecture.md says where).
 
 Each kind is a small :class:`Link` that chooses its two parts, what runs the
 loop and what carries the messages, and starts the same

@@ -3,7 +3,10 @@
 Rule: they run inside a worker, so they import what :mod:`doer.worker` may
 (:mod:`doer.base` and the standard library). What a lesson says must be true on
 any machine: each one measures what it reports, and names a cause only when
-it has seen it. Add a lesson here, and its line to ``.help lessons``.
+it has seen it. Add a lesson here (listed in
+``LESSON_HANDLERS``), and its help line to ``MESSAGE_HELP`` in
+:mod:`doer.console.syntax`; ``LESSONS`` there is the class plan of
+``docs/classroom.doer``, for a lesson the class runs too.
 
 - :mod:`~doer.lessons.handlers`: ``incr``, ``race``, ``work``, ``inherited``,
   ``die``, ``segfault`` and the rest;

@@ -2,7 +2,7 @@
 
 Rule: only :mod:`doer.base`, :mod:`doer.lessons` (handlers every worker
 knows) and the standard library. This is what a spawned process (or a Ray
-actor, or a subinterpreter) imports before its first answer: nothing of the
+actor) imports before its first answer: nothing of the
 console, the front ends or prompt-toolkit.
 
 - :mod:`~doer.worker.doer`: the :class:`~doer.worker.doer.Doer` loop;
