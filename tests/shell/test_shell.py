@@ -252,6 +252,16 @@ def test_completion_offers_the_kinds_after_restart() -> None:
     }
 
 
+@pytest.mark.parametrize("command", [".use", ".peek", ".status", ".stop", ".kill"])
+def test_completion_offers_the_workers_names_after_a_command_that_takes_one(
+    command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    console = Console(Settings())
+    monkeypatch.setattr(console, "names", lambda: ["w1", "p2"])
+    assert completions(console, f"{command} ") == ["w1", "p2"]
+    assert completions(console, f"{command} p") == ["p2"]
+
+
 def test_history_is_kept_under_the_xdg_state_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -67,4 +67,4 @@ def test_every_command_is_in_the_table_once_and_read_by_its_name() -> None:
     assert all(
         isinstance(spec, Spec) and spec.usage.startswith(spec.name) for spec in COMMANDS.values()
     )
-    assert NAMED_COMMANDS == (".use", ".status", ".stop", ".restart", ".kill")
+    assert NAMED_COMMANDS == (".use", ".peek", ".status", ".stop", ".restart", ".kill")

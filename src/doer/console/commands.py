@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 from doer.console import session_commands, worker_commands
-from doer.console.help import help_lines as help_text
+from doer.console.help import help_lines as lines_of_help
 from doer.console.outcomes import Outcome, Refused, Said
 from doer.console.render.news import failed_text
 from doer.console.syntax import Command
@@ -53,7 +53,7 @@ class Spec(NamedTuple):
 
 def help_lines(console: Console, argument: str) -> Said:
     """``.help [messages|commands|lessons]``; each part fits 80x24."""
-    return Said(help_text(argument, COMMANDS.values(), console.your_handlers))
+    return Said(lines_of_help(argument, COMMANDS.values(), console.your_handlers))
 
 
 #: The console's own commands, in the order ``.help`` lists them. A command's
@@ -86,6 +86,7 @@ COMMANDS: dict[str, Spec] = {
             "[NAME]",
             "a worker's state, read from the console's memory",
             worker_commands.peek,
+            names_a_worker=True,
         ),
         Spec(
             ".mark",
