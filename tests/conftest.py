@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 import doer
-from support.helpers import ALL_KINDS, PROCESS_KINDS, Kind, WorkerFactory
+from support.helpers import ALL_KINDS, PROCESS_KINDS, THREAD, Kind, WorkerFactory
 from support.pty_helpers import Terminal
 
 
@@ -60,6 +60,12 @@ def make_worker(kind: Kind) -> Iterator[WorkerFactory]:
 def make_process_worker(process_kind: Kind) -> Iterator[WorkerFactory]:
     """As ``make_worker``, for the process kinds only."""
     yield from _factory(process_kind)
+
+
+@pytest.fixture
+def make_thread() -> Iterator[WorkerFactory]:
+    """Thread workers only, for the lessons about threads; stopped and checked after."""
+    yield from _factory(THREAD)
 
 
 @pytest.fixture

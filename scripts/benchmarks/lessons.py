@@ -43,10 +43,17 @@ def span_of(workers: list[doer.Worker], message: Any) -> float:
 
 
 def lost_in(answers: list[str]) -> int:
-    """The updates lost, from the answer of the last racer to end
-    (``100,000 of 200,000 lost: ...``; the others say how many they did)."""
-    [last] = [answer for answer in answers if re.match(r"[\d,]+ of [\d,]+ lost", answer)]
-    return int(last.split(" of ")[0].replace(",", ""))
+    """The updates lost, from the answer that sums up the whole race
+    (``100,000 of 200,000 lost: ...``). A racer that ends while no other runs
+    sums up too, over what it alone did: the summary over the most updates counts."""
+    summaries = [re.match(r"([\d,]+) of ([\d,]+) lost", answer) for answer in answers]
+    counts = [
+        (int(found[2].replace(",", "")), int(found[1].replace(",", "")))
+        for found in summaries
+        if found
+    ]
+    _, lost = max(counts)
+    return lost
 
 
 def race(threads: list[doer.Worker], message: Any) -> int:

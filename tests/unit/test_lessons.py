@@ -21,21 +21,13 @@ import pytest
 import doer
 from doer import Died, Failure, Reply
 from doer.lessons import handlers as lessons
-from support.helpers import THREAD, Kind, WorkerFactory, pid_is_gone, wait_until
+from support.helpers import Kind, WorkerFactory, pid_is_gone, wait_until
 from support.pty_helpers import run_doer
 
 T = 30.0
 
 #: Kinds whose worker runs in the test's own process, sharing its memory.
 IN_PROCESS = ("thread", "asyncio")
-
-
-@pytest.fixture
-def make_thread() -> Iterator[WorkerFactory]:
-    """Thread workers only, for the lessons about threads; stopped and checked after."""
-    factory = WorkerFactory(THREAD)
-    yield factory
-    factory.stop_all()
 
 
 @pytest.fixture

@@ -40,7 +40,6 @@ from doer.lessons.handlers import Spent, race_text, work_text
 from doer.worker import builtin_handlers as worker_module
 from doer.worker.doer import Doer
 from support.helpers import (
-    THREAD,
     Kind,
     WorkerFactory,
     cpu_seconds,
@@ -68,13 +67,6 @@ def longest_tag(kind: str) -> str:
 
 def fits(kind: str, answer: str) -> bool:
     return len(longest_tag(kind) + answer) <= 80
-
-
-@pytest.fixture
-def make_thread() -> Iterator[WorkerFactory]:
-    factory = WorkerFactory(THREAD)
-    yield factory
-    factory.stop_all()
 
 
 @pytest.fixture
@@ -548,20 +540,6 @@ class Peeked(NamedTuple):
     kind: str
     pid: int
     state: object
-
-
-def test_peek_speaks_as_the_console_not_as_the_worker() -> None:
-    live = [plain(line) for line in peek_lines(Peeked("t1", "thread", 17, 7), True, 7, 3)]  # type: ignore[arg-type]
-    copy = [plain(line) for line in peek_lines(Peeked("p1", "process", 42, 7), False, None, 3)]  # type: ignore[arg-type]
-
-    assert live == [
-        "[console] t1's state: 7 (live: its memory is the console's)",
-        "[console] counter: 3 (the one the console, threads and tasks share)",
-    ]
-    assert copy == [
-        "[console] p1's state: None (the console's copy; p1 said 7)",
-        "[console] counter: 3 (the console's; p1 counts its own)",
-    ]
 
 
 def test_peek_cuts_a_long_state_to_fit_80_columns() -> None:
