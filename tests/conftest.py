@@ -26,8 +26,11 @@ from pathlib import Path
 import pytest
 
 import doer
+from support import command_methods
 from support.helpers import ALL_KINDS, PROCESS_KINDS, THREAD, Kind, WorkerFactory
 from support.pty_helpers import Terminal
+
+command_methods.install()  # console.table("all") and the like, in tests only
 
 
 def _factory(kind: Kind) -> Iterator[WorkerFactory]:

@@ -27,8 +27,9 @@ from prompt_toolkit.output.plain_text import PlainTextOutput
 
 from doer.base.protocol import Reply
 from doer.cli import main
+from doer.console.outcomes import Spawned
 from doer.console.render import plain, record_line
-from doer.console.session import Console, Mailbox, Settings, Spawned
+from doer.console.session import Console, Mailbox, Settings
 from doer.console.syntax import Command, Invalid, interpret
 from doer.console.transcript import Transcript
 from doer.frontends.plain import run_plain

@@ -24,9 +24,9 @@ from prompt_toolkit.output.plain_text import PlainTextOutput
 from prompt_toolkit.output.vt100 import Vt100_Output
 from prompt_toolkit.renderer import CPR_Support
 
+from doer.console.commands import COMMANDS
 from doer.console.render import LAYOUT_STYLES
 from doer.console.session import Console, Mailbox, Settings
-from doer.console.syntax import COMMANDS
 from doer.frontends.shell import ConsoleCompleter, Shell, history_path, make_history, probe_cpr
 from support.handlers import HANDLERS
 from support.helpers import CONSOLE_KINDS

@@ -30,7 +30,7 @@ import pytest
 from hypothesis import strategies as st
 
 from doer.base.protocol import ParseError, parse_line, printable
-from doer.console.syntax import COMMANDS
+from doer.console.commands import COMMANDS
 from support.pty_helpers import DOER, START_EVENT, Terminal, console_env, strip_ansi
 
 # --- plain mode: random lines ---------------------------------------------------------

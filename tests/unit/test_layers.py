@@ -85,6 +85,42 @@ def test_a_process_worker_imports_no_more_of_doer_than_it_runs() -> None:
     assert "doer.kinds.ray_actor.link" not in loaded and "prompt_toolkit" not in loaded, loaded
 
 
+#: A handler module that answers ``loaded`` with whether its worker has imported its
+#: kind's module, and which modules of the console's side it has imported (the
+#: answer is kept short: the console cuts a long one).
+LOADED_HANDLER = """\
+import sys
+
+import doer
+
+CONSOLE_SIDE = ("doer.cli", "doer.client", "doer.console", "doer.frontends", "prompt_toolkit")
+
+
+@doer.handler("loaded")
+def loaded(worker):
+    \"\"\"which modules of the console's side this worker has imported\"\"\"
+    extra = sorted(m for m in sys.modules if m.startswith(CONSOLE_SIDE))
+    return f"child={'doer.kinds.process.child' in sys.modules} extra={','.join(extra)}"
+"""
+
+
+@pytest.mark.parametrize("start_method", ["spawn", "forkserver"])
+def test_a_worker_the_doer_command_starts_does_not_import_the_console(
+    tmp_path: Path, start_method: str
+) -> None:
+    """multiprocessing imports the main script again in a spawn or forkserver worker
+    (and the fork server imports it once): the ``doer`` command's script must not
+    bring the console, the front ends or prompt-toolkit with it."""
+    handlers = tmp_path / "loaded.py"
+    handlers.write_text(LOADED_HANDLER, encoding="utf-8")
+    command = [Path(sys.executable).with_name("doer"), "--kind", "process"]
+    options = ["--start-method", start_method, "--handlers", str(handlers), "-c", "loaded"]
+    answer = subprocess.run(
+        [*command, *options], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    assert answer.partition("] ")[2].strip("'\n") == "child=True extra=", answer
+
+
 #: Where a kind's name may be compared: the kinds themselves, and the lessons (which
 #: teach what each kind is). Anywhere else, what a kind is is asked of its ``Link``
 #: (``killable``, ``own_memory``, ``on_event_loop``...): a new kind is then one module.

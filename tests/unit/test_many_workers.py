@@ -19,8 +19,9 @@ from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 
 from doer.client.worker import Worker
+from doer.console.outcomes import Restart, Spawned
 from doer.console.render import plain, workers_table
-from doer.console.session import Console, Restart, Settings, Spawned
+from doer.console.session import Console, Settings
 from doer.console.syntax import ALL, Invalid, Message, check_name, interpret
 from doer.frontends.shell import ConsoleCompleter
 from support.helpers import leftovers, pid_is_gone, wait_until

@@ -123,7 +123,8 @@ def test_every_part_of_help_fits_an_80_by_24_screen(part: str) -> None:
 
 
 def test_help_lessons_names_only_messages_and_commands_that_exist() -> None:
-    from doer.console.syntax import COMMANDS, LESSONS, MESSAGE_HELP
+    from doer.console.commands import COMMANDS
+    from doer.console.syntax import LESSONS, MESSAGE_HELP
 
     words = {usage.split()[0] for usage in MESSAGE_HELP} | set(COMMANDS)
     for _, typed in LESSONS:
@@ -133,8 +134,8 @@ def test_help_lessons_names_only_messages_and_commands_that_exist() -> None:
 
 
 def test_every_command_names_a_method_of_the_console_that_carries_it_out() -> None:
+    from doer.console.commands import COMMANDS
     from doer.console.session import Console
-    from doer.console.syntax import COMMANDS
 
     assert all(callable(getattr(Console, spec.does, None)) for spec in COMMANDS.values())
 

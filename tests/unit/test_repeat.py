@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 import doer
-from doer.console.session import MAX_REPEAT, Console, Repeat, Settings
+from doer.console.outcomes import Repeat
+from doer.console.session import MAX_REPEAT, Console, Settings
 from doer.console.syntax import Message
 from support.pty_helpers import Terminal, run_doer
 from support.shell_helpers import driven_shell

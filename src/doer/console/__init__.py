@@ -9,9 +9,8 @@ or a terminal: the front ends print what it returns. It stands on
   front end talks to, which puts the parts below together;
 - :mod:`~doer.console.commands`: the dot-commands in one table, carried out by
   :mod:`~doer.console.worker_commands` and :mod:`~doer.console.session_commands`,
-  each returning an outcome (:mod:`~doer.console.outcomes`);
-  :mod:`~doer.console.command_methods` keeps them as the console's methods too,
-  for tests that call a command without a front end;
+  each returning an outcome (:mod:`~doer.console.outcomes`); they load at the
+  first command, not before the first prompt;
 - :mod:`~doer.console.registry` (the workers by name, the current one),
   :mod:`~doer.console.launcher` (starting them),
   :mod:`~doer.console.sending` (lines sent without waiting),

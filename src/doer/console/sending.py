@@ -8,16 +8,18 @@ could not be, is decided here.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from doer.base.protocol import Failure, message_summary
 from doer.client.worker import NotPicklable, Pending, Worker, WorkerGone
-from doer.console.outcomes import Repeat
 from doer.console.registry import Registry
 from doer.console.render.fragments import Fragments, note_line
 from doer.console.render.timing import repeat_line
 from doer.console.syntax import Message
 from doer.lessons import handlers as lessons
+
+if TYPE_CHECKING:
+    from doer.console.outcomes import Repeat
 
 #: The most ``.repeat`` sends at once: each request waits in memory for its answer.
 MAX_REPEAT = 100_000

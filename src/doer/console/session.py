@@ -18,13 +18,11 @@ by name (:class:`~doer.console.registry.Registry`), how they are started
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from doer.client.worker import Listener, Pending, Worker, stop_all
-from doer.console import commands, outcomes
-from doer.console.command_methods import CommandsAsMethods
 from doer.console.launcher import Launcher
 from doer.console.mailbox import Mailbox
-from doer.console.outcomes import Kill, Quit, Repeat, Reset, Restart, Spawned, Stop
 from doer.console.ray_cluster import RayCluster, RayOptions
 from doer.console.registry import Registry
 from doer.console.render.fragments import Fragments
@@ -43,28 +41,24 @@ from doer.console.transcript import Transcript
 from doer.console.your_handlers import YourHandlers
 from doer.lessons import handlers as lessons
 
+if TYPE_CHECKING:
+    from doer.console.outcomes import Outcome, Repeat, Restart
+
 #: What the front ends, the command line and tests import from here.
 __all__ = [
     "MAX_REPEAT",
     "REPEATED_AT_ONCE",
     "Console",
-    "Kill",
     "Mailbox",
-    "Quit",
     "RayOptions",
-    "Repeat",
     "RepeatRound",
-    "Reset",
-    "Restart",
     "Run",
     "Settings",
-    "Spawned",
-    "Stop",
     "repeat_summary",
 ]
 
 
-class Console(CommandsAsMethods):
+class Console:
     """The workers, by name, the current one, and what the console's commands do to them.
 
     Workers stay in :attr:`workers` after they end (``.workers`` shows how they
@@ -246,10 +240,13 @@ class Console(CommandsAsMethods):
 
     # --- the commands ---------------------------------------------------------------
 
-    def outcome_of(self, command: Command) -> outcomes.Outcome:
+    def outcome_of(self, command: Command) -> Outcome:
         """Carry out a dot-command, as far as the console can; never raises for a bad
         argument or a bug (:class:`~doer.console.outcomes.Refused`). The front end
         takes the outcome with :func:`~doer.console.outcomes.handle`."""
+        # Imported at the first command, not before the first prompt (docs/performance.md).
+        from doer.console import commands
+
         return commands.outcome_of(self, command)
 
     def prompt_text(self) -> str:

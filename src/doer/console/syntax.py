@@ -18,9 +18,7 @@ from doer.base.protocol import ParseError, parse_line
 from doer.console.kind_facts import is_a_kind
 
 if TYPE_CHECKING:
-    from doer.console.commands import COMMANDS as COMMANDS
-    from doer.console.commands import NAMED_COMMANDS as NAMED_COMMANDS
-    from doer.console.commands import Spec as Spec
+    from doer.console.commands import Spec
 
 MESSAGE_HELP: dict[str, str] = {
     "ping": "the worker answers pong",
@@ -162,16 +160,6 @@ def _commands() -> Mapping[str, Spec]:
     from doer.console.commands import COMMANDS
 
     return COMMANDS
-
-
-def __getattr__(name: str) -> Any:
-    """``COMMANDS``, ``NAMED_COMMANDS`` and ``Spec`` for callers that import them from
-    here, where they were before the table took the functions in."""
-    if name in ("COMMANDS", "NAMED_COMMANDS", "Spec"):
-        from doer.console import commands
-
-        return getattr(commands, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _unknown_command(name: str) -> str:

@@ -19,7 +19,6 @@ from doer.base.handoff import Handoff
 from doer.base.protocol import MAX_LINE_CHARS, Record
 from doer.client.worker import Worker
 from doer.console.kind_facts import can_be_killed, runs_as_a_task
-from doer.console.outcomes import handle
 from doer.console.render import echo_line, error_line, note_line, plain
 from doer.console.session import Console, Mailbox
 from doer.console.syntax import Blank, Command, Invalid, Message, interpret
@@ -236,7 +235,7 @@ class Shell:
         elif isinstance(what, Message):
             await self.send(what)
         elif isinstance(what, Command):
-            return await handle(self.console.outcome_of(what), self.outcomes)
+            return await self.outcomes.take(self.console.outcome_of(what))
         return True
 
     async def send(self, message: Message) -> None:

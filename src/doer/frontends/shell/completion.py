@@ -1,4 +1,8 @@
-"""Tab completion at the prompt: what a line can hold, with the workers' names of the moment."""
+"""Tab completion at the prompt: what a line can hold, with the workers' names of the moment.
+
+The command table is imported at the first Tab (or the first command), not with this
+module: the first prompt does not wait for the commands' modules.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
 from doer.console.session import Console
-from doer.console.syntax import ALL, COMMANDS, NAMED_COMMANDS
+from doer.console.syntax import ALL
 from doer.kinds import KINDS, START_METHODS, link_class
 
 
@@ -29,6 +33,8 @@ class ConsoleCompleter(Completer):
     def get_completions(
         self, document: Document, complete_event: CompleteEvent
     ) -> Iterable[Completion]:
+        from doer.console.commands import COMMANDS  # see the module's docstring
+
         text = document.text_before_cursor.lstrip()
         words = text.split(" ")
         typed = words[-1]
@@ -43,6 +49,8 @@ class ConsoleCompleter(Completer):
 
     def _choices_after(self, first: str, middle: list[str]) -> list[str]:
         """What may come next after ``first`` and the ``middle`` words already typed."""
+        from doer.console.commands import NAMED_COMMANDS  # see the module's docstring
+
         if first.startswith("@") and not middle:
             return self.console.completion_words()  # .handlers may have added some
         if middle and middle[-1] == "--start-method":

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from typing import TYPE_CHECKING
 
 from doer.client.worker import Worker, stop_all
 from doer.console.kind_facts import can_be_killed
 from doer.console.render import STOPPING_RAY_CLUSTER, error_line, note_line, stuck_text
-from doer.console.session import Console, Kill, Restart
+from doer.console.session import Console
 from doer.frontends.shell.screen import Screen
 from doer.frontends.shell.shown import Shown
 from doer.frontends.shell.waits import Waits
+
+if TYPE_CHECKING:
+    from doer.console.outcomes import Kill, Restart
 
 
 class Lifecycle:

@@ -31,6 +31,10 @@ class Outcomes(outcomes.OutcomeHandler[Coroutine[Any, Any, bool]]):
         #: ``.quit`` and Ctrl-D wait for pending requests; ``.quit!`` does not.
         self.wait_on_quit = True
 
+    def take(self, outcome: outcomes.Outcome) -> Coroutine[Any, Any, bool]:
+        """Carry ``outcome`` out, by the method for its kind; False: the shell should leave."""
+        return outcomes.handle(outcome, self)
+
     async def on_said(self, said: outcomes.Said) -> bool:
         for fragments in said.lines:
             self.screen.print(fragments)

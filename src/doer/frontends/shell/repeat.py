@@ -4,13 +4,17 @@ printed as it comes, then each worker's rate."""
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from doer.client.worker import Pending, Worker
 from doer.console.render import Fragments, error_line, failed_text, note_line
-from doer.console.session import Console, Repeat, repeat_summary
+from doer.console.session import Console, repeat_summary
 from doer.frontends.shell.screen import Screen
 from doer.frontends.shell.shown import Shown
 from doer.frontends.shell.waits import Waits
+
+if TYPE_CHECKING:
+    from doer.console.outcomes import Repeat
 
 
 class Repeats:

@@ -211,6 +211,10 @@ def start_helpers(start_method: str) -> None:
         # with SIGINT blocked, it passes the protection on to every worker.
         old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
+            # The fork server imports the worker's module once (with "__main__",
+            # multiprocessing's own preload), and every worker forked from it has
+            # it already: what forkserver is for. It is read as the server starts.
+            forkserver.set_forkserver_preload(["__main__", "doer.kinds.process.child"])
             forkserver.ensure_running()
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old)
