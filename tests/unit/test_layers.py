@@ -85,6 +85,31 @@ def test_a_process_worker_imports_no_more_of_doer_than_it_runs() -> None:
     assert "doer.kinds.ray_actor.link" not in loaded and "prompt_toolkit" not in loaded, loaded
 
 
+
+#: What the first prompt does not wait for: the commands, loaded at the first one.
+LOADED_AT_THE_FIRST_COMMAND = {
+    "doer.console.commands",
+    "doer.console.worker_commands",
+    "doer.console.session_commands",
+    "doer.console.help",
+    "doer.console.outcomes",
+    "doer.frontends.shell.outcomes",
+}
+
+
+def test_the_shell_and_the_console_load_without_the_command_modules() -> None:
+    """Every module imported before the first prompt delays it: the command table and
+    what it carries out load at the first command (or Tab), not with the shell."""
+    program = (
+        "import sys, doer.cli, doer.frontends.shell.app; "
+        "print(*sorted(m for m in sys.modules if m.startswith('doer')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert "doer.console.session" in loaded, loaded
+    assert not LOADED_AT_THE_FIRST_COMMAND & set(loaded), loaded
+
 #: A handler module that answers ``loaded`` with whether its worker has imported its
 #: kind's module, and which modules of the console's side it has imported (the
 #: answer is kept short: the console cuts a long one).
