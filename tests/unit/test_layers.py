@@ -69,21 +69,26 @@ def test_every_room_states_its_rule_in_its_docstring() -> None:
         assert docstring and "Rule:" in docstring, f"doer.{room} states no rule"
 
 
+def modules_loaded_by(imports: str) -> list[str]:
+    """The doer and prompt-toolkit modules a fresh interpreter has once it has run
+    ``import {imports}``."""
+    program = (
+        f"import sys, {imports}; "
+        "print(*sorted(m for m in sys.modules if m.startswith(('doer', 'prompt_toolkit'))))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    ).stdout.split()
+
+
 def test_a_process_worker_imports_no_more_of_doer_than_it_runs() -> None:
     """What ``spawn`` and ``forkserver`` workers import at every start: the worker
     side and its kind, not the library, the console or prompt-toolkit."""
-    program = (
-        "import sys, doer.kinds.process.child; "
-        "print(*sorted(m for m in sys.modules if m.startswith(('doer', 'prompt_toolkit'))))"
-    )
-    loaded = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, check=True
-    ).stdout.split()
+    loaded = modules_loaded_by("doer.kinds.process.child")
     assert {room_of(name) for name in loaded} <= {None, "base", "lessons", "worker", "kinds"}, (
         loaded
     )
     assert "doer.kinds.ray_actor.link" not in loaded and "prompt_toolkit" not in loaded, loaded
-
 
 
 #: What the first prompt does not wait for: the commands, loaded at the first one.
@@ -100,15 +105,10 @@ LOADED_AT_THE_FIRST_COMMAND = {
 def test_the_shell_and_the_console_load_without_the_command_modules() -> None:
     """Every module imported before the first prompt delays it: the command table and
     what it carries out load at the first command (or Tab), not with the shell."""
-    program = (
-        "import sys, doer.cli, doer.frontends.shell.app; "
-        "print(*sorted(m for m in sys.modules if m.startswith('doer')))"
-    )
-    loaded = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, check=True
-    ).stdout.split()
+    loaded = modules_loaded_by("doer.cli, doer.frontends.shell.app")
     assert "doer.console.session" in loaded, loaded
     assert not LOADED_AT_THE_FIRST_COMMAND & set(loaded), loaded
+
 
 #: A handler module that answers ``loaded`` with whether its worker has imported its
 #: kind's module, and which modules of the console's side it has imported (the

@@ -253,8 +253,8 @@ def test_a_thread_sharing_one_cpu_with_two_busy_processes_says_it_waited_for_a_c
     """The wait for a CPU is the kernel's count of the time the thread sat on a run
     queue, not of the time it ran: on one CPU beside two processes that never stop,
     a thread runs about a third of the time and waits on the queue the other two
-    thirds, twice as long as it ran, and never for the GIL (no other thread of
-    this process runs meanwhile). Counted from the time it ran, half the wait
+    thirds, twice as long as it ran, and hardly for the GIL (no other thread of
+    this process works meanwhile). Counted from the time it ran, half the wait
     would be put down to the GIL; from another thread's count, all of it.
     """
     hog = [sys.executable, "-S", "-c", "while True: pass"]
@@ -277,11 +277,14 @@ def test_a_thread_sharing_one_cpu_with_two_busy_processes_says_it_waited_for_a_c
                 each.wait()
 
     [answer] = answers
-    assert answer.endswith(" s waiting for a CPU"), answer
     said = parsed(answer)
     # A fair share is a third: waited twice as long as it ran. A busier machine
     # only lengthens the wait; the count of the time it ran would be 1x.
     assert said.for_a_cpu >= 1.4 * said.cpu, answer
+    # Under pytest-xdist this process has threads of its own (execnet's), which a
+    # busy machine can wake meanwhile: a few hundredths for the GIL may be true.
+    # Put down to the GIL, the wait for a CPU would be half the waiting or more.
+    assert said.for_the_gil <= 0.1 * said.for_a_cpu, answer
 
 
 def test_where_the_kernel_cannot_tell_a_thread_says_it_waited_for_a_cpu_or_the_gil(
