@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test soak mutate breaks lint bench docs clean
+.PHONY: run test soak mutate breaks lint bench docs free-threaded clean
 
 run: $(STAMP)
 	$(BIN)/doer $(ARGS)
@@ -55,6 +55,14 @@ bench: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python scripts/transcripts.py
 
+# A venv of a free-threaded Python (the GIL off) with doer in it: .venv-ft/bin/doer.
+# scripts/free_threaded_python.sh finds one, or builds one (a few minutes) if none is.
+FT_VENV := .venv-ft
+free-threaded:
+	test -x $(FT_VENV)/bin/python || "$$(scripts/free_threaded_python.sh)" -m venv $(FT_VENV)
+	$(FT_VENV)/bin/python -m pip install --quiet -e '.[pytest]'
+	$(FT_VENV)/bin/python -c "import sys; print(sys.version.split()[0], 'GIL off' if not sys._is_gil_enabled() else 'GIL on')"
+
 # Reinstall when the project's metadata changes.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -63,4 +71,4 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis mutants
+	rm -rf $(VENV) $(FT_VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis mutants
