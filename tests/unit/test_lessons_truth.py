@@ -503,6 +503,20 @@ def test_the_natural_race_says_what_to_expect_of_this_interpreter(
     assert int(found[1].replace(",", "")) < 40_000, "rarely anything"
 
 
+def test_work_with_the_gil_off_says_so_and_puts_no_wait_down_to_a_gil(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a free-threaded build there is no GIL to wait for: a thread that did not
+    run waited for a CPU, as a process does, and the answer says the GIL is off."""
+    monkeypatch.setattr(sys, "_is_gil_enabled", lambda: False, raising=False)
+    clocks = iter([measure.Clocks(0.0, 0.0, 0.0), measure.Clocks(2.0, 0.5, 0.1)])
+    monkeypatch.setattr(lessons, "clocks", lambda: next(clocks))  # 1.5 s off CPU
+
+    answer = lessons.work(SimpleNamespace(own_memory=False, kind="thread"), 1000)
+
+    assert answer == "2.00 s wall, 0.50 s CPU: 1.50 s waiting for a CPU (GIL off)"
+
+
 @pytest.mark.parametrize(
     ("gil", "said"),
     [

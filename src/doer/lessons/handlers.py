@@ -224,7 +224,12 @@ def work(doer: Any, steps: Any = None) -> str:
     del checksum  # computed so that the work cannot be skipped; the same for every run
     spent = Spent.between(before, after)
     doer.samples = running_samples(began, done, count, spent.cpu)
-    return work_text(spent, count, own_memory=doer.own_memory, event_loop=doer.kind == "asyncio")
+    # With the GIL off (3.13t and later), a thread waits for no GIL: off CPU, it
+    # waited for a CPU, as a process does; and the answer says the GIL is off.
+    gil_off = not gil_enabled() and not doer.own_memory
+    event_loop = doer.kind == "asyncio"
+    text = work_text(spent, count, own_memory=doer.own_memory or gil_off, event_loop=event_loop)
+    return f"{text} (GIL off)" if gil_off else text
 
 
 def crash(doer: Any) -> str:
