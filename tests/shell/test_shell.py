@@ -180,11 +180,7 @@ async def test_restart_replaces_the_worker_with_a_fresh_one_of_the_kind_asked_fo
         d.type("set-state changed\n")
         await d.wait_for_text("new state: changed")
         d.type(".restart process\n")
-        await d.wait_for(
-            lambda: d.console.worker is not old and d.console.worker is not None, "a new worker"
-        )
-        new = d.console.worker
-        assert new is not None
+        new = await d.replaced(old)
         await d.wait_for_text(f"[w1 process {new.pid}] on start: state: 42")
         assert old.ended is not None
         assert new.kind == "process"

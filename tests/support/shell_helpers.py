@@ -24,6 +24,7 @@ from prompt_toolkit.history import History, InMemoryHistory
 from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output.plain_text import PlainTextOutput
 
+from doer.client.worker import Worker
 from doer.console.session import Console, Mailbox, Settings
 from doer.frontends.shell import Shell
 
@@ -56,6 +57,16 @@ class Driven:
             if loop.time() > deadline:
                 pytest.fail(f"timed out waiting for {what}; the screen shows:\n{self.text()}")
             await asyncio.sleep(0.005)
+
+    async def replaced(self, old: Worker | None) -> Worker:
+        """Wait until the current worker is a fresh one in ``old``'s place; return it."""
+        await self.wait_for(
+            lambda: self.console.worker is not old and self.console.worker is not None,
+            "a new worker",
+        )
+        new = self.console.worker
+        assert new is not None
+        return new
 
     async def wait_for_text(self, needle: str, after: int = 0) -> int:
         """Wait until ``needle`` is on the screen after offset ``after``; return its end."""

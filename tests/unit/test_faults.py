@@ -333,11 +333,7 @@ async def test_the_shell_prints_one_died_line_a_failure_per_pending_request_and_
         assert d.shell.prompt()[0][1] == "doer (no worker)> "
 
         d.type(".restart\n")
-        await d.wait_for(
-            lambda: d.console.worker is not old and d.console.worker is not None, "a new worker"
-        )
-        new = d.console.worker
-        assert new is not None
+        new = await d.replaced(old)
         await d.wait_for_text(f"[w1 process {new.pid}] on start: state: 42")
         assert d.shell.prompt()[0][1] == f"doer w1 process {new.pid}> "
         d.type("ping\n")
@@ -356,13 +352,9 @@ async def test_a_hung_worker_is_reported_the_shell_stays_usable_and_restart_kill
         loop = asyncio.get_running_loop()
         started = loop.time()
         d.type(".restart\n")
-        await d.wait_for(
-            lambda: d.console.worker is not old and d.console.worker is not None, "a new worker"
-        )
+        new = await d.replaced(old)
         # stop() waits the timeout for the end event, kills, waits again for the end.
         assert loop.time() - started < 0.3 * 2 + DEATH_REPORTED_WITHIN_S
-        new = d.console.worker
-        assert new is not None
         await d.wait_for_text(f"[w1 process {new.pid}] on start: state: 42", after=helped)
         text = d.text()
         # .restart waited the timeout for the answer, then a moment after exit: killed.
