@@ -20,8 +20,12 @@ run: $(STAMP)
 # The Ray tests share one cluster, which the root conftest.py starts as the run
 # begins. The root conftest.py also lets every Python of the run cache bytecode,
 # even where PYTHONDONTWRITEBYTECODE is set: the run starts hundreds of them.
+# Then the tests only newer Pythons run: the interpreter kind under Python 3.13
+# (.venv-3.13), the GIL off under a free-threaded build (.venv-ft, made by make
+# free-threaded); each is skipped, and said so, where its Python is not found.
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 3 --dist worksteal $(PYTEST_ARGS)
+	scripts/newer_pythons.sh $(PYTEST_ARGS)
 
 # The long runs (a few minutes): 100,000 messages through the library and plain
 # mode, and the fuzz tests at length. DOER_FUZZ_SEED=N replays a pty fuzz run.
@@ -60,7 +64,7 @@ docs: $(STAMP)
 FT_VENV := .venv-ft
 free-threaded:
 	test -x $(FT_VENV)/bin/python || "$$(scripts/free_threaded_python.sh)" -m venv $(FT_VENV)
-	$(FT_VENV)/bin/python -m pip install --quiet -e '.[pytest]'
+	$(FT_VENV)/bin/python -m pip install --quiet -e '.[pytest]' 'pytest-timeout>=2' 'pytest-asyncio>=0.23'
 	$(FT_VENV)/bin/python -c "import sys; print(sys.version.split()[0], 'GIL off' if not sys._is_gil_enabled() else 'GIL on')"
 
 # Reinstall when the project's metadata changes.
@@ -71,4 +75,4 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) $(FT_VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis mutants
+	rm -rf $(VENV) $(FT_VENV) .venv-3.13 build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis mutants

@@ -32,6 +32,7 @@ from benchmarks import (
     lessons,
     many_workers,
     memory,
+    newer_pythons,
     plain_mode,
     programs,
     ray_kind,
@@ -69,6 +70,7 @@ GROUPS: dict[str, Callable[[], list[Row]]] = {
     "plain": plain_mode.run,
     "programs": programs.run,
     "throughput": throughput.run,
+    "newer-pythons": newer_pythons.run,
     "ray": ray_kind.run,
 }
 
@@ -84,6 +86,7 @@ TABLE_ORDER = [
     "memory",
     "launches",
     "lessons",
+    "newer-pythons",
     "ray",
 ]
 

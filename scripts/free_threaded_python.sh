@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A free-threaded CPython (the GIL off), for the GIL lesson's other half.
 #
-#   scripts/free_threaded_python.sh        print the path of one, building it if none is found
+#   scripts/free_threaded_python.sh          print the path of one, building it if none is found
+#   scripts/free_threaded_python.sh --found  the same, but never build: fail if none is found
 #
 # It looks, in this order, for: $DOER_FREE_THREADED_PYTHON; python3.14t or python3.13t
 # on PATH; pyenv's 3.13.5t. If none is there, it builds pyenv's 3.13.5t recipe from
@@ -67,4 +68,8 @@ build() {
     PYTHON_BUILD_CACHE_PATH=$cache MAKE_OPTS="-j$(nproc)" pyenv install --skip-existing "$RECIPE" >&2
 }
 
+if [[ ${1:-} == --found ]]; then
+    found || { say "no free-threaded Python found (make free-threaded builds one)"; exit 1; }
+    exit 0
+fi
 found || { build && found; } || { say "no free-threaded Python could be found or built"; exit 1; }

@@ -48,6 +48,8 @@ class Transcript:
     shown: str  # the command line as printed in the docs
     args: tuple[str, ...]  # the arguments given to doer
     stdin: str  # what is piped in
+    #: The venv whose Python runs it (a newer Python: .venv-3.13, .venv-ft); None: this one.
+    venv: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,31 @@ TRANSCRIPTS: dict[str, Transcript] = {
         " | doer --kind ray --state 42",
         ("--kind", "ray", "--state", "42"),
         "ping\nset-state hola!\n.spawn p process\n@all whoami\n",
+    ),
+    # Python 3.13's subinterpreters (.venv-3.13, which make test makes).
+    "interpreter-recipe": Transcript(
+        "printf 'ping\\nwhoami\\nincr\\nset-state hola!\\n.peek\\nexit\\n'"
+        " | .venv-3.13/bin/doer --kind interpreter --state 42",
+        ("--kind", "interpreter", "--state", "42"),
+        "ping\nwhoami\nincr\nset-state hola!\n.peek\nexit\n",
+        ".venv-3.13",
+    ),
+    "interpreter-lessons": Transcript(
+        "printf '.spawn i2 interpreter\\n@i1,i2 whoami\\n@i1,i2 incr\\n@i1,i2 work\\n"
+        ".timeline\\n@i1,i2 race\\nsegfault\\n.kill\\ndie\\n'"
+        " | .venv-3.13/bin/doer --kind interpreter --name i1",
+        ("--kind", "interpreter", "--name", "i1"),
+        ".spawn i2 interpreter\n@i1,i2 whoami\n@i1,i2 incr\n@i1,i2 work\n.timeline\n"
+        "@i1,i2 race\nsegfault\n.kill\ndie\n",
+        ".venv-3.13",
+    ),
+    # A free-threaded Python (.venv-ft, which make free-threaded makes).
+    "gil-off": Transcript(
+        "printf '.spawn t2 thread\\n@t1,t2 whoami\\n@t1,t2 work\\n.timeline\\n"
+        "@t1,t2 race 1000000 natural\\n' | .venv-ft/bin/doer --name t1",
+        ("--name", "t1"),
+        ".spawn t2 thread\n@t1,t2 whoami\n@t1,t2 work\n.timeline\n@t1,t2 race 1000000 natural\n",
+        ".venv-ft",
     ),
     "handlers": Transcript(
         "printf 'add\\nadd 41\\nwhose\\n.restart thread\\nwhose\\n' | doer --state 0"
@@ -213,7 +240,12 @@ def run(transcript: Transcript | ExampleRun | Lesson) -> str:
             raise NotInstalled(transcript.argv[0])
         argv, stdin = [program, *transcript.argv[1:]], ""
     else:
-        argv, stdin = [sys.executable, "-m", "doer", *transcript.args], transcript.stdin
+        python = sys.executable
+        if transcript.venv is not None:
+            python = str(ROOT / transcript.venv / "bin" / "python")
+            if not os.path.exists(python):
+                raise NotInstalled(transcript.venv)
+        argv, stdin = [python, "-m", "doer", *transcript.args], transcript.stdin
     result = subprocess.run(
         argv,
         input=stdin.encode(),
@@ -337,13 +369,14 @@ def normalise(text: str) -> str:
     text = re.sub(r"\d+(\.\d+)?", "N", text)
     # How long work took, and so the bars of a timeline, its axis and why a
     # handler waited, are the machine's of the moment: only the shape is compared.
-    text = re.sub(r"(s CPU)(: [^\n]*| for N[N,]* steps)", r"\1", text)
+    # (What it waited for goes too; that the GIL was off stays.)
+    text = re.sub(r"(?m)(s CPU)(?:: .*?| for N[N,]* steps)( \(GIL off\))?$", r"\1\2", text)
     text = re.sub(r"(?m)^note: N processes to work on N CPUs?: [^\n]*\n", "", text)
     text = re.sub(r"\bN (ms|s|µs)\b", "N T", text)
     text = re.sub(r"(?m)^ *N T( +N T)*$", "AXIS", text)
     text = re.sub(r"[█▓▒░·▏▎▍▌▋▊▉]+", "█", text)  # how much each bar ran, too
     # whoami names a thread by name, or as "thread" where a longer pid leaves no room.
-    text = re.sub(r"(?m)^(\[.*\] pid N, )(.*)(GIL .*)$", _whoami_unshortened, text)
+    text = re.sub(r"(?m)^(\[.*\] pid N, )(.*?)((?:its own )?GIL\b.*)$", _whoami_unshortened, text)
     text = re.sub(r" +", " ", text)
     return BLOCK.sub(lambda match: _answers_unordered(match[0]), text)
 

@@ -237,6 +237,7 @@ def test_completion_offers_the_kinds_after_restart() -> None:
         "thread",
         "process",
         "asyncio",
+        "interpreter",
         "ray",
     }
     assert completions(Console(Settings()), ".restart ray ") == ["--address", "--shared", "--state"]

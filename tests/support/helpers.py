@@ -21,6 +21,7 @@ from typing import Any
 import doer
 from doer.base.protocol import Died, Ended, Record
 from doer.client.worker import Listener
+from doer.kinds import link_class
 from doer.worker.doer import Handler
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -53,13 +54,22 @@ class Kind:
 
 THREAD = Kind("thread")
 ASYNCIO = Kind("asyncio")
+INTERPRETER = Kind("interpreter")
 PROCESS_KINDS = [Kind("process", method) for method in doer.START_METHODS]
-ALL_KINDS = [THREAD, ASYNCIO, *PROCESS_KINDS]
+
+#: Why this Python runs no subinterpreter worker (3.11, 3.12), or None. Then the
+#: interpreter kind is left out of the kinds every test runs on; make test runs
+#: those tests again under Python 3.13 (tests/test_this_python.py says where).
+NO_INTERPRETERS = link_class("interpreter").unavailable()
+INTERPRETER_KINDS = [] if NO_INTERPRETERS else [INTERPRETER]
+ALL_KINDS = [THREAD, ASYNCIO, *PROCESS_KINDS, *INTERPRETER_KINDS]
 
 #: The kinds as the console's --kind names them (process: the default start method).
 #: The ray kind needs a cluster, seconds to start: tests/ray_kind/test_ray.py shares one
 #: per module, and runs the same checks there.
-CONSOLE_KINDS = [kind for kind in doer.KINDS if kind != "ray"]
+CONSOLE_KINDS = [
+    kind for kind in doer.KINDS if kind != "ray" and (kind != "interpreter" or not NO_INTERPRETERS)
+]
 
 
 class WorkerFactory:
@@ -117,7 +127,7 @@ def leftovers(worker: doer.Worker) -> list[str]:
         problems.append(f"{worker!r} is still alive after stop()")
     running = {thread.name for thread in threading.enumerate()}
     wanted_gone = [f"{worker.name}-replies"]
-    if worker.kind == "thread":
+    if worker.kind in ("thread", "interpreter"):
         wanted_gone.append(f"{worker.name}-worker")
     if worker.kind == "asyncio":
         wanted_gone.append(f"{worker.name}-loop")

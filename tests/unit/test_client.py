@@ -44,7 +44,7 @@ from support.helpers import (
 T = 10.0
 
 #: The kinds whose worker runs in the test's own process.
-IN_PROCESS = ("thread", "asyncio")
+IN_PROCESS = ("thread", "asyncio", "interpreter")
 
 # --- every kind ------------------------------------------------------------------
 
@@ -197,6 +197,13 @@ def test_whoami_reports_the_pid_the_thread_the_start_method_and_the_gil(
 ) -> None:
     text = worker.ask("whoami", timeout=T)
 
+    if kind.kind == "interpreter":  # the console's pid, its interpreter, its thread, its GIL
+        said = re.fullmatch(r"pid (\d+), interpreter (\d+), thread (\d+), its own GIL", text)
+        assert said, text
+        assert int(said[1]) == worker.pid == os.getpid()
+        assert worker.started is not None and int(said[3]) == worker.started.thread_id
+        assert int(said[2]) > 0, "not the main interpreter (id 0)"
+        return
     # The longest form that fits a line of 80 with its tag (the names here are long):
     # the thread by name and id, or by id alone; the start method when there is room;
     # a forkserver's child keeps its parent before its thread.
@@ -278,12 +285,13 @@ def test_stop_all_kills_a_process_that_does_not_end_and_returns_a_stuck_thread(
     gate = tmp_path / "gate"
     # A thread is held by a gate (it cannot be killed); the others by a long
     # sleep (a task awaits it, and is cancelled there).
-    stuck.tell(("gate", str(gate)) if kind.kind == "thread" else ("sleep", 30))
+    killable = kind.kind not in ("thread", "interpreter")  # an interpreter runs in a thread
+    stuck.tell(("sleep", 30) if killable else ("gate", str(gate)))
 
     left = doer.stop_all([stuck, idle], timeout=0.2)
 
     assert isinstance(idle.ended, Ended)
-    if kind.kind == "thread":  # returned, still running; it ends once its handler returns
+    if not killable:  # returned, still running; it ends once its handler returns
         assert left == [stuck]
         gate.touch()
         assert stuck.stop(T) is not None

@@ -57,7 +57,8 @@ def test_incr_adds_to_one_counter_per_process(
     else:  # each its own copy; the test's is untouched
         assert counts[0] == counts[1], answers
         assert before == lessons.COUNTER
-        assert answers[0].endswith("(this process's own)")
+        owner = "interpreter" if kind.kind == "interpreter" else "process"
+        assert answers[0].endswith(f"(this {owner}'s own)")
 
 
 def test_peek_reads_a_thread_s_live_state_and_a_process_s_copy(worker: doer.Worker) -> None:
@@ -83,6 +84,8 @@ def test_inherited_is_live_for_a_thread_a_copy_for_fork_and_nothing_for_a_fresh_
 
     if kind.kind in IN_PROCESS:
         assert seen == "mark: 6 (live: the console's own memory)"
+    elif kind.kind == "interpreter":  # its modules are its own, imported afresh
+        assert seen == "not set (a fresh interpreter: its modules are its own)"
     elif kind.start_method == "fork":
         assert seen == "mark: 5 (a copy, made when the console forked it)"
     elif kind.start_method == "forkserver":  # a fork of the server, which began fresh
@@ -271,6 +274,8 @@ def test_die_ends_the_worker_abruptly_and_the_console_says_how(
         wait_until(lambda: pid_is_gone(worker.pid), T, "the process to exit")
     elif kind.kind == "thread":
         assert worker.ended == Died("uncaught Died in its thread: raised by die")
+    elif kind.kind == "interpreter":  # its loop ends; the process is the console's
+        assert worker.ended == Died("uncaught Died in its interpreter: raised by die")
     else:
         assert worker.ended == Died("its task raised Died: raised by die")
     assert bystander.ask("ping", timeout=T) == "pong", "every other worker carries on"
@@ -287,7 +292,10 @@ def test_segfault_kills_a_process_and_is_refused_where_it_would_kill_the_console
         assert isinstance(record, Failure)
         assert worker.ended == Died("killed by SIGSEGV")
     else:
-        assert record == Reply(1, lessons.SEGFAULT_REFUSED)
+        refused = lessons.SEGFAULT_REFUSED
+        if kind.kind == "interpreter":  # its memory is its own, not its process
+            refused = lessons.SEGFAULT_REFUSED_INTERPRETER
+        assert record == Reply(1, refused)
         assert worker.ask("ping", timeout=T) == "pong"
 
 

@@ -328,10 +328,10 @@ def test_completion_offers_the_workers_names_where_a_name_goes() -> None:
     for command in (".use", ".status", ".stop", ".kill"):
         assert completions(console, f"{command} p") == ["p1", "p2"], command
     assert completions(console, ".restart ") == [
-        "w1", "p1", "p2", "thread", "process", "asyncio", "ray",
+        "w1", "p1", "p2", "thread", "process", "asyncio", "interpreter", "ray",
     ]  # fmt: skip
     assert completions(console, ".restart p1 ") == [
-        "thread", "process", "asyncio", "ray", "--state",
+        "thread", "process", "asyncio", "interpreter", "ray", "--state",
     ]  # fmt: skip
     assert completions(console, ".spawn ") == [], "a new name: nothing to offer"
     assert completions(console, ".spawn q pro") == ["process"]

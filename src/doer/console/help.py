@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from doer.console.commands import Spec
 
 #: The last line of the commands' help: the kinds, and a Ray worker's options.
-KINDS_HELP = "KIND: thread, process, asyncio or ray (a Ray actor: --address A, --shared)"
+KINDS_HELP = "KIND: thread, process, asyncio, interpreter or ray (Ray: --address A, --shared)"
 
 ROUTING_HELP: dict[str, str] = {
     "@NAME LINE": "send LINE to worker NAME only (@a,b LINE: to a and b)",

@@ -11,21 +11,24 @@ Each kind is a small :class:`Link` that chooses its two parts, what runs the
 loop and what carries the messages, and starts the same
 :class:`~doer.worker.doer.Doer`::
 
-    kind     module             runs the Doer in                  requests / responses
-    thread   thread.py          threading.Thread                  queue.SimpleQueue
-    process  process/link.py    a multiprocessing Process (fork,  a Pipe each way
-                                spawn, forkserver): process/child.py
-    asyncio  asyncio_task.py    a task on an event loop           asyncio.Queue / SimpleQueue
-    ray      ray_actor/link.py  a Ray actor, through a driver     a Pipe to the driver, then
-                                process: ray_actor/driver.py      Ray's actor calls
-                                and ray_actor/actor.py
+    kind         module               runs the Doer in                requests / responses
+    thread       thread.py            threading.Thread                queue.SimpleQueue
+    process      process/link.py      a multiprocessing Process       a Pipe each way
+                                      (fork, spawn, forkserver):
+                                      process/child.py
+    asyncio      asyncio_task.py      a task on an event loop         asyncio.Queue / SimpleQueue
+    interpreter  interpreter/link.py  a subinterpreter, run by a      an os.pipe each way
+                                      thread: interpreter/inside.py
+    ray          ray_actor/link.py    a Ray actor, through a driver   a Pipe to the driver, then
+                                      process: ray_actor/driver.py    Ray's actor calls
+                                      and ray_actor/actor.py
 
 Every link offers the console the same surface: ``send(request)``,
 ``send_many(requests)``, ``receive(timeout)`` (raises ``EOFError`` once the
 worker is gone), ``pid``, ``is_alive()``, ``join(timeout)``, ``kill()``,
 ``end_reason()``, ``close()``, ``release()``, ``would_block_its_loop()``,
 ``peek()``, ``details()`` and ``detach()``. And each kind declares, on its
-class, what it is: ``killable``, ``own_memory``, ``on_event_loop``,
+class, what it is: ``killable``, ``own_memory``, ``own_process``, ``on_event_loop``,
 ``start_methods``, ``options``, ``slow_start_s`` and ``transport``
 (:class:`Link` says what each means). :func:`link_class` gives the class
 of a kind by its name, for what is asked before a worker of it starts.
@@ -58,6 +61,7 @@ _LINKS = {
     "thread": ("doer.kinds.thread", "ThreadLink"),
     "process": ("doer.kinds.process.link", "ProcessLink"),
     "asyncio": ("doer.kinds.asyncio_task", "AsyncioLink"),
+    "interpreter": ("doer.kinds.interpreter.link", "InterpreterLink"),
     "ray": ("doer.kinds.ray_actor.link", "RayLink"),
 }
 KINDS = tuple(_LINKS)
@@ -84,6 +88,9 @@ class Link(ABC):
     #: the console's (a thread, a task): then ``.peek`` shows only the console's
     #: copy, and the worker has a process of its own to be gone when it ends.
     own_memory: ClassVar[bool]
+    #: Whether it runs in a process of its own (a process, a Ray actor), which is gone
+    #: when it ends; a thread, a task and a subinterpreter share the console's.
+    own_process: ClassVar[bool]
     #: Whether :meth:`kill` ends it from outside: a process at once, a task at its
     #: next ``await``. A thread cannot be: it goes on until its handler returns.
     killable: ClassVar[bool]

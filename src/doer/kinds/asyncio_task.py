@@ -47,6 +47,7 @@ class AsyncioLink(Link):
 
     kind = "asyncio"
     own_memory = OWN_MEMORY
+    own_process = False
     killable = True  # cancelled: it ends at its next await
     on_event_loop = True
     #: What the transport is, as ``.trace`` names it; nothing is pickled on it.

@@ -33,6 +33,7 @@ class ThreadLink(Link):
 
     kind = "thread"
     own_memory = OWN_MEMORY
+    own_process = False
     killable = False  # Python cannot end a thread from outside: that is the lesson
     #: What the transport is, as ``.trace`` names it; nothing is pickled on it.
     transport = "queue.SimpleQueue"

@@ -113,6 +113,8 @@ def incr(doer: Any) -> str:
     """Add 1 to this process's counter and answer it, and whose counter it is."""
     global COUNTER
     COUNTER += 1
+    if doer.own_memory and not doer.own_process:  # a subinterpreter: its modules are its own
+        return f"counter: {COUNTER} (this interpreter's own)"
     if doer.own_memory:
         return f"counter: {COUNTER} (this process's own)"
     return f"counter: {COUNTER} (the console's, one for all its threads)"  # tasks run in one
@@ -243,15 +245,18 @@ class Died(BaseException):
 
 
 def die(doer: Any) -> str:
-    """End the worker abruptly: a process exits at once, a thread's or a task's loop
-    ends with an exception it does not catch."""
-    if doer.own_memory:
+    """End the worker abruptly: a process exits at once, a thread's, a task's or a
+    subinterpreter's loop ends with an exception it does not catch (exiting the
+    process would end the console too)."""
+    if doer.own_process:
         os._exit(DIE_EXIT_CODE)  # no end event, no clean-up: as a crash would
     raise Died("raised by die")
 
 
 #: ``segfault``'s answer in a thread or a task: it points at the demo that shows why.
 SEGFAULT_REFUSED = "refused: it would end the console; see segfault thread"
+#: ``segfault``'s answer in a subinterpreter: its memory is its own, its process is not.
+SEGFAULT_REFUSED_INTERPRETER = "refused: this interpreter's process is the console's"
 
 
 def segfault(doer: Any, where: Any = None) -> str:
@@ -266,6 +271,8 @@ def segfault(doer: Any, where: Any = None) -> str:
         raise ValueError(f"segfault takes nothing, or thread: not {where!r}")
     if not doer.own_memory:
         return SEGFAULT_REFUSED
+    if not doer.own_process:
+        return SEGFAULT_REFUSED_INTERPRETER
     if where == "thread":
         crasher = threading.Thread(target=_read_address_zero, name="segfaulting", daemon=True)
         crasher.start()
@@ -293,6 +300,8 @@ def inherited(doer: Any) -> str:
 def _inherited_why(doer: Any) -> str:
     if not doer.own_memory:
         return "(live: the console's own memory)"
+    if not doer.own_process:
+        return "(a fresh interpreter: its modules are its own)"
     if doer.start_method == "fork":
         return "(a copy, made when the console forked it)"
     if doer.start_method == "forkserver":  # the server is fresh; its child, a fork of it

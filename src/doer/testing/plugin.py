@@ -297,7 +297,7 @@ def doer_console(request: pytest.FixtureRequest) -> Iterator[Callable[..., Drive
     for console in consoles:
         console.quit()
         for kind, pid in console.workers:
-            if link_class(kind).own_memory and not _worker_is_gone(pid):
+            if link_class(kind).own_process and not _worker_is_gone(pid):
                 left.append(pid)
     assert not left, f"worker processes left running after the console ended: {left}"
 

@@ -57,15 +57,26 @@ def whoami(doer: Doer) -> str:
         method = [f"by {doer.start_method}"] if doer.start_method and not forkserver else []
         thread = f"{threading.current_thread().name} {thread_id}"
         short_thread = f"thread {thread_id}"
-        # The last resort keeps what the kind is about: a forkserver child's parent.
-        kept = ppid if forkserver else short_thread
         gil = gil_text()
-        forms = [
-            [f"pid {pid}", ppid, thread, *tasks, *method, gil],
-            [f"pid {pid}", ppid, short_thread, *tasks, *method, gil],
-            [f"pid {pid}", ppid, short_thread, *tasks, gil],
-            [f"pid {pid}", kept, *tasks, gil],
-        ]
+        interpreter = getattr(doer, "interpreter", None)
+        if interpreter is not None:  # a subinterpreter: its id, and its GIL (PEP 684)
+            where = f"interpreter {interpreter}"
+            gil = "its own GIL" if gil_enabled() else gil
+            forms = [
+                [f"pid {pid}", ppid, where, thread, gil],
+                [f"pid {pid}", where, thread, gil],
+                [f"pid {pid}", where, short_thread, gil],
+                [f"pid {pid}", where, gil],
+            ]
+        else:
+            # The last resort keeps what the kind is about: a forkserver child's parent.
+            kept = ppid if forkserver else short_thread
+            forms = [
+                [f"pid {pid}", ppid, thread, *tasks, *method, gil],
+                [f"pid {pid}", ppid, short_thread, *tasks, *method, gil],
+                [f"pid {pid}", ppid, short_thread, *tasks, gil],
+                [f"pid {pid}", kept, *tasks, gil],
+            ]
     room = answer_room(doer.kind, pid)
     texts = [", ".join(form) for form in forms]
     return next((text for text in texts if len(text) <= room), texts[-1])

@@ -72,6 +72,8 @@ class Doer:
         node: where on a cluster the worker runs (a Ray actor's ``node 8c225365
             on vm (192.0.2.2)``), said by ``whoami`` and the start event; None
             for a worker on the console's machine.
+        interpreter: the id of the subinterpreter it runs in (the interpreter
+            kind), said by ``whoami``; None in a process's main interpreter.
     """
 
     def __init__(
@@ -85,6 +87,7 @@ class Doer:
         handlers: Mapping[str, Handler] | None = None,
         own_memory: bool = False,
         node: str | None = None,
+        interpreter: int | None = None,
     ) -> None:
         self.receive = receive
         self.send = send
@@ -93,12 +96,19 @@ class Doer:
         self.start_method = start_method
         self.own_memory = own_memory
         self.node = node
+        self.interpreter = interpreter
         self.handlers: dict[str, Handler] = {**BUILTIN_HANDLERS, **(handlers or {})}
         #: What a handler measured as it ran, for a timed reply to carry after its
         #: ``(started, ended)``: ``work`` leaves ``(began, slot, *seconds running in
         #: each slot)`` here. Stale samples (from before the request started) are
         #: never sent: see :meth:`_reply`.
         self.samples: tuple[float, ...] = ()
+
+    @property
+    def own_process(self) -> bool:
+        """Whether the worker has a process of its own, which ``die`` and ``segfault``
+        may end: memory of its own, and not a subinterpreter of the console's process."""
+        return self.own_memory and self.interpreter is None
 
     def run(self) -> None:
         """Start, serve until the end (``exit``, a handler's ``sys.exit()``), say so.

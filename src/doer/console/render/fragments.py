@@ -24,6 +24,7 @@ KIND_COLOURS = {
     "process": "#af5fd7",  # purple
     "asyncio": "#00875f",  # green
     "ray": "#af8700",  # gold
+    "interpreter": "#d75f00",  # orange
 }
 
 #: The styles that shape the screen rather than colour it: kept with colour off.

@@ -43,8 +43,7 @@ import os
 import pickle
 import select
 import struct
-from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Protocol
 
 from doer.base.protocol import Control, Died, Ended, Failure, Note, Reply, Request, Started
 
@@ -60,6 +59,13 @@ _WIRE_TYPES: tuple[type[tuple[Any, ...]], ...] = (
     Note,
 )
 _WIRE_CODES = {cls: bytes((code,)) for code, cls in enumerate(_WIRE_TYPES)}
+
+
+class Descriptor(Protocol):
+    """One end of a pipe: a ``multiprocessing`` ``Connection``, or anything with a
+    file descriptor (a subinterpreter's end is a bare ``os.pipe`` descriptor)."""
+
+    def fileno(self) -> int: ...
 
 
 def encode(record: Any) -> bytes:
@@ -108,7 +114,7 @@ def frame_header(size: int) -> bytes:
     return _SHORT.pack(size) if size < LONG_FROM else _LONG_MARK + _LONG.pack(size)
 
 
-def send_frame(connection: Connection, data: bytes) -> None:
+def send_frame(connection: Descriptor, data: bytes) -> None:
     """Write ``data`` as one frame.
 
     Raises:
@@ -125,7 +131,7 @@ def send_frame(connection: Connection, data: bytes) -> None:
         _write_all(fd, memoryview(frame)[written:])
 
 
-def send_frames(connection: Connection, records: list[bytes]) -> None:
+def send_frames(connection: Descriptor, records: list[bytes]) -> None:
     """Write ``records`` as :func:`send_frame` would, one after another, in one write.
 
     Raises:
@@ -150,7 +156,7 @@ class FrameReader:
     Not thread-safe: one reader at a time (as :mod:`doer.client.replies` arranges).
     """
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Descriptor) -> None:
         self._fd = connection.fileno()
         self._buffer = bytearray()
         self._start = 0  # where the next record begins in the buffer

@@ -149,6 +149,7 @@ class ProcessLink(PipeLink):
 
     kind = "process"
     own_memory = OWN_MEMORY
+    own_process = True
     killable = True  # SIGKILL: it dies at once
     start_methods = START_METHODS
     options = ("start_method",)

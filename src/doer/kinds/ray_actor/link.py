@@ -96,6 +96,7 @@ class RayLink(PipeLink):
 
     kind = "ray"
     own_memory = OWN_MEMORY
+    own_process = True
     killable = True  # ray.kill: its death comes as a record
     options = ("address", "shared")
     slow_start_s = 60.0  # it may boot a cluster first: seconds, more on a busy machine

@@ -1,0 +1,85 @@
+"""The interpreter kind, inside: what runs in the subinterpreter.
+
+Nothing here runs in the console's own interpreter: :func:`interpreter_main`
+is called by the code :class:`~doer.kinds.interpreter.link.InterpreterLink`
+executes in a fresh subinterpreter, on the thread that runs it. It loads the
+worker's state and handlers (so handler modules are imported here, into
+this interpreter's own modules), and runs the Doer over the two pipes.
+
+The descriptors are the link's: it closes them once the interpreter has
+ended, so nothing here closes them.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+import threading
+from typing import Any
+
+from doer.base.errors import HandlerError
+from doer.base.protocol import Ended, Request, UnreadableRequest
+from doer.kinds.interpreter import OWN_MEMORY
+from doer.kinds.process.frames import FrameReader, decode, encode, send_frame
+from doer.worker.doer import Doer
+
+
+class _End:
+    """A pipe end as :mod:`~doer.kinds.process.frames` reads and writes it: its number."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def fileno(self) -> int:
+        return self._fd
+
+
+def interpreter_main(requests_fd: int, responses_fd: int, setup: bytes) -> None:
+    """The body of a subinterpreter worker: unpack what it starts with, run the Doer.
+
+    ``setup`` is ``(sys.path, thread name, interpreter id, given)``, pickled by the
+    console, ``given`` being ``(state, handlers)`` pickled apart: they may need
+    the console's path to be read.
+    """
+    requests, responses = _End(requests_fd), _End(responses_fd)
+
+    def send(record: Any) -> None:
+        send_frame(responses, encode(record))
+
+    # Seen from this interpreter, the thread is a stranger ("Dummy-1"): name it as the
+    # console did. And import from where the console does, before a handler is unpickled.
+    path, thread_name, interpreter, given = pickle.loads(setup)
+    threading.current_thread().name = thread_name
+    sys.path[:] = path
+    try:
+        state, handlers = pickle.loads(given)
+    except Exception as exc:  # a handler of the console's __main__, say: not importable here
+        send(Ended(0, None, os.getpid(), f"its handlers did not load: {exc}"))
+        return
+    reader = FrameReader(requests)
+
+    def receive() -> Request:
+        data = reader.recv_bytes()
+        try:
+            request: Request = decode(data)
+        except Exception as exc:
+            raise UnreadableRequest(
+                f"the request could not be read here: {type(exc).__name__}: {exc}"
+            ) from None
+        return request
+
+    try:
+        doer = Doer(
+            receive,
+            send,
+            state,
+            kind="interpreter",
+            handlers=handlers,
+            own_memory=OWN_MEMORY,
+            interpreter=interpreter,
+        )
+    except HandlerError as exc:  # a handler module does not load here: say so, and end
+        send(Ended(0, state, os.getpid(), f"its handlers did not load: {exc}"))
+        return
+    doer.run()
