@@ -366,7 +366,7 @@ def normalise(text: str) -> str:
     # Where a Ray actor runs: its node's id, the host's name and address.
     text = re.sub(r"node [0-9a-f]{8} on ", "node ID on ", text)
     text = re.sub(r" on \S+ \(\S+\)$", " on HOST (IP)", text, flags=re.MULTILINE)
-    text = re.sub(r"\d+(\.\d+)?", "N", text)
+    text = re.sub(r"\d+(,\d{3})*(\.\d+)?", "N", text)  # 973,835 and 1,023,456 alike
     # How long work took, and so the bars of a timeline, its axis and why a
     # handler waited, are the machine's of the moment: only the shape is compared.
     # (What it waited for goes too; that the GIL was off stays.)

@@ -184,6 +184,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.interactive:
         _check_interactive(parser, args)
     _check_available(parser, args)
+    from doer.frontends import gil_back_on
+
+    gil_back_on.watch()  # before any handler module is imported
     settings = settings_from(args)
     # Text the terminal's encoding cannot hold (a reply in Chinese under a Latin-1
     # locale) is written as escapes rather than ending the console.

@@ -8,6 +8,13 @@ found. The answers' wording is checked everywhere with stubbed clocks
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
 import pytest
 
 from doer.base.protocol import Reply
@@ -23,6 +30,13 @@ pytestmark = pytest.mark.skipif(
 
 def test_whoami_says_the_gil_is_off(make_thread: WorkerFactory) -> None:
     assert make_thread().ask("whoami", timeout=T).endswith("GIL off: threads run in parallel")
+
+
+def test_status_says_the_gil_is_off() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "doer", "-c", ".status"], capture_output=True, text=True, timeout=T
+    )
+    assert "GIL off: its threads run in parallel" in run.stdout, run.stdout
 
 
 def test_two_threads_work_at_once_and_wait_for_no_gil(make_thread: WorkerFactory) -> None:
@@ -51,3 +65,51 @@ def test_the_natural_race_says_the_gil_is_off(make_thread: WorkerFactory) -> Non
 
     [last] = [answer for answer in answers if " lost" in answer]
     assert last.endswith(("lost: GIL off, they ran at once", "lost: GIL off, yet none crossed"))
+
+
+#: An extension module that has not declared it runs without the GIL: importing it
+#: turns the GIL back on (single-phase init, no Py_mod_gil).
+NOT_DECLARED = """
+#include <Python.h>
+static struct PyModuleDef definition = {PyModuleDef_HEAD_INIT, "gilly", NULL, -1, NULL};
+PyMODINIT_FUNC PyInit_gilly(void) { return PyModule_Create(&definition); }
+"""
+
+
+#: Typed after the import: whoami in the first worker, work in one started after.
+LINES = ["-c", "whoami", "-c", ".spawn t2 thread", "-c", "@t2 work 1000"]
+
+
+def test_an_import_that_turns_the_gil_back_on_is_said_once_and_the_lessons_say_gil_on(
+    tmp_path: Path,
+) -> None:
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        pytest.skip("no C compiler to build a module that turns the GIL back on")
+    source = tmp_path / "gilly.c"
+    source.write_text(NOT_DECLARED)
+    suffix = sysconfig.get_config_var("EXT_SUFFIX")
+    include = sysconfig.get_paths()["include"]
+    built = tmp_path / f"gilly{suffix}"
+    subprocess.run([compiler, "-shared", "-fPIC", f"-I{include}", str(source), "-o", str(built)])
+    handlers = tmp_path / "uses_gilly.py"
+    # Imported by the console and by each worker: said once all the same.
+    handlers.write_text(
+        "import doer\nimport gilly\n\n\n@doer.handler\ndef hi(worker):\n    return 1\n"
+    )
+
+    run = subprocess.run(
+        [sys.executable, "-m", "doer", "--handlers", str(handlers), *LINES],
+        capture_output=True,
+        text=True,
+        timeout=T,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])},
+    )
+
+    assert run.returncode == 0, run.stderr
+    assert (
+        run.stderr == "doer: GIL on: module 'gilly' turned it back on (PYTHON_GIL=0 keeps it off)\n"
+    )
+    whoami, work = run.stdout.splitlines()[0], run.stdout.splitlines()[-1]
+    assert whoami.endswith(", GIL on"), run.stdout
+    assert "GIL off" not in work, run.stdout

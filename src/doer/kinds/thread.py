@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import queue
+import sys
 import threading
 from typing import Any
 
@@ -84,6 +85,13 @@ class ThreadLink(Link):
     def peek(self) -> tuple[bool, Any]:
         """The worker's state, read from memory the console shares with it: live."""
         return True, self._doer.state
+
+    def details(self) -> list[str]:
+        """``GIL off`` on a free-threaded Python (3.13t and later) that runs without it."""
+        gil_enabled = getattr(sys, "_is_gil_enabled", None)
+        if gil_enabled is None or gil_enabled():
+            return []
+        return ["GIL off: its threads run in parallel with the console's"]
 
     def kill(self) -> bool:
         """A thread cannot be killed from outside: that is the lesson. Returns False."""
