@@ -157,3 +157,32 @@ def test_kill_is_refused_as_for_a_thread(make_interpreter: WorkerFactory) -> Non
 
     assert worker.kill() is False
     assert worker.ask("ping", timeout=T) == "pong", "it goes on"
+
+
+#: Lines typed for .peek: the worker's state and counter change, the console's do not.
+PEEKED = ["-c", "set-state 7", "-c", "incr", "-c", ".peek"]
+
+
+@needs_interpreters
+def test_peek_shows_the_console_s_copy_and_where_the_worker_s_counter_is() -> None:
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "doer",
+            "--kind",
+            "interpreter",
+            "--state",
+            "42",
+            "--name",
+            "i1",
+            *PEEKED,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=T * 3,
+    )
+
+    assert run.returncode == 0, run.stderr
+    assert "[console] i1's state: 42 (the console's copy; i1 said 7)" in run.stdout
+    assert "[console] counter: 0 (the console's; i1's is in its own interpreter)" in run.stdout

@@ -151,9 +151,11 @@ class Worker(Talking, Stopping):
     #: The start method it was started with; None for a kind that has none.
     start_method = _FromLink[str | None]()
     #: What its kind declares (:class:`doer.kinds.Link` says what each means): its
-    #: memory is its own; it is a task on an event loop; its start may take this
-    #: long however short a timeout; the queue or pipe its records travel on.
+    #: memory is its own; its process is its own; it is a task on an event loop; its
+    #: start may take this long however short a timeout; the queue or pipe its records
+    #: travel on.
     own_memory = _FromLink[bool]()
+    own_process = _FromLink[bool]()
     on_event_loop = _FromLink[bool]()
     slow_start_s = _FromLink[float]()
     transport = _FromLink[str]()

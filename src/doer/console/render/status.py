@@ -215,6 +215,8 @@ def peek_lines(
         said = clipped(value_text(worker.state), 8)
         why = "the console's copy" + ("" if worker.state == state else f"; {name} said {said}")
         counter_why = f"the console's; {name} counts its own"
+        if not getattr(worker, "own_process", True):  # the same process, not the same objects
+            counter_why = f"the console's; {name}'s is in its own interpreter"
     room = width - len(f"{CONSOLE_TAG} {name}'s state:  ({why})")
     state_text = f"{name}'s state: {clipped(value_text(state), max(room, 8))} ({why})"
     return [
