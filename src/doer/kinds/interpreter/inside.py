@@ -16,12 +16,11 @@ import os
 import pickle
 import sys
 import threading
-from typing import Any
 
 from doer.base.errors import HandlerError
-from doer.base.protocol import Ended, Request, UnreadableRequest
+from doer.base.protocol import Ended
 from doer.kinds.interpreter import OWN_MEMORY
-from doer.kinds.process.frames import FrameReader, decode, encode, send_frame
+from doer.kinds.process.frames import record_sender, request_reader
 from doer.worker.doer import Doer
 
 
@@ -44,8 +43,7 @@ def interpreter_main(requests_fd: int, responses_fd: int, setup: bytes) -> None:
     """
     requests, responses = _End(requests_fd), _End(responses_fd)
 
-    def send(record: Any) -> None:
-        send_frame(responses, encode(record))
+    send = record_sender(responses)
 
     # Seen from this interpreter, the thread is a stranger ("Dummy-1"): name it as the
     # console did. And import from where the console does, before a handler is unpickled.
@@ -57,17 +55,7 @@ def interpreter_main(requests_fd: int, responses_fd: int, setup: bytes) -> None:
     except Exception as exc:  # a handler of the console's __main__, say: not importable here
         send(Ended(0, None, os.getpid(), f"its handlers did not load: {exc}"))
         return
-    reader = FrameReader(requests)
-
-    def receive() -> Request:
-        data = reader.recv_bytes()
-        try:
-            request: Request = decode(data)
-        except Exception as exc:
-            raise UnreadableRequest(
-                f"the request could not be read here: {type(exc).__name__}: {exc}"
-            ) from None
-        return request
+    receive = request_reader(requests)
 
     try:
         doer = Doer(

@@ -12,10 +12,9 @@ import sys
 import threading
 from typing import Any
 
-from doer.base.protocol import Request
 from doer.kinds import Handlers, Link
 from doer.kinds.interpreter import OWN_MEMORY, interpreters_module, unavailable_reason
-from doer.kinds.process.frames import FrameReader, decode, encode, send_frame, send_frames
+from doer.kinds.process.frames import FramedPipes, FrameReader
 
 #: What the worker's thread runs in the fresh interpreter; prepare_main puts the names.
 _MAIN = (
@@ -40,7 +39,7 @@ class _End:
             os.close(self._fd)
 
 
-class InterpreterLink(Link):
+class InterpreterLink(FramedPipes, Link):
     """A worker in a subinterpreter of this process, run by a thread of its own and
     reached by two ``os.pipe``.
 
@@ -57,6 +56,7 @@ class InterpreterLink(Link):
     killable = False  # an interpreter running code cannot be stopped from outside
     #: What the transport is, as ``.trace`` names it.
     transport = "os.pipe"
+    _requests: _End  # the request pipe's writing end
 
     @classmethod
     def unavailable(cls) -> str | None:
@@ -65,7 +65,6 @@ class InterpreterLink(Link):
     def __init__(self, name: str, state: Any, handlers: Handlers) -> None:
         self.name = name
         self.pid = os.getpid()
-        self.received_bytes: int | None = None
         self._state_at_start = state  # the console's copy: .peek shows it
         self._uncaught: str | None = None  # what ended the interpreter's code, if it raised
         thread_name = f"{name}-worker"
@@ -109,26 +108,6 @@ class InterpreterLink(Link):
                 pass  # it is being closed at the console's exit already
             for fd in self._worker_ends:
                 os.close(fd)
-
-    # --- talking to it -----------------------------------------------------------------
-
-    def send(self, request: Request) -> int:
-        data = encode(request)
-        send_frame(self._requests, data)
-        return len(data)
-
-    def send_many(self, requests: list[Request]) -> list[int | None]:
-        """All pickled first (one that does not pickle: none is sent), then one write."""
-        records = [encode(request) for request in requests]
-        send_frames(self._requests, records)
-        return [len(data) for data in records]
-
-    def receive(self, timeout: float | None = None) -> Any:
-        if timeout is not None and not self._answers.poll(timeout):
-            raise TimeoutError
-        data = self._answers.recv_bytes()
-        self.received_bytes = len(data)
-        return decode(data)
 
     # --- how it is -----------------------------------------------------------------------
 

@@ -21,9 +21,9 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from doer.base.errors import HandlerError
-from doer.base.protocol import Ended, Request, UnreadableRequest
+from doer.base.protocol import Ended
 from doer.kinds import Handlers
-from doer.kinds.process.frames import FrameReader, decode, encode, send_frame
+from doer.kinds.process.frames import record_sender, request_reader
 from doer.worker.doer import Doer
 
 #: A process's memory is its own (a copy, or a fresh interpreter's): the lessons
@@ -50,20 +50,9 @@ def process_main(
     """The body of a process worker: guard against the terminal, then run the Doer."""
     guard_worker_process()
 
-    reader = FrameReader(requests)  # requests sent together are read together
+    receive = request_reader(requests)
 
-    def receive() -> Request:
-        data = reader.recv_bytes()
-        try:
-            request: Request = decode(data)
-        except Exception as exc:
-            raise UnreadableRequest(
-                f"the request could not be read here: {type(exc).__name__}: {exc}"
-            ) from None
-        return request
-
-    def send(record: Any) -> None:
-        send_frame(responses, encode(record))
+    send = record_sender(responses)
 
     try:
         doer = Doer(

@@ -43,9 +43,20 @@ import os
 import pickle
 import select
 import struct
+from collections.abc import Callable
 from typing import Any, Protocol
 
-from doer.base.protocol import Control, Died, Ended, Failure, Note, Reply, Request, Started
+from doer.base.protocol import (
+    Control,
+    Died,
+    Ended,
+    Failure,
+    Note,
+    Reply,
+    Request,
+    Started,
+    UnreadableRequest,
+)
 
 # Died, Note and Control travel only between the console and a Ray worker's driver process.
 _WIRE_TYPES: tuple[type[tuple[Any, ...]], ...] = (
@@ -211,3 +222,67 @@ class FrameReader:
         if not chunk:
             raise EOFError
         self._buffer += chunk
+
+
+# --- the two ends, as a worker and a link use them ------------------------------------
+
+
+def request_reader(requests: Descriptor) -> Callable[[], Request]:
+    """A worker's inbox on the request pipe: each call, the next request.
+
+    Requests sent together are read together. One that cannot be unpickled here
+    raises :class:`~doer.base.protocol.UnreadableRequest` (the Doer answers it
+    with a failure and goes on); the pipe's end raises ``EOFError``.
+    """
+    reader = FrameReader(requests)
+
+    def receive() -> Request:
+        data = reader.recv_bytes()
+        try:
+            request: Request = decode(data)
+        except Exception as exc:
+            raise UnreadableRequest(
+                f"the request could not be read here: {type(exc).__name__}: {exc}"
+            ) from None
+        return request
+
+    return receive
+
+
+def record_sender(responses: Descriptor) -> Callable[[Any], None]:
+    """A worker's outbox on the response pipe: each call sends one record."""
+
+    def send(record: Any) -> None:
+        send_frame(responses, encode(record))
+
+    return send
+
+
+class FramedPipes:
+    """The console's end of a worker reached by two pipes of frames: what the process
+    kind's link and the interpreter kind's share (``send``, ``send_many`` and
+    ``receive`` of :class:`~doer.kinds.Link`). The link sets ``_requests`` (the
+    request pipe's writing end) and ``_answers`` (a reader of the response pipe)."""
+
+    _requests: Descriptor
+    _answers: FrameReader
+    #: The size of the last record ``receive()`` read, pickled.
+    received_bytes: int | None = None
+
+    def send(self, request: Request) -> int:
+        data = encode(request)
+        send_frame(self._requests, data)
+        return len(data)
+
+    def send_many(self, requests: list[Request]) -> list[int | None]:
+        """All pickled first (one that does not pickle: none is sent), then one write."""
+        records = [encode(request) for request in requests]
+        send_frames(self._requests, records)
+        return [len(data) for data in records]
+
+    def receive(self, timeout: float | None = None) -> Any:
+        if timeout is not None and not self._answers.poll(timeout):
+            raise TimeoutError
+        data = self._answers.recv_bytes()
+        self.received_bytes = len(data)
+        return decode(data)

@@ -19,15 +19,15 @@ import multiprocessing
 import multiprocessing.process
 import signal
 import threading
+from multiprocessing.connection import Connection
 from typing import Any
 
-from doer.base.protocol import Request
 from doer.kinds import START_METHODS, Handlers, Link
 from doer.kinds.process.child import CONSOLE_FDS, EXIT_CONSOLE_GONE, OWN_MEMORY, process_main
-from doer.kinds.process.frames import FrameReader, decode, encode, send_frame, send_frames
+from doer.kinds.process.frames import FramedPipes, FrameReader
 
 
-class PipeLink(Link):
+class PipeLink(FramedPipes, Link):
     """A worker in a process the console started, reached by two one-way pipes:
     what the process kind and the Ray kind (whose process is the worker's Ray
     driver) share. Its memory is its own: ``.peek`` shows the console's copy.
@@ -40,6 +40,7 @@ class PipeLink(Link):
 
     #: What the transport is, as ``.trace`` names it.
     transport = "Pipe"
+    _requests: Connection  # the request pipe's writing end; _start makes it
 
     def _start(
         self, name: str, state: Any, context: Any, target: Any, args: tuple[Any, ...], process: str
@@ -48,7 +49,6 @@ class PipeLink(Link):
         its pipes wired."""
         self.name = name
         self._state_at_start = state  # the console's copy: .peek shows it
-        self.received_bytes: int | None = None  # the size of the last record read
         worker_requests, self._requests = context.Pipe(duplex=False)
         self._responses, worker_responses = context.Pipe(duplex=False)
         self._answers = FrameReader(self._responses)  # answers that came together, read so
@@ -74,24 +74,6 @@ class PipeLink(Link):
         # Process methods raise, so a second stop() or a late kill() must not call them.
         self._closed = False
         self._closing = threading.Lock()
-
-    def send(self, request: Request) -> int:
-        data = encode(request)
-        send_frame(self._requests, data)
-        return len(data)
-
-    def send_many(self, requests: list[Request]) -> list[int | None]:
-        """All pickled first (one that does not pickle: none is sent), then one write."""
-        records = [encode(request) for request in requests]
-        send_frames(self._requests, records)
-        return [len(data) for data in records]
-
-    def receive(self, timeout: float | None = None) -> Any:
-        if timeout is not None and not self._answers.poll(timeout):
-            raise TimeoutError
-        data = self._answers.recv_bytes()
-        self.received_bytes = len(data)
-        return decode(data)
 
     def is_alive(self) -> bool:
         return not self._closed and self._process.is_alive()
