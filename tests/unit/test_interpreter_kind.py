@@ -186,3 +186,24 @@ def test_peek_shows_the_console_s_copy_and_where_the_worker_s_counter_is() -> No
     assert run.returncode == 0, run.stderr
     assert "[console] i1's state: 42 (the console's copy; i1 said 7)" in run.stdout
     assert "[console] counter: 0 (the console's; i1's is in its own interpreter)" in run.stdout
+
+
+@needs_interpreters
+def test_a_fork_is_refused_while_an_interpreter_runs_and_allowed_after(
+    make_interpreter: WorkerFactory,
+) -> None:
+    """CPython aborts the child of a fork made while subinterpreters exist: refused in
+    one line, rather than a worker that dies before it starts."""
+    from doer.kinds.process.link import FORK_REFUSED
+
+    interpreter = make_interpreter()
+    with pytest.raises(ValueError, match=FORK_REFUSED):
+        doer.start("process", start_method="fork")
+    spawned = doer.start("process", start_method="spawn")
+    assert spawned.ask("ping", timeout=T) == "pong"
+    spawned.stop()
+
+    interpreter.stop()
+    forked = doer.start("process", start_method="fork")
+    assert forked.ask("ping", timeout=T) == "pong"
+    forked.stop()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.process
 import signal
+import sys
 import threading
 from multiprocessing.connection import Connection
 from typing import Any
@@ -47,6 +48,8 @@ class PipeLink(FramedPipes, Link):
     ) -> None:
         """Start ``target(requests, responses, *args)`` in a process named ``process``,
         its pipes wired."""
+        if context.get_start_method() == "fork" and subinterpreters_running():
+            raise ValueError(FORK_REFUSED)
         self.name = name
         self._state_at_start = state  # the console's copy: .peek shows it
         worker_requests, self._requests = context.Pipe(duplex=False)
@@ -155,6 +158,21 @@ class ProcessLink(PipeLink):
         method = start_method or multiprocessing.get_start_method()
         start_helpers(method)
         return method != "fork"
+
+
+#: Why a fork is refused while subinterpreters run (an interpreter worker, say).
+FORK_REFUSED = "a fork cannot copy a process with subinterpreters: use spawn or forkserver"
+
+
+def subinterpreters_running() -> bool:
+    """Whether this process has interpreters besides its main one (Python 3.13+).
+
+    CPython cannot fork such a process: the child aborts at once (``Fatal Python
+    error: PyThreadState_Get``, seen on 3.13.0 and 3.13.5). The module that
+    keeps them is loaded only once one is made, so none loaded: none running.
+    """
+    module = sys.modules.get("_interpreters")
+    return module is not None and len(module.list_all()) > 1
 
 
 def exit_reason(exitcode: int | None) -> str:
