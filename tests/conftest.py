@@ -27,7 +27,7 @@ import pytest
 
 import doer
 from support import command_methods
-from support.helpers import ALL_KINDS, PROCESS_KINDS, THREAD, Kind, WorkerFactory
+from support.helpers import ALL_KINDS, INTERPRETER, PROCESS_KINDS, THREAD, Kind, WorkerFactory
 from support.pty_helpers import Terminal
 
 command_methods.install()  # console.table("all") and the like, in tests only
@@ -63,6 +63,12 @@ def make_worker(kind: Kind) -> Iterator[WorkerFactory]:
 def make_process_worker(process_kind: Kind) -> Iterator[WorkerFactory]:
     """As ``make_worker``, for the process kinds only."""
     yield from _factory(process_kind)
+
+
+@pytest.fixture
+def make_interpreter() -> Iterator[WorkerFactory]:
+    """Interpreter workers only (Python 3.13 and later); stopped and checked after."""
+    yield from _factory(INTERPRETER)
 
 
 @pytest.fixture

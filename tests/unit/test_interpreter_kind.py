@@ -20,20 +20,13 @@ import pytest
 import doer
 from doer.base.protocol import Reply
 from doer.worker.handler_modules import HandlerModules
-from support.helpers import INTERPRETER, NO_INTERPRETERS, WorkerFactory, wait_until
+from support.helpers import NO_INTERPRETERS, WorkerFactory, wait_until
 
 T = 10.0
 
 needs_interpreters = pytest.mark.skipif(
     NO_INTERPRETERS is not None, reason=f"{NO_INTERPRETERS} (make test runs it under 3.13)"
 )
-
-
-@pytest.fixture
-def make_interpreter() -> WorkerFactory:
-    factory = WorkerFactory(INTERPRETER)
-    yield factory  # type: ignore[misc]
-    factory.stop_all()
 
 
 @pytest.mark.skipif(NO_INTERPRETERS is None, reason="this Python has subinterpreters")

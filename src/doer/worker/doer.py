@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from types import CoroutineType
 from typing import Any
 
+from doer.base.errors import HandlerError
 from doer.base.protocol import (
     OLDEST_PENDING,
     UNKNOWN_MESSAGE,
@@ -284,6 +285,23 @@ class Doer:
             # Short, for a line of 80 columns: the error itself says why
             # ("cannot pickle '_thread.lock' object").
             self.send(Failure(request_id, f"answer not sent: {exc}"))
+
+
+def run_where_it_loads(
+    receive: Callable[[], Request], send: Callable[[Any], None], state: Any, **options: Any
+) -> None:
+    """Make a :class:`Doer` (``options`` as it takes them) and run it to its end.
+
+    For a worker whose handler modules load where it runs (a process, a
+    subinterpreter): if they do not load there, the end event says so instead,
+    as the worker's only record.
+    """
+    try:
+        doer = Doer(receive, send, state, **options)
+    except HandlerError as exc:
+        send(Ended(0, state, os.getpid(), f"its handlers did not load: {exc}"))
+        return
+    doer.run()
 
 
 _new_tuple = tuple.__new__

@@ -17,21 +17,10 @@ import pickle
 import sys
 import threading
 
-from doer.base.errors import HandlerError
 from doer.base.protocol import Ended
 from doer.kinds.interpreter import OWN_MEMORY
-from doer.kinds.process.frames import record_sender, request_reader
-from doer.worker.doer import Doer
-
-
-class _End:
-    """A pipe end as :mod:`~doer.kinds.process.frames` reads and writes it: its number."""
-
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
-
-    def fileno(self) -> int:
-        return self._fd
+from doer.kinds.process.frames import PipeEnd, record_sender, request_reader
+from doer.worker.doer import run_where_it_loads
 
 
 def interpreter_main(requests_fd: int, responses_fd: int, setup: bytes) -> None:
@@ -41,8 +30,7 @@ def interpreter_main(requests_fd: int, responses_fd: int, setup: bytes) -> None:
     console, ``given`` being ``(state, handlers)`` pickled apart: they may need
     the console's path to be read.
     """
-    requests, responses = _End(requests_fd), _End(responses_fd)
-
+    requests, responses = PipeEnd(requests_fd), PipeEnd(responses_fd)
     send = record_sender(responses)
 
     # Seen from this interpreter, the thread is a stranger ("Dummy-1"): name it as the
@@ -55,19 +43,12 @@ def interpreter_main(requests_fd: int, responses_fd: int, setup: bytes) -> None:
     except Exception as exc:  # a handler of the console's __main__, say: not importable here
         send(Ended(0, None, os.getpid(), f"its handlers did not load: {exc}"))
         return
-    receive = request_reader(requests)
-
-    try:
-        doer = Doer(
-            receive,
-            send,
-            state,
-            kind="interpreter",
-            handlers=handlers,
-            own_memory=OWN_MEMORY,
-            interpreter=interpreter,
-        )
-    except HandlerError as exc:  # a handler module does not load here: say so, and end
-        send(Ended(0, state, os.getpid(), f"its handlers did not load: {exc}"))
-        return
-    doer.run()
+    run_where_it_loads(
+        request_reader(requests),
+        send,
+        state,
+        kind="interpreter",
+        handlers=handlers,
+        own_memory=OWN_MEMORY,
+        interpreter=interpreter,
+    )

@@ -14,29 +14,13 @@ from typing import Any
 
 from doer.kinds import Handlers, Link
 from doer.kinds.interpreter import OWN_MEMORY, interpreters_module, unavailable_reason
-from doer.kinds.process.frames import FramedPipes, FrameReader
+from doer.kinds.process.frames import FramedPipes, FrameReader, PipeEnd
 
 #: What the worker's thread runs in the fresh interpreter; prepare_main puts the names.
 _MAIN = (
     "from doer.kinds.interpreter.inside import interpreter_main\n"
     "interpreter_main(_doer_requests, _doer_responses, _doer_setup)\n"
 )
-
-
-class _End:
-    """One end of an ``os.pipe``, closed once (the reply reader and ``stop()`` both may)."""
-
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
-        self.closed = False
-
-    def fileno(self) -> int:
-        return self._fd
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            os.close(self._fd)
 
 
 class InterpreterLink(FramedPipes, Link):
@@ -56,7 +40,7 @@ class InterpreterLink(FramedPipes, Link):
     killable = False  # an interpreter running code cannot be stopped from outside
     #: What the transport is, as ``.trace`` names it.
     transport = "os.pipe"
-    _requests: _End  # the request pipe's writing end
+    _requests: PipeEnd  # the request pipe's writing end
 
     @classmethod
     def unavailable(cls) -> str | None:
@@ -81,7 +65,7 @@ class InterpreterLink(FramedPipes, Link):
         setup = pickle.dumps((list(sys.path), thread_name, self.interpreter_id, given))
         worker_requests, requests = os.pipe()
         responses, worker_responses = os.pipe()
-        self._requests, self._responses = _End(requests), _End(responses)
+        self._requests, self._responses = PipeEnd(requests), PipeEnd(responses)
         self._worker_ends = (worker_requests, worker_responses)
         self._answers = FrameReader(self._responses)
         self._interpreter.prepare_main(

@@ -20,11 +20,9 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
-from doer.base.errors import HandlerError
-from doer.base.protocol import Ended
 from doer.kinds import Handlers
 from doer.kinds.process.frames import record_sender, request_reader
-from doer.worker.doer import Doer
+from doer.worker.doer import run_where_it_loads
 
 #: A process's memory is its own (a copy, or a fresh interpreter's): the lessons
 #: say so (see Doer's ``own_memory``).
@@ -50,24 +48,15 @@ def process_main(
     """The body of a process worker: guard against the terminal, then run the Doer."""
     guard_worker_process()
 
-    receive = request_reader(requests)
-
-    send = record_sender(responses)
-
-    try:
-        doer = Doer(
-            receive,
-            send,
-            state,
-            kind="process",
-            start_method=start_method,
-            handlers=handlers,
-            own_memory=OWN_MEMORY,
-        )
-    except HandlerError as exc:  # its handler modules do not load here: say so, and end
-        send(Ended(0, state, os.getpid(), f"its handlers did not load: {exc}"))
-        return
-    doer.run()
+    run_where_it_loads(
+        request_reader(requests),
+        record_sender(responses),
+        state,
+        kind="process",
+        start_method=start_method,
+        handlers=handlers,
+        own_memory=OWN_MEMORY,
+    )
 
 
 def guard_worker_process(output: str | None = None) -> None:

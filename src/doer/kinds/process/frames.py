@@ -79,6 +79,24 @@ class Descriptor(Protocol):
     def fileno(self) -> int: ...
 
 
+class PipeEnd:
+    """One end of an ``os.pipe``, by its number (a subinterpreter worker's pipes: their
+    numbers cross into the interpreter, where a ``Connection`` could not). Closed
+    once, by whoever owns it: the reply reader and ``stop()`` may both try."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self.closed = False
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            os.close(self._fd)
+
+
 def encode(record: Any) -> bytes:
     """``record`` as bytes for a pipe: one byte for its type, then its fields as a
     plain tuple, pickled.
