@@ -32,7 +32,9 @@ Why not ``Connection.recv_bytes``: it reads one record with two system calls
 (its header, then its bytes). When records arrive faster than they are read
 (10,000 answers to a ``.repeat``), that is most of the reading's cost. A
 :class:`FrameReader` reads whatever the pipe holds, up to 64 KiB, in one
-call, and cuts it into records. :func:`send_frame` writes header and record in
+call, and cuts it into records; a read that brings exactly one record (one
+round trip at a time: the hot path) is returned as it came, without going
+through the buffer. :func:`send_frame` writes header and record in
 one ``os.write``, without the layers of checks around ``send_bytes`` (the
 round trip is the console's hot path).
 """
@@ -204,6 +206,16 @@ class FrameReader:
             EOFError: the writer has closed its end before a whole record came.
             OSError: the pipe failed.
         """
+        if not self._buffer:  # nothing kept from before: read straight from the pipe
+            chunk = os.read(self._fd, CHUNK_BYTES)
+            if not chunk:
+                raise EOFError
+            # One round trip at a time, a read is exactly one record: the hot path
+            # returns it without going through the buffer.
+            header = _SHORT.size
+            if len(chunk) > header and _SHORT.unpack_from(chunk)[0] == len(chunk) - header:
+                return chunk[header:]
+            self._buffer += chunk
         while (span := self._whole_record()) is None:
             self._fill()
         start, end = span
