@@ -23,6 +23,7 @@ from typing import BinaryIO, NoReturn
 from doer import __version__
 from doer.base.errors import HandlerError
 from doer.base.protocol import Record
+from doer.client.supervision import MAX_RESTARTS, WHEN, WITHIN_S, RestartPolicy
 from doer.client.worker import Worker
 from doer.console.render import creating_line, plain, record_line
 from doer.console.session import Console, Mailbox, Settings
@@ -51,6 +52,28 @@ def create_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--state", default=None, help="the worker's initial state (a Python literal or a word)"
+    )
+    parser.add_argument(
+        "--restart",
+        choices=WHEN,
+        default="never",
+        help="restart the worker when it dies (on-failure), or whenever it ends (always);"
+        " default never",
+    )
+    parser.add_argument(
+        "--max-restarts",
+        type=_whole_number,
+        default=MAX_RESTARTS,
+        metavar="N",
+        help=f"with --restart: give up after N restarts within --within seconds"
+        f" (default {MAX_RESTARTS})",
+    )
+    parser.add_argument(
+        "--within",
+        type=_positive_seconds,
+        default=WITHIN_S,
+        metavar="S",
+        help=f"with --restart: the budget's window, in seconds (default {WITHIN_S:g})",
     )
     parser.add_argument("--script", metavar="FILE", help="run the lines of FILE in plain mode")
     parser.add_argument(
@@ -136,6 +159,16 @@ def _worker_name(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _whole_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
+    return value
+
+
 def _positive_seconds(text: str) -> float:
     try:
         value = float(text)
@@ -161,6 +194,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         ray_address=args.address,
         history=not (args.no_history or os.environ.get("DOER_NO_HISTORY")),
         strict=args.strict,
+        restart=RestartPolicy(args.restart, args.max_restarts, args.within),
     )
 
 

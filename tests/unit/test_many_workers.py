@@ -18,6 +18,7 @@ import pytest
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 
+from doer.client.supervision import RestartPolicy
 from doer.client.worker import Worker
 from doer.console.outcomes import Restart, Spawned
 from doer.console.render import plain, workers_table
@@ -286,6 +287,8 @@ def listed(name: str, pid: int) -> Any:
         state="a state of some length",
         pending=12,
         ready_after=0.0345,
+        restart_policy=RestartPolicy(),
+        restarts=[],
     )
 
 

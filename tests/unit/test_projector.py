@@ -30,6 +30,7 @@ from prompt_toolkit.styles import default_ui_style, merge_styles
 
 import doer
 from doer.base.protocol import Died, Ended, Failure, Note, Reply, Started
+from doer.client.supervision import Restart, RestartPolicy
 from doer.client.worker import Pending
 from doer.console.render import (
     KIND_COLOURS,
@@ -83,6 +84,8 @@ class Fake:
     state: Any = None
     pending: int = 0
     ready_after: float | None = 0.0345
+    restart_policy: RestartPolicy = RestartPolicy()
+    restarts: list[Restart] = field(default_factory=list)
     stopped: list[float] = field(default_factory=list)
 
     @property

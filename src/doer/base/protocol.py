@@ -134,6 +134,14 @@ class Note(NamedTuple):
     text: str
 
 
+class Restarted(NamedTuple):
+    """The console's own news, never sent by a worker: a supervised worker has been
+    restarted (:mod:`doer.client.supervision`); ``text`` is the line that says so
+    (``restarted after died: killed by SIGSEGV (2 of 3 in 5 s)``)."""
+
+    text: str
+
+
 class Control(NamedTuple):
     """From the console to a Ray worker's driver process, never to a worker:
     ``connect`` (to the cluster at ``argument``), ``detach`` or ``kill``."""
@@ -142,7 +150,7 @@ class Control(NamedTuple):
     argument: Any = None
 
 
-Record = Reply | Failure | Started | Ended | Died | Note
+Record = Reply | Failure | Started | Ended | Died | Note | Restarted
 
 
 def parse_line(line: str) -> Any:

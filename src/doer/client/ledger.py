@@ -111,6 +111,20 @@ class Ledger:
         with self._lock:
             self._closed = True
             waiting, self._waiting = self._waiting, {}
+        self.answer_unanswered(waiting, end, notify)
+
+    def take_all(self) -> dict[int, Pending]:
+        """Take out every request waiting, leaving the ledger open: they were sent to a
+        worker that has ended, and a fresh one takes its place (a restart). The caller
+        answers them (:meth:`answer_unanswered`)."""
+        with self._lock:
+            waiting, self._waiting = self._waiting, {}
+        return waiting
+
+    def answer_unanswered(
+        self, waiting: dict[int, Pending], end: Ended | Died, notify: Callable[[Failure], None]
+    ) -> None:
+        """Answer ``waiting``, requests the worker will never answer, as :meth:`close` says."""
         ended = end if isinstance(end, Ended) else None
         exit_request = waiting.pop(ended.request_id, None) if ended is not None else None
         # How it died is said once, by the Died record that follows (and in

@@ -82,6 +82,11 @@ class ReplyReader:
             # it holds `reading`, and a second reader would wait for it to end.
             self._thread = thread
 
+    def switch_to(self, link: Link) -> None:
+        """Read ``link`` from now on: a fresh worker took the place of the one that ended
+        (a restart). Called by whoever reads, between two records."""
+        self._link = link
+
     def _run(self) -> None:
         """Deliver every record from the worker until it ends or dies, then release the link.
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from doer.client.ledger import Ledger
     from doer.client.pending import Pending
     from doer.client.replies import ReplyReader
+    from doer.client.supervision import Supervisor
     from doer.kinds import Link
 
 #: How long a killed process or a cancelled task is given to be seen ending.
@@ -37,6 +38,7 @@ class Stopping:
         _link: Link
         _replies: ReplyReader
         _ledger: Ledger
+        _supervisor: Supervisor | None
 
         def tell(self, message: Any, *, timed: bool = False, parsed: bool = False) -> Pending: ...
         def _refuse_to_block_the_workers_loop(self, what: str) -> None: ...
@@ -99,6 +101,7 @@ class Stopping:
         To stop many workers at once, ask each first, then stop each: they all
         wind down together, and the total wait is the slowest one's, not the sum.
         """
+        self._for_good()
         if not self._ledger.claim_exit():
             return
         try:
@@ -120,6 +123,7 @@ class Stopping:
         if not self.shared:
             self.ask_to_stop()
             return
+        self._for_good()
         if not self._ledger.claim_exit():  # no exit: stop() now only waits for the end
             return
         self._link.detach()
@@ -144,9 +148,15 @@ class Stopping:
     def _kill_overdue(self, waited: float) -> bool:
         """Kill a worker that was asked to stop and did not within ``waited`` seconds;
         its death line then says so, rather than a bare ``killed by SIGKILL``."""
+        self._for_good()
         done = "doer cancelled its task" if self._link.on_event_loop else "doer killed it"
         self._killed_because = f"did not end {waited:g} s after being asked; {done}"
         return self.kill()
+
+    def _for_good(self) -> None:
+        """It is being stopped: under any restart policy, it is not restarted."""
+        if self._supervisor is not None:
+            self._supervisor.stopping = True
 
     def _death(self, died: Died) -> Died:
         """How ``died`` is said: by doer's own kill of an overdue worker, with why."""

@@ -35,6 +35,7 @@ class Talking:
         _replies: ReplyReader
         _ledger: Ledger
         _send_lock: threading.Lock  # requests go out in id order
+        _held: list[Request] | None  # while it restarts: requests for the fresh worker
         _on_a_loop: bool  # only then can a caller be on the loop its answer needs
 
         @property
@@ -91,6 +92,9 @@ class Talking:
             pending = self._ledger.add(message)
             if pending is None:
                 raise WorkerGone(f"{self.name} has {self._end_text()}")
+            if self._held is not None:  # it restarts: the fresh worker gets it
+                self._held.append(Request(pending.request_id, message, timed))
+                return pending
             try:
                 pending.bytes_out = self._link.send(Request(pending.request_id, message, timed))
             except Exception as exc:
@@ -104,6 +108,9 @@ class Talking:
             if pendings is None:
                 raise WorkerGone(f"{self.name} has {self._end_text()}")
             requests = [Request(pending.request_id, pending.message, timed) for pending in pendings]
+            if self._held is not None:  # it restarts: the fresh worker gets them
+                self._held.extend(requests)
+                return pendings
             try:
                 sizes = self._link.send_many(requests)
             except Exception as exc:

@@ -52,6 +52,7 @@ from doer.base.protocol import (
     Note,
     Record,
     Reply,
+    Request,
     Started,
 )
 from doer.client.as_typed import _TYPED as _TYPED  # the typed-line cache: its tests look here
@@ -61,6 +62,13 @@ from doer.client.ledger import Ledger
 from doer.client.pending import Pending
 from doer.client.replies import ReplyReader
 from doer.client.stopping import KILLED_WITHIN_S, Stopping, stop_all
+from doer.client.supervision import (
+    MAX_RESTARTS,
+    WITHIN_S,
+    Restart,
+    RestartPolicy,
+    Supervisor,
+)
 from doer.client.talking import Talking
 from doer.kinds import Link, open_link
 from doer.worker.doer import Handler
@@ -117,7 +125,12 @@ class Worker(Talking, Stopping):
     """
 
     def __init__(
-        self, link: Link, listener: Listener | None = None, *, asked_at: float | None = None
+        self,
+        link: Link,
+        listener: Listener | None = None,
+        *,
+        asked_at: float | None = None,
+        supervisor: Supervisor | None = None,
     ) -> None:
         self._link = link
         self._listener = listener
@@ -137,7 +150,15 @@ class Worker(Talking, Stopping):
         #: What its kind said while it started (a Ray cluster starting), in order.
         self.notes: list[Note] = []
         self._replies = ReplyReader(link.name, link, self._deliver, self)
-        if listener is not None:
+        #: Restarts it when it dies, as its policy says (None: never).
+        self._supervisor = supervisor if supervisor and supervisor.policy.supervised else None
+        #: While it restarts: the requests sent meanwhile, for the fresh worker.
+        self._held: list[Request] | None = None
+        self._not_restarting = threading.Event()
+        self._not_restarting.set()
+        # A supervised worker's end is read as soon as it comes, so that it is
+        # restarted then, not when someone next asks it something.
+        if listener is not None or self._supervisor is not None:
             self._replies.start()
 
     def __repr__(self) -> str:
@@ -164,6 +185,28 @@ class Worker(Talking, Stopping):
     def alive(self) -> bool:
         """True until the worker has ended or died."""
         return self.ended is None and self._link.is_alive()
+
+    @property
+    def restart_policy(self) -> RestartPolicy:
+        """When it is restarted (``never`` for a worker started without a policy)."""
+        supervisor = self._supervisor
+        return supervisor.policy if supervisor is not None else RestartPolicy()
+
+    @property
+    def restarts(self) -> list[Restart]:
+        """Its restarts so far, oldest first."""
+        supervisor = self._supervisor
+        return list(supervisor.restarts) if supervisor is not None else []
+
+    @property
+    def gave_up(self) -> str | None:
+        """Why its supervisor gave up restarting it (None: it did not)."""
+        supervisor = self._supervisor
+        return supervisor.gave_up if supervisor is not None else None
+
+    def wait_restarted(self, timeout: float | None = None) -> bool:
+        """Wait until no restart is under way; False if ``timeout`` passed first."""
+        return self._not_restarting.wait(timeout)
 
     @property
     def pending(self) -> int:
@@ -251,12 +294,78 @@ class Worker(Talking, Stopping):
     def _end(self, record: Ended | Died) -> None:
         if isinstance(record, Died):
             record = self._death(record)
+        supervisor = self._supervisor
+        if supervisor is not None:
+            if supervisor.should_restart(record):
+                self._restart(record, supervisor)
+                return
+            if supervisor.gave_up is not None:
+                record = _with_reason(record, supervisor.gave_up)
+        self._ended(record)
+
+    def _ended(self, record: Ended | Died) -> None:
+        """The worker has ended for good: every request still waiting is answered."""
+        with self._send_lock:  # a request held for a restart that failed is answered too
+            self._held = None
         self.ended = record  # before the ledger closes: a send it refuses says how it ended
         if isinstance(record, Ended):
             self.state = record.state
         self._started.set()
         self._ledger.close(record, self._notify)
         self._notify(record)
+        self._not_restarting.set()
+
+    # --- a restart (the supervisor's) ----------------------------------------------------
+
+    def _restart(self, end: Ended | Died, supervisor: Supervisor) -> None:
+        """Put a fresh worker in the place of the one that ended with ``end``.
+
+        Run by the reply reader, which reads the fresh worker's records next.
+        Requests sent meanwhile are held, and sent to the fresh worker once it
+        is there; what the old one had pending is answered now, as at any end.
+        """
+        self._not_restarting.clear()
+        # Before any request is answered: whoever waits for the start from then on
+        # waits for the fresh worker's.
+        self.started = None
+        self._started.clear()
+        with self._send_lock:
+            self._held = []
+            unanswered = self._ledger.take_all()
+        self._ledger.answer_unanswered(unanswered, end, self._notify)
+        old = self._link
+        old.join(KILLED_WITHIN_S)  # it has ended: this reaps a process
+        old.release()
+        try:
+            fresh = old.reopen(supervisor.opener)
+        except Exception as exc:  # its handlers no longer load, a fork refused...
+            reason = supervisor.failed_to_restart(exc)
+            self._ended(_with_reason(end, reason))
+            return
+        self.asked_at, self.ready_after = time.perf_counter(), None
+        self._link = fresh
+        self._replies.switch_to(fresh)
+        self._notify(supervisor.restarted(end, old.pid, fresh.pid))
+        self._send_held()
+        self._not_restarting.set()
+
+    def _send_held(self) -> None:
+        """Send the fresh worker what was sent while it restarted, in order. One that
+        does not pickle is answered with a failure; a fresh worker already gone
+        leaves the rest waiting, to be answered when its end is read."""
+        with self._send_lock:
+            held, self._held = self._held or [], None
+            for request in held:
+                try:
+                    self._link.send(request)
+                except (EOFError, OSError):
+                    return
+                except Exception as exc:
+                    failure = Failure(request.id, str(self._send_failed(exc)))
+                    pending = self._ledger.take(request.id)
+                    if pending is not None:
+                        pending.resolve(failure)
+                    self._notify(failure)
 
     def _notify(self, record: Record) -> None:
         if self._listener is None:
@@ -278,6 +387,11 @@ class Worker(Talking, Stopping):
         return "ended"
 
 
+def _with_reason(end: Ended | Died, why: str) -> Ended | Died:
+    """``end``, its reason followed by ``why`` (``killed by SIGSEGV; gave up after...``)."""
+    return end._replace(reason=f"{end.reason}; {why}" if end.reason else why)
+
+
 def start(
     kind: str = "thread",
     state: Any = None,
@@ -288,6 +402,10 @@ def start(
     listener: Listener | None = None,
     address: str | None = None,
     shared: bool = False,
+    restart: str = "never",
+    max_restarts: int = MAX_RESTARTS,
+    within: float = WITHIN_S,
+    reload_handlers: Callable[[], Mapping[str, Handler] | None] | None = None,
 ) -> Worker:
     """Start a worker and return its :class:`Worker` handle.
 
@@ -306,18 +424,30 @@ def start(
             ``ray://host:port``); None starts a private one on this machine.
         shared: for a Ray worker, a named actor several consoles share (see
             :class:`doer.kinds.ray_actor.link.RayLink`).
+        restart: ``"never"``, ``"on-failure"`` or ``"always"``: whether a worker
+            that ends is started again (:mod:`doer.client.supervision`), at most
+            ``max_restarts`` times within any ``within`` seconds.
+        reload_handlers: gives a restart's handlers (the console loads your
+            handler modules again); by default a restart has ``handlers``.
 
     Raises:
-        ValueError: an unknown kind or start method.
+        ValueError: an unknown kind or start method, or a bad restart policy.
     """
     asked_at = time.perf_counter()
-    link = open_link(
-        kind,
-        state,
-        start_method=start_method,
-        handlers=handlers,
-        name=name,
-        address=address,
-        shared=shared,
-    )
-    return Worker(link, listener, asked_at=asked_at)
+    policy = RestartPolicy.checked(restart, max_restarts, within)
+
+    def opener() -> Link:
+        return open_link(
+            kind,
+            state,
+            start_method=start_method,
+            handlers=handlers if reload_handlers is None else reload_handlers(),
+            name=name,
+            address=address,
+            shared=shared,
+        )
+
+    link = opener()
+    name = link.name  # a restart keeps the name it was given (doer-N if none was)
+    supervisor = Supervisor(policy, opener) if policy.supervised else None
+    return Worker(link, listener, asked_at=asked_at, supervisor=supervisor)

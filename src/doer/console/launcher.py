@@ -7,6 +7,7 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from doer.client.supervision import RestartPolicy
 from doer.client.worker import Listener, Worker, start
 from doer.console.kind_facts import runs_as_a_task, takes_a_start_method, takes_ray_options
 from doer.console.ray_cluster import RayCluster, RayOptions
@@ -45,9 +46,10 @@ class Launcher:
         if takes_a_start_method(kind):
             start_method = start_method or self.settings.start_method
         name = self.registry.current
-        return self.launch(
-            name, kind, start_method, self.registry.state_of(name, self.settings.state)
-        )
+        old = self.registry.workers.get(name)
+        policy = old.restart_policy if old is not None else self.settings.restart
+        state = self.registry.state_of(name, self.settings.state)
+        return self.launch(name, kind, start_method, state, None, policy)
 
     def launch(
         self,
@@ -56,12 +58,15 @@ class Launcher:
         start_method: str | None,
         state: Any,
         ray: RayOptions | None = None,
+        restart: RestartPolicy | None = None,
     ) -> Worker:
         """Start a worker called ``name`` (in the place of any ended one of that name).
 
         A Ray worker joins ``ray.address``, else the command line's ``--address``,
-        else this console's private cluster.
+        else this console's private cluster. ``restart``: its restart policy
+        (never, if none); a restart loads your handler modules again.
         """
+        policy = restart or RestartPolicy()
         self.registry.let_go(name)
         if takes_ray_options(kind):
             ray = self.cluster.joined(name, ray, self.settings.ray_address)
@@ -74,6 +79,10 @@ class Launcher:
             name=name,
             address=ray.address if ray else None,
             shared=ray.shared if ray else False,
+            restart=policy.when,
+            max_restarts=policy.max_restarts,
+            within=policy.within_s,
+            reload_handlers=self.your_handlers.for_a_worker,
         )
         worker = self._on_shared_loop(starts) if runs_as_a_task(kind) else starts()
         self.registry.put(worker, state)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 
+from doer.client.supervision import RestartPolicy
 from doer.console.render.fragments import Fragments
 
 if TYPE_CHECKING:
@@ -83,6 +84,7 @@ class Restart(NamedTuple):
     start_method: str | None = None
     state: Any = None
     ray: RayOptions | None = None
+    restart: RestartPolicy = RestartPolicy()
 
 
 class Repeat(NamedTuple):

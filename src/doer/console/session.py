@@ -132,8 +132,8 @@ class Console:
 
     def relaunch(self, restart: Restart) -> Worker:
         """Start the fresh worker of ``restart`` (once the old one is stopped)."""
-        name, kind, start_method, state, ray = restart
-        return self.launcher.launch(name, kind, start_method, state, ray)
+        name, kind, start_method, state, ray, policy = restart
+        return self.launcher.launch(name, kind, start_method, state, ray, policy)
 
     def start_afresh(self) -> Worker:
         """After ``.reset`` has stopped every worker: forget them, and start the first

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from doer.client.supervision import RestartPolicy
 from doer.console.syntax import prompt_argument
 from doer.worker.doer import Handler
 
@@ -26,6 +27,7 @@ class Settings:
         ray_address: str | None = None,
         history: bool = True,
         strict: bool = False,
+        restart: RestartPolicy | None = None,
     ) -> None:
         #: The first worker's kind (``--kind``), and the kind ``.spawn`` starts by default.
         self.kind = kind
@@ -57,6 +59,9 @@ class Settings:
         #: ``--strict``: an ``unknown message`` answer or an unknown command fails the
         #: run (plain and line mode's exit status), not only an error.
         self.strict = strict
+        #: The first worker's restart policy (``--restart``, ``--max-restarts``,
+        #: ``--within``); a worker ``.spawn`` starts has its own (never, unless given).
+        self.restart = restart or RestartPolicy()
 
     def set_timeout(self, argument: str) -> float:
         """``.timeout [S]``: set the timeout if given; return it.

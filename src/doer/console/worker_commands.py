@@ -10,9 +10,10 @@ table (:mod:`doer.console.commands`) listed them.
 from __future__ import annotations
 
 import shlex
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from doer.base.errors import HandlerError
+from doer.client.supervision import WHEN, RestartPolicy
 from doer.console.kind_facts import (
     KINDS_OFFERED,
     START_METHODS_OFFERED,
@@ -38,18 +39,47 @@ if TYPE_CHECKING:
 _NO_STATE: Any = object()
 
 
+class Options(NamedTuple):
+    """What ``.spawn`` and ``.restart`` were given: the words, then each option (None,
+    or ``_NO_STATE`` for the state: not given)."""
+
+    words: list[str]
+    start_method: str | None
+    state: Any
+    ray: RayOptions
+    restart: str | None = None
+    max_restarts: int | None = None
+    within: float | None = None
+
+    def policy(self, had: RestartPolicy) -> RestartPolicy:
+        """The restart policy asked for, each part not given as it ``had`` been.
+
+        Raises:
+            ValueError: not a policy.
+        """
+        return RestartPolicy.checked(
+            self.restart or had.when,
+            had.max_restarts if self.max_restarts is None else self.max_restarts,
+            had.within_s if self.within is None else self.within,
+        )
+
+
 def spawn(console: Console, argument: str) -> Spawned:
-    """``.spawn NAME[,NAME...] [KIND] [--start-method M] [--state V]``.
+    """``.spawn NAME[,NAME...] [KIND] [--start-method M] [--state V] [--restart P
+    [--max-restarts N] [--within S]]``.
 
     Several names start several workers, of the same kind and options, in
-    the order named. The kind defaults to the command line's, the state too.
+    the order named. The kind defaults to the command line's, the state too;
+    the restart policy to never (the command line's is its first worker's).
     The whole line is checked before any worker starts: one bad or taken
     name, and none does.
 
     Raises:
         ValueError: no name, a bad one, one in use, or a bad option.
     """
-    words, start_method, state, ray = _options(argument)
+    options = _options(argument)
+    words, start_method, state, ray = options[:4]
+    policy = options.policy(RestartPolicy())
     if not words:
         raise ValueError(".spawn needs a name: .spawn p1 process (or p1,p2 for two)")
     names = console.registry.new_names(words.pop(0))
@@ -58,20 +88,23 @@ def spawn(console: Console, argument: str) -> Spawned:
     _check_ray_options(kind, ray)
     state = console.settings.state if state is _NO_STATE else state
     launch = console.launcher.launch
-    return Spawned([launch(name, kind, start_method, state, ray) for name in names])
+    return Spawned([launch(name, kind, start_method, state, ray, policy) for name in names])
 
 
 def restart_for(console: Console, argument: str) -> Restart:
-    """What ``.restart [NAME] [KIND] [--start-method M] [--state V]`` asks for.
+    """What ``.restart [NAME] [KIND] [--start-method M] [--state V] [--restart P ...]``
+    asks for.
 
-    NAME defaults to the current worker; the kind, start method and state
-    to the ones it had, so fork, spawn and forkserver can be compared in turn.
+    NAME defaults to the current worker; the kind, start method, state and
+    restart policy to the ones it had, so fork, spawn and forkserver can be
+    compared in turn.
 
     Raises:
         ValueError: no such worker, not a kind, not a start method, or a
             start method for a kind that has none.
     """
-    words, start_method, state, ray = _options(argument)
+    options = _options(argument)
+    words, start_method, state, ray = options[:4]
     registry, settings = console.registry, console.settings
     name = words.pop(0) if words and not is_a_kind(words[0]) else ""
     old = registry.workers.get(name or registry.current)
@@ -94,7 +127,9 @@ def restart_for(console: Console, argument: str) -> Restart:
             console.your_handlers.load()
         except HandlerError as exc:
             raise ValueError(f"{exc}; {name} keeps running as it was") from None
-    return Restart(name, kind, start_method, state, ray if takes_ray_options(kind) else None)
+    policy = options.policy(old.restart_policy if old is not None else settings.restart)
+    ray_options = ray if takes_ray_options(kind) else None
+    return Restart(name, kind, start_method, state, ray_options, policy)
 
 
 def stop_for(console: Console, argument: str) -> Stop:
@@ -189,18 +224,25 @@ def peek(console: Console, argument: str) -> Said:
     return Said(peek_lines(worker, live, state, lessons.COUNTER, console.columns() or 80))
 
 
-def _options(argument: str) -> tuple[list[str], str | None, Any, RayOptions]:
+#: The options that take a value.
+_VALUED = ("--start-method", "--state", "--address", "--restart", "--max-restarts", "--within")
+
+
+def _options(argument: str) -> Options:
     """Split ``.spawn``'s or ``.restart``'s argument: its words, ``--start-method``,
-    ``--state``, and a Ray worker's ``--address`` and ``--shared``.
+    ``--state``, a Ray worker's ``--address`` and ``--shared``, and the restart
+    policy's ``--restart``, ``--max-restarts`` and ``--within``.
 
     Raises:
-        ValueError: an option without its value, an unknown option, or a bad method.
+        ValueError: an option without its value, an unknown option, or a bad value.
     """
     try:
         words = shlex.split(argument)
     except ValueError as exc:
         raise ValueError(f"cannot read {argument!r}: {exc}") from None
-    plain, start_method, state, ray = [], None, _NO_STATE, RayOptions()
+    plain: list[str] = []
+    given: dict[str, str] = {}
+    ray = RayOptions()
     words.reverse()
     while words:
         word = words.pop()
@@ -208,11 +250,11 @@ def _options(argument: str) -> tuple[list[str], str | None, Any, RayOptions]:
         if word == "--shared":
             ray = ray._replace(shared=True)
             continue
-        if option not in ("--start-method", "--state", "--address"):
+        if option not in _VALUED:
             if word.startswith("--"):
                 raise ValueError(
-                    f"unknown option {word}: --start-method M, --state V,"
-                    " or for ray --address A and --shared"
+                    f"unknown option {word}: --start-method M, --state V, --restart P"
+                    " (--max-restarts N, --within S), for ray --address A and --shared"
                 )
             plain.append(word)
             continue
@@ -220,15 +262,39 @@ def _options(argument: str) -> tuple[list[str], str | None, Any, RayOptions]:
             if not words:
                 raise ValueError(f"{option} needs a value")
             value = words.pop()
-        if option == "--state":
-            state = state_value(value)
-        elif option == "--address":
-            ray = ray._replace(address=value)
-        elif not is_a_start_method(value):
-            raise ValueError(f"no start method {value!r}: choose {START_METHODS_OFFERED}")
-        else:
-            start_method = value
-    return plain, start_method, state, ray
+        given[option] = value
+    method = given.get("--start-method")
+    if method is not None and not is_a_start_method(method):
+        raise ValueError(f"no start method {method!r}: choose {START_METHODS_OFFERED}")
+    if "--address" in given:
+        ray = ray._replace(address=given["--address"])
+    return Options(
+        plain,
+        method,
+        state_value(given["--state"]) if "--state" in given else _NO_STATE,
+        ray,
+        _restart_when(given.get("--restart")),
+        _number(given, "--max-restarts", int),
+        _number(given, "--within", float),
+    )
+
+
+def _restart_when(value: str | None) -> str | None:
+    """``--restart``'s value, checked. Raises ValueError: not a policy."""
+    if value is not None and value not in WHEN:
+        raise ValueError(f"no restart policy {value!r}: choose {', '.join(WHEN)}")
+    return value
+
+
+def _number(given: dict[str, str], option: str, kind: type[Any]) -> Any:
+    """The number given with ``option``, or None. Raises ValueError: not one."""
+    if option not in given:
+        return None
+    try:
+        return kind(given[option])
+    except ValueError:
+        what = "a whole number" if kind is int else "a number of seconds"
+        raise ValueError(f"{option} takes {what}, not {given[option]!r}") from None
 
 
 def _start_method(kind: str, given: str | None, had: str | None) -> str | None:

@@ -38,7 +38,18 @@ from doer.console.render import SHOWN_CHARS, Tagged, echo_line, plain
 SCHEMA_VERSION = 1
 
 #: The types of record, in the order a reader usually meets them.
-TYPES = ("input", "reply", "error", "started", "ended", "died", "late", "note", "output")
+TYPES = (
+    "input",
+    "reply",
+    "error",
+    "started",
+    "ended",
+    "died",
+    "restarted",
+    "late",
+    "note",
+    "output",
+)
 
 #: Converts ``time.perf_counter()`` (what a Pending's times are on) to the Unix
 #: time a program can compare with its own clock. Records give times in whole

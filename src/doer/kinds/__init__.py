@@ -50,7 +50,7 @@ from __future__ import annotations
 import importlib
 import itertools
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from doer.base.protocol import Request
@@ -230,6 +230,11 @@ class Link(ABC):
     def release(self) -> None:
         """Free what only the worker's end frees; the reply reader calls it after the end."""
         self.close()
+
+    def reopen(self, opener: Callable[[], Link]) -> Link:
+        """A fresh link in this one's place, made by ``opener`` (a restart, once this one
+        has ended): where this kind must make it (a task: on the same event loop)."""
+        return opener()
 
 
 def link_class(kind: str) -> type[Link]:

@@ -28,6 +28,7 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from doer.base.handoff import Handoff
@@ -220,6 +221,21 @@ class AsyncioLink(Link):
         """The body of the worker's own loop thread: run until the task has ended."""
         self._loop.run_forever()
         self._loop.close()
+
+    def reopen(self, opener: Callable[[], Link]) -> Link:
+        """A restart's fresh task on the same loop as this one, when the loop is not its
+        own (the shell's, or the tasks' shared one): there, a blocking handler holds
+        up the prompt, and that is the lesson. A task with a loop of its own gets a
+        new one."""
+        if self._own_thread is not None or self._loop.is_closed():
+            return opener()
+        if threading.get_ident() == self._loop_thread:
+            return opener()
+
+        async def on_the_loop() -> Link:
+            return opener()
+
+        return asyncio.run_coroutine_threadsafe(on_the_loop(), self._loop).result()
 
     def release(self) -> None:
         """The reply reader has delivered the end: the loop of its own can go.

@@ -9,7 +9,7 @@ prompt-toolkit with their styles, plain mode joins their text
 from __future__ import annotations
 
 import os
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from doer.base.protocol import printable
 
@@ -63,6 +63,16 @@ class Tagged(Protocol):
     def kind(self) -> str: ...
     @property
     def pid(self) -> int: ...
+
+
+class AsItWas(NamedTuple):
+    """A worker as a line about its past tags it: a restarted worker's lines from
+    before its restart keep the pid it had then (a :class:`Tagged`)."""
+
+    name: str
+    kind: str
+    pid: int
+    started: object
 
 
 def tag(worker: Tagged, *, replaced: bool = False) -> str:

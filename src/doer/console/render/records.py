@@ -44,7 +44,7 @@ def record_line(worker: Tagged, record: Record, *, replaced: bool = False) -> Fr
 def _record_style(record: Record) -> str:
     if isinstance(record, protocol.Reply):
         return "class:reply"
-    if isinstance(record, protocol.Started | protocol.Ended):
+    if isinstance(record, protocol.Started | protocol.Ended | protocol.Restarted):
         return "class:event"
     if isinstance(record, protocol.Failure | protocol.Died):
         return "class:error"
@@ -83,7 +83,7 @@ def record_text(record: Record) -> str:
         # A Ray actor's host, for a line of 80 columns (whoami says its node too).
         node = f", on {record.node.partition(' on ')[2]}" if record.node else ""
         return printable(f"on start: state: {shown_value(record.state)}, pid: {record.pid}{node}")
-    if isinstance(record, protocol.Note):
+    if isinstance(record, protocol.Note | protocol.Restarted):
         return printable(record.text)
     if isinstance(record, protocol.Ended):
         why = f" ({record.reason})" if record.reason else ""

@@ -3,10 +3,12 @@ and ``.mark`` (what the console's own memory holds)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 from doer.base.protocol import Died, Ended, Started, printable, value_text
+from doer.client.supervision import Restart, RestartPolicy
 from doer.console.render.fragments import (
     Fragments,
     Tagged,
@@ -37,6 +39,10 @@ class Listed(Tagged, Protocol):
     def pending(self) -> int: ...
     @property
     def ready_after(self) -> float | None: ...
+    @property
+    def restart_policy(self) -> RestartPolicy: ...
+    @property
+    def restarts(self) -> list[Restart]: ...
 
 
 def life_text(started: Started | None, ended: Ended | Died | None) -> str:
@@ -115,7 +121,22 @@ def worker_status(
         lines.append(note_line("  " + life))
     method = "start method " in said
     lines.append(note_line("  " + how_it_runs(worker, start_method=not method)))
+    lines += [note_line("  " + line) for line in restart_lines(worker)]
     return lines + [note_line("  " + detail) for detail in details]
+
+
+def restart_lines(worker: Listed) -> list[str]:
+    """``.status``'s lines about a supervised worker: its policy, then each of its
+    restarts in order (``12:04:05 died: killed by SIGSEGV; pid 4951 -> 4954``)."""
+    policy = worker.restart_policy
+    if not policy.supervised:
+        return []
+    restarts = worker.restarts
+    lines = [f"restart {policy.text()}: restarted {len(restarts)} time(s)"]
+    for restart in restarts:
+        when = time.strftime("%H:%M:%S", time.localtime(restart.at))
+        lines.append(f"{when} {restart.why}; pid {restart.old_pid} -> {restart.new_pid}")
+    return lines
 
 
 def how_it_runs(worker: Listed, *, start_method: bool = True) -> str:

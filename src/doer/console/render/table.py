@@ -13,6 +13,8 @@ from doer.console.render.timing import milliseconds
 #: runs. The thread and the task are in ``.status NAME``: with them, a row of a
 #: long name and a 7-digit pid is wider than 80 columns.
 WORKERS_HEADER = ("name", "kind", "pid", "status", "last state", "pending", "start", "ready")
+#: The column added when a worker has a restart policy: its restarts, and the policy.
+RESTARTS_HEADER = "restarts"
 
 #: The columns that give up room when a table is too wide, and the most and the
 #: fewest characters each shows: a worker's state, then how it ended.
@@ -32,6 +34,13 @@ def workers_table(
     tables, each with the names, rather than wrapped by the terminal.
     """
     whole = [WORKERS_HEADER, *(_worker_cells(worker, replaced) for worker, _, replaced in rows)]
+    if any(worker.restart_policy.supervised for worker, _, _ in rows):
+        whole = [
+            (*row, cell)
+            for row, cell in zip(
+                whole, [RESTARTS_HEADER, *(_restarts_cell(w) for w, _, _ in rows)], strict=True
+            )
+        ]
     widths = _fitted_widths(whole, width)
     cells = [
         tuple(clipped(cell, widths[column]) for column, cell in enumerate(row)) for row in whole
@@ -84,6 +93,12 @@ def _column_groups(widths: list[int], width: int | None) -> list[list[int]]:
         groups[-1].append(column)
         used += 1 + widths[column]
     return groups
+
+
+def _restarts_cell(worker: Listed) -> str:
+    """``2 (on-failure)``: how many restarts, under which policy; ``-``: never."""
+    policy = worker.restart_policy
+    return f"{len(worker.restarts)} ({policy.when})" if policy.supervised else "-"
 
 
 def _worker_cells(worker: Listed, replaced: bool) -> tuple[str, ...]:

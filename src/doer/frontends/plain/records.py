@@ -6,9 +6,12 @@ from __future__ import annotations
 import weakref
 from typing import NamedTuple
 
-from doer.base.protocol import Died, Ended, Failure, Note, Record, Reply, Started
+from doer.base.protocol import Died, Ended, Failure, Note, Record, Reply, Restarted, Started
+from doer.client.supervision import restarted_record
 from doer.client.worker import Pending, Worker, WorkerGone
 from doer.console.render import (
+    AsItWas,
+    Tagged,
     is_unknown_message,
     late_answer_line,
     late_text,
@@ -28,6 +31,7 @@ RECORD_TYPES: dict[type, str] = {
     Ended: "ended",
     Died: "died",
     Note: "note",
+    Restarted: "restarted",
 }
 
 
@@ -57,6 +61,10 @@ class Records:
         # The workers whose end was printed. Weak: a stopped worker is let go, and
         # an id() could be reused by a later worker.
         self._reported_end: weakref.WeakSet[Worker] = weakref.WeakSet()
+        # A restarted worker: how many of its restarts were printed, and the pid its
+        # lines carry until the next is (its answers from before keep the old one).
+        self._restarts_shown: weakref.WeakKeyDictionary[Worker, int] = weakref.WeakKeyDictionary()
+        self._pids: weakref.WeakKeyDictionary[Worker, int] = weakref.WeakKeyDictionary()
 
     def show(
         self,
@@ -72,7 +80,9 @@ class Records:
         if it is one; ``late``: an answer that came after its request was reported late."""
         if isinstance(record, Failure) or (self.strict and is_unknown_message(record)):
             self.writer.ok = False
-        fragments = record_line(worker, record, replaced=self.console.is_replaced(worker))
+        fragments = record_line(
+            self._as_it_was(worker), record, replaced=self.console.is_replaced(worker)
+        )
         if late and pending is not None:
             fragments = late_answer_line(fragments, pending.summary())
         text = plain(fragments)
@@ -106,6 +116,8 @@ class Records:
                 self._reported_end.add(worker)
             return
         self._write_notes(worker)
+        if worker.restart_policy.supervised:
+            self._pids[worker] = started.pid
         if not self.writer.quiet:
             self.writer.write(record_line(worker, started), type_="started", worker=worker)
 
@@ -114,8 +126,39 @@ class Records:
         for note in worker.notes:
             self.writer.write(record_line(worker, note), worker=worker)
 
+    def _as_it_was(self, worker: Worker) -> Tagged:
+        """``worker`` as its lines tag it: with the pid it had before a restart not yet
+        printed (the answers and failures of the worker that died)."""
+        if not self._pids:  # no worker with a restart policy: the hot path
+            return worker
+        pid = self._pids.get(worker)
+        if pid is None or pid == worker.pid:
+            return worker
+        return AsItWas(worker.name, worker.kind, pid, worker.started)
+
+    def report_restarts(self, worker: Worker) -> None:
+        """Print the restarts of ``worker`` not printed yet, each followed by the start of
+        the fresh worker it made (waiting for a restart under way to be done)."""
+        if not worker.restart_policy.supervised:
+            return
+        timeout = self.console.start_timeout(worker)
+        worker.wait_restarted(timeout)
+        restarts = worker.restarts
+        shown = self._restarts_shown.get(worker, 0)
+        if len(restarts) == shown:
+            return
+        self._restarts_shown[worker] = len(restarts)
+        for restart in restarts[shown:]:
+            was = AsItWas(worker.name, worker.kind, restart.old_pid, worker.started)
+            line = record_line(was, restarted_record(restart, worker.restart_policy))
+            self.writer.write(line, type_="restarted", worker=worker)
+        if worker.ended is None:
+            self.started(worker)
+
     def report_end(self, worker: Worker) -> None:
-        """Print how the worker ended, once, if it ended without being asked to."""
+        """Print how the worker ended, once, if it ended without being asked to (after
+        the restarts it had, if any)."""
+        self.report_restarts(worker)
         end = worker.ended
         if end is None or worker in self._reported_end:
             return

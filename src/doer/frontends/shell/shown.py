@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import weakref
 
-from doer.base.protocol import Died, Ended, Failure, Record, Reply, Started
+from doer.base.protocol import Died, Ended, Failure, Record, Reply, Restarted, Started
 from doer.client.worker import Pending, Worker
 from doer.console.render import (
+    AsItWas,
     Fragments,
+    Tagged,
     ended_hint,
     late_text,
     note_line,
@@ -42,6 +44,9 @@ class Shown:
         self._end_shown: weakref.WeakSet[Worker] = weakref.WeakSet()
         self._ending: weakref.WeakSet[Worker] = weakref.WeakSet()
         self._traced: dict[tuple[Worker, int], Pending] = {}  # .trace on: sent, not answered
+        # The pid of each restarted worker's latest start shown: its lines until the
+        # next start are that worker's (shown after its restart, they keep its pid).
+        self._pids: weakref.WeakKeyDictionary[Worker, int] = weakref.WeakKeyDictionary()
 
     def sent(self, worker: Worker, request_id: int, traced: Pending | None = None) -> None:
         """Requests up to ``request_id`` were sent to ``worker``; ``traced``: the request
@@ -80,7 +85,9 @@ class Shown:
     def lines_for(self, worker: Worker, record: Record) -> list[Fragments]:
         """The lines a record prints, with what the shell keeps track of updated."""
         replaced = self.console.is_replaced(worker)
-        lines = [record_line(worker, record, replaced=replaced)]
+        lines = [record_line(self._as_it_was(worker, record), record, replaced=replaced)]
+        if isinstance(record, Restarted):
+            self._ending.discard(worker)  # killed, and restarted: no end is to come
         if isinstance(record, Reply | Failure):
             shown = self._answers_shown.get(worker, 0)
             self._answers_shown[worker] = max(shown, record.request_id)
@@ -95,6 +102,16 @@ class Shown:
         if ended and not self.quitting and worker is self.console.worker:
             lines.append(ended_hint(self.console.name_if_needed(worker)))
         return lines
+
+    def _as_it_was(self, worker: Worker, record: Record) -> Tagged:
+        """``worker`` as ``record``'s line tags it: a restarted worker's line printed
+        after the restart, but from before it, with the pid it had then."""
+        if isinstance(record, Started):
+            self._pids[worker] = record.pid
+        pid = self._pids.get(worker)
+        if pid is None or pid == worker.pid or not worker.restarts:
+            return worker
+        return AsItWas(worker.name, worker.kind, pid, worker.started)
 
     def warn_if_late(self, worker: Worker, pending: Pending) -> None:
         """Say that ``pending`` has no answer yet, unless it has one or its worker ended."""

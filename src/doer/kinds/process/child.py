@@ -46,6 +46,9 @@ def process_main(
     handlers: Handlers,
 ) -> None:
     """The body of a process worker: guard against the terminal, then run the Doer."""
+    # A fork copies the thread that made it, name and all: a restart is forked by
+    # the reply reader ("p1-replies"). Here it is this process's main thread.
+    threading.current_thread().name = "MainThread"
     guard_worker_process()
 
     run_where_it_loads(
