@@ -88,14 +88,17 @@ class WorkerFactory:
         *,
         handlers: Mapping[str, Handler] | None = None,
         listener: Listener | None = None,
+        **options: Any,
     ) -> doer.Worker:
-        """Start a worker, wait for its start event and return it."""
+        """Start a worker, wait for its start event and return it (``options``: the
+        rest of :func:`doer.start`'s, a restart policy say)."""
         worker = doer.start(
             self.kind.kind,
             state,
             start_method=self.kind.start_method,
             handlers=handlers,
             listener=listener,
+            **options,
         )
         self.workers.append(worker)  # before waiting: a worker that fails to start is stopped too
         worker.wait_started(START_TIMEOUT_S)

@@ -121,6 +121,12 @@ class Ledger:
             waiting, self._waiting = self._waiting, {}
         return waiting
 
+    def put_back(self, pending: Pending) -> None:
+        """Wait again for ``pending``'s answer (it was taken out with the rest, but it
+        never reached the worker that ended: the fresh one answers it)."""
+        with self._lock:
+            self._waiting[pending.request_id] = pending
+
     def answer_unanswered(
         self, waiting: dict[int, Pending], end: Ended | Died, notify: Callable[[Failure], None]
     ) -> None:

@@ -19,6 +19,7 @@ from doer.client.pending import Pending
 
 if TYPE_CHECKING:
     from doer.client.ledger import Ledger
+    from doer.client.supervision import Supervisor
     from doer.client.replies import ReplyReader
     from doer.kinds import Link
 
@@ -36,6 +37,7 @@ class Talking:
         _ledger: Ledger
         _send_lock: threading.Lock  # requests go out in id order
         _held: list[Request] | None  # while it restarts: requests for the fresh worker
+        _supervisor: Supervisor | None
         _on_a_loop: bool  # only then can a caller be on the loop its answer needs
 
         @property
@@ -95,12 +97,23 @@ class Talking:
             if self._held is not None:  # it restarts: the fresh worker gets it
                 self._held.append(Request(pending.request_id, message, timed))
                 return pending
+            request = Request(pending.request_id, message, timed)
             try:
-                pending.bytes_out = self._link.send(Request(pending.request_id, message, timed))
+                pending.bytes_out = self._link.send(request)
             except Exception as exc:
+                if self._may_restart(exc):  # it died, and is not read dead yet
+                    self._held = [request]  # for the fresh worker, or failed if none comes
+                    return pending
                 self._ledger.withdraw([pending])
                 raise self._send_failed(exc) from None
         return pending
+
+    def _may_restart(self, error: Exception) -> bool:
+        """Whether a send that failed with ``error`` is to wait for a restart: the
+        worker is gone and has a supervisor that may restart it."""
+        supervisor = self._supervisor
+        gone = isinstance(error, EOFError | OSError)
+        return gone and supervisor is not None and not supervisor.stopping
 
     def _send_many(self, messages: list[Any], timed: bool) -> list[Pending]:
         with self._send_lock:
@@ -114,6 +127,10 @@ class Talking:
             try:
                 sizes = self._link.send_many(requests)
             except Exception as exc:
+                if self._may_restart(exc):
+                    # Some may have gone through before it died: none is sent again (it
+                    # would run twice). Each is answered once, when its death is read.
+                    return pendings
                 self._ledger.withdraw(pendings)
                 raise self._send_failed(exc) from None
         for pending, size in zip(pendings, sizes, strict=True):

@@ -330,8 +330,13 @@ class Worker(Talking, Stopping):
         self.started = None
         self._started.clear()
         with self._send_lock:
-            self._held = []
+            # What was sent and not answered is the dead worker's; what is held (a
+            # send that found it dead) is the fresh one's.
+            held = {request.id for request in self._held or ()}
+            self._held = self._held or []
             unanswered = self._ledger.take_all()
+            for request_id in held:
+                self._ledger.put_back(unanswered.pop(request_id))
         self._ledger.answer_unanswered(unanswered, end, self._notify)
         old = self._link
         old.join(KILLED_WITHIN_S)  # it has ended: this reaps a process
@@ -436,18 +441,21 @@ def start(
     asked_at = time.perf_counter()
     policy = RestartPolicy.checked(restart, max_restarts, within)
 
-    def opener() -> Link:
+    def opened(given: Mapping[str, Handler] | None) -> Link:
         return open_link(
             kind,
             state,
             start_method=start_method,
-            handlers=handlers if reload_handlers is None else reload_handlers(),
+            handlers=given,
             name=name,
             address=address,
             shared=shared,
         )
 
-    link = opener()
+    def reopened() -> Link:  # a restart's
+        return opened(handlers if reload_handlers is None else reload_handlers())
+
+    link = opened(handlers)
     name = link.name  # a restart keeps the name it was given (doer-N if none was)
-    supervisor = Supervisor(policy, opener) if policy.supervised else None
+    supervisor = Supervisor(policy, reopened) if policy.supervised else None
     return Worker(link, listener, asked_at=asked_at, supervisor=supervisor)
