@@ -1,0 +1,66 @@
+"""Restart policies end to end: a death storm piped into plain mode, and a worker
+restarted and given up on in a terminal at 80x24."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from support.pty_helpers import Terminal, run_doer, wait_gone, worker_pid_of
+
+
+def test_a_death_storm_is_stopped_by_the_budget_and_no_process_is_left(tmp_path: Path) -> None:
+    """1,000 ``segfault`` lines piped to a process worker under ``on-failure``: three
+    restarts, then it is given up on; every later line is one error at once."""
+    done = run_doer(
+        ["--kind", "process", "--restart", "on-failure", "--within", "60"],
+        tmp_path,
+        stdin=b"segfault\n" * 1000,
+        timeout=60,
+    )
+    out = done.stdout.decode()
+    pids = [int(pid) for pid in re.findall(r"on start: state: None, pid: (\d+)", out)]
+
+    assert done.returncode == 1 and done.stderr == b"", done.stderr.decode()
+    assert out.count("restarted after it died: killed by SIGSEGV") == 3
+    assert out.count("; gave up after 3 restarts in 60 s") == 1
+    assert out.count("unanswered: the worker died") == 4  # one a death: none lost, none twice
+    assert out.count("error: the worker has ended; .restart starts a fresh one") == 996
+    assert len(set(pids)) == 4
+    for pid in pids:
+        wait_gone(pid)
+
+
+def test_in_a_terminal_a_crash_is_restarted_twice_then_given_up_on(
+    launch: Callable[..., Terminal],
+) -> None:
+    term = launch("--kind", "process", "--restart", "on-failure", "--max-restarts", "2")
+    first = worker_pid_of(term.text)
+    for number in (1, 2):
+        term.sendline("segfault")
+        term.expect_text(f"restarted after it died: killed by SIGSEGV ({number} of 2 in 5 s)")
+        term.expect(r"on start: state: None, pid: \d+")
+        term.expect(r"doer w1 process \d+> ")  # the prompt names the fresh pid
+    term.sendline("segfault")
+    term.expect_text("died: killed by SIGSEGV; gave up after 2 restarts in 5 s")
+    term.expect_text("doer (no worker)> ")
+    term.sendline(".quit")
+    term.expect_eof()
+    assert term.exit_status() == 0
+    wait_gone(first)
+
+
+def test_a_script_s_line_after_killing_a_supervised_worker_goes_on_after_its_restart(
+    launch: Callable[..., Terminal], tmp_path: Path
+) -> None:
+    """``-i --script``: the line after ``.kill`` waits for what the kill makes happen,
+    which is a restart here, not an end: it runs once the restart is shown, not after
+    the 60 s timeout."""
+    script = tmp_path / "lesson.doer"
+    script.write_text(".spawn p1 process --restart always\n.kill p1\n@p1 ping\n")
+    term = launch("-i", "--script", str(script), "--timeout", "60")  # after the script
+    assert "restarted after it died: killed by SIGKILL (1 of 3 in 5 s)" in term.text
+    assert re.search(r"\[p1 process \d+\] pong", term.text), term.text
+    term.sendline(".quit")
+    term.expect_eof()
