@@ -26,6 +26,12 @@ state it was first given, its handler modules loaded again. What the dead
 one had pending is failed, each request with its line; what is sent while
 it restarts waits for the new one (or fails with a line if it does not come).
 
+The supervisor is doer's, the same for every kind, a Ray actor's included:
+Ray's own ``max_restarts`` would restart the actor inside Ray, out of the
+console's sight, and keep its name and handle, so a class could not see the
+death, the fresh process, or the budget run out; here every kind shows them
+the same way.
+
 :class:`Supervisor` keeps one worker's policy, its restarts, and how to open a
 new link; :class:`~doer.client.worker.Worker` asks it what to do with each end.
 """
