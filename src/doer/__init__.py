@@ -73,7 +73,7 @@ _HOMES = {
         "parse_line",
     ],
     # Where it is defined: ``except doer.NotPicklable`` loads no more than that.
-    "doer.base.errors": ["NotPicklable"],
+    "doer.base.errors": ["MailboxFull", "NotPicklable"],
     "doer.client.worker": ["Pending", "Worker", "WorkerError", "WorkerGone", "start", "stop_all"],
     "doer.kinds": ["KINDS", "START_METHODS"],
     "doer.worker.doer": ["BUILTIN_MESSAGES", "Doer"],
@@ -90,6 +90,7 @@ __all__ = [
     "Ended",
     "Failure",
     "HandlerError",
+    "MailboxFull",
     "NotPicklable",
     "ParseError",
     "Pending",

@@ -75,6 +75,13 @@ def create_parser() -> argparse.ArgumentParser:
         metavar="S",
         help=f"with --restart: the budget's window, in seconds (default {WITHIN_S:g})",
     )
+    parser.add_argument(
+        "--mailbox",
+        type=_mailbox,
+        metavar="N",
+        help="at most N requests pending on the worker: a line that does not fit waits"
+        " (plain mode) or is refused (the shell)",
+    )
     parser.add_argument("--script", metavar="FILE", help="run the lines of FILE in plain mode")
     parser.add_argument(
         "-i",
@@ -159,6 +166,13 @@ def _worker_name(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _mailbox(text: str) -> int:
+    value = _whole_number(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more: {text!r}")
+    return value
+
+
 def _whole_number(text: str) -> int:
     try:
         value = int(text)
@@ -195,6 +209,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         history=not (args.no_history or os.environ.get("DOER_NO_HISTORY")),
         strict=args.strict,
         restart=RestartPolicy(args.restart, args.max_restarts, args.within),
+        mailbox=args.mailbox,
     )
 
 

@@ -287,6 +287,7 @@ def listed(name: str, pid: int) -> Any:
         state="a state of some length",
         pending=12,
         ready_after=0.0345,
+        mailbox=None,
         restart_policy=RestartPolicy(),
         restarts=[],
     )

@@ -84,7 +84,8 @@ class Fake:
     state: Any = None
     pending: int = 0
     ready_after: float | None = 0.0345
-    restart_policy: RestartPolicy = RestartPolicy()
+    mailbox: int | None = None
+    restart_policy: RestartPolicy = field(default_factory=RestartPolicy)
     restarts: list[Restart] = field(default_factory=list)
     stopped: list[float] = field(default_factory=list)
 

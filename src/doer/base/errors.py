@@ -24,6 +24,12 @@ class WorkerGone(Exception):
     """The worker has ended or died; it cannot take or answer requests."""
 
 
+class MailboxFull(Exception):
+    """A worker's mailbox (``mailbox=N``: at most N requests pending) had no room: the
+    request was not sent. Raised by ``tell(..., block=False)`` at once, and by a
+    ``tell`` or ``ask`` whose ``room_timeout`` passed first."""
+
+
 class NotPicklable(ValueError):
     """A message could not be sent: it does not pickle (a process worker's messages
     travel pickled; a thread's or a task's do not). Nothing was sent."""

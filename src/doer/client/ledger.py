@@ -25,7 +25,9 @@ class Ledger:
             None for the other kinds, which skip the check.
     """
 
-    def __init__(self, blocks_its_loop: Callable[[], bool] | None = None) -> None:
+    def __init__(
+        self, blocks_its_loop: Callable[[], bool] | None = None, bound: int | None = None
+    ) -> None:
         self._ids = itertools.count(1)
         self._waiting: dict[int, Pending] = {}
         self._blocks_its_loop = blocks_its_loop
@@ -35,6 +37,12 @@ class Ledger:
         # does not contend with the thread sending them.
         self._lock = threading.Lock()
         self._closed = False
+        #: At most this many requests pending (a bounded mailbox); None: no bound.
+        self.bound = bound
+        # Bounded only: a sender waits on it for room, and reserves its place first
+        # (``reserve``), so that senders racing for the last place cannot both take it.
+        self._room = threading.Condition(self._lock) if bound is not None else None
+        self._reserved = 0
         #: The id of the ``exit`` that ``stop()`` sent, once sent; 0 while it is
         #: being sent, or when none will be (a shared worker left running).
         self.exit_id: int | None = None
@@ -43,10 +51,47 @@ class Ledger:
         """How many requests wait for their answer."""
         return len(self._waiting)
 
+    def reserve(self, timeout: float | None) -> bool:
+        """Bounded only: wait up to ``timeout`` (None: for ever; 0: not at all) until one
+        more request fits, and reserve its place for the :meth:`add` that follows.
+        False: no room came in time (nothing reserved). True at once once closed
+        (the add then says the worker has gone)."""
+        room = self._room
+        assert room is not None and self.bound is not None
+        bound = self.bound
+        with room:
+            if not room.wait_for(
+                lambda: self._closed or len(self._waiting) + self._reserved < bound, timeout
+            ):
+                return False
+            self._reserved += 1
+        return True
+
+    def wait_for_room(self, timeout: float | None) -> bool:
+        """Bounded only: wait up to ``timeout`` until one more request fits (or the
+        ledger is closed), without reserving it; False if none came in time."""
+        room = self._room
+        assert room is not None and self.bound is not None
+        bound = self.bound
+        with room:
+            return room.wait_for(
+                lambda: self._closed or len(self._waiting) + self._reserved < bound, timeout
+            )
+
+    def _freed(self, count: int = 1) -> None:
+        """Bounded only: ``count`` places were freed; wake the senders waiting for room."""
+        room = self._room
+        if room is not None:
+            with room:
+                room.notify(count)
+
     def add(self, message: Any) -> Pending | None:
         """A Pending for ``message``, now waiting; None once the worker's end has
-        closed the ledger (nothing is added then)."""
+        closed the ledger (nothing is added then). In a bounded ledger, the caller
+        has reserved its place (:meth:`reserve`)."""
         with self._lock:
+            if self._room is not None:
+                self._reserved -= 1
             if self._closed:
                 return None
             pending = Pending(next(self._ids), message, self._blocks_its_loop)
@@ -69,6 +114,8 @@ class Ledger:
         with self._lock:
             for pending in pendings:
                 self._waiting.pop(pending.request_id, None)
+            if self._room is not None:
+                self._room.notify(len(pendings))
 
     def claim_exit(self) -> bool:
         """True the first time only: the caller is the one to send (or not) the
@@ -81,7 +128,10 @@ class Ledger:
 
     def take(self, request_id: int) -> Pending | None:
         """The request ``request_id``, answered: out of the ledger (None: none waits)."""
-        return self._waiting.pop(request_id, None)
+        pending = self._waiting.pop(request_id, None)
+        if self._room is not None:
+            self._freed()
+        return pending
 
     def oldest(self, failure: Failure) -> Failure:
         """A failure to read a request, which knows no id
@@ -111,6 +161,8 @@ class Ledger:
         with self._lock:
             self._closed = True
             waiting, self._waiting = self._waiting, {}
+            if self._room is not None:
+                self._room.notify_all()  # nothing will fit now: senders learn it has gone
         self.answer_unanswered(waiting, end, notify)
 
     def take_all(self) -> dict[int, Pending]:
@@ -119,6 +171,8 @@ class Ledger:
         answers them (:meth:`answer_unanswered`)."""
         with self._lock:
             waiting, self._waiting = self._waiting, {}
+            if self._room is not None:
+                self._room.notify_all()
         return waiting
 
     def put_back(self, pending: Pending) -> None:

@@ -12,15 +12,15 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from doer.base.errors import NotPicklable, WorkerGone
+from doer.base.errors import MailboxFull, NotPicklable, WorkerGone
 from doer.base.protocol import Request
 from doer.client.as_typed import as_typed
 from doer.client.pending import Pending
 
 if TYPE_CHECKING:
     from doer.client.ledger import Ledger
-    from doer.client.supervision import Supervisor
     from doer.client.replies import ReplyReader
+    from doer.client.supervision import Supervisor
     from doer.kinds import Link
 
 
@@ -45,13 +45,27 @@ class Talking:
         def _end_text(self) -> str: ...
         def _refuse_to_block_the_workers_loop(self, what: str) -> None: ...
 
-    def tell(self, message: Any, *, timed: bool = False, parsed: bool = False) -> Pending:
-        """Send ``message`` without waiting; its answer arrives on the returned Pending.
+    def tell(
+        self,
+        message: Any,
+        *,
+        timed: bool = False,
+        parsed: bool = False,
+        block: bool = True,
+        room_timeout: float | None = None,
+    ) -> Pending:
+        """Send ``message`` without waiting for its answer, which arrives on the
+        returned Pending.
 
         ``timed``: the reply says when its handler started and ended (``Reply.times``).
         ``parsed``: send a string as it is, not as a typed line (see :mod:`doer.client.as_typed`).
+        A worker with a bounded mailbox (``mailbox=N``) takes at most N requests
+        pending: a ``tell`` waits for room, at most ``room_timeout`` seconds
+        (None: as long as it takes), or not at all with ``block=False``.
 
         Raises:
+            MailboxFull: no room in its mailbox (``block=False``, or ``room_timeout``
+                passed): nothing was sent.
             WorkerGone: the worker has ended or died.
             ParseError: a string that is no message as typed (an unclosed quote):
                 nothing was sent.
@@ -60,7 +74,7 @@ class Talking:
         if not parsed:
             message = as_typed(message)
         try:
-            return self._send(message, timed)
+            return self._send(message, timed, 0.0 if not block else room_timeout)
         finally:
             # Its answer may come at any time, so the reply reader must be running
             # (it also keeps both pipes flowing when many requests are in flight).
@@ -87,11 +101,20 @@ class Talking:
         # may fill the response pipe, and only a reader already running empties it.
         if self._replies.thread is None:
             self._replies.start()
+        if self._ledger.bound is not None:  # one at a time, each as room comes
+            return [self._send(message, timed) for message in messages]
         return self._send_many(messages, timed)
 
-    def _send(self, message: Any, timed: bool = False) -> Pending:
+    def _send(
+        self, message: Any, timed: bool = False, room_timeout: float | None = None
+    ) -> Pending:
+        ledger = self._ledger
+        # Room is waited for before the send lock is taken: the reply reader, which
+        # makes room, takes that lock to restart a worker.
+        if ledger.bound is not None and not ledger.reserve(room_timeout):
+            raise MailboxFull(self._full_text())
         with self._send_lock:
-            pending = self._ledger.add(message)
+            pending = ledger.add(message)
             if pending is None:
                 raise WorkerGone(f"{self.name} has {self._end_text()}")
             if self._held is not None:  # it restarts: the fresh worker gets it
@@ -137,6 +160,10 @@ class Talking:
             pending.bytes_out = size
         return pendings
 
+    def _full_text(self) -> str:
+        """``w1's mailbox is full (10 pending): not sent``."""
+        return f"{self.name}'s mailbox is full ({self._ledger.bound} pending): not sent"
+
     def _send_failed(self, exc: Exception) -> WorkerGone | NotPicklable:
         """What a failed send raises: the worker is gone, or the message does not pickle."""
         if isinstance(exc, EOFError | OSError):
@@ -150,6 +177,7 @@ class Talking:
             TimeoutError: no reply within ``timeout`` seconds.
             WorkerError: the worker answered with an error.
             WorkerGone: the worker has ended or died.
+            MailboxFull: its bounded mailbox had no room within ``timeout``.
             ParseError, NotPicklable: as :meth:`tell`.
         """
         if self._on_a_loop:
@@ -185,7 +213,7 @@ class Talking:
         parsed already."""
         pending = self._ask_inline(message, timeout, timed)
         if pending is None:
-            pending = self.tell(message, timed=timed, parsed=True)
+            pending = self.tell(message, timed=timed, parsed=True, room_timeout=timeout)
             try:
                 pending.wait(timeout)
             except TimeoutError:
@@ -212,7 +240,7 @@ class Talking:
         try:
             if self._replies.thread is not None or self._ledger:
                 return None
-            pending = self._send(message, timed)
+            pending = self._send(message, timed, timeout)
             try:
                 self._replies.read_inline(pending.done, timeout)
             finally:

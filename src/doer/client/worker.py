@@ -43,7 +43,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar, overload
 
-from doer.base.errors import NotPicklable, WorkerError, WorkerGone
+from doer.base.errors import MailboxFull, NotPicklable, WorkerError, WorkerGone
 from doer.base.protocol import (
     OLDEST_PENDING,
     Died,
@@ -77,6 +77,7 @@ from doer.worker.doer import Handler
 __all__ = [
     "KILLED_WITHIN_S",
     "Listener",
+    "MailboxFull",
     "NotPicklable",
     "Pending",
     "Worker",
@@ -131,13 +132,14 @@ class Worker(Talking, Stopping):
         *,
         asked_at: float | None = None,
         supervisor: Supervisor | None = None,
+        mailbox: int | None = None,
     ) -> None:
         self._link = link
         self._listener = listener
         # Only a worker on an event loop can be waited for on the wrong thread: the
         # others skip the check on every round trip.
         self._on_a_loop = link.on_event_loop
-        self._ledger = Ledger(link.would_block_its_loop if self._on_a_loop else None)
+        self._ledger = Ledger(link.would_block_its_loop if self._on_a_loop else None, mailbox)
         self._send_lock = threading.Lock()  # requests go out in id order
         self._started = threading.Event()
         self.started: Started | None = None
@@ -207,6 +209,24 @@ class Worker(Talking, Stopping):
     def wait_restarted(self, timeout: float | None = None) -> bool:
         """Wait until no restart is under way; False if ``timeout`` passed first."""
         return self._not_restarting.wait(timeout)
+
+    @property
+    def mailbox(self) -> int | None:
+        """The most requests it takes pending (a bounded mailbox); None: no bound."""
+        return self._ledger.bound
+
+    @property
+    def room(self) -> int | None:
+        """How many more requests its bounded mailbox takes now; None: no bound."""
+        bound = self._ledger.bound
+        return None if bound is None else max(bound - len(self._ledger), 0)
+
+    def wait_for_room(self, timeout: float | None = None) -> bool:
+        """Wait until its bounded mailbox has room for one more request (or it has
+        ended); False if ``timeout`` passed first. True at once without a bound."""
+        if self._ledger.bound is None:
+            return True
+        return self._ledger.wait_for_room(timeout)
 
     @property
     def pending(self) -> int:
@@ -411,6 +431,7 @@ def start(
     max_restarts: int = MAX_RESTARTS,
     within: float = WITHIN_S,
     reload_handlers: Callable[[], Mapping[str, Handler] | None] | None = None,
+    mailbox: int | None = None,
 ) -> Worker:
     """Start a worker and return its :class:`Worker` handle.
 
@@ -434,12 +455,17 @@ def start(
             ``max_restarts`` times within any ``within`` seconds.
         reload_handlers: gives a restart's handlers (the console loads your
             handler modules again); by default a restart has ``handlers``.
+        mailbox: at most this many requests pending (a bounded mailbox): a
+            ``tell`` waits for room, or raises :class:`~doer.base.errors.MailboxFull`
+            (see :meth:`~doer.client.talking.Talking.tell`); None: no bound.
 
     Raises:
-        ValueError: an unknown kind or start method, or a bad restart policy.
+        ValueError: an unknown kind or start method, a bad restart policy, or a
+            mailbox that is not a whole number >= 1.
     """
     asked_at = time.perf_counter()
     policy = RestartPolicy.checked(restart, max_restarts, within)
+    check_mailbox(mailbox)
 
     def opened(given: Mapping[str, Handler] | None) -> Link:
         return open_link(
@@ -458,4 +484,10 @@ def start(
     link = opened(handlers)
     name = link.name  # a restart keeps the name it was given (doer-N if none was)
     supervisor = Supervisor(policy, reopened) if policy.supervised else None
-    return Worker(link, listener, asked_at=asked_at, supervisor=supervisor)
+    return Worker(link, listener, asked_at=asked_at, supervisor=supervisor, mailbox=mailbox)
+
+
+def check_mailbox(mailbox: int | None) -> None:
+    """Raises ValueError: a mailbox bound that is not a whole number >= 1."""
+    if mailbox is not None and (type(mailbox) is not int or mailbox < 1):
+        raise ValueError(f"a mailbox takes a whole number >= 1 of requests, not {mailbox!r}")

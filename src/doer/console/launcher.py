@@ -48,8 +48,9 @@ class Launcher:
         name = self.registry.current
         old = self.registry.workers.get(name)
         policy = old.restart_policy if old is not None else self.settings.restart
+        mailbox = old.mailbox if old is not None else self.settings.mailbox
         state = self.registry.state_of(name, self.settings.state)
-        return self.launch(name, kind, start_method, state, None, policy)
+        return self.launch(name, kind, start_method, state, None, policy, mailbox)
 
     def launch(
         self,
@@ -59,12 +60,14 @@ class Launcher:
         state: Any,
         ray: RayOptions | None = None,
         restart: RestartPolicy | None = None,
+        mailbox: int | None = None,
     ) -> Worker:
         """Start a worker called ``name`` (in the place of any ended one of that name).
 
         A Ray worker joins ``ray.address``, else the command line's ``--address``,
         else this console's private cluster. ``restart``: its restart policy
         (never, if none); a restart loads your handler modules again.
+        ``mailbox``: at most this many requests pending (None: no bound).
         """
         policy = restart or RestartPolicy()
         self.registry.let_go(name)
@@ -83,6 +86,7 @@ class Launcher:
             max_restarts=policy.max_restarts,
             within=policy.within_s,
             reload_handlers=self.your_handlers.for_a_worker,
+            mailbox=mailbox,
         )
         worker = self._on_shared_loop(starts) if runs_as_a_task(kind) else starts()
         self.registry.put(worker, state)

@@ -85,6 +85,7 @@ class Restart(NamedTuple):
     state: Any = None
     ray: RayOptions | None = None
     restart: RestartPolicy = RestartPolicy()
+    mailbox: int | None = None
 
 
 class Repeat(NamedTuple):

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
 from doer.base.protocol import Failure, message_summary
-from doer.client.worker import NotPicklable, Pending, Worker, WorkerGone
+from doer.client.worker import MailboxFull, NotPicklable, Pending, Worker, WorkerGone
 from doer.console.registry import Registry
 from doer.console.render.fragments import Fragments, note_line
 from doer.console.render.timing import repeat_line
@@ -46,6 +46,9 @@ class RepeatRound(NamedTuple):
     copies: int
     #: What could not be sent in this round, with the worker to tag it with.
     errors: list[tuple[str, Worker | None]]
+    #: The workers whose bounded mailbox had no room this round (only when sending
+    #: does not wait for room): the next round is theirs once room has come.
+    full: tuple[Worker, ...] = ()
 
 
 class Sender:
@@ -57,20 +60,27 @@ class Sender:
         self.last_run: Run | None = None
 
     def tell_each(
-        self, message: Message, workers: list[Worker]
+        self, message: Message, workers: list[Worker], *, wait_for_room: bool = True
     ) -> tuple[list[tuple[Worker, Pending]], list[tuple[str, Worker | None]]]:
-        """Send ``message`` to each of ``workers`` without waiting, timed, and keep the
-        line for ``.timeline``.
+        """Send ``message`` to each of ``workers`` without waiting for answers, timed,
+        and keep the line for ``.timeline``.
+
+        A worker with a bounded mailbox that is full: the line waits for room if
+        ``wait_for_room`` (plain mode: its input is a pipe, whose writer then
+        waits too), else it is not sent to that worker (the shell).
 
         Returns what was sent, and an error for each worker it could not go to
-        (ended; or, for a process, a message that does not pickle), with the
-        worker to tag it with when there are several.
+        (ended; its mailbox full; or, for a process, a message that does not
+        pickle), with the worker to tag it with when there are several.
         """
         sent: list[tuple[Worker, Pending]] = []
         errors: list[tuple[str, Worker | None]] = []
         for worker in workers:
             try:
-                sent.append((worker, worker.tell(message.message, timed=True, parsed=True)))
+                pending = worker.tell(message.message, timed=True, parsed=True, block=wait_for_room)
+                sent.append((worker, pending))
+            except MailboxFull as exc:
+                errors.append((str(exc), None))
             except WorkerGone:
                 errors.append((self.registry.gone_text(worker), None))
             except NotPicklable as exc:  # for a process, not for a thread
@@ -84,33 +94,50 @@ class Sender:
             to = f"@{','.join(message.to)} " if message.to else ""
             self.last_run = Run(to + message_summary(message.message), sent)
 
-    def send_repeated(self, repeat: Repeat) -> Iterator[RepeatRound]:
+    def send_repeated(self, repeat: Repeat, *, wait_for_room: bool = True) -> Iterator[RepeatRound]:
         """Send ``.repeat``'s copies to each of its workers in turn, :data:`REPEATED_AT_ONCE`
         at a time (one write each to a process), yielding after every round.
 
-        A worker that has gone, or that cannot be sent the message (it does not
-        pickle), is sent no more; the error is in the round's ``errors``, as
-        :meth:`tell_each` words it.
+        A worker with a bounded mailbox gets what fits: with ``wait_for_room``
+        (plain mode) each copy waits for room; without (the shell), a worker
+        whose mailbox is full is in the round's ``full``, and the caller waits
+        for its room before asking for the next round. A worker that has gone,
+        or that cannot be sent the message (it does not pickle), is sent no
+        more; the error is in the round's ``errors``, as :meth:`tell_each`
+        words it.
         """
         workers = self.registry.targets(repeat.message.to)
         message = repeat.message.message
         sent: dict[Worker, list[Pending]] = {worker: [] for worker in workers}
         refused: set[Worker] = set()
-        for first in range(0, repeat.times, REPEATED_AT_ONCE):
-            copies = [message] * min(REPEATED_AT_ONCE, repeat.times - first)
+        while True:
+            to_send = {
+                worker: repeat.times - len(sent[worker])
+                for worker in workers
+                if worker not in refused and len(sent[worker]) < repeat.times
+            }
+            if not to_send:
+                return
             errors: list[tuple[str, Worker | None]] = []
-            for worker in workers:
-                if worker in refused:
-                    continue
+            full: list[Worker] = []
+            for worker, left in to_send.items():
+                count = min(REPEATED_AT_ONCE, left)
+                room = None if wait_for_room else worker.room
+                if room is not None:
+                    count = min(count, room)
+                    if count == 0:
+                        full.append(worker)
+                        continue
                 try:
-                    sent[worker] += worker.tell_many(copies, parsed=True)
+                    sent[worker] += worker.tell_many([message] * count, parsed=True)
                 except WorkerGone:
                     errors.append((self.registry.gone_text(worker), None))
                     refused.add(worker)
                 except NotPicklable as exc:
                     errors.append((str(exc), worker if len(workers) > 1 else None))
                     refused.add(worker)
-            yield RepeatRound(sent, first + len(copies), errors)
+            copies = min(len(pendings) for pendings in sent.values())
+            yield RepeatRound(sent, copies, errors, tuple(full))
 
 
 def crowded_note(message: Message, sent: list[tuple[Worker, Pending]]) -> list[Fragments]:

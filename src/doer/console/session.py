@@ -132,8 +132,8 @@ class Console:
 
     def relaunch(self, restart: Restart) -> Worker:
         """Start the fresh worker of ``restart`` (once the old one is stopped)."""
-        name, kind, start_method, state, ray, policy = restart
-        return self.launcher.launch(name, kind, start_method, state, ray, policy)
+        name, kind, start_method, state, ray, policy, mailbox = restart
+        return self.launcher.launch(name, kind, start_method, state, ray, policy, mailbox)
 
     def start_afresh(self) -> Worker:
         """After ``.reset`` has stopped every worker: forget them, and start the first
@@ -221,18 +221,18 @@ class Console:
         return self.sender.last_run
 
     def tell_each(
-        self, message: Message, workers: list[Worker]
+        self, message: Message, workers: list[Worker], *, wait_for_room: bool = True
     ) -> tuple[list[tuple[Worker, Pending]], list[tuple[str, Worker | None]]]:
         """Send ``message`` to each of ``workers`` without waiting: see :meth:`Sender.tell_each`."""
-        return self.sender.tell_each(message, workers)
+        return self.sender.tell_each(message, workers, wait_for_room=wait_for_room)
 
     def remember(self, message: Message, sent: list[tuple[Worker, Pending]]) -> None:
         """Keep the line just sent, with its answers to come, for ``.timeline``."""
         self.sender.remember(message, sent)
 
-    def send_repeated(self, repeat: Repeat) -> Iterator[RepeatRound]:
+    def send_repeated(self, repeat: Repeat, *, wait_for_room: bool = True) -> Iterator[RepeatRound]:
         """Send ``.repeat``'s copies round by round: see :meth:`Sender.send_repeated`."""
-        return self.sender.send_repeated(repeat)
+        return self.sender.send_repeated(repeat, wait_for_room=wait_for_room)
 
     def crowded_note(self, message: Message, sent: list[tuple[Worker, Pending]]) -> list[Fragments]:
         """A note for a line that asks more processes to ``work`` than there are CPUs."""

@@ -28,6 +28,7 @@ class Settings:
         history: bool = True,
         strict: bool = False,
         restart: RestartPolicy | None = None,
+        mailbox: int | None = None,
     ) -> None:
         #: The first worker's kind (``--kind``), and the kind ``.spawn`` starts by default.
         self.kind = kind
@@ -62,6 +63,8 @@ class Settings:
         #: The first worker's restart policy (``--restart``, ``--max-restarts``,
         #: ``--within``); a worker ``.spawn`` starts has its own (never, unless given).
         self.restart = restart or RestartPolicy()
+        #: The first worker's mailbox bound (``--mailbox``); None: no bound.
+        self.mailbox = mailbox
 
     def set_timeout(self, argument: str) -> float:
         """``.timeout [S]``: set the timeout if given; return it.

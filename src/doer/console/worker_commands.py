@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from doer.base.errors import HandlerError
 from doer.client.supervision import WHEN, RestartPolicy
+from doer.client.worker import check_mailbox
 from doer.console.kind_facts import (
     KINDS_OFFERED,
     START_METHODS_OFFERED,
@@ -50,6 +51,7 @@ class Options(NamedTuple):
     restart: str | None = None
     max_restarts: int | None = None
     within: float | None = None
+    mailbox: int | None = None
 
     def policy(self, had: RestartPolicy) -> RestartPolicy:
         """The restart policy asked for, each part not given as it ``had`` been.
@@ -87,8 +89,10 @@ def spawn(console: Console, argument: str) -> Spawned:
     start_method = _start_method(kind, start_method, console.settings.start_method)
     _check_ray_options(kind, ray)
     state = console.settings.state if state is _NO_STATE else state
-    launch = console.launcher.launch
-    return Spawned([launch(name, kind, start_method, state, ray, policy) for name in names])
+    launch, mailbox = console.launcher.launch, options.mailbox
+    return Spawned(
+        [launch(name, kind, start_method, state, ray, policy, mailbox) for name in names]
+    )
 
 
 def restart_for(console: Console, argument: str) -> Restart:
@@ -129,7 +133,10 @@ def restart_for(console: Console, argument: str) -> Restart:
             raise ValueError(f"{exc}; {name} keeps running as it was") from None
     policy = options.policy(old.restart_policy if old is not None else settings.restart)
     ray_options = ray if takes_ray_options(kind) else None
-    return Restart(name, kind, start_method, state, ray_options, policy)
+    mailbox = options.mailbox
+    if mailbox is None:
+        mailbox = old.mailbox if old is not None else settings.mailbox
+    return Restart(name, kind, start_method, state, ray_options, policy, mailbox)
 
 
 def stop_for(console: Console, argument: str) -> Stop:
@@ -225,7 +232,15 @@ def peek(console: Console, argument: str) -> Said:
 
 
 #: The options that take a value.
-_VALUED = ("--start-method", "--state", "--address", "--restart", "--max-restarts", "--within")
+_VALUED = (
+    "--start-method",
+    "--state",
+    "--address",
+    "--restart",
+    "--max-restarts",
+    "--within",
+    "--mailbox",
+)
 
 
 def _options(argument: str) -> Options:
@@ -253,8 +268,8 @@ def _options(argument: str) -> Options:
         if option not in _VALUED:
             if word.startswith("--"):
                 raise ValueError(
-                    f"unknown option {word}: --start-method M, --state V, --restart P"
-                    " (--max-restarts N, --within S), for ray --address A and --shared"
+                    f"unknown option {word}: --start-method M, --state V, --mailbox N,"
+                    " --restart P (--max-restarts N, --within S), for ray --address, --shared"
                 )
             plain.append(word)
             continue
@@ -276,7 +291,16 @@ def _options(argument: str) -> Options:
         _restart_when(given.get("--restart")),
         _number(given, "--max-restarts", int),
         _number(given, "--within", float),
+        _mailbox(given),
     )
+
+
+def _mailbox(given: dict[str, str]) -> int | None:
+    """``--mailbox``'s value, checked. Raises ValueError: not a whole number >= 1."""
+    mailbox = _number(given, "--mailbox", int)
+    if mailbox is not None:
+        check_mailbox(mailbox)
+    return mailbox  # type: ignore[no-any-return]
 
 
 def _restart_when(value: str | None) -> str | None:

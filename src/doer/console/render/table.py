@@ -101,6 +101,12 @@ def _restarts_cell(worker: Listed) -> str:
     return f"{len(worker.restarts)} ({policy.when})" if policy.supervised else "-"
 
 
+def pending_text(worker: Listed) -> str:
+    """How many requests wait for an answer: ``3``, or ``3/5`` in a mailbox of 5."""
+    mailbox = worker.mailbox
+    return str(worker.pending) if mailbox is None else f"{worker.pending}/{mailbox}"
+
+
 def _worker_cells(worker: Listed, replaced: bool) -> tuple[str, ...]:
     ready = "-" if worker.ready_after is None else milliseconds(worker.ready_after)
     return (
@@ -109,7 +115,7 @@ def _worker_cells(worker: Listed, replaced: bool) -> tuple[str, ...]:
         str(worker.pid),
         life_text(worker.started, worker.ended),
         value_text(worker.state),
-        str(worker.pending),
+        pending_text(worker),
         worker.start_method or "-",
         ready,
     )

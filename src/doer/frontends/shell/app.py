@@ -257,7 +257,8 @@ class Shell:
             self.screen.print(error_line(str(exc)))
             return
         timeout = self.console.settings.timeout
-        sent, errors = self.console.tell_each(message, workers)
+        # A full mailbox refuses the line: the prompt never waits for room.
+        sent, errors = self.console.tell_each(message, workers, wait_for_room=False)
         for text, about in errors:
             self.screen.print(error_line(text, about))
         for note in self.console.crowded_note(message, sent):

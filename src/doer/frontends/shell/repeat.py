@@ -87,8 +87,10 @@ class Repeats:
 
     async def _send_rounds(self, repeat: Repeat) -> dict[Worker, list[Pending]]:
         """Send the line ``repeat.times`` times to each of its workers, in turn, letting
-        the loop run between rounds."""
-        for round_ in self.console.send_repeated(repeat):
+        the loop run between rounds, and waiting (off the loop) for room in a full
+        bounded mailbox."""
+        said_full: set[Worker] = set()
+        for round_ in self.console.send_repeated(repeat, wait_for_room=False):
             for text, about in round_.errors:
                 self.screen.print(error_line(text, about))
             for worker, pendings in round_.sent.items():
@@ -97,6 +99,12 @@ class Repeats:
             self.screen.redraw()  # the toolbar's pending count
             try:
                 await asyncio.sleep(0)  # answers print, keys echo
+                for worker in round_.full:
+                    if worker not in said_full:
+                        said_full.add(worker)
+                        sent = len(round_.sent[worker])
+                        self.screen.print(note_line(full_text(worker, sent, repeat.times)))
+                    await _room_in(worker)
             except asyncio.CancelledError:  # .quit: what was sent is waited for
                 said = f".repeat stopped: {round_.copies:,} of {repeat.times:,} sent"
                 self.screen.print(note_line(said))
@@ -115,3 +123,22 @@ class Repeats:
                 return
         loop = asyncio.get_running_loop()
         loop.call_later(self.console.settings.timeout, self._watch, worker, pendings, shown)
+
+
+def full_text(worker: Worker, sent: int, times: int) -> str:
+    """``slow's mailbox is full (5 pending): .repeat sends as room comes (5 of 50 sent)``."""
+    return (
+        f"{worker.name}'s mailbox is full ({worker.mailbox} pending): .repeat sends as"
+        f" room comes ({sent:,} of {times:,} sent)"
+    )
+
+
+async def _room_in(worker: Worker) -> None:
+    """Wait, off the loop, until ``worker``'s bounded mailbox has room (or it has ended).
+
+    A short wait at a time: a thread of the loop's executor never blocks for
+    ever (the interpreter joins those threads at exit), and a cancelled
+    ``.repeat`` (``.quit``) stops between two."""
+    loop = asyncio.get_running_loop()
+    while not await loop.run_in_executor(None, worker.wait_for_room, 0.25):
+        pass

@@ -1,0 +1,41 @@
+"""Bounded mailboxes in the shell: a line that does not fit is refused with one line,
+``.repeat`` sends as room comes, ``.workers`` shows the depth and the bound."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from support.handlers import HANDLERS
+from support.shell_helpers import driven_shell
+
+
+async def test_a_full_mailbox_refuses_a_line_and_repeat_sends_as_room_comes(
+    tmp_path: Path,
+) -> None:
+    gate = tmp_path / "gate"
+    async with driven_shell("thread", handlers=HANDLERS) as d:
+        d.type(".spawn slow thread --mailbox 2\n")
+        start = await d.wait_for_text("[slow thread ")
+        d.type(f"@slow gate {gate}\n@slow ping\n@slow ping\n")
+        await d.wait_for_text("error: slow's mailbox is full (2 pending): not sent", start)
+        d.type(".workers\n")
+        await d.wait_for_text(" 2/2 ", start)
+        d.type(".repeat 6 @slow ping\n")
+        await d.wait_for_text(
+            "slow's mailbox is full (2 pending): .repeat sends as room comes (0 of 6 sent)",
+            start,
+        )
+        gate.touch()
+        await d.wait_for_text("[slow thread ", start)
+        await d.wait_for_text("6 answers in ", start)
+        assert d.console.named("slow").pending == 0
+
+
+async def test_the_command_line_s_mailbox_is_the_first_worker_s_and_restart_keeps_it() -> None:
+    async with driven_shell("thread", mailbox=4) as d:
+        assert d.console.named("w1").mailbox == 4
+        d.type(".restart\n")
+        await d.wait_for_text("on start: state: 42", d.unread())
+        await d.wait_for(lambda: d.console.named("w1").mailbox == 4, "the mailbox kept")
+        d.type(".spawn t2 --mailbox 0\n")
+        await d.wait_for_text("error: a mailbox takes a whole number >= 1 of requests, not 0")
