@@ -30,6 +30,7 @@ from benchmarks import (
     burst,
     launches,
     lessons,
+    mailboxes,
     many_workers,
     memory,
     newer_pythons,
@@ -70,6 +71,7 @@ GROUPS: dict[str, Callable[[], list[Row]]] = {
     "plain": plain_mode.run,
     "programs": programs.run,
     "throughput": throughput.run,
+    "mailboxes": mailboxes.run,
     "newer-pythons": newer_pythons.run,
     "ray": ray_kind.run,
 }
@@ -84,6 +86,7 @@ TABLE_ORDER = [
     "burst",
     "many-workers",
     "memory",
+    "mailboxes",
     "launches",
     "lessons",
     "newer-pythons",
