@@ -25,7 +25,7 @@ Modules (``scripts/bench.py`` says in which order they run):
 ``memory``
     the console's RSS with 32 workers; each worker's own memory.
 ``mailboxes``
-    1,000,000 ``tell``\ s into a bounded mailbox: peak RSS growth, next to an
+    1,000,000 ``tell`` calls into a bounded mailbox: peak RSS growth, next to an
     unbounded one (each in a fresh process: ``mailbox_child``).
 ``lessons``
     the GIL and race lessons' shapes.
