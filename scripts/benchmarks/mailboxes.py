@@ -50,7 +50,6 @@ def run() -> list[Row]:
             f" (at most {unbounded['most_pending']:,} pending, {unbounded['seconds']:.1f} s)"
         )
     doer_text = (
-        f"+{grew:.1f} MiB (at most {bounded['most_pending']:,} pending,"
-        f" {bounded['seconds']:.1f} s)"
+        f"+{grew:.1f} MiB (at most {bounded['most_pending']:,} pending, {bounded['seconds']:.1f} s)"
     )
     return [Row(measure, doer_text, baseline, "", target, verdict(grew <= TARGET_MIB))]
