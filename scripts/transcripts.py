@@ -114,6 +114,13 @@ TRANSCRIPTS: dict[str, Transcript] = {
         ("--kind", "ray", "--state", "42"),
         "ping\nset-state hola!\n.spawn p process\n@all whoami\n",
     ),
+    # A supervisor: a process worker restarted twice after a segfault, then given up on.
+    "restarts": Transcript(
+        "printf 'incr\\nsegfault\\nincr\\nsegfault\\nsegfault\\n.status\\n'"
+        " | doer --kind process --restart on-failure --max-restarts 2",
+        ("--kind", "process", "--restart", "on-failure", "--max-restarts", "2"),
+        "incr\nsegfault\nincr\nsegfault\nsegfault\n.status\n",
+    ),
     # Python 3.13's subinterpreters (.venv-3.13, which make test makes).
     "interpreter-recipe": Transcript(
         "printf 'ping\\nwhoami\\nincr\\nset-state hola!\\n.peek\\nexit\\n'"
@@ -139,6 +146,16 @@ TRANSCRIPTS: dict[str, Transcript] = {
         ".spawn t2 thread\n@t1,t2 whoami\n@t1,t2 work\n.timeline\n@t1,t2 race 1000000 natural\n",
         ".venv-ft",
     ),
+    # Two tasks deadlocked on their event loop's locks, with a timeout of 2 s; .timeout
+    # 0.5 stops waiting for their answers, so that .locks and a third task's ping come
+    # while the two still wait; .timeout 10, so that the pings after them are not late.
+    "deadlock-tasks": Transcript(
+        "printf '.spawn a2,a3 asyncio\\n.timeout 0.5\\n@a,a2 deadlock 2\\n.locks\\n@a3 ping\\n"
+        ".timeout 10\\n@a,a2 ping\\n' | doer --kind asyncio --name a",
+        ("--kind", "asyncio", "--name", "a"),
+        ".spawn a2,a3 asyncio\n.timeout 0.5\n@a,a2 deadlock 2\n.locks\n@a3 ping\n"
+        ".timeout 10\n@a,a2 ping\n",
+    ),
     "handlers": Transcript(
         "printf 'add\\nadd 41\\nwhose\\n.restart thread\\nwhose\\n' | doer --state 0"
         " --kind process --start-method spawn --handlers examples/handlers/counter.py",
@@ -162,6 +179,7 @@ TRANSCRIPTS: dict[str, Transcript] = {
             "memory",
             "globals",
             "race",
+            "deadlock",
             "gil",
             "event-loop",
             "start-methods",
@@ -187,6 +205,9 @@ TRANSCRIPTS: dict[str, Transcript] = {
         " --prompt 'doer> '",
         ("--line-mode", "--timeout", "0.3", "--prompt", "doer> "),
         "sleep 0.6\n.timeout 10\nping\n",
+    ),
+    "example-backpressure": ExampleRun(
+        "python examples/backpressure.py", ("python", "examples/backpressure.py")
     ),
     "example-jsonl": ExampleRun(
         "python examples/jsonl_run.py", ("python", "examples/jsonl_run.py")

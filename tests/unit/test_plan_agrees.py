@@ -99,6 +99,7 @@ CHEAPER = [
     (re.compile(r"(^|\s)sleep \d+(\.\d+)?$"), r"\1sleep 0.01"),
     (re.compile(r"(^|\s)race \d+"), r"\1race 2000"),
     (re.compile(r"^\.repeat \d+ "), ".repeat 20 "),
+    (re.compile(r"(^|\s)deadlock \d+$"), r"\1deadlock 0.1"),
 ]
 
 
@@ -113,6 +114,8 @@ def test_cheaper_changes_only_the_numbers() -> None:
     assert cheaper("@t2 sleep 30") == "@t2 sleep 0.01"
     assert cheaper("@t1,t2 race 100000 natural") == "@t1,t2 race 2000 natural"
     assert cheaper(".repeat 10000 @p1 ping") == ".repeat 20 @p1 ping"
+    assert cheaper("@t1,t2 deadlock 5") == "@t1,t2 deadlock 0.1"
+    assert cheaper("@t1,t2 deadlock ordered") == "@t1,t2 deadlock ordered"
     assert cheaper(".spawn s process --start-method spawn") == (
         ".spawn s process --start-method spawn"
     )

@@ -225,6 +225,7 @@ def test_the_builtin_messages_are_the_handlers_and_exit() -> None:
     assert set(BUILTIN_HANDLERS) == {
         *("ping", "set-state", "get-state", "whoami", "sleep"),
         *("incr", "race", "work", "crash", "die", "segfault", "inherited", "get-lock"),
+        "deadlock",
     }
 
 

@@ -65,7 +65,7 @@ COMMANDS: dict[str, Spec] = {
         Spec(
             ".spawn",
             "NAME[,..] [KIND]",
-            "start workers (--start-method M, --state V)",
+            "start workers (--start-method, --state, --restart)",
             worker_commands.spawn,
         ),
         Spec(
@@ -99,6 +99,12 @@ COMMANDS: dict[str, Spec] = {
             "",
             "when the last line ran on each worker, as bars",
             session_commands.timeline,
+        ),
+        Spec(
+            ".locks",
+            "",
+            "who holds, who waits for the lesson locks (deadlock)",
+            session_commands.locks,
         ),
         Spec(
             ".trace",

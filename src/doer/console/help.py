@@ -32,6 +32,12 @@ LESSON_COLUMN = 1 + max(len(name) for name, _ in LESSONS)
 #: column some terminals leave to the cursor.
 HELP_WIDTH = 79
 
+#: Commands that share a row of ``.help commands``, so that it fits 80x24: the command,
+#: the one shown on its row, and the row's usage and words.
+SHARED_ROWS: dict[str, tuple[str, str, str]] = {
+    ".quit": (".quit!", ".quit[!]", "wait for pending, stop all, leave (Ctrl-D); !: now"),
+}
+
 #: The command that runs the whole lesson plan, then leaves the class at the prompt.
 RUN_THE_CLASS = "doer -i --script docs/classroom.doer"
 
@@ -75,9 +81,17 @@ def message_help(yours: YourHandlers) -> list[Fragments]:
 
 
 def command_help(commands: Iterable[Spec]) -> list[Fragments]:
-    """``.help commands``: a line a command, as the table has them, then the kinds."""
+    """``.help commands``: a line a command, as the table has them (two on one row, for
+    :data:`SHARED_ROWS`), then the kinds."""
+    specs = list(commands)
+    names = {spec.name for spec in specs}
+    shared = {name: row for name, row in SHARED_ROWS.items() if {name, row[0]} <= names}
+    folded = {other for other, _, _ in shared.values()}
     lines = [note_line("Commands (for the console; NAME is the current worker if left out):")]
-    lines += [note_line(f"  {spec.usage:<23} {spec.help}") for spec in commands]
+    for spec in specs:
+        if spec.name not in folded:
+            _, usage, words = shared.get(spec.name, ("", spec.usage, spec.help))
+            lines.append(note_line(f"  {usage:<23} {words}"))
     lines.append(note_line(KINDS_HELP))
     return lines
 

@@ -1,6 +1,6 @@
 """The commands about the session rather than one worker: the settings (``.timeout``,
 ``.wait``, ``.trace``, ``.prompt``, ``.handlers``), the lessons' tools (``.mark``,
-``.timeline``, ``.repeat``), ``.save``, ``.reset`` and ``.quit``.
+``.timeline``, ``.locks``, ``.repeat``), ``.save``, ``.reset`` and ``.quit``.
 
 Each takes the console and the rest of the line, and returns an outcome
 (:mod:`doer.console.outcomes`) or raises ValueError with the one-line error.
@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING
 
 from doer.console.outcomes import Quit, Repeat, Reset, Said
 from doer.console.render.fragments import note_line
+from doer.console.render.locks import locks_lines
 from doer.console.render.status import mark_line
 from doer.console.render.timing import timeline_lines
 from doer.console.sending import MAX_REPEAT
 from doer.console.syntax import Invalid, Message, interpret, prompt_argument, state_value
 from doer.lessons import handlers as lessons
+from doer.lessons import lesson_locks
 
 if TYPE_CHECKING:
     from doer.console.session import Console
@@ -83,6 +85,20 @@ def timeline(console: Console, argument: str) -> Said:
     rows = [(worker, pending.wait(0) if pending.done() else None) for worker, pending in run.sent]
     blocks = _can_show("█▏▉▓▒░·")  # the bars' blocks and the shades of a sampled one
     return Said(timeline_lines(run.line, rows, console.columns() or 80, blocks=blocks))
+
+
+def locks(console: Console, argument: str) -> Said:
+    """``.locks``: who holds and who waits for the lesson locks A and B of the console's
+    process (its threads' and its tasks'), and any cycle; then the workers whose
+    memory, and so whose A and B, are their own: out of the console's sight.
+
+    Raises:
+        ValueError: an argument.
+    """
+    if argument:
+        raise ValueError(".locks takes no argument: it reads the console's own memory")
+    unseen = [worker.name for worker in console.running() if worker.own_memory]
+    return Said(locks_lines(lesson_locks.seen(), unseen, console.columns() or 80))
 
 
 def _can_show(characters: str) -> bool:

@@ -37,6 +37,8 @@ MESSAGE_HELP: dict[str, str] = {
     "segfault thread": "in a 2nd thread: the process dies, as a console would",
     "inherited": "what the worker sees of the console's .mark",
     "get-lock": "answer a threading.Lock (a process cannot pickle it)",
+    "deadlock [S]": "to two: A then B, B then A; waits S s (30): .locks",
+    "deadlock ordered": "both take A, then B: one order, no deadlock",
 }
 
 #: The lessons of docs/classroom.md, each by the name docs/classroom.doer gives
@@ -52,6 +54,13 @@ LESSONS: list[tuple[str, str]] = [
         "race",
         "@t1,t2 race 100000, @t1,t2 race 2000000 natural, @t1,t2 race 100000 lock,"
         " @p1,p2 race 100000",
+    ),
+    # .timeout 1: a script waits for each answer; it stops waiting for the deadlocked
+    # two after a second, so that .locks meets them still waiting (5 s, then one gives up).
+    (
+        "deadlock",
+        ".timeout 1, @t1,t2 deadlock 5, .locks, @p1,p2 deadlock, .timeout 10,"
+        " @t1,t2 deadlock ordered",
     ),
     (
         "gil",

@@ -11,5 +11,9 @@ it has seen it. Add a lesson here (listed in
 - :mod:`~doer.lessons.handlers`: ``incr``, ``race``, ``work``, ``inherited``,
   ``die``, ``segfault`` and the rest;
 - :mod:`~doer.lessons.measure`: what ``work`` measures (CPU time, the waits for
-  a CPU and for the GIL, the samples of ``.timeline``) and how it says it.
+  a CPU and for the GIL, the samples of ``.timeline``) and how it says it;
+- :mod:`~doer.lessons.deadlock`: ``deadlock``, two workers taking two locks in
+  opposite orders (or in one);
+- :mod:`~doer.lessons.lesson_locks`: those locks, A and B, and who holds and
+  who waits for which, which the console's ``.locks`` reads.
 """

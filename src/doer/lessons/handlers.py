@@ -30,6 +30,8 @@ import time
 from typing import Any
 
 from doer.base.protocol import value_text
+from doer.lessons.deadlock import MESSAGE as DEADLOCK
+from doer.lessons.deadlock import deadlock, deadlock_awaiting
 
 # What work measures, and how its answer says it; importable from here too.
 from doer.lessons.measure import MAX_SLOTS as MAX_SLOTS
@@ -336,4 +338,9 @@ LESSON_HANDLERS = {
     "segfault": segfault,
     "inherited": inherited,
     "get-lock": get_lock,
+    DEADLOCK: deadlock,
 }
+
+#: The lessons a task answers on its event loop's own terms, by awaiting (an
+#: ``AsyncDoer`` takes these in place of the ones above).
+AWAITING_LESSON_HANDLERS = {DEADLOCK: deadlock_awaiting}

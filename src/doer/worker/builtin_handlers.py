@@ -16,7 +16,12 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from doer.base.protocol import message_text, value_text
-from doer.lessons.handlers import LESSON_HANDLERS, answer_room, gil_enabled
+from doer.lessons.handlers import (
+    AWAITING_LESSON_HANDLERS,
+    LESSON_HANDLERS,
+    answer_room,
+    gil_enabled,
+)
 
 if TYPE_CHECKING:
     from doer.worker.doer import Doer, Handler
@@ -134,3 +139,7 @@ BUILTIN_HANDLERS: dict[str, Handler] = {
 """The messages every worker understands, besides ``exit`` (handled by the loop)."""
 
 BUILTIN_MESSAGES: tuple[str, ...] = (*BUILTIN_HANDLERS, "exit")
+
+AWAITING_HANDLERS: dict[str, Handler] = {"sleep": sleep_awaiting, **AWAITING_LESSON_HANDLERS}
+"""What an asyncio worker answers by awaiting, in place of the handlers above: its event
+loop runs on meanwhile."""

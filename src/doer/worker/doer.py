@@ -42,11 +42,11 @@ from doer.base.protocol import (
     UnreadableRequest,
     message_text,
 )
+from doer.worker.builtin_handlers import AWAITING_HANDLERS, _current_task_name
 
 # The built-in handlers; importable from here too, as they always were.
 from doer.worker.builtin_handlers import BUILTIN_HANDLERS as BUILTIN_HANDLERS
 from doer.worker.builtin_handlers import BUILTIN_MESSAGES as BUILTIN_MESSAGES
-from doer.worker.builtin_handlers import _current_task_name, sleep_awaiting
 from doer.worker.builtin_handlers import gil_text as gil_text
 from doer.worker.builtin_handlers import whoami as whoami
 
@@ -314,7 +314,8 @@ class AsyncDoer(Doer):
     """The same loop as a coroutine, for a worker that is an asyncio task.
 
     ``receive`` is awaited. A handler that is a coroutine function is awaited,
-    so ``sleep`` lets the event loop (and the prompt, in the shell) run on; any
+    so ``sleep`` and ``deadlock`` (:data:`~doer.worker.builtin_handlers.AWAITING_HANDLERS`)
+    let the event loop (and the prompt, in the shell) run on; any
     other handler is called as it is, and blocks the event loop until it
     returns. That is the lesson of this kind, so it is not hidden.
 
@@ -343,7 +344,7 @@ class AsyncDoer(Doer):
             send,
             state,
             kind="asyncio",
-            handlers={"sleep": sleep_awaiting, **(handlers or {})},
+            handlers={**AWAITING_HANDLERS, **(handlers or {})},
             own_memory=own_memory,
         )
         self.receive_async = receive

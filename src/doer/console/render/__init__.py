@@ -16,7 +16,8 @@ One module for each thing rendered; every name is also importable from here:
 - :mod:`~doer.console.render.status`: ``.status``, the toolbar, ``.peek``, ``.mark``;
 - :mod:`~doer.console.render.table`: ``.workers``;
 - :mod:`~doer.console.render.timing`: ``.timeline``, ``.trace``, ``.repeat``'s
-  rate, durations and sizes.
+  rate, durations and sizes;
+- :mod:`~doer.console.render.locks`: ``.locks``, the lesson locks and a deadlock's cycle.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from doer.console.render.fragments import (
     tagged,
     unstyled,
 )
+from doer.console.render.locks import NOTHING_HELD, locks_lines
 from doer.console.render.news import (
     STOPPING_RAY_CLUSTER,
     Summarised,
@@ -93,6 +95,7 @@ __all__ = [
     "FEWEST_STATE_CHARS",
     "KIND_COLOURS",
     "LAYOUT_STYLES",
+    "NOTHING_HELD",
     "RESIZE_SLACK",
     "SHOWN_CHARS",
     "STOPPING_RAY_CLUSTER",
@@ -121,6 +124,7 @@ __all__ = [
     "late_answer_line",
     "late_text",
     "life_text",
+    "locks_lines",
     "mark_line",
     "milliseconds",
     "note_line",

@@ -7,6 +7,8 @@ from typing import Protocol
 
 from doer.console.kind_facts import can_be_killed, runs_as_a_task
 from doer.console.render.fragments import Fragments, note_line
+from doer.lessons import lesson_locks
+from doer.lessons.deadlock import MESSAGE as DEADLOCK
 
 
 class Summarised(Protocol):
@@ -19,8 +21,22 @@ class Summarised(Protocol):
 def late_text(pending: Summarised, timeout: float) -> str:
     """``no answer yet to request 3 (sleep 5) after 1 s``: a request past the timeout,
     still awaited (news, not an error: a long ``sleep`` is late on purpose). With a
-    tag, it fits 80 columns for a 7-digit pid and a request after ``.repeat 10000``."""
+    tag, it fits 80 columns for a 7-digit pid and a request after ``.repeat 10000``.
+
+    A ``deadlock`` that waits for a lesson lock says where to look instead:
+    ``no answer yet to request 7 (deadlock 5): .locks shows why``.
+    """
+    if _waits_for_a_lesson_lock(pending):
+        return f"no answer yet to {pending.summary()}: .locks shows why"
     return f"no answer yet to {pending.summary()} after {timeout:g} s"
+
+
+def _waits_for_a_lesson_lock(pending: Summarised) -> bool:
+    """Whether ``pending`` is a ``deadlock`` while a worker of the console's process
+    waits for a lesson lock (the records do not say for which request)."""
+    message = getattr(pending, "message", None)  # a Pending has it; a Summarised need not
+    action = message[0] if isinstance(message, tuple) and message else message
+    return action == DEADLOCK and lesson_locks.anyone_waits()
 
 
 def ended_text(name: str | None = None) -> str:
