@@ -129,7 +129,7 @@ def leftovers(worker: doer.Worker) -> list[str]:
     if worker.alive:
         problems.append(f"{worker!r} is still alive after stop()")
     running = {thread.name for thread in threading.enumerate()}
-    wanted_gone = [f"{worker.name}-replies"]
+    wanted_gone = [f"{worker.name}-replies", f"{worker.name}-resend"]
     if worker.kind in ("thread", "interpreter"):
         wanted_gone.append(f"{worker.name}-worker")
     if worker.kind == "asyncio":

@@ -251,3 +251,24 @@ def test_on_failure_restarts_deaths_only_and_always_every_end() -> None:
 def test_a_bad_policy_is_one_clear_error(when: str, most: int, within: float, error: str) -> None:
     with pytest.raises(ValueError, match=f"^{error}$"):
         doer.start("thread", restart=when, max_restarts=most, within=within)
+
+
+def test_more_requests_held_during_a_restart_than_a_pipe_holds_are_all_answered(
+    make_process_worker: WorkerFactory,
+) -> None:
+    """Sent to the fresh worker while its answers are read: 20,000 requests do not fit
+    in a pipe, and a reader busy writing them would never read the answers that the
+    worker, its response pipe full, waits to write."""
+    gate, at_gate = threading.Event(), threading.Event()
+
+    def handlers_once_the_gate_opens() -> None:
+        at_gate.set()
+        assert gate.wait(START_TIMEOUT_S)
+
+    worker = make_process_worker(restart="on-failure", reload_handlers=handlers_once_the_gate_opens)
+    worker.tell("die")
+    assert at_gate.wait(START_TIMEOUT_S)
+    sent = worker.tell_many(["ping"] * 20_000)
+    gate.set()
+
+    assert [pending.result(START_TIMEOUT_S) for pending in sent] == ["pong"] * 20_000

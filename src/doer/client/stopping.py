@@ -9,6 +9,7 @@ thread stuck in a handler is left running, and said to be.
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
@@ -39,6 +40,7 @@ class Stopping:
         _replies: ReplyReader
         _ledger: Ledger
         _supervisor: Supervisor | None
+        _resender: threading.Thread | None  # sends what was held for a restarted worker
 
         def tell(self, message: Any, *, timed: bool = False, parsed: bool = False) -> Pending: ...
         def _refuse_to_block_the_workers_loop(self, what: str) -> None: ...
@@ -77,6 +79,9 @@ class Stopping:
         reader = self._replies.thread
         if reader is not None and self.ended is not None:
             reader.join(timeout)  # it ends once it has delivered the end (and closed the link)
+        resender = self._resender
+        if resender is not None and self.ended is not None:
+            resender.join(timeout)  # its worker has ended: its sends fail at once
         if reader is None or not reader.is_alive():
             self._link.join(timeout)
             self._link.close()

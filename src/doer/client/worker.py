@@ -156,6 +156,8 @@ class Worker(Talking, Stopping):
         self._supervisor = supervisor if supervisor and supervisor.policy.supervised else None
         #: While it restarts: the requests sent meanwhile, for the fresh worker.
         self._held: list[Request] | None = None
+        self._restarts_begun = 0  # which restart a resender sends the held requests of
+        self._resender: threading.Thread | None = None
         self._not_restarting = threading.Event()
         self._not_restarting.set()
         # A supervised worker's end is read as soon as it comes, so that it is
@@ -350,6 +352,10 @@ class Worker(Talking, Stopping):
         self.started = None
         self._started.clear()
         with self._send_lock:
+            # From here, a resender of the restart before stops, and leaves what it
+            # has not sent to be answered below, with the rest the dead worker had.
+            self._restarts_begun += 1
+            restart = self._restarts_begun
             # What was sent and not answered is the dead worker's; what is held (a
             # send that found it dead) is the fresh one's.
             held = {request.id for request in self._held or ()}
@@ -368,29 +374,52 @@ class Worker(Talking, Stopping):
             self._ended(_with_reason(end, reason))
             return
         self.asked_at, self.ready_after = time.perf_counter(), None
-        self._link = fresh
+        with self._send_lock:
+            self._link = fresh
         self._replies.switch_to(fresh)
         self._notify(supervisor.restarted(end, old.pid, fresh.pid))
-        self._send_held()
+        # Not sent by this thread: while many are written, the fresh worker's answers
+        # must be read, or both pipes fill and each side waits for the other.
+        self._resender = threading.Thread(
+            target=self._send_held,
+            args=(fresh, restart),
+            name=f"{self.name}-resend",
+            daemon=True,  # it may wait on a worker that hangs: it must not hold up an exit
+        )
+        self._resender.start()
         self._not_restarting.set()
 
-    def _send_held(self) -> None:
-        """Send the fresh worker what was sent while it restarted, in order. One that
-        does not pickle is answered with a failure; a fresh worker already gone
-        leaves the rest waiting, to be answered when its end is read."""
-        with self._send_lock:
-            held, self._held = self._held or [], None
-            for request in held:
+    def _send_held(self, fresh: Link, restart: int) -> None:
+        """The resender: send ``fresh`` what was sent while it restarted, in order, and
+        what is sent while these go, until nothing is held; then sends go straight
+        to it again. One that does not pickle is answered with a failure. If the
+        fresh worker dies meanwhile, what was not sent is held again for the next
+        one (or, once that restart has begun, answered with the rest)."""
+        while True:
+            with self._send_lock:
+                if self._restarts_begun != restart or not self._held:
+                    if self._restarts_begun == restart:
+                        self._held = None
+                    return
+                batch, self._held = self._held, []
+            for number, request in enumerate(batch):
                 try:
-                    self._link.send(request)
+                    fresh.send(request)
                 except (EOFError, OSError):
+                    with self._send_lock:
+                        if self._restarts_begun == restart and self._held is not None:
+                            self._held[:0] = batch[number:]
                     return
                 except Exception as exc:
-                    failure = Failure(request.id, str(self._send_failed(exc)))
-                    pending = self._ledger.take(request.id)
-                    if pending is not None:
-                        pending.resolve(failure)
-                    self._notify(failure)
+                    self._fail_unsendable(request, exc)
+
+    def _fail_unsendable(self, request: Request, error: Exception) -> None:
+        """Answer ``request``, held for a restart, with why it cannot be sent."""
+        failure = Failure(request.id, str(self._send_failed(error)))
+        pending = self._ledger.take(request.id)
+        if pending is not None:
+            pending.resolve(failure)
+        self._notify(failure)
 
     def _notify(self, record: Record) -> None:
         if self._listener is None:

@@ -27,6 +27,13 @@ from doer.kinds import START_METHODS, Handlers, Link
 from doer.kinds.process.child import CONSOLE_FDS, EXIT_CONSOLE_GONE, OWN_MEMORY, process_main
 from doer.kinds.process.frames import FramedPipes, FrameReader
 
+#: Held from a worker's pipes made to its copies of the worker's ends closed. A
+#: fork copies every descriptor open at that moment: one made by another thread
+#: meanwhile (two workers restarted at once, by their reply readers) would hand
+#: the first worker's ends to the second, which would keep them open, and the
+#: first's death would never show as the end of its pipe.
+_WIRING = threading.Lock()
+
 
 class PipeLink(FramedPipes, Link):
     """A worker in a process the console started, reached by two one-way pipes:
@@ -52,6 +59,17 @@ class PipeLink(FramedPipes, Link):
             raise ValueError(FORK_REFUSED)
         self.name = name
         self._state_at_start = state  # the console's copy: .peek shows it
+        with _WIRING:
+            self._wire(context, target, args, process)
+        assert self._process.pid is not None
+        self.pid: int = self._process.pid
+        # Set once close() has released the process object; after that the
+        # Process methods raise, so a second stop() or a late kill() must not call them.
+        self._closed = False
+        self._closing = threading.Lock()
+
+    def _wire(self, context: Any, target: Any, args: tuple[Any, ...], process: str) -> None:
+        """Make the pipes, start the process with the worker's ends, close ours of them."""
         worker_requests, self._requests = context.Pipe(duplex=False)
         self._responses, worker_responses = context.Pipe(duplex=False)
         self._answers = FrameReader(self._responses)  # answers that came together, read so
@@ -71,12 +89,6 @@ class PipeLink(FramedPipes, Link):
         # up at once as end-of-file on the response pipe, not as a long wait.
         worker_requests.close()
         worker_responses.close()
-        assert self._process.pid is not None
-        self.pid: int = self._process.pid
-        # Set once close() has released the process object; after that the
-        # Process methods raise, so a second stop() or a late kill() must not call them.
-        self._closed = False
-        self._closing = threading.Lock()
 
     def is_alive(self) -> bool:
         return not self._closed and self._process.is_alive()
