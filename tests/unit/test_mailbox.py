@@ -107,3 +107,26 @@ def test_a_tell_waiting_for_room_learns_that_the_worker_has_gone(
 def test_a_bad_mailbox_is_one_clear_error(bound: object) -> None:
     with pytest.raises(ValueError, match="a mailbox takes a whole number >= 1 of requests"):
         doer.start("thread", mailbox=bound)  # type: ignore[arg-type]
+
+
+def test_stop_never_waits_for_room_in_a_full_mailbox(
+    make_process_worker: WorkerFactory, tmp_path: Path
+) -> None:
+    """Its ``exit`` goes past the bound: a worker stuck with a full mailbox is asked,
+    then killed after the timeout, not waited for until room comes (the gate's 10 s)."""
+    worker = make_process_worker(handlers=HANDLERS, mailbox=1)
+    worker.tell(("gate", str(tmp_path / "never")))
+    ended: list[object] = []
+    stopper = threading.Thread(target=lambda: ended.append(worker.stop(0.2)), name="stopper")
+    stopper.start()
+    stopper.join(5.0)
+    assert not stopper.is_alive() and ended and worker.ended is not None
+
+
+async def test_a_tell_on_the_worker_s_own_loop_refuses_rather_than_block_it() -> None:
+    """Waiting for room there would block the loop the answers need: MailboxFull."""
+    async with doer.start("asyncio", mailbox=1) as worker:
+        first = worker.tell(("sleep", 0.05))
+        with pytest.raises(doer.MailboxFull):
+            worker.tell("ping")
+        assert await first == "slept 0.05 s"

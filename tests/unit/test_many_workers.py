@@ -290,6 +290,7 @@ def listed(name: str, pid: int) -> Any:
         mailbox=None,
         restart_policy=RestartPolicy(),
         restarts=[],
+        gave_up=None,
     )
 
 

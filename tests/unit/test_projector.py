@@ -87,6 +87,7 @@ class Fake:
     mailbox: int | None = None
     restart_policy: RestartPolicy = field(default_factory=RestartPolicy)
     restarts: list[Restart] = field(default_factory=list)
+    gave_up: str | None = None
     stopped: list[float] = field(default_factory=list)
 
     @property

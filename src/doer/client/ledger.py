@@ -67,6 +67,14 @@ class Ledger:
             self._reserved += 1
         return True
 
+    def room(self) -> int | None:
+        """Bounded only: how many more requests fit now (places reserved count as
+        taken); None: no bound."""
+        if self.bound is None:
+            return None
+        with self._lock:
+            return max(self.bound - len(self._waiting) - self._reserved, 0)
+
     def wait_for_room(self, timeout: float | None) -> bool:
         """Bounded only: wait up to ``timeout`` until one more request fits (or the
         ledger is closed), without reserving it; False if none came in time."""
@@ -85,12 +93,20 @@ class Ledger:
             with room:
                 room.notify(count)
 
-    def add(self, message: Any) -> Pending | None:
+    def unreserve(self) -> None:
+        """Give back a place :meth:`reserve` kept, for a request not added after all."""
+        with self._lock:
+            self._reserved -= 1
+            if self._room is not None:
+                self._room.notify()
+
+    def add(self, message: Any, *, reserved: bool = True) -> Pending | None:
         """A Pending for ``message``, now waiting; None once the worker's end has
         closed the ledger (nothing is added then). In a bounded ledger, the caller
-        has reserved its place (:meth:`reserve`)."""
+        has reserved its place (:meth:`reserve`), unless ``reserved`` is False: the
+        ``exit`` of ``stop()``, which never waits for room."""
         with self._lock:
-            if self._room is not None:
+            if self._room is not None and reserved:
                 self._reserved -= 1
             if self._closed:
                 return None

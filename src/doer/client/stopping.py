@@ -43,6 +43,14 @@ class Stopping:
         _resender: threading.Thread | None  # sends what was held for a restarted worker
 
         def tell(self, message: Any, *, timed: bool = False, parsed: bool = False) -> Pending: ...
+        def _send(
+            self,
+            message: Any,
+            timed: bool = False,
+            room_timeout: float | None = None,
+            *,
+            past_the_bound: bool = False,
+        ) -> Pending: ...
         def _refuse_to_block_the_workers_loop(self, what: str) -> None: ...
 
     # Why doer killed it, when it did so on its own (it did not end when asked): its
@@ -110,9 +118,12 @@ class Stopping:
         if not self._ledger.claim_exit():
             return
         try:
-            self._ledger.exit_id = self.tell("exit", parsed=True).request_id
+            # Past a full mailbox's bound: a stop never waits for room.
+            self._ledger.exit_id = self._send("exit", past_the_bound=True).request_id
         except WorkerGone:
-            self._replies.start()  # it reads the end of a worker that has gone
+            pass
+        finally:
+            self._replies.start()  # it reads the end (that of a worker gone, too)
 
     @property
     def shared(self) -> bool:

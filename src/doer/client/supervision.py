@@ -76,7 +76,7 @@ class RestartPolicy(NamedTuple):
             raise ValueError(f"no restart policy {when!r}: choose {', '.join(WHEN)}")
         if type(max_restarts) is not int or max_restarts < 0:
             raise ValueError(f"--max-restarts takes a whole number >= 0, not {max_restarts!r}")
-        if not within_s > 0:
+        if not 0 < within_s < float("inf"):
             raise ValueError(f"--within takes a number of seconds > 0, not {within_s!r}")
         return cls(when, max_restarts, float(within_s))
 
@@ -102,20 +102,23 @@ class RestartPolicy(NamedTuple):
 
 class Restart(NamedTuple):
     """One restart: when (``time.time()``), why (how the worker ended), the pids
-    before and after, and which of the budget's restarts it was."""
+    before and after, which of the budget's restarts it was, and when it was done
+    on ``time.perf_counter()`` (the clock a Pending's ``sent_at`` is on)."""
 
     at: float
     why: str
     old_pid: int
     new_pid: int
     number: int
+    done_at: float = 0.0
 
 
 def restarted_record(restart: Restart, policy: RestartPolicy) -> Restarted:
-    """The line that says ``restart``: ``restarted after it died: killed by SIGSEGV
-    (2 of 3 in 5 s)``."""
+    """The line that says ``restart``: ``restarted (2 of 3 in 5 s) after it died:
+    killed by SIGSEGV`` (the budget first: a line too long for the screen loses
+    the end of why)."""
     budget = f"{restart.number} of {policy.max_restarts} in {policy.within_s:g} s"
-    return Restarted(f"restarted after it {restart.why} ({budget})")
+    return Restarted(f"restarted ({budget}) after it {restart.why}")
 
 
 def end_text(end: Ended | Died) -> str:
@@ -162,8 +165,10 @@ class Supervisor:
         now = self._clock()
         self._recent = [at for at in self._recent if now - at < self.policy.within_s]
         if len(self._recent) >= self.policy.max_restarts:
+            count = len(self._recent)
             self.gave_up = (
-                f"gave up after {len(self._recent)} restarts in {self.policy.within_s:g} s"
+                f"gave up: {count} restart{'' if count == 1 else 's'}"
+                f" in {self.policy.within_s:g} s spent its budget"
             )
             return False
         self._recent.append(now)
@@ -171,11 +176,13 @@ class Supervisor:
 
     def restarted(self, end: Ended | Died, old_pid: int, new_pid: int) -> Restarted:
         """Note a restart done; the line that says it."""
-        restart = Restart(time.time(), end_text(end), old_pid, new_pid, len(self._recent))
+        restart = Restart(
+            time.time(), end_text(end), old_pid, new_pid, len(self._recent), time.perf_counter()
+        )
         self.restarts.append(restart)
         return restarted_record(restart, self.policy)
 
     def failed_to_restart(self, error: Exception) -> str:
         """Why the worker stays dead: its restart itself failed."""
-        self.gave_up = f"its restart failed: {error}"
+        self.gave_up = f"gave up: its restart failed: {error}"
         return self.gave_up

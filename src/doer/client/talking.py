@@ -106,29 +106,51 @@ class Talking:
         return self._send_many(messages, timed)
 
     def _send(
-        self, message: Any, timed: bool = False, room_timeout: float | None = None
+        self,
+        message: Any,
+        timed: bool = False,
+        room_timeout: float | None = None,
+        *,
+        past_the_bound: bool = False,
     ) -> Pending:
+        """Send one request. In a bounded mailbox, wait for room first (at most
+        ``room_timeout``), unless ``past_the_bound`` (the ``exit`` of ``stop()``)."""
         ledger = self._ledger
-        # Room is waited for before the send lock is taken: the reply reader, which
-        # makes room, takes that lock to restart a worker.
-        if ledger.bound is not None and not ledger.reserve(room_timeout):
-            raise MailboxFull(self._full_text())
-        with self._send_lock:
-            pending = ledger.add(message)
-            if pending is None:
-                raise WorkerGone(f"{self.name} has {self._end_text()}")
-            if self._held is not None:  # it restarts: the fresh worker gets it
-                self._held.append(Request(pending.request_id, message, timed))
+        reserved = ledger.bound is not None and not past_the_bound
+        if reserved:
+            if self._on_a_loop and self._link.would_block_its_loop():
+                room_timeout = 0.0  # waiting would block the loop that makes room
+            # Room is waited for before the send lock is taken: the reply reader, which
+            # makes room, takes that lock to restart a worker.
+            if not ledger.reserve(room_timeout):
+                raise MailboxFull(self._full_text())
+        added = False
+        try:
+            with self._send_lock:
+                pending = ledger.add(message, reserved=reserved)
+                added = True
+                return self._sent(pending, message, timed)
+        finally:
+            if reserved and not added:  # Ctrl-C while waiting for the lock: give it back
+                ledger.unreserve()
+
+    def _sent(self, pending: Pending | None, message: Any, timed: bool) -> Pending:
+        """Send the request ``pending`` stands for, under the send lock (None: the
+        ledger has closed, the worker has gone)."""
+        if pending is None:
+            raise WorkerGone(f"{self.name} has {self._end_text()}")
+        if self._held is not None:  # it restarts: the fresh worker gets it
+            self._held.append(Request(pending.request_id, message, timed))
+            return pending
+        request = Request(pending.request_id, message, timed)
+        try:
+            pending.bytes_out = self._link.send(request)
+        except Exception as exc:
+            if self._may_restart(exc):  # it died, and is not read dead yet
+                self._held = [request]  # for the fresh worker, or failed if none comes
                 return pending
-            request = Request(pending.request_id, message, timed)
-            try:
-                pending.bytes_out = self._link.send(request)
-            except Exception as exc:
-                if self._may_restart(exc):  # it died, and is not read dead yet
-                    self._held = [request]  # for the fresh worker, or failed if none comes
-                    return pending
-                self._ledger.withdraw([pending])
-                raise self._send_failed(exc) from None
+            self._ledger.withdraw([pending])
+            raise self._send_failed(exc) from None
         return pending
 
     def _may_restart(self, error: Exception) -> bool:
@@ -235,6 +257,10 @@ class Talking:
         fill, so reading only after sending cannot deadlock.
         """
         reading = self._replies.reading
+        if self._ledger.bound is not None:
+            # Waiting for room while holding `reading` would keep out the reader
+            # that makes it: a bounded mailbox is always read by the reader thread.
+            return None
         if self._replies.thread is not None or not reading.acquire(blocking=False):
             return None
         try:

@@ -160,6 +160,7 @@ class Worker(Talking, Stopping):
         self._resender: threading.Thread | None = None
         self._not_restarting = threading.Event()
         self._not_restarting.set()
+        self._new_life = threading.Condition()  # notified at each restart, and at the end
         # A supervised worker's end is read as soon as it comes, so that it is
         # restarted then, not when someone next asks it something.
         if listener is not None or self._supervisor is not None:
@@ -212,6 +213,18 @@ class Worker(Talking, Stopping):
         """Wait until no restart is under way; False if ``timeout`` passed first."""
         return self._not_restarting.wait(timeout)
 
+    def wait_after_restarts(self, count: int, timeout: float | None = None) -> bool:
+        """Wait until it has been restarted more than ``count`` times in all, or has
+        ended (a kill, say, then its restart); False if ``timeout`` passed first."""
+        with self._new_life:
+            return self._new_life.wait_for(
+                lambda: self.ended is not None or len(self.restarts) > count, timeout
+            )
+
+    def _one_more_life(self) -> None:
+        with self._new_life:
+            self._new_life.notify_all()
+
     @property
     def mailbox(self) -> int | None:
         """The most requests it takes pending (a bounded mailbox); None: no bound."""
@@ -220,8 +233,7 @@ class Worker(Talking, Stopping):
     @property
     def room(self) -> int | None:
         """How many more requests its bounded mailbox takes now; None: no bound."""
-        bound = self._ledger.bound
-        return None if bound is None else max(bound - len(self._ledger), 0)
+        return self._ledger.room()
 
     def wait_for_room(self, timeout: float | None = None) -> bool:
         """Wait until its bounded mailbox has room for one more request (or it has
@@ -317,12 +329,9 @@ class Worker(Talking, Stopping):
         if isinstance(record, Died):
             record = self._death(record)
         supervisor = self._supervisor
-        if supervisor is not None:
-            if supervisor.should_restart(record):
-                self._restart(record, supervisor)
-                return
-            if supervisor.gave_up is not None:
-                record = _with_reason(record, supervisor.gave_up)
+        if supervisor is not None and supervisor.should_restart(record):
+            self._restart(record, supervisor)
+            return
         self._ended(record)
 
     def _ended(self, record: Ended | Died) -> None:
@@ -335,7 +344,10 @@ class Worker(Talking, Stopping):
         self._started.set()
         self._ledger.close(record, self._notify)
         self._notify(record)
+        if self.gave_up is not None:  # the line after its death: no restart is to come
+            self._notify(Note(self.gave_up))
         self._not_restarting.set()
+        self._one_more_life()
 
     # --- a restart (the supervisor's) ----------------------------------------------------
 
@@ -352,17 +364,14 @@ class Worker(Talking, Stopping):
         self.started = None
         self._started.clear()
         with self._send_lock:
-            # From here, a resender of the restart before stops, and leaves what it
-            # has not sent to be answered below, with the rest the dead worker had.
-            self._restarts_begun += 1
-            restart = self._restarts_begun
-            # What was sent and not answered is the dead worker's; what is held (a
-            # send that found it dead) is the fresh one's.
-            held = {request.id for request in self._held or ()}
-            self._held = self._held or []
-            unanswered = self._ledger.take_all()
-            for request_id in held:
-                self._ledger.put_back(unanswered.pop(request_id))
+            # stop() since the death was read: the exit it sent went to the dead
+            # worker, and the worker ends for good.
+            stopped = supervisor.stopping
+            if not stopped:
+                unanswered = self._begin_restart()
+        if stopped:
+            self._ended(end)
+            return
         self._ledger.answer_unanswered(unanswered, end, self._notify)
         old = self._link
         old.join(KILLED_WITHIN_S)  # it has ended: this reaps a process
@@ -370,12 +379,13 @@ class Worker(Talking, Stopping):
         try:
             fresh = old.reopen(supervisor.opener)
         except Exception as exc:  # its handlers no longer load, a fork refused...
-            reason = supervisor.failed_to_restart(exc)
-            self._ended(_with_reason(end, reason))
+            supervisor.failed_to_restart(exc)
+            self._ended(end)
             return
         self.asked_at, self.ready_after = time.perf_counter(), None
         with self._send_lock:
             self._link = fresh
+            restart = self._restarts_begun
         self._replies.switch_to(fresh)
         self._notify(supervisor.restarted(end, old.pid, fresh.pid))
         # Not sent by this thread: while many are written, the fresh worker's answers
@@ -388,6 +398,24 @@ class Worker(Talking, Stopping):
         )
         self._resender.start()
         self._not_restarting.set()
+        self._one_more_life()
+
+    def _begin_restart(self) -> dict[int, Pending]:
+        """Under the send lock, as a restart begins: hold what is sent from now on, and
+        take out what the dead worker had pending (to be answered as unanswered).
+
+        From here, a resender of the restart before stops, and leaves what it has
+        not sent to be answered with the rest the dead worker had.
+        """
+        self._restarts_begun += 1
+        # What was sent and not answered is the dead worker's; what is held (a send
+        # that found it dead) is the fresh one's.
+        held = {request.id for request in self._held or ()}
+        self._held = self._held or []
+        unanswered = self._ledger.take_all()
+        for request_id in held:
+            self._ledger.put_back(unanswered.pop(request_id))
+        return unanswered
 
     def _send_held(self, fresh: Link, restart: int) -> None:
         """The resender: send ``fresh`` what was sent while it restarted, in order, and
@@ -435,15 +463,11 @@ class Worker(Talking, Stopping):
 
     def _end_text(self) -> str:
         if isinstance(self.ended, Died):
-            return f"died ({self.ended.reason})"
+            gave_up = f"; {self.gave_up}" if self.gave_up else ""
+            return f"died ({self.ended.reason}{gave_up})"
         if isinstance(self.ended, Ended) and self.ended.reason:
             return f"ended: {self.ended.reason}"
         return "ended"
-
-
-def _with_reason(end: Ended | Died, why: str) -> Ended | Died:
-    """``end``, its reason followed by ``why`` (``killed by SIGSEGV; gave up after...``)."""
-    return end._replace(reason=f"{end.reason}; {why}" if end.reason else why)
 
 
 def start(

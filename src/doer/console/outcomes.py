@@ -67,12 +67,14 @@ class Kill(NamedTuple):
     """``.kill [NAME]``: the worker was killed, or told why not; ``lines`` say which.
 
     ``ends``: the worker ends of it (a process is killed, a task cancelled at its
-    next ``await``), and its end is to be reported; a thread goes on.
+    next ``await``), and its end is to be reported (or, under a restart policy,
+    its restart); a thread goes on. ``restarts``: how many it had before.
     """
 
     worker: Worker
     lines: list[Fragments]
     ends: bool = False
+    restarts: int = 0
 
 
 class Restart(NamedTuple):

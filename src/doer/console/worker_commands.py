@@ -174,10 +174,11 @@ def kill(console: Console, argument: str) -> Kill:
             else "there is no worker to kill; .restart starts one"
         )
     ends = can_be_killed(worker.kind)
+    restarts = len(worker.restarts)
     if ends:
         worker.kill()
     # A process's death is reported when the console sees it: no line of its own.
-    return Kill(worker, kill_lines(worker.name, worker.kind), ends)
+    return Kill(worker, kill_lines(worker.name, worker.kind), ends, restarts)
 
 
 def use(console: Console, argument: str) -> Said:
@@ -267,10 +268,7 @@ def _options(argument: str) -> Options:
             continue
         if option not in _VALUED:
             if word.startswith("--"):
-                raise ValueError(
-                    f"unknown option {word}: --start-method M, --state V, --mailbox N,"
-                    " --restart P (--max-restarts N, --within S), for ray --address, --shared"
-                )
+                raise ValueError(f"unknown option {word} (docs/console.md lists them)")
             plain.append(word)
             continue
         if not equals:

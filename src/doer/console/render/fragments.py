@@ -152,6 +152,11 @@ def shorten(text: str, limit: int = SHOWN_CHARS) -> str:
     return f"{text[:limit]}… ({len(text):,} characters)"
 
 
+#: The width a line is made to fit when nothing says how wide the screen is: a
+#: projector's, and a terminal's by default.
+SCREEN_COLUMNS = 80
+
+
 def clipped(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters, ``…`` marking the cut: for a narrow space."""
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -12,9 +12,11 @@ from typing import Any
 from doer.base import protocol
 from doer.base.protocol import UNKNOWN_MESSAGE, Record, message_text, printable, value_text
 from doer.console.render.fragments import (
+    SCREEN_COLUMNS,
     SHOWN_CHARS,
     Fragments,
     Tagged,
+    clipped,
     in_kind_colour,
     shorten,
     tag,
@@ -32,6 +34,10 @@ def record_line(worker: Tagged, record: Record, *, replaced: bool = False) -> Fr
     if isinstance(record, protocol.Note):
         note = [(in_kind_colour("class:note", worker.kind), record.text)]
         return tagged(f"[{worker.name} {worker.kind}]", note)
+    if isinstance(record, protocol.Restarted):  # why it died is cut to fit the screen
+        label = tag(worker)
+        text = clipped(printable(record.text), SCREEN_COLUMNS - len(label) - 1)
+        return tagged(label, [(in_kind_colour("class:event", worker.kind), text)])
     reason = getattr(record, "reason", "")
     never_started = getattr(worker, "started", True) is None
     if reason and never_started and isinstance(record, protocol.Ended | protocol.Died):

@@ -45,6 +45,8 @@ class Listed(Tagged, Protocol):
     def restart_policy(self) -> RestartPolicy: ...
     @property
     def restarts(self) -> list[Restart]: ...
+    @property
+    def gave_up(self) -> str | None: ...
 
 
 def life_text(started: Started | None, ended: Ended | Died | None) -> str:
@@ -138,6 +140,8 @@ def restart_lines(worker: Listed) -> list[str]:
     for restart in restarts:
         when = time.strftime("%H:%M:%S", time.localtime(restart.at))
         lines.append(f"{when} {restart.why}; pid {restart.old_pid} -> {restart.new_pid}")
+    if worker.gave_up is not None:
+        lines.append(worker.gave_up)
     return lines
 
 

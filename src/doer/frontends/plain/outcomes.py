@@ -85,9 +85,13 @@ class Outcomes(outcomes.OutcomeHandler[bool]):
     def on_kill(self, kill: outcomes.Kill) -> bool:
         for fragments in kill.lines:
             self.writer.write(fragments, worker=kill.worker)
-        if kill.ends:  # it ends: collect and report its end now
-            kill.worker.stop(self.console.settings.timeout)
-            self.records.report_end(kill.worker)
+        worker = kill.worker
+        if kill.ends and worker.restart_policy.supervised:  # it is restarted, or given up on
+            worker.wait_after_restarts(kill.restarts, self.console.start_timeout(worker))
+            self.records.report_end(worker)
+        elif kill.ends:  # it ends: collect and report its end now
+            worker.stop(self.console.settings.timeout)
+            self.records.report_end(worker)
         return True
 
     def on_repeat(self, repeat: outcomes.Repeat) -> bool:

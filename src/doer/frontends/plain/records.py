@@ -11,7 +11,6 @@ from doer.client.supervision import restarted_record
 from doer.client.worker import Pending, Worker, WorkerGone
 from doer.console.render import (
     AsItWas,
-    Tagged,
     is_unknown_message,
     late_answer_line,
     late_text,
@@ -80,16 +79,17 @@ class Records:
         if it is one; ``late``: an answer that came after its request was reported late."""
         if isinstance(record, Failure) or (self.strict and is_unknown_message(record)):
             self.writer.ok = False
-        fragments = record_line(
-            self._as_it_was(worker), record, replaced=self.console.is_replaced(worker)
-        )
+        if self._pids and pending is not None:  # restarts before it was sent come first
+            self.report_restarts(worker, before=pending.sent_at)
+        tagged_as = self._as_it_was(worker)
+        fragments = record_line(tagged_as, record, replaced=self.console.is_replaced(worker))
         if late and pending is not None:
             fragments = late_answer_line(fragments, pending.summary())
         text = plain(fragments)
         jsonl = self.writer.jsonl
         if jsonl is not None:  # the hot path of --jsonl: positional, no keywords
             type_ = RECORD_TYPES.get(type(record), "note")
-            text = jsonl.answer(type_, text, worker, line, pending, late)
+            text = jsonl.answer(type_, text, tagged_as, line, pending, late)
         self.writer.put(text, flush)
         if isinstance(record, Ended):
             self._reported_end.add(worker)
@@ -126,7 +126,7 @@ class Records:
         for note in worker.notes:
             self.writer.write(record_line(worker, note), worker=worker)
 
-    def _as_it_was(self, worker: Worker) -> Tagged:
+    def _as_it_was(self, worker: Worker) -> Worker | AsItWas:
         """``worker`` as its lines tag it: with the pid it had before a restart not yet
         printed (the answers and failures of the worker that died)."""
         if not self._pids:  # no worker with a restart policy: the hot path
@@ -136,23 +136,25 @@ class Records:
             return worker
         return AsItWas(worker.name, worker.kind, pid, worker.started)
 
-    def report_restarts(self, worker: Worker) -> None:
-        """Print the restarts of ``worker`` not printed yet, each followed by the start of
-        the fresh worker it made (waiting for a restart under way to be done)."""
+    def report_restarts(self, worker: Worker, before: float | None = None) -> None:
+        """Print the restarts of ``worker`` not printed yet (those done ``before``, on
+        ``time.perf_counter()``, if given), the last followed by the start of the
+        fresh worker it made; without ``before``, once a restart under way is done."""
         if not worker.restart_policy.supervised:
             return
-        timeout = self.console.start_timeout(worker)
-        worker.wait_restarted(timeout)
+        if before is None:
+            worker.wait_restarted(self.console.start_timeout(worker))
         restarts = worker.restarts
         shown = self._restarts_shown.get(worker, 0)
-        if len(restarts) == shown:
+        new = [r for r in restarts[shown:] if before is None or r.done_at < before]
+        if not new:
             return
-        self._restarts_shown[worker] = len(restarts)
-        for restart in restarts[shown:]:
+        self._restarts_shown[worker] = shown + len(new)
+        for restart in new:
             was = AsItWas(worker.name, worker.kind, restart.old_pid, worker.started)
             line = record_line(was, restarted_record(restart, worker.restart_policy))
-            self.writer.write(line, type_="restarted", worker=worker)
-        if worker.ended is None:
+            self.writer.write(line, type_="restarted", worker=was)
+        if worker.ended is None and len(restarts) == shown + len(new):
             self.started(worker)
 
     def report_end(self, worker: Worker) -> None:
@@ -173,6 +175,8 @@ class Records:
             type_=RECORD_TYPES[type(end)],
             worker=worker,
         )
+        if worker.gave_up is not None:  # its supervisor's last word
+            self.writer.write(record_line(worker, Note(worker.gave_up)), worker=worker)
 
     def late(self, worker: Worker, pending: Pending, line: str) -> None:
         """Say that ``pending`` has no answer yet: news, not an error (the status counts it)."""

@@ -126,10 +126,10 @@ class Repeats:
 
 
 def full_text(worker: Worker, sent: int, times: int) -> str:
-    """``slow's mailbox is full (5 pending): .repeat sends as room comes (5 of 50 sent)``."""
+    """``slow's mailbox is full (5): .repeat sends as room comes (5 of 50)``."""
     return (
-        f"{worker.name}'s mailbox is full ({worker.mailbox} pending): .repeat sends as"
-        f" room comes ({sent:,} of {times:,} sent)"
+        f"{worker.name}'s mailbox is full ({worker.mailbox}): .repeat sends as room comes"
+        f" ({sent:,} of {times:,})"
     )
 
 
