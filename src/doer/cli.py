@@ -233,6 +233,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.interactive:
         _check_interactive(parser, args)
     _check_available(parser, args)
+    try:
+        RestartPolicy.checked(args.restart, args.max_restarts, args.within)
+    except ValueError as exc:
+        parser.error(str(exc))
     from doer.frontends import gil_back_on
 
     gil_back_on.watch()  # before any handler module is imported

@@ -244,6 +244,7 @@ def test_on_failure_restarts_deaths_only_and_always_every_end() -> None:
     [
         ("sometimes", 3, 5.0, "no restart policy 'sometimes': choose never, on-failure, always"),
         ("always", -1, 5.0, "--max-restarts takes a whole number >= 0, not -1"),
+        ("on-failure", 0, 5.0, "--restart on-failure with --max-restarts 0 would never restart"),
         ("always", 3, 0.0, "--within takes a number of seconds > 0, not 0.0"),
     ],
 )

@@ -76,6 +76,8 @@ class RestartPolicy(NamedTuple):
             raise ValueError(f"no restart policy {when!r}: choose {', '.join(WHEN)}")
         if type(max_restarts) is not int or max_restarts < 0:
             raise ValueError(f"--max-restarts takes a whole number >= 0, not {max_restarts!r}")
+        if max_restarts == 0 and when != "never":
+            raise ValueError(f"--restart {when} with --max-restarts 0 would never restart")
         if not 0 < within_s < float("inf"):
             raise ValueError(f"--within takes a number of seconds > 0, not {within_s!r}")
         return cls(when, max_restarts, float(within_s))

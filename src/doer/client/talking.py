@@ -10,6 +10,7 @@ and its answer arrives on the :class:`~doer.client.pending.Pending` it gets.
 from __future__ import annotations
 
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from doer.base.errors import MailboxFull, NotPicklable, WorkerGone
@@ -235,7 +236,10 @@ class Talking:
         parsed already."""
         pending = self._ask_inline(message, timeout, timed)
         if pending is None:
+            began = time.monotonic()
             pending = self.tell(message, timed=timed, parsed=True, room_timeout=timeout)
+            if timeout is not None:  # the wait for room counts: one timeout in all
+                timeout = max(timeout - (time.monotonic() - began), 0.0)
             try:
                 pending.wait(timeout)
             except TimeoutError:

@@ -38,6 +38,9 @@ from doer.worker.doer import AsyncDoer
 
 _GONE = object()  # put on the response queue when the task has ended
 
+#: How long a restart waits for the event loop to start the fresh task there.
+REOPEN_WITHIN_S = 30.0
+
 #: A task's memory is the console's: the lessons say so (see Doer's ``own_memory``).
 OWN_MEMORY = False
 
@@ -235,7 +238,9 @@ class AsyncioLink(Link):
         async def on_the_loop() -> Link:
             return opener()
 
-        return asyncio.run_coroutine_threadsafe(on_the_loop(), self._loop).result()
+        # Bounded: a loop that has stopped (the shell ending) never runs it; the
+        # restart then fails, and says why.
+        return asyncio.run_coroutine_threadsafe(on_the_loop(), self._loop).result(REOPEN_WITHIN_S)
 
     def release(self) -> None:
         """The reply reader has delivered the end: the loop of its own can go.
