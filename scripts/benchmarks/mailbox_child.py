@@ -1,10 +1,14 @@
 """Measured in a fresh process (run as a script by :mod:`benchmarks.mailboxes`).
 
-``doer.start("thread", mailbox=BOUND)``, then 1,000,000 ``tell("ping")`` from
-this thread, as fast as the mailbox lets them go, then every answer waited
-for; or the same with no bound (``unbounded``). Prints one JSON object: how
+``library BOUND``: ``doer.start("thread", mailbox=BOUND)`` (``unbounded``: no
+bound), then 1,000,000 ``tell("ping")`` from this thread, as fast as the
+mailbox lets them go, then every answer waited for. Prints one JSON object: how
 much this process's peak RSS (``VmHWM``) grew over the run, the most requests
 pending at once (sampled), and the seconds it took.
+
+``plain BOUND LINES``: ``doer --mailbox BOUND`` (``unbounded``: without it) in
+plain mode, LINES ``ping`` lines piped in as fast as it reads them. Prints the
+console's peak RSS (this process's only child, waited for) and the seconds.
 """
 
 from __future__ import annotations
@@ -28,8 +32,30 @@ def peak_kib() -> int:
     raise LookupError("no VmHWM in /proc/self/status")
 
 
+def plain(bound: str, lines: int) -> int:
+    import resource
+    import subprocess
+
+    doer_command = Path(sys.executable).with_name("doer")
+    args = [str(doer_command)] + ([] if bound == "unbounded" else ["--mailbox", bound])
+    began = time.perf_counter()
+    console = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    assert console.stdin is not None
+    chunk = b"ping\n" * 10_000
+    for _ in range(lines // 10_000):
+        console.stdin.write(chunk)  # blocks while the console is behind: backpressure
+    console.stdin.close()
+    console.wait()
+    took = time.perf_counter() - began
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB, on Linux
+    print(json.dumps({"peak_kib": peak, "seconds": took, "status": console.returncode}))
+    return 0
+
+
 def main() -> int:
-    bound = None if sys.argv[1] == "unbounded" else BOUND
+    if sys.argv[1] == "plain":
+        return plain(sys.argv[2], int(sys.argv[3]))
+    bound = None if sys.argv[2] == "unbounded" else BOUND
     worker = doer.start("thread", mailbox=bound)
     worker.wait_started(10)
     for _ in range(1000):  # warm: the first requests' allocations are not the run's
