@@ -10,7 +10,9 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
-from support.helpers import wait_until
+import pytest
+
+from support.helpers import CONSOLE_KINDS, wait_until
 from support.pty_helpers import Terminal, feed, plain_console, run_doer, wait_gone, worker_pid_of
 
 
@@ -119,3 +121,12 @@ def _children(pid: int) -> set[int]:
             if int(stat.rpartition(")")[2].split()[1]) == pid:
                 found.add(int(entry.name))
     return found
+
+
+@pytest.mark.parametrize("kind", CONSOLE_KINDS)
+def test_plain_mode_restarts_every_kind_of_worker_that_dies(kind: str, tmp_path: Path) -> None:
+    done = run_doer(["--kind", kind, "--restart", "on-failure"], tmp_path, stdin=b"die\nping\n")
+    out = done.stdout.decode()
+    assert re.search(rf"\[w1 {kind} \d+\] restarted \(1 of 3 in 5 s\) after it died: ", out), out
+    assert re.search(rf"\[w1 {kind} \d+\] pong\n", out), out
+    assert done.returncode == 1 and done.stderr == b""  # the die's request failed
