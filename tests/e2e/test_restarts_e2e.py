@@ -132,3 +132,20 @@ def test_plain_mode_restarts_every_kind_of_worker_that_dies(kind: str, tmp_path:
     assert re.search(rf"\[w1 {kind} \d+\] restarted \(1 of 3 in 5 s\) after it died: ", out), out
     assert re.search(rf"\[w1 {kind} \d+\] pong\n", out), out
     assert done.returncode == 1 and done.stderr == b""  # the die's request failed
+
+
+@pytest.mark.parametrize("kind", ["thread", "asyncio"])
+def test_in_a_terminal_a_thread_or_task_whose_loop_dies_is_restarted(
+    kind: str, launch: Callable[..., Terminal]
+) -> None:
+    """Same pid (the console's), a fresh loop: the restart line, then the fresh start."""
+    term = launch("--kind", kind, "--restart", "on-failure")
+    term.sendline("die")
+    term.expect_text("restarted (1 of 3 in 5 s) after it died: ")
+    term.expect(r"on start: state: None, pid: \d+")
+    term.expect(rf"doer w1 {kind} \d+> ")
+    term.sendline("ping")
+    term.expect_text("pong")
+    term.sendline(".quit")
+    term.expect_eof()
+    assert term.exit_status() == 0
