@@ -24,7 +24,7 @@ from doer import __version__
 from doer.base.errors import HandlerError
 from doer.base.protocol import Record
 from doer.client.supervision import MAX_RESTARTS, WHEN, WITHIN_S, RestartPolicy
-from doer.client.worker import Worker
+from doer.client.worker import Worker, check_mailbox
 from doer.console.render import creating_line, plain, record_line
 from doer.console.session import Console, Mailbox, Settings
 from doer.console.syntax import check_name, state_value
@@ -168,8 +168,10 @@ def _worker_name(text: str) -> str:
 
 def _mailbox(text: str) -> int:
     value = _whole_number(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more: {text!r}")
+    try:
+        check_mailbox(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return value
 
 

@@ -10,7 +10,7 @@ return values, exceptions and listener callbacks. It stands on
 - :mod:`~doer.client.talking` and :mod:`~doer.client.stopping`: what a
   Worker does to send requests, and to stop (one worker, or many at once);
 - :mod:`~doer.client.supervision`: restart policies (a worker that dies is
-  started again, within a budget);
+  started again, within a budget), and :mod:`~doer.client.restarting`: how;
 - :mod:`~doer.client.ledger`: the requests in flight;
 - :mod:`~doer.client.pending`: one request's answer to come;
 - :mod:`~doer.client.replies`: the one reader of a worker's response queue;

@@ -27,6 +27,8 @@ this module offered before is importable from here still:
 - :mod:`doer.client.talking`: sending requests and waiting for answers;
 - :mod:`doer.client.stopping`: stopping one worker, or many
   (:func:`stop_all`, :data:`KILLED_WITHIN_S`);
+- :mod:`doer.client.restarting`: a fresh worker put in the place of one that
+  ended, as its supervisor (:mod:`doer.client.supervision`) says;
 - :mod:`doer.client.ledger`: the requests in flight, and what the end does to them;
 - :mod:`doer.client.pending`: :class:`Pending`, one request's answer to come;
 - :mod:`doer.client.replies`: the one reader of the response queue;
@@ -52,7 +54,6 @@ from doer.base.protocol import (
     Note,
     Record,
     Reply,
-    Request,
     Started,
 )
 from doer.client.as_typed import _TYPED as _TYPED  # the typed-line cache: its tests look here
@@ -61,11 +62,11 @@ from doer.client.as_typed import as_typed as _as_typed  # noqa: F401 - its old n
 from doer.client.ledger import Ledger
 from doer.client.pending import Pending
 from doer.client.replies import ReplyReader
+from doer.client.restarting import Restarting
 from doer.client.stopping import KILLED_WITHIN_S, Stopping, stop_all
 from doer.client.supervision import (
     MAX_RESTARTS,
     WITHIN_S,
-    Restart,
     RestartPolicy,
     Supervisor,
 )
@@ -109,7 +110,7 @@ class _FromLink(Generic[T]):
         return value
 
 
-class Worker(Talking, Stopping):
+class Worker(Talking, Stopping, Restarting):
     """A running worker, as the console and library users see it.
 
     Create one with :func:`start`. ``ask`` sends a message and waits for the
@@ -152,15 +153,7 @@ class Worker(Talking, Stopping):
         #: What its kind said while it started (a Ray cluster starting), in order.
         self.notes: list[Note] = []
         self._replies = ReplyReader(link.name, link, self._deliver, self)
-        #: Restarts it when it dies, as its policy says (None: never).
-        self._supervisor = supervisor if supervisor and supervisor.policy.supervised else None
-        #: While it restarts: the requests sent meanwhile, for the fresh worker.
-        self._held: list[Request] | None = None
-        self._restarts_begun = 0  # which restart a resender sends the held requests of
-        self._resender: threading.Thread | None = None
-        self._not_restarting = threading.Event()
-        self._not_restarting.set()
-        self._new_life = threading.Condition()  # notified at each restart, and at the end
+        self._supervise(supervisor)
         # A supervised worker's end is read as soon as it comes, so that it is
         # restarted then, not when someone next asks it something.
         if listener is not None or self._supervisor is not None:
@@ -190,40 +183,6 @@ class Worker(Talking, Stopping):
     def alive(self) -> bool:
         """True until the worker has ended or died."""
         return self.ended is None and self._link.is_alive()
-
-    @property
-    def restart_policy(self) -> RestartPolicy:
-        """When it is restarted (``never`` for a worker started without a policy)."""
-        supervisor = self._supervisor
-        return supervisor.policy if supervisor is not None else RestartPolicy()
-
-    @property
-    def restarts(self) -> list[Restart]:
-        """Its restarts so far, oldest first."""
-        supervisor = self._supervisor
-        return list(supervisor.restarts) if supervisor is not None else []
-
-    @property
-    def gave_up(self) -> str | None:
-        """Why its supervisor gave up restarting it (None: it did not)."""
-        supervisor = self._supervisor
-        return supervisor.gave_up if supervisor is not None else None
-
-    def wait_restarted(self, timeout: float | None = None) -> bool:
-        """Wait until no restart is under way; False if ``timeout`` passed first."""
-        return self._not_restarting.wait(timeout)
-
-    def wait_after_restarts(self, count: int, timeout: float | None = None) -> bool:
-        """Wait until it has been restarted more than ``count`` times in all, or has
-        ended (a kill, say, then its restart); False if ``timeout`` passed first."""
-        with self._new_life:
-            return self._new_life.wait_for(
-                lambda: self.ended is not None or len(self.restarts) > count, timeout
-            )
-
-    def _one_more_life(self) -> None:
-        with self._new_life:
-            self._new_life.notify_all()
 
     @property
     def mailbox(self) -> int | None:
@@ -346,108 +305,7 @@ class Worker(Talking, Stopping):
         self._notify(record)
         if self.gave_up is not None:  # the line after its death: no restart is to come
             self._notify(Note(self.gave_up))
-        self._not_restarting.set()
-        self._one_more_life()
-
-    # --- a restart (the supervisor's) ----------------------------------------------------
-
-    def _restart(self, end: Ended | Died, supervisor: Supervisor) -> None:
-        """Put a fresh worker in the place of the one that ended with ``end``.
-
-        Run by the reply reader, which reads the fresh worker's records next.
-        Requests sent meanwhile are held, and sent to the fresh worker once it
-        is there; what the old one had pending is answered now, as at any end.
-        """
-        self._not_restarting.clear()
-        # Before any request is answered: whoever waits for the start from then on
-        # waits for the fresh worker's.
-        self.started = None
-        self._started.clear()
-        with self._send_lock:
-            # stop() since the death was read: the exit it sent went to the dead
-            # worker, and the worker ends for good.
-            stopped = supervisor.stopping
-            if not stopped:
-                unanswered = self._begin_restart()
-        if stopped:
-            self._ended(end)
-            return
-        self._ledger.answer_unanswered(unanswered, end, self._notify)
-        old = self._link
-        old.join(KILLED_WITHIN_S)  # it has ended: this reaps a process
-        old.release()
-        try:
-            fresh = old.reopen(supervisor.opener)
-        except Exception as exc:  # its handlers no longer load, a fork refused...
-            supervisor.failed_to_restart(exc)
-            self._ended(end)
-            return
-        self.asked_at, self.ready_after = time.perf_counter(), None
-        with self._send_lock:
-            self._link = fresh
-            restart = self._restarts_begun
-        self._replies.switch_to(fresh)
-        self._notify(supervisor.restarted(end, old.pid, fresh.pid))
-        # Not sent by this thread: while many are written, the fresh worker's answers
-        # must be read, or both pipes fill and each side waits for the other.
-        self._resender = threading.Thread(
-            target=self._send_held,
-            args=(fresh, restart),
-            name=f"{self.name}-resend",
-            daemon=True,  # it may wait on a worker that hangs: it must not hold up an exit
-        )
-        self._resender.start()
-        self._not_restarting.set()
-        self._one_more_life()
-
-    def _begin_restart(self) -> dict[int, Pending]:
-        """Under the send lock, as a restart begins: hold what is sent from now on, and
-        take out what the dead worker had pending (to be answered as unanswered).
-
-        From here, a resender of the restart before stops, and leaves what it has
-        not sent to be answered with the rest the dead worker had.
-        """
-        self._restarts_begun += 1
-        # What was sent and not answered is the dead worker's; what is held (a send
-        # that found it dead) is the fresh one's.
-        held = {request.id for request in self._held or ()}
-        self._held = self._held or []
-        unanswered = self._ledger.take_all()
-        for request_id in held:
-            self._ledger.put_back(unanswered.pop(request_id))
-        return unanswered
-
-    def _send_held(self, fresh: Link, restart: int) -> None:
-        """The resender: send ``fresh`` what was sent while it restarted, in order, and
-        what is sent while these go, until nothing is held; then sends go straight
-        to it again. One that does not pickle is answered with a failure. If the
-        fresh worker dies meanwhile, what was not sent is held again for the next
-        one (or, once that restart has begun, answered with the rest)."""
-        while True:
-            with self._send_lock:
-                if self._restarts_begun != restart or not self._held:
-                    if self._restarts_begun == restart:
-                        self._held = None
-                    return
-                batch, self._held = self._held, []
-            for number, request in enumerate(batch):
-                try:
-                    fresh.send(request)
-                except (EOFError, OSError):
-                    with self._send_lock:
-                        if self._restarts_begun == restart and self._held is not None:
-                            self._held[:0] = batch[number:]
-                    return
-                except Exception as exc:
-                    self._fail_unsendable(request, exc)
-
-    def _fail_unsendable(self, request: Request, error: Exception) -> None:
-        """Answer ``request``, held for a restart, with why it cannot be sent."""
-        failure = Failure(request.id, str(self._send_failed(error)))
-        pending = self._ledger.take(request.id)
-        if pending is not None:
-            pending.resolve(failure)
-        self._notify(failure)
+        self._restart_over()
 
     def _notify(self, record: Record) -> None:
         if self._listener is None:
