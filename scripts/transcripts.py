@@ -377,8 +377,10 @@ def normalise(text: str) -> str:
     - what timing decides: the length of a timeline's bars and its axis, and
       whether ``work`` waited, and on what (on a busy machine even a process
       does, and a note may say the CPUs were too few), and how much of each
-      bar it ran; what a whoami answer leaves out to fit 80 columns, which
-      depends on how long the pids are;
+      bar it ran; whether racing threads with the GIL off crossed (on a busy
+      machine one may run while the other waits for a CPU, and none is lost);
+      what a whoami answer leaves out to fit 80 columns, which depends on how
+      long the pids are;
     - the order of a line's answers when it went to several workers (``@all``):
       they print as they arrive, so within a transcript the lines between two
       echoed input lines are compared sorted (a ``.workers`` table: as the set
@@ -396,6 +398,7 @@ def normalise(text: str) -> str:
     text = re.sub(r"\bN (ms|s|µs)\b", "N T", text)
     text = re.sub(r"(?m)^ *N T( +N T)*$", "AXIS", text)
     text = re.sub(r"[█▓▒░·▏▎▍▌▋▊▉]+", "█", text)  # how much each bar ran, too
+    text = re.sub(r"(?m)GIL off, (?:they ran at once|yet none crossed)$", "GIL off, CROSSED?", text)
     # whoami names a thread by name, or as "thread" where a longer pid leaves no room.
     text = re.sub(r"(?m)^(\[.*\] pid N, )(.*?)((?:its own )?GIL\b.*)$", _whoami_unshortened, text)
     text = re.sub(r" +", " ", text)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from support.handlers import HANDLERS
-from support.shell_helpers import driven_shell
+from support.shell_helpers import Driven, driven_shell
 
 
 async def test_a_full_mailbox_refuses_a_line_and_repeat_sends_as_room_comes(
@@ -25,10 +25,22 @@ async def test_a_full_mailbox_refuses_a_line_and_repeat_sends_as_room_comes(
             "slow's mailbox is full (2): .repeat sends as room comes (0 of 6)",
             start,
         )
+        assert " · pending: 2 · .repeat 0/6" in toolbar(d)  # its progress, while it waits
         gate.touch()
         await d.wait_for_text("[slow thread ", start)
         await d.wait_for_text("6 answers in ", start)
         assert d.console.named("slow").pending == 0
+        await d.wait_for(lambda: ".repeat" not in toolbar(d), "the toolbar without the .repeat")
+        second_gate = tmp_path / "second-gate"
+        d.type(f"@slow gate {second_gate}\n.repeat 3 @slow ping\n")
+        await d.wait_for_text("slow's mailbox is full (2): .repeat sends as room comes (1 of 3)")
+        assert " · pending: 2 · .repeat 1/3" in toolbar(d)
+        second_gate.touch()
+        await d.wait_for_text("3 answers in ", start)
+
+
+def toolbar(d: Driven) -> str:
+    return "".join(text for _, text in d.shell.toolbar())
 
 
 async def test_the_command_line_s_mailbox_is_the_first_worker_s_and_restart_keeps_it() -> None:

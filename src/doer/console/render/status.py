@@ -173,7 +173,13 @@ RESIZE_SLACK = 10
 
 
 def toolbar_text(
-    worker: Tagged | None, ended: bool, state: Any, running: int, pending: int, width: int
+    worker: Tagged | None,
+    ended: bool,
+    state: Any,
+    running: int,
+    pending: int,
+    width: int,
+    repeating: tuple[int, int] | None = None,
 ) -> str:
     """The shell's bottom toolbar, within ``width`` columns whatever is in it.
 
@@ -186,6 +192,8 @@ def toolbar_text(
     hint to ``.help``, then without the state. The worker and the counts stay.
     """
     counts = f" · running: {running} · pending: {pending}"
+    if repeating is not None:
+        counts += f" · .repeat {repeating[0]:,}/{repeating[1]:,}"
     value = printable(value_text(state))
     text = ""
     for room, forms in ((width - RESIZE_SLACK, 2), (width, len(_TOOLBAR_FORMS))):

@@ -90,7 +90,7 @@ class Shell:
 
     def toolbar(self) -> FormattedText:
         """The bottom toolbar, at the terminal's width of the moment (:func:`toolbar_of`)."""
-        return toolbar_of(self.console, self.screen.columns())
+        return toolbar_of(self.console, self.screen.columns(), self.repeats.progress())
 
     def _refused(self) -> None:
         """Say, once per line, that typed or pasted text did not fit."""

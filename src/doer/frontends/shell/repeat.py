@@ -28,6 +28,16 @@ class Repeats:
         self.waits = waits
         self._repeats: list[tuple[Worker, list[Pending]]] = []  # each worker's copies sent
         self._sending: set[asyncio.Task[None]] = set()  # still sending
+        # Each .repeat still sending: its copies sent so far, and all it is to send.
+        self._progress: dict[asyncio.Task[None], tuple[int, int]] = {}
+
+    def progress(self) -> tuple[int, int] | None:
+        """The copies sent so far and the copies to send, over every ``.repeat`` still
+        sending (the toolbar shows them); None when none is."""
+        if not self._progress:
+            return None
+        sent, times = zip(*self._progress.values(), strict=True)
+        return sum(sent), sum(times)
 
     def all_shown(self) -> bool:
         """Whether every ``.repeat``'s answers and rate have been shown."""
@@ -59,6 +69,7 @@ class Repeats:
         sending = asyncio.get_running_loop().create_task(self._send(repeat))
         self._sending.add(sending)
         sending.add_done_callback(self._sending.discard)
+        sending.add_done_callback(self._sent_all)
         if self.console.settings.wait:
             await sending
             await self.waits.until(self.all_shown, at_most=None)
@@ -90,13 +101,17 @@ class Repeats:
         the loop run between rounds, and waiting (off the loop) for room in a full
         bounded mailbox."""
         said_full: set[Worker] = set()
+        this = asyncio.current_task()
+        assert this is not None  # a coroutine run as a task (repeat())
         for round_ in self.console.send_repeated(repeat, wait_for_room=False):
+            to_send = repeat.times * len(round_.sent)
+            self._progress[this] = (sum(map(len, round_.sent.values())), to_send)
             for text, about in round_.errors:
                 self.screen.print(error_line(text, about))
             for worker, pendings in round_.sent.items():
                 if pendings:
                     self.shown.sent(worker, pendings[-1].request_id)  # what .quit waits for
-            self.screen.redraw()  # the toolbar's pending count
+            self.screen.redraw()  # the toolbar's pending count, and the .repeat's progress
             try:
                 await asyncio.sleep(0)  # answers print, keys echo
                 for worker in round_.full:
@@ -110,6 +125,10 @@ class Repeats:
                 self.screen.print(note_line(said))
                 raise
         return round_.sent
+
+    def _sent_all(self, sending: asyncio.Task[None]) -> None:
+        self._progress.pop(sending, None)
+        self.screen.redraw()  # the toolbar without the .repeat's progress
 
     def _watch(self, worker: Worker, pendings: list[Pending], shown_before: int) -> None:
         """Say once if a ``.repeat``'s answers stop coming for the timeout."""

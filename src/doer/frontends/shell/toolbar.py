@@ -16,9 +16,12 @@ def prompt_of(console: Console) -> FormattedText:
     return FormattedText([("class:prompt bg:default", console.prompt_text())])
 
 
-def toolbar_of(console: Console, columns: int) -> FormattedText:
+def toolbar_of(
+    console: Console, columns: int, repeating: tuple[int, int] | None = None
+) -> FormattedText:
     """The current worker, how many run, and the requests pending across all of them,
-    on a terminal ``columns`` wide."""
+    on a terminal ``columns`` wide; and ``repeating``, the copies sent by the ``.repeat``
+    commands still sending, of how many."""
     workers = console.workers.values()
     running = sum(1 for worker in workers if worker.ended is None)
     pending = sum(worker.pending for worker in workers)
@@ -27,5 +30,5 @@ def toolbar_of(console: Console, columns: int) -> FormattedText:
     state = None if worker is None else worker.state
     # Never wider than the terminal: cut by the terminal, it would lose the counts.
     width = max(columns, 10)
-    text = toolbar_text(worker, ended, state, running, pending, width)
+    text = toolbar_text(worker, ended, state, running, pending, width, repeating)
     return FormattedText([("class:toolbar", text)])
