@@ -28,7 +28,8 @@ test: $(STAMP)
 	scripts/newer_pythons.sh $(PYTEST_ARGS)
 
 # The long runs (a few minutes): 100,000 messages through the library and plain
-# mode, and the fuzz tests at length. DOER_FUZZ_SEED=N replays a pty fuzz run.
+# mode, the fuzz tests at length, and a million lines piped into a bounded mailbox
+# (the console's memory flat). DOER_FUZZ_SEED=N replays a pty fuzz run.
 soak: $(STAMP)
 	$(BIN)/python -m pytest -m soak -p no:cacheprovider --durations=0 tests/e2e/test_soak.py $(PYTEST_ARGS)
 

@@ -7,13 +7,16 @@ run deselects (``-m "not soak"`` in pyproject.toml). It takes a few minutes.
   through plain mode (thread and process): each answered exactly once, in order;
 - hypothesis with many more examples of random lines in plain mode;
 - a few thousand lines of random keys in a real terminal, with a fresh seed
-  each run (printed; set DOER_FUZZ_SEED to replay one).
+  each run (printed; set DOER_FUZZ_SEED to replay one);
+- a million lines piped into ``doer --mailbox 100``: every one answered, and
+  the console's memory flat (its peak read from /proc).
 """
 
 from __future__ import annotations
 
 import os
 import random
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,7 +25,13 @@ from hypothesis import HealthCheck, given, settings
 from doer.base.protocol import Reply
 from support.fuzz import LINES, check_plain_mode, fuzz_the_terminal
 from support.helpers import Recorder, WorkerFactory
-from support.pty_helpers import assert_each_answered_once_in_order, numbered_lines, run_piped
+from support.pty_helpers import (
+    DOER,
+    assert_each_answered_once_in_order,
+    console_env,
+    numbered_lines,
+    run_piped,
+)
 
 pytestmark = [pytest.mark.soak, pytest.mark.timeout(600)]
 
@@ -77,3 +86,53 @@ def test_three_thousand_lines_of_random_keys_leave_the_console_answering_ping(
 ) -> None:
     seed = int(os.environ.get("DOER_FUZZ_SEED", random.randrange(2**32)))
     fuzz_the_terminal(tmp_path, lines=3000, seed=seed)
+
+
+MILLION = 1_000_000
+#: The console's peak memory, once its buffers of lines in flight have filled (by
+#: the 100,000th line), may grow by at most this much over the rest of the million.
+FLAT_KIB = 5 * 1024
+
+
+def test_a_million_lines_piped_into_a_bounded_mailbox_keep_the_console_s_memory_flat(
+    tmp_path: Path,
+) -> None:
+    """Backpressure through plain mode: ``doer --mailbox 100`` reads no faster than
+    its worker answers, so a producer a pipe away waits, and the console's peak RSS
+    (``VmHWM`` in /proc) is the same after a million lines as after 100,000."""
+    out = tmp_path / "out"
+    with out.open("wb") as stdout:
+        console = subprocess.Popen(
+            [DOER, "--mailbox", "100"],
+            stdin=subprocess.PIPE,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            env=console_env(tmp_path),
+        )
+    assert console.stdin is not None and console.stderr is not None
+    chunk = b"ping\n" * 10_000
+    peaks = {}
+    for written in range(0, MILLION, len(chunk) // 5):
+        if written == 100_000:
+            peaks["at 100,000"] = peak_kib(console.pid)
+        console.stdin.write(chunk)  # waits while the console is behind: backpressure
+    console.stdin.flush()
+    peaks["at 1,000,000"] = peak_kib(console.pid)  # its last lines still in the pipe
+    console.stdin.close()
+    status = console.wait(timeout=120)
+    stderr = console.stderr.read().decode()
+    console.stderr.close()
+
+    assert status == 0 and stderr == "", stderr
+    with out.open("rb") as answers:
+        assert sum(line.endswith(b"] pong\n") for line in answers) == MILLION
+    grew = peaks["at 1,000,000"] - peaks["at 100,000"]
+    assert grew <= FLAT_KIB, f"peak RSS grew by {grew / 1024:.1f} MiB: {peaks}"
+
+
+def peak_kib(pid: int) -> int:
+    """A live process's peak resident memory so far, in KiB (``VmHWM``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise LookupError(f"no VmHWM for process {pid}")
