@@ -34,7 +34,7 @@ from doer.worker.handler_modules import HandlerModules
 from support import handlers
 from support.helpers import Kind, Recorder, WorkerFactory, pid_is_gone, stat_fields, wait_until
 from support.pty_helpers import DOER, Terminal, console_env, feed, plain_console
-from unit import test_client
+from unit import test_client, test_supervision
 
 pytestmark = [
     pytest.mark.ray,
@@ -76,6 +76,7 @@ EACH_ITS_OWN = [
     test_client.test_exit_ends_the_worker_and_a_later_tell_raises_worker_gone,
     test_client.test_stop_answers_what_was_sent_before_then_joins_and_returns_the_end_record,
     test_client.test_the_listener_receives_every_record_in_order,
+    test_supervision.test_a_worker_that_dies_is_restarted_fresh_with_the_state_it_was_given,
 ]
 
 
@@ -142,6 +143,26 @@ def test_an_actor_killed_from_outside_is_reported_within_a_second_and_fails_what
     for pending in (held, queued):
         with pytest.raises(doer.WorkerError, match=r"unanswered: the worker died$"):
             pending.result(timeout=0)
+
+
+def test_a_supervised_actor_killed_from_outside_is_restarted_and_answers_again(
+    make_ray_worker: WorkerFactory,
+) -> None:
+    """doer's supervisor, not Ray's max_restarts: the death is seen and said, the
+    request it held fails once, and a fresh actor (a new process) answers."""
+    worker = make_ray_worker(restart="on-failure")
+    killed = worker.pid
+    held = worker.tell(("sleep", 30))
+
+    os.kill(killed, signal.SIGKILL)
+
+    with pytest.raises(doer.WorkerError, match=r"unanswered: the worker died$"):
+        held.result(timeout=test_supervision.START_TIMEOUT_S)
+    fresh = test_supervision.restarted(worker)
+    assert worker.ask("ping") == "pong" and fresh.pid not in (None, killed)
+    [restart] = worker.restarts
+    assert (restart.old_pid, restart.new_pid) == (killed, fresh.pid)
+    assert restart.why.startswith("died: its actor's process ended abruptly")
 
 
 def test_an_idle_actor_that_dies_is_reported_at_once(make_ray_worker: WorkerFactory) -> None:

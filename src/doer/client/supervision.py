@@ -184,6 +184,13 @@ class Supervisor:
         self.restarts.append(restart)
         return restarted_record(restart, self.policy)
 
+    def fresh_started(self, pid: int) -> None:
+        """The worker (the first, or a fresh one) has said it started, as process
+        ``pid``: the last restart's new pid is that one. Before, it was the pid its
+        link knew as it opened, which for a Ray actor is its driver's."""
+        if self.restarts:
+            self.restarts[-1] = self.restarts[-1]._replace(new_pid=pid)
+
     def failed_to_restart(self, error: Exception) -> str:
         """Why the worker stays dead: its restart itself failed."""
         self.gave_up = f"gave up: its restart failed: {error}"

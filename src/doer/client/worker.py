@@ -266,6 +266,8 @@ class Worker(Talking, Stopping, Restarting):
         elif kind is Started:
             self.ready_after = time.perf_counter() - self.asked_at
             self.started = record  # type: ignore[assignment]
+            if self._supervisor is not None:
+                self._supervisor.fresh_started(record.pid)  # type: ignore[union-attr]
             self.state = record.state  # type: ignore[union-attr]
             self._started.set()
             self._notify(record)
