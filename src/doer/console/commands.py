@@ -127,7 +127,7 @@ COMMANDS: dict[str, Spec] = {
         Spec(
             ".status",
             "[NAME]",
-            "show a worker: kind, pid, state, pending requests",
+            "show a worker: kind, pid, state, pending, restarts",
             worker_commands.status_lines,
             names_a_worker=True,
         ),
