@@ -19,6 +19,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from prompt_toolkit import PromptSession
 from prompt_toolkit.application import create_app_session
 from prompt_toolkit.history import InMemoryHistory
@@ -35,7 +37,7 @@ from doer.console.transcript import Transcript
 from doer.frontends.plain import run_plain
 from doer.frontends.shell import Shell, work_goes_on_text
 from doer.lessons import handlers as lessons
-from doer.worker.doer import Doer
+from doer.worker.doer import DID_YOU_MEAN_CUTOFF, Doer
 from support.handlers import HANDLERS
 from support.shell_helpers import DEADLINE, Driven, driven_shell
 from test_shell import completions
@@ -446,6 +448,29 @@ def test_an_unknown_message_is_answered_with_the_closest_handler(
     assert doer._dispatch(typed) == answer
     line = plain(record_line(Tag(), Reply(1, answer)))
     assert len(line) <= 80, line
+
+
+_A_DOER = Doer(lambda: None, lambda record: None)  # type: ignore[arg-type, return-value]
+_NAMES = [*_A_DOER.handlers, "exit"]
+
+
+@given(
+    st.one_of(
+        st.sampled_from(_NAMES).flatmap(
+            lambda name: st.text(alphabet=name, min_size=1, max_size=3 * len(name))
+        ),
+        st.lists(st.sampled_from(_NAMES), min_size=1, max_size=4).map("".join),
+        st.sampled_from(_NAMES).map(lambda name: name + name[-1]),  # a key held down
+    )
+)
+def test_a_long_unknown_message_is_close_to_no_handler_as_difflib_says(action: str) -> None:
+    """The length past which no name can be close (which spares the worker difflib's
+    work on a message of kilobytes) never hides a name difflib would have found."""
+    import difflib
+
+    names = [name for name in _NAMES if name != action]
+    found = difflib.get_close_matches(action, names, n=1, cutoff=DID_YOU_MEAN_CUTOFF)
+    assert _A_DOER._did_you_mean(action) == (f" (did you mean {found[0]}?)" if found else "")
 
 
 def test_strict_still_counts_an_unknown_message_with_a_hint() -> None:

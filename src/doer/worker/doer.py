@@ -266,12 +266,16 @@ class Doer:
 
         Only on the unknown-message path: difflib is imported then, not as a worker starts.
         """
-        if not action or any(character.isspace() for character in action):
+        names = [name for name in (*self.handlers, "exit") if name != action]  # ("exit",)
+        # difflib's ratio is 2 * matches / (both lengths), and the matches are at most
+        # the shorter length: a word longer than this is close to no name. (A message
+        # of 150 kB would otherwise cost the worker milliseconds of difflib.)
+        longest = max(map(len, names), default=0) * (2 / DID_YOU_MEAN_CUTOFF - 1)
+        if not action or len(action) > longest or any(c.isspace() for c in action):
             return ""  # not a word typed (a whole line sent as one string): no typo of a name
         import difflib
 
-        names = [name for name in (*self.handlers, "exit") if name != action]  # ("exit",)
-        matches = difflib.get_close_matches(action, names, n=1, cutoff=0.75)
+        matches = difflib.get_close_matches(action, names, n=1, cutoff=DID_YOU_MEAN_CUTOFF)
         return f" (did you mean {matches[0]}?)" if matches else ""
 
     def _send_safely(self, record: Any) -> None:
@@ -305,6 +309,10 @@ def run_where_it_loads(
 
 
 _new_tuple = tuple.__new__
+
+#: How alike (difflib's ratio) an unknown message's name and a handler's must be
+#: for the answer to ask whether that handler was meant.
+DID_YOU_MEAN_CUTOFF = 0.75
 
 #: What most handlers give: no coroutine, and no need to ask asyncio whether it is one.
 _PLAIN_VALUES = frozenset({str, int, float, bool, bytes, tuple, list, dict, type(None)})
