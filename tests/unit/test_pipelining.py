@@ -20,6 +20,8 @@ from multiprocessing import Pipe
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from doer.base.handoff import Handoff
 from doer.console.session import Settings
@@ -35,6 +37,29 @@ from support.pty_helpers import assert_no_traceback, plain_console, read_until, 
 def test_a_line_source_splits_lines_and_keeps_a_last_one_without_a_newline() -> None:
     source = LineSource(io.BytesIO(b"ping\r\n\nset-state 1\nexit"))
     assert list(source) == [b"ping\r", b"", b"set-state 1", b"exit"]
+
+
+class Chunks(io.RawIOBase):
+    """A stream that gives its bytes in the pieces it was made of, as a pipe may."""
+
+    def __init__(self, pieces: list[bytes]) -> None:
+        self._pieces = list(pieces)
+
+    def read(self, size: int = -1) -> bytes:
+        return self._pieces.pop(0) if self._pieces else b""
+
+
+_PIECES = st.lists(st.sampled_from([b"a", b"b", b"\n"]), max_size=12).map(b"".join)
+
+
+@given(st.lists(_PIECES | st.just(b"a" * 70_000), max_size=8))
+def test_a_line_source_gives_the_lines_whatever_pieces_they_come_in(pieces: list[bytes]) -> None:
+    """A line split over many reads (one longer than a read, too) is one line."""
+    data = b"".join(pieces)
+    expected = data.split(b"\n")
+    if expected[-1] == b"":  # a newline at the end ends the last line; no empty one after
+        expected.pop()
+    assert list(LineSource(Chunks([piece for piece in pieces if piece]))) == expected
 
 
 def test_a_line_source_says_whether_the_next_line_can_be_read_without_waiting() -> None:

@@ -35,7 +35,9 @@ class LineSource:
         except (OSError, ValueError, AttributeError):  # io.BytesIO: all of it is there
             self._fd = None
         self._lines: deque[bytes] = deque()
-        self._partial = b""
+        # The start of a line still to end, in the pieces it came in: joined once, when
+        # its newline comes (joining at every read would copy a long line over and over).
+        self._partial: list[bytes] = []
         self._ended = False
 
     def __iter__(self) -> LineSource:
@@ -73,11 +75,17 @@ class LineSource:
         if not chunk:
             self._ended = True
             if self._partial:
-                self._lines.append(self._partial)
-                self._partial = b""
+                self._lines.append(b"".join(self._partial))
+                self._partial = []
             return
-        lines = (self._partial + chunk).split(b"\n")
-        self._partial = lines.pop()
+        if b"\n" not in chunk:
+            self._partial.append(chunk)
+            return
+        lines = chunk.split(b"\n")
+        if self._partial:
+            lines[0] = b"".join([*self._partial, lines[0]])
+        rest = lines.pop()
+        self._partial = [rest] if rest else []
         self._lines.extend(lines)
 
 
