@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from prompt_toolkit import PromptSession
 from prompt_toolkit.application import create_app_session
@@ -463,6 +463,7 @@ _NAMES = [*_A_DOER.handlers, "exit"]
         st.sampled_from(_NAMES).map(lambda name: name + name[-1]),  # a key held down
     )
 )
+@example("set-statewhoami")  # 15 letters to set-state's 9: alike 0.75, the cutoff
 def test_a_long_unknown_message_is_close_to_no_handler_as_difflib_says(action: str) -> None:
     """The length past which no name can be close (which spares the worker difflib's
     work on a message of kilobytes) never hides a name difflib would have found."""

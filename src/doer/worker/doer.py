@@ -268,10 +268,11 @@ class Doer:
         """
         names = [name for name in (*self.handlers, "exit") if name != action]  # ("exit",)
         # difflib's ratio is 2 * matches / (both lengths), and the matches are at most
-        # the shorter length: a word longer than this is close to no name. (A message
-        # of 150 kB would otherwise cost the worker milliseconds of difflib.)
-        longest = max(map(len, names), default=0) * (2 / DID_YOU_MEAN_CUTOFF - 1)
-        if not action or len(action) > longest or any(c.isspace() for c in action):
+        # the shorter length: a word over twice as long as every name is under 2/3 alike
+        # to each, below the cutoff. (A message of 150 kB would otherwise cost the
+        # worker milliseconds of difflib.) In whole numbers: no rounding at the edge.
+        longest = max(map(len, names), default=0)
+        if not action or len(action) > 2 * longest or any(c.isspace() for c in action):
             return ""  # not a word typed (a whole line sent as one string): no typo of a name
         import difflib
 
@@ -311,7 +312,8 @@ def run_where_it_loads(
 _new_tuple = tuple.__new__
 
 #: How alike (difflib's ratio) an unknown message's name and a handler's must be
-#: for the answer to ask whether that handler was meant.
+#: for the answer to ask whether that handler was meant. Above 2/3: see
+#: :meth:`Doer._did_you_mean`.
 DID_YOU_MEAN_CUTOFF = 0.75
 
 #: What most handlers give: no coroutine, and no need to ask asyncio whether it is one.
