@@ -13,8 +13,9 @@ run: $(STAMP)
 
 # Four pytest workers on the two cores of the machines this runs on: many tests
 # wait on a pty, a child process or a Ray cluster starting, so the others keep
-# both cores busy meanwhile (measured: three took 92 to 98 s, four 84 to 92 s, five
-# 98 s: past four, the run is bound by the CPU, not by the waits). A worker that runs out of tests takes some of another's
+# both cores busy meanwhile (measured: three took 92 to 98 s, four 82 to 92 s, five
+# 98 s: with four, the cores are busy all the run long; the Ray tests take a third
+# of its CPU). A worker that runs out of tests takes some of another's
 # (worksteal), so the run does not end on one worker's queue of slow tests. Tests
 # of timing shapes are written to hold on a busy machine (see docs/testing.md).
 # The Ray tests share one cluster, which the root conftest.py starts as the run
