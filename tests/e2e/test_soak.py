@@ -100,30 +100,34 @@ def test_a_million_lines_piped_into_a_bounded_mailbox_keep_the_console_s_memory_
     """Backpressure through plain mode: ``doer --mailbox 100`` reads no faster than
     its worker answers, so a producer a pipe away waits, and the console's peak RSS
     (``VmHWM`` in /proc) is the same after a million lines as after 100,000."""
-    out = tmp_path / "out"
-    with out.open("wb") as stdout:
+    out, err = tmp_path / "out", tmp_path / "err"
+    with out.open("wb") as stdout, err.open("wb") as stderr:  # files: never a pipe left full
         console = subprocess.Popen(
             [DOER, "--mailbox", "100"],
             stdin=subprocess.PIPE,
             stdout=stdout,
-            stderr=subprocess.PIPE,
+            stderr=stderr,
             env=console_env(tmp_path),
         )
-    assert console.stdin is not None and console.stderr is not None
+    assert console.stdin is not None
     chunk = b"ping\n" * 10_000
     peaks = {}
-    for written in range(0, MILLION, len(chunk) // 5):
-        if written == 100_000:
-            peaks["at 100,000"] = peak_kib(console.pid)
-        console.stdin.write(chunk)  # waits while the console is behind: backpressure
-    console.stdin.flush()
-    peaks["at 1,000,000"] = peak_kib(console.pid)  # its last lines still in the pipe
-    console.stdin.close()
-    status = console.wait(timeout=120)
-    stderr = console.stderr.read().decode()
-    console.stderr.close()
+    try:
+        for written in range(0, MILLION, len(chunk) // 5):
+            if written == 100_000:
+                peaks["at 100,000"] = peak_kib(console.pid)
+            console.stdin.write(chunk)  # waits while the console is behind: backpressure
+        console.stdin.flush()
+        peaks["at 1,000,000"] = peak_kib(console.pid)  # its last lines still in the pipe
+        console.stdin.close()
+        status = console.wait(timeout=120)
+    finally:
+        if console.poll() is None:  # failed on the way: no console left behind
+            console.kill()
+            console.wait()
+    stderr_text = err.read_text()
 
-    assert status == 0 and stderr == "", stderr
+    assert status == 0 and stderr_text == "", stderr_text
     with out.open("rb") as answers:
         assert sum(line.endswith(b"] pong\n") for line in answers) == MILLION
     grew = peaks["at 1,000,000"] - peaks["at 100,000"]

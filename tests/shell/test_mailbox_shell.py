@@ -51,3 +51,22 @@ async def test_the_command_line_s_mailbox_is_the_first_worker_s_and_restart_keep
         await d.wait_for(lambda: d.console.named("w1").mailbox == 4, "the mailbox kept")
         d.type(".spawn t2 --mailbox 0\n")
         await d.wait_for_text("error: a mailbox takes a whole number >= 1 of requests, not 0")
+
+
+async def test_a_repeat_s_progress_leaves_out_the_copies_a_worker_gone_will_never_get(
+    tmp_path: Path,
+) -> None:
+    gate_a, gate_b, gate_c = (tmp_path / name for name in "abc")
+    async with driven_shell("thread", handlers=HANDLERS) as d:
+        d.type(".spawn a process --mailbox 1\n.spawn b thread --mailbox 1\n")
+        await d.wait_for_text("[b thread ")  # the two start in either order
+        start = await d.wait_for_text("[a process ")
+        d.type(f"@a gate {gate_a}\n@b gate {gate_b}\n.repeat 3 @a,b gate {gate_c}\n")
+        await d.wait_for_text("a's mailbox is full (1): .repeat sends as room comes", start)
+        assert " · .repeat 0/6" in toolbar(d)
+        d.type(".kill a\n")
+        await d.wait_for_text("died: killed by SIGKILL", start)
+        gate_b.touch()  # room in b: a is sent no more, b gets a copy, which waits at gate c
+        await d.wait_for(lambda: " · .repeat 1/3" in toolbar(d), "a's copies left out")
+        gate_c.touch()
+        await d.wait_for_text("3 answers in ", start)

@@ -392,6 +392,19 @@ def test_the_toolbar_fits_the_terminal_whatever_is_in_it(width: int, name: str) 
     assert len(toolbar_text(None, False, None, 0, 0, width)) <= width
 
 
+@pytest.mark.parametrize("width", [200, 80, 70, 60, 40])
+@pytest.mark.parametrize("name", NAMES)
+def test_a_repeat_s_progress_is_on_the_toolbar_whole_or_not_at_all(width: int, name: str) -> None:
+    """Never cut short: ``.repeat 20/4…`` would read as other numbers."""
+    for kind in KINDS_AND_RAY:
+        for state in STATES:
+            text = toolbar_text(fake(kind, name), False, state, 3, 5, width, (12_345, 40_000))
+            assert len(text) <= width, (width, text)
+            assert ".repeat" not in text or " · .repeat 12,345/40,000 " in text, text
+    roomy = toolbar_text(fake("thread", "w1", pid=4242), False, None, 3, 5, 200, (20, 40))
+    assert roomy.endswith(" · running: 3 · pending: 5 · .repeat 20/40 · .help "), roomy
+
+
 def test_a_long_state_is_shortened_and_the_rest_of_the_toolbar_kept() -> None:
     worker = fake("process")
     text = toolbar_text(worker, False, "a state far longer than the toolbar", 12, 3, COLUMNS)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -143,10 +144,19 @@ class Ledger:
             return True
 
     def take(self, request_id: int) -> Pending | None:
-        """The request ``request_id``, answered: out of the ledger (None: none waits)."""
-        pending = self._waiting.pop(request_id, None)
-        if self._room is not None:
-            self._freed()
+        """The request ``request_id``, answered: out of the ledger (None: none waits).
+
+        Bounded, its answer's time is taken before its place is given back: a
+        request sent into that place is sent after it (``sent_us`` and
+        ``answered_us`` in ``--jsonl`` show a bound kept).
+        """
+        if self._room is None:
+            return self._waiting.pop(request_id, None)
+        pending = self._waiting.get(request_id)
+        if pending is not None:
+            pending.answered_at = time.perf_counter()
+            del self._waiting[request_id]
+        self._freed()
         return pending
 
     def oldest(self, failure: Failure) -> Failure:

@@ -76,7 +76,8 @@ class Pending:
         The answer is set before the lock is looked at: a waiter that made its
         lock too late to be released here finds the answer when it looks again.
         """
-        self.answered_at = time.perf_counter()
+        if not self.answered_at:  # a bounded ledger took it as it gave the place back
+            self.answered_at = time.perf_counter()
         self._record = record
         done = self._done
         if done is not None:

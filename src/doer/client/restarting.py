@@ -147,7 +147,7 @@ class Restarting:
             self._link = fresh
             restart = self._restarts_begun
         self._replies.switch_to(fresh)
-        self._notify(supervisor.restarted(end, old.pid, fresh.pid))
+        self._notify(supervisor.restarted(end, old.pid))  # its new pid: once it has started
         # Not sent by this thread: while many are written, the fresh worker's answers
         # must be read, or both pipes fill and each side waits for the other.
         self._resender = threading.Thread(

@@ -104,8 +104,9 @@ class RestartPolicy(NamedTuple):
 
 class Restart(NamedTuple):
     """One restart: when (``time.time()``), why (how the worker ended), the pids
-    before and after, which of the budget's restarts it was, and when it was done
-    on ``time.perf_counter()`` (the clock a Pending's ``sent_at`` is on)."""
+    before and after (0: the fresh worker has not said it started yet), which of
+    the budget's restarts it was, and when it was done on ``time.perf_counter()``
+    (the clock a Pending's ``sent_at`` is on)."""
 
     at: float
     why: str
@@ -176,19 +177,20 @@ class Supervisor:
         self._recent.append(now)
         return True
 
-    def restarted(self, end: Ended | Died, old_pid: int, new_pid: int) -> Restarted:
-        """Note a restart done; the line that says it."""
+    def restarted(self, end: Ended | Died, old_pid: int) -> Restarted:
+        """Note a restart done (its new pid: 0 until :meth:`fresh_started`); the line
+        that says it."""
         restart = Restart(
-            time.time(), end_text(end), old_pid, new_pid, len(self._recent), time.perf_counter()
+            time.time(), end_text(end), old_pid, 0, len(self._recent), time.perf_counter()
         )
         self.restarts.append(restart)
         return restarted_record(restart, self.policy)
 
     def fresh_started(self, pid: int) -> None:
         """The worker (the first, or a fresh one) has said it started, as process
-        ``pid``: the last restart's new pid is that one. Before, it was the pid its
-        link knew as it opened, which for a Ray actor is its driver's."""
-        if self.restarts:
+        ``pid``: the last restart's new pid is that one. (Not the pid its link knows
+        as it opens: for a Ray actor, that is its driver's.)"""
+        if self.restarts and not self.restarts[-1].new_pid:
             self.restarts[-1] = self.restarts[-1]._replace(new_pid=pid)
 
     def failed_to_restart(self, error: Exception) -> str:

@@ -49,6 +49,8 @@ class RepeatRound(NamedTuple):
     #: The workers whose bounded mailbox had no room this round (only when sending
     #: does not wait for room): the next round is theirs once room has come.
     full: tuple[Worker, ...] = ()
+    #: The workers sent no more (gone, or the message does not pickle), so far.
+    refused: frozenset[Worker] = frozenset()
 
 
 class Sender:
@@ -137,7 +139,7 @@ class Sender:
                     errors.append((str(exc), worker if len(workers) > 1 else None))
                     refused.add(worker)
             copies = min(len(pendings) for pendings in sent.values())
-            yield RepeatRound(sent, copies, errors, tuple(full))
+            yield RepeatRound(sent, copies, errors, tuple(full), frozenset(refused))
 
 
 def crowded_note(message: Message, sent: list[tuple[Worker, Pending]]) -> list[Fragments]:

@@ -315,6 +315,7 @@ _new_tuple = tuple.__new__
 #: for the answer to ask whether that handler was meant. Above 2/3: see
 #: :meth:`Doer._did_you_mean`.
 DID_YOU_MEAN_CUTOFF = 0.75
+assert DID_YOU_MEAN_CUTOFF > 2 / 3, "_did_you_mean skips words over twice a name's length"
 
 #: What most handlers give: no coroutine, and no need to ask asyncio whether it is one.
 _PLAIN_VALUES = frozenset({str, int, float, bool, bytes, tuple, list, dict, type(None)})

@@ -139,7 +139,8 @@ def restart_lines(worker: Listed) -> list[str]:
     lines = [f"restart {policy.text()}: restarted {len(restarts)} time(s)"]
     for restart in restarts:
         when = time.strftime("%H:%M:%S", time.localtime(restart.at))
-        lines.append(f"{when} {restart.why}; pid {restart.old_pid} -> {restart.new_pid}")
+        new = restart.new_pid or "(starting)"
+        lines.append(f"{when} {restart.why}; pid {restart.old_pid} -> {new}")
     if worker.gave_up is not None:
         lines.append(worker.gave_up)
     return lines
@@ -186,32 +187,55 @@ def toolbar_text(
     `` w1 process 4242 (alive) · last state: hola! · running: 2 · pending: 0 · .help ``:
     the current worker, the state it last reported (for a process, not the
     console's memory: ``.peek`` shows that), and the counts across all
-    workers. The fullest form that leaves :data:`RESIZE_SLACK` columns free
-    is shown, else the fullest that fits: without ``(alive)`` (an ended
-    worker still says ``(ended)``) and the state shortened, then without the
-    hint to ``.help``, then without the state. The worker and the counts stay.
+    workers; while a ``.repeat`` sends (``repeating``: its copies sent, of how
+    many), `` · .repeat 12/50`` after them. The fullest form that leaves
+    :data:`RESIZE_SLACK` columns free is shown, else the fullest that fits:
+    without ``(alive)`` (an ended worker still says ``(ended)``) and the state
+    shortened, then without the hint to ``.help``, then without the state, then
+    without the ``.repeat``'s progress (whole: a number cut short would read
+    as another). The worker and the counts stay.
     """
     counts = f" · running: {running} · pending: {pending}"
-    if repeating is not None:
-        counts += f" · .repeat {repeating[0]:,}/{repeating[1]:,}"
     value = printable(value_text(state))
     text = ""
-    for room, forms in ((width - RESIZE_SLACK, 2), (width, len(_TOOLBAR_FORMS))):
-        for alive, hint, fewest in _TOOLBAR_FORMS[:forms]:
-            if worker is None:
-                who = " no worker"
-            else:
-                life = " (ended)" if ended else " (alive)" if alive else ""
-                who = f" {worker.name} {worker.kind} {worker.pid}{life}"
-            text = who + counts + hint
-            if fewest is not None and worker is not None:
-                fits = min(room - len(text) - len(" · last state: "), TOOLBAR_STATE_CHARS)
-                if fits < min(len(value), fewest):
-                    continue
-                text = f"{who} · last state: {clipped(value, fits)}{counts}{hint}"
-            if len(text) <= room:
-                return text
+    progress = [f" · .repeat {repeating[0]:,}/{repeating[1]:,}"] if repeating else []
+    for extra in [*progress, ""]:
+        shown = counts + extra
+        for room, forms in ((width - RESIZE_SLACK, 2), (width, len(_TOOLBAR_FORMS))):
+            for alive, hint, fewest in _TOOLBAR_FORMS[:forms]:
+                form = _toolbar_form(worker, ended, alive, value, fewest, shown, hint, room)
+                if form is not None:
+                    text = form
+                    if len(text) <= room:
+                        return text
     return clipped(text, width)
+
+
+def _toolbar_form(
+    worker: Tagged | None,
+    ended: bool,
+    alive: bool,
+    value: str,
+    fewest: int | None,
+    counts: str,
+    hint: str,
+    room: int,
+) -> str | None:
+    """One form of the toolbar (:data:`_TOOLBAR_FORMS`), for ``room`` columns (longer if
+    it does not fit); None if the state would have to be shortened to fewer than
+    ``fewest`` characters."""
+    if worker is None:
+        who = " no worker"
+    else:
+        life = " (ended)" if ended else " (alive)" if alive else ""
+        who = f" {worker.name} {worker.kind} {worker.pid}{life}"
+    text = who + counts + hint
+    if fewest is not None and worker is not None:
+        fits = min(room - len(text) - len(" · last state: "), TOOLBAR_STATE_CHARS)
+        if fits < min(len(value), fewest):
+            return None
+        text = f"{who} · last state: {clipped(value, fits)}{counts}{hint}"
+    return text
 
 
 #: The toolbar's forms, fullest first: with ``(alive)``, the hint, and the state

@@ -104,8 +104,13 @@ class Repeats:
         this = asyncio.current_task()
         assert this is not None  # a coroutine run as a task (repeat())
         for round_ in self.console.send_repeated(repeat, wait_for_room=False):
-            to_send = repeat.times * len(round_.sent)
-            self._progress[this] = (sum(map(len, round_.sent.values())), to_send)
+            copies_sent = sum(map(len, round_.sent.values()))
+            # A worker sent no more (it has gone) is to get no more than it got.
+            to_send = sum(
+                len(pendings) if worker in round_.refused else repeat.times
+                for worker, pendings in round_.sent.items()
+            )
+            self._progress[this] = (copies_sent, to_send)
             for text, about in round_.errors:
                 self.screen.print(error_line(text, about))
             for worker, pendings in round_.sent.items():
