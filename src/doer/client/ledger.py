@@ -58,15 +58,18 @@ class Ledger:
         False: no room came in time (nothing reserved). True at once once closed
         (the add then says the worker has gone)."""
         room = self._room
-        assert room is not None and self.bound is not None
-        bound = self.bound
+        assert room is not None
         with room:
-            if not room.wait_for(
-                lambda: self._closed or len(self._waiting) + self._reserved < bound, timeout
-            ):
+            if not room.wait_for(self._fits, timeout):
                 return False
             self._reserved += 1
         return True
+
+    def _fits(self) -> bool:
+        """Bounded only, under the lock: one more request fits (or, closed, none ever
+        will, and whoever waits is to learn it)."""
+        assert self.bound is not None
+        return self._closed or len(self._waiting) + self._reserved < self.bound
 
     def room(self) -> int | None:
         """Bounded only: how many more requests fit now (places reserved count as
@@ -80,12 +83,9 @@ class Ledger:
         """Bounded only: wait up to ``timeout`` until one more request fits (or the
         ledger is closed), without reserving it; False if none came in time."""
         room = self._room
-        assert room is not None and self.bound is not None
-        bound = self.bound
+        assert room is not None
         with room:
-            return room.wait_for(
-                lambda: self._closed or len(self._waiting) + self._reserved < bound, timeout
-            )
+            return room.wait_for(self._fits, timeout)
 
     def _freed(self, count: int = 1) -> None:
         """Bounded only: ``count`` places were freed; wake the senders waiting for room."""

@@ -140,10 +140,10 @@ class Talking:
         ledger has closed, the worker has gone)."""
         if pending is None:
             raise WorkerGone(f"{self.name} has {self._end_text()}")
-        if self._held is not None:  # it restarts: the fresh worker gets it
-            self._held.append(Request(pending.request_id, message, timed))
-            return pending
         request = Request(pending.request_id, message, timed)
+        if self._held is not None:  # it restarts: the fresh worker gets it
+            self._held.append(request)
+            return pending
         try:
             pending.bytes_out = self._link.send(request)
         except Exception as exc:
